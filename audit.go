@@ -1,0 +1,101 @@
+package whitecross
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"time"
+)
+
+// Audit actions recorded by the core service. Later features add their own.
+const (
+	AuditLoginSucceeded  = "auth.login.succeeded"
+	AuditLoginFailed     = "auth.login.failed"
+	AuditLoginLocked     = "auth.login.locked"
+	AuditRefreshReused   = "auth.refresh.reused"
+	AuditLogout          = "auth.logout"
+	AuditTenantCreated   = "tenant.created"
+	AuditUserCreated     = "user.created"
+	AuditUserUpdated     = "user.updated"
+	AuditUserDeactivated = "user.deactivated"
+	AuditLocationCreated = "location.created"
+	AuditStudentCreated  = "student.created"
+	AuditGroupCreated    = "group.created"
+)
+
+// Audit outcomes.
+const (
+	OutcomeSuccess = "SUCCESS"
+	OutcomeFailure = "FAILURE"
+	OutcomeDenied  = "DENIED"
+)
+
+// AuditEvent is one entry of a tenant's append-only, hash-chained audit log:
+// who did what to which record, when, from where, with what outcome. It never
+// holds PHI, passwords, tokens or contact details.
+type AuditEvent struct {
+	TenantID   string            `json:"tenant_id"`
+	Seq        int64             `json:"seq"` // 1, 2, 3... per tenant, no gaps
+	At         time.Time         `json:"at"`
+	ActorID    string            `json:"actor_id"` // user id, "" for the system or an anonymous caller
+	Action     string            `json:"action"`
+	TargetType string            `json:"target_type"`
+	TargetID   string            `json:"target_id"`
+	Outcome    string            `json:"outcome"`
+	ClientIP   string            `json:"client_ip"`
+	Detail     map[string]string `json:"detail,omitempty"` // small, PHI-free facts (reason codes)
+	PrevHash   []byte            `json:"prev_hash"`
+	Hash       []byte            `json:"hash"`
+}
+
+// ChainHash returns the hash of e chained to prev: SHA-256 over the previous
+// hash and a canonical encoding of every field but Hash. Seq and TenantID are
+// inside, so an edited, deleted or reordered row breaks the chain.
+func (e *AuditEvent) ChainHash(prev []byte) []byte {
+	h := sha256.New()
+	var n [8]byte
+	write := func(b []byte) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	write(prev)
+	write([]byte(e.TenantID))
+	binary.BigEndian.PutUint64(n[:], uint64(e.Seq))
+	h.Write(n[:])
+	write([]byte(e.At.UTC().Format(time.RFC3339Nano)))
+	write([]byte(e.ActorID))
+	write([]byte(e.Action))
+	write([]byte(e.TargetType))
+	write([]byte(e.TargetID))
+	write([]byte(e.Outcome))
+	write([]byte(e.ClientIP))
+	detail, _ := json.Marshal(e.Detail) // map keys are sorted: canonical
+	write(detail)
+	return h.Sum(nil)
+}
+
+// AuditHead is the newest link of a tenant's chain, kept apart from the
+// events so that deleting the newest events is detected too.
+type AuditHead struct {
+	Seq  int64
+	Hash []byte
+}
+
+// AuditStore appends to and reads the audit log.
+type AuditStore interface {
+	// AppendAudit assigns e the next Seq of its tenant, its PrevHash and Hash,
+	// and stores it atomically with the chain head. e.TenantID is required.
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// AuditEvents returns the tenant's events with Seq > afterSeq in Seq
+	// order, at most limit, exactly as stored (for verification).
+	AuditEvents(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*AuditEvent, error)
+	// AuditHead returns the tenant's chain head (zero Seq when empty).
+	AuditHead(ctx context.Context, tenantID string) (*AuditHead, error)
+}
+
+// Pinger reports whether a dependency answers, for /readyz.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}

@@ -1,0 +1,100 @@
+package whitecross
+
+import (
+	"context"
+	"time"
+)
+
+// LocationKind is the level of a location in a district's tree.
+type LocationKind string
+
+// Location kinds.
+const (
+	LocationDistrict LocationKind = "DISTRICT"
+	LocationSchool   LocationKind = "SCHOOL"
+	LocationCampus   LocationKind = "CAMPUS"
+)
+
+// Valid reports whether k is a known location kind.
+func (k LocationKind) Valid() bool {
+	return k == LocationDistrict || k == LocationSchool || k == LocationCampus
+}
+
+// Location is a district, school or campus. Locations form a tree; a
+// location includes every location below it.
+type Location struct {
+	ID        string       `json:"id"`
+	TenantID  string       `json:"-"`
+	Name      string       `json:"name"`
+	Kind      LocationKind `json:"kind"`
+	ParentID  *string      `json:"parent_id"`
+	CreatedAt time.Time    `json:"created_at"`
+}
+
+// LocationService manages the location tree of the caller's tenant.
+type LocationService interface {
+	// CreateLocation stores l, filling ID. EINVALID for a bad name or kind or
+	// a parent_id that is not in the tenant (field "body.parent_id");
+	// EFORBIDDEN unless the caller is ADMIN, or SCHOOL_ADMIN creating below
+	// one of their own locations.
+	CreateLocation(ctx context.Context, l *Location) error
+	// ListLocations returns every location of the tenant, parents before children.
+	ListLocations(ctx context.Context) ([]*Location, error)
+	// FindLocationByID returns ENOTFOUND for another tenant's location.
+	FindLocationByID(ctx context.Context, id string) (*Location, error)
+}
+
+// Student is a child at one location, linked to guardians.
+type Student struct {
+	ID         string         `json:"id"`
+	TenantID   string         `json:"-"`
+	Name       string         `json:"name"`
+	LocationID string         `json:"location_id"`
+	Grade      string         `json:"grade"`
+	Guardians  []Guardianship `json:"guardians"`
+	CreatedAt  time.Time      `json:"created_at"`
+}
+
+// Guardianship links a guardian user to a student. Custody false marks a
+// non-custodial contact: staff cannot message them about the student and
+// they cannot reach staff through that student.
+type Guardianship struct {
+	UserID  string `json:"user_id"`
+	Custody bool   `json:"custody"`
+}
+
+// StudentService manages students and their guardians.
+type StudentService interface {
+	// CreateStudent stores s with its guardianships. EINVALID for a bad
+	// name, grade, a location or guardian not in the tenant, or a guardian
+	// whose role is not GUARDIAN (naming the field); EFORBIDDEN unless the
+	// caller administers the student's location.
+	CreateStudent(ctx context.Context, s *Student) error
+	// FindStudentByID returns ENOTFOUND for another tenant's student or one
+	// the caller may not see (guardians see only their own children).
+	FindStudentByID(ctx context.Context, id string) (*Student, error)
+	// ListStudents returns the students the caller may see.
+	ListStudents(ctx context.Context) ([]*Student, error)
+}
+
+// Group is a named static audience.
+type Group struct {
+	ID        string    `json:"id"`
+	TenantID  string    `json:"-"`
+	Name      string    `json:"name"`
+	MemberIDs []string  `json:"member_ids"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// GroupService manages groups.
+type GroupService interface {
+	// CreateGroup stores g. EINVALID for a bad name or a member id not in the
+	// tenant; EFORBIDDEN for a member the caller may not message (naming the
+	// field) or a caller who may not create groups.
+	CreateGroup(ctx context.Context, g *Group) error
+	// FindGroupByID returns ENOTFOUND for a group the caller may not message.
+	FindGroupByID(ctx context.Context, id string) (*Group, error)
+	// ListGroups returns the groups the caller may message.
+	ListGroups(ctx context.Context) ([]*Group, error)
+}

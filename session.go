@@ -1,0 +1,140 @@
+package whitecross
+
+import (
+	"context"
+	"crypto/ed25519"
+	"time"
+)
+
+// Session is one sign-in: a family of refresh tokens. Rotating a refresh
+// token keeps the session; reusing a spent one revokes it whole.
+type Session struct {
+	ID        string
+	TenantID  string
+	UserID    string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+	ClientIP  string
+	UserAgent string
+}
+
+// RefreshToken is stored only as a hash of the opaque token given to the client.
+type RefreshToken struct {
+	Hash      []byte
+	SessionID string
+	ExpiresAt time.Time
+}
+
+// SessionStore keeps sessions and refresh tokens. It is used by the auth
+// package, not by handlers.
+type SessionStore interface {
+	// CreateSession stores s and its first refresh token in one transaction.
+	CreateSession(ctx context.Context, s *Session, first *RefreshToken) error
+	// RotateRefreshToken spends the token with hash old and stores next in
+	// the same session, returning the session. EUNAUTHORIZED when the token
+	// is unknown, expired, or its session revoked or its user deactivated.
+	// When the token was already spent it revokes the whole session and
+	// returns an error for which IsRefreshReuse is true.
+	RotateRefreshToken(ctx context.Context, old []byte, next *RefreshToken) (*Session, error)
+	// FindSessionByRefreshToken returns the live session of a refresh token
+	// (spent or not). ENOTFOUND otherwise.
+	FindSessionByRefreshToken(ctx context.Context, hash []byte) (*Session, error)
+	// RevokeSession marks a session revoked (idempotent). Any tenant: the
+	// session id is unguessable and is scoped by the tenant argument.
+	RevokeSession(ctx context.Context, tenantID, sessionID string) error
+	// SessionActive reports whether a session exists, is not revoked and its
+	// user is active; checked on every authenticated request.
+	SessionActive(ctx context.Context, tenantID, sessionID string) (bool, error)
+}
+
+// ErrRefreshReuse is wrapped by RotateRefreshToken when a spent token is
+// presented again (a sign of theft); the session is revoked.
+var ErrRefreshReuse = &Error{Code: EUNAUTHORIZED, Message: "Refresh token reuse detected; the session has been revoked."}
+
+// Credentials is what the login flow needs about a user.
+type Credentials struct {
+	User         *User
+	PasswordHash string
+}
+
+// CredentialStore looks users up for sign-in.
+type CredentialStore interface {
+	// FindCredentials returns the user with that email (case-insensitive) in
+	// the tenant, deactivated or not. ENOTFOUND otherwise.
+	FindCredentials(ctx context.Context, tenantID, email string) (*Credentials, error)
+}
+
+// LoginThrottle counts failed sign-ins per key ("acct:<tenant>:<email>",
+// "ip:<addr>") in shared storage so every instance sees the same counts.
+type LoginThrottle interface {
+	// LockedUntil returns when the key's lockout ends, or the zero time.
+	LockedUntil(ctx context.Context, key string, now time.Time) (time.Time, error)
+	// RecordFailure counts one failure within window and, at or beyond
+	// threshold failures, locks the key until now+lockout, doubling the
+	// lockout each time it is reached again (up to maxLockout). It returns
+	// the lockout end (zero if not locked).
+	RecordFailure(ctx context.Context, key string, now time.Time, p ThrottlePolicy) (time.Time, error)
+	// Reset clears the key after a successful sign-in.
+	Reset(ctx context.Context, key string) error
+}
+
+// ThrottlePolicy sets how failures turn into lockouts.
+type ThrottlePolicy struct {
+	Threshold  int           // failures within Window before the first lockout
+	Window     time.Duration // failures older than this are forgotten
+	Lockout    time.Duration // first lockout
+	MaxLockout time.Duration // lockouts double up to this
+}
+
+// SigningKey is an Ed25519 key that signs access tokens, named by its kid.
+type SigningKey struct {
+	ID         string
+	PrivateKey ed25519.PrivateKey
+	CreatedAt  time.Time
+	// RetiredAt is set when a newer key took over signing; the key still
+	// verifies tokens until they expire, then can be removed.
+	RetiredAt *time.Time
+}
+
+// SigningKeyStore keeps signing keys where every instance finds the same
+// ones (the data dir on SQLite, the database on PostgreSQL).
+type SigningKeyStore interface {
+	// SigningKeys returns every key, newest first.
+	SigningKeys(ctx context.Context) ([]*SigningKey, error)
+	// AddSigningKey stores k and retires the previous current key.
+	AddSigningKey(ctx context.Context, k *SigningKey) error
+}
+
+// TokenPair is what a successful sign-in or refresh returns.
+type TokenPair struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    int // seconds until the access token expires
+	SessionID    string
+}
+
+// LoginRequest is a sign-in attempt.
+type LoginRequest struct {
+	TenantSlug string
+	Email      string
+	Password   string
+	ClientIP   string
+	UserAgent  string
+}
+
+// AuthService signs people in and checks their tokens.
+type AuthService interface {
+	// Login returns tokens and the user. EUNAUTHORIZED with one identical
+	// message for an unknown tenant, unknown or deactivated user, or wrong
+	// password; ERATELIMIT while the account or client address is locked out.
+	Login(ctx context.Context, req LoginRequest) (*TokenPair, *User, error)
+	// Refresh spends a refresh token and returns a new pair. EUNAUTHORIZED;
+	// reuse of a spent token revokes its session.
+	Refresh(ctx context.Context, refreshToken, clientIP string) (*TokenPair, *User, error)
+	// Logout revokes the session of the refresh token if given, else the
+	// session named by sessionID in the caller's tenant. Idempotent.
+	Logout(ctx context.Context, refreshToken string, actor *Actor) error
+	// Authenticate verifies an access token and that its session is live.
+	// EUNAUTHORIZED otherwise.
+	Authenticate(ctx context.Context, accessToken string) (*Actor, error)
+}

@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"whitecross"
+)
+
+var _ whitecross.AuditStore = (*Store)(nil)
+
+// AppendAudit implements whitecross.AuditStore in a transaction of its own.
+func (s *Store) AppendAudit(ctx context.Context, e *whitecross.AuditEvent) error {
+	return s.db.InTx(ctx, func(tx *Tx) error { return s.appendAuditTx(ctx, tx, e) })
+}
+
+// appendAuditTx appends e inside tx, so that a change and its audit event
+// commit together. The chain head row serialises appenders of one tenant:
+// PostgreSQL locks it for the update, SQLite has a single writer.
+func (s *Store) appendAuditTx(ctx context.Context, tx *Tx, e *whitecross.AuditEvent) error {
+	if e.TenantID == "" {
+		return fmt.Errorf("append audit: tenant id required")
+	}
+	if e.At.IsZero() {
+		e.At = s.db.now()
+	}
+	e.At = e.At.UTC().Truncate(time.Microsecond)
+	if e.Outcome == "" {
+		e.Outcome = whitecross.OutcomeSuccess
+	}
+	// Take (or create) the head; the UPDATE locks it on PostgreSQL.
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING`, e.TenantID, []byte{}); err != nil {
+		return fmt.Errorf("audit head: %w", err)
+	}
+	var head whitecross.AuditHead
+	if err := tx.QueryRow(ctx, `UPDATE audit_heads SET seq = seq + 1 WHERE tenant_id = $1 RETURNING seq - 1, hash`, e.TenantID).Scan(&head.Seq, &head.Hash); err != nil {
+		return fmt.Errorf("audit head: %w", err)
+	}
+	e.Seq = head.Seq + 1
+	e.PrevHash = head.Hash
+	if e.PrevHash == nil {
+		e.PrevHash = []byte{}
+	}
+	e.Hash = e.ChainHash(e.PrevHash)
+	detail, err := json.Marshal(e.Detail)
+	if err != nil {
+		return fmt.Errorf("audit detail: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_events
+		(tenant_id, seq, at, actor_id, action, target_type, target_id, outcome, client_ip, detail, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		e.TenantID, e.Seq, e.At, e.ActorID, e.Action, e.TargetType, e.TargetID, e.Outcome, e.ClientIP, string(detail), e.PrevHash, e.Hash); err != nil {
+		return fmt.Errorf("insert audit event: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE audit_heads SET hash = $2 WHERE tenant_id = $1`, e.TenantID, e.Hash); err != nil {
+		return fmt.Errorf("audit head: %w", err)
+	}
+	return nil
+}
+
+// auditTx records an event by the caller in ctx inside tx.
+func (s *Store) auditTx(ctx context.Context, tx *Tx, action, targetType, targetID string, detail map[string]string) error {
+	a := whitecross.ActorFromContext(ctx)
+	if a == nil {
+		return fmt.Errorf("audit %s: no caller in context", action)
+	}
+	return s.appendAuditTx(ctx, tx, &whitecross.AuditEvent{
+		TenantID: a.TenantID, ActorID: a.UserID, ClientIP: a.ClientIP,
+		Action: action, TargetType: targetType, TargetID: targetID, Detail: detail,
+	})
+}
+
+// AuditEvents implements whitecross.AuditStore.
+func (s *Store) AuditEvents(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*whitecross.AuditEvent, error) {
+	if !validUUID(tenantID) {
+		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "tenant %s not found", tenantID)
+	}
+	rows, err := s.db.Reader().Query(ctx, `SELECT tenant_id, seq, at, actor_id, action, target_type, target_id, outcome, client_ip, detail, prev_hash, hash
+		FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, tenantID, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list audit events: %w", err)
+	}
+	defer rows.Close()
+	var out []*whitecross.AuditEvent
+	for rows.Next() {
+		var e whitecross.AuditEvent
+		var detail string
+		if err := rows.Scan(&e.TenantID, &e.Seq, &e.At, &e.ActorID, &e.Action, &e.TargetType, &e.TargetID, &e.Outcome, &e.ClientIP, &detail, &e.PrevHash, &e.Hash); err != nil {
+			return nil, fmt.Errorf("scan audit event: %w", err)
+		}
+		e.At = e.At.UTC()
+		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+			return nil, fmt.Errorf("audit detail: %w", err)
+		}
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}
+
+// AuditHead implements whitecross.AuditStore.
+func (s *Store) AuditHead(ctx context.Context, tenantID string) (*whitecross.AuditHead, error) {
+	var h whitecross.AuditHead
+	if !validUUID(tenantID) {
+		return &h, nil
+	}
+	err := s.db.Reader().QueryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE tenant_id = $1`, tenantID).Scan(&h.Seq, &h.Hash)
+	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+		return &whitecross.AuditHead{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit head: %w", err)
+	}
+	return &h, nil
+}

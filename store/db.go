@@ -1,0 +1,271 @@
+// Package store implements the domain services over SQL on two dialects:
+// SQLite (embedded default, pure Go) and PostgreSQL (production). Both run
+// the same SQL text with $N placeholders through the small Querier interface;
+// dialect differences live in dialect.go.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+
+	"whitecross"
+)
+
+// Dialect names the SQL database behind a DB.
+type Dialect string
+
+// Dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Querier runs SQL with $N placeholders on either dialect.
+type Querier interface {
+	// Exec runs a statement and returns the number of rows it affected.
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) Row
+}
+
+// Rows is the common subset of *sql.Rows and pgx.Rows.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Row is the common subset of *sql.Row and pgx.Row.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// DB is an open database of either dialect.
+type DB struct {
+	Dialect Dialect
+	// Now is the clock; tests replace it.
+	Now whitecross.Clock
+
+	pool  *pgxpool.Pool // PostgreSQL
+	write *sql.DB       // SQLite: the one writer connection, shared with River
+	read  *sql.DB       // SQLite: read-only pool so reads never queue behind writes
+	path  string        // SQLite file
+}
+
+// Open opens a database: a postgres:// or postgresql:// URL selects
+// PostgreSQL, anything else is a SQLite file path.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return OpenPostgres(ctx, dsn)
+	}
+	return OpenSQLite(ctx, dsn)
+}
+
+// OpenSQLite opens (creating if needed) the SQLite file at path in WAL mode.
+func OpenSQLite(ctx context.Context, path string) (*DB, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_time_format=sqlite"
+	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", "file:"+path+"?mode=ro&"+pragmas)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite reader: %w", err)
+	}
+	read.SetMaxOpenConns(4)
+	return &DB{Dialect: SQLite, Now: time.Now, write: write, read: read, path: path}, nil
+}
+
+// OpenPostgres connects a pgx pool to url.
+func OpenPostgres(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	return OpenPostgresConfig(ctx, cfg)
+}
+
+// OpenPostgresConfig connects a pgx pool with cfg (tests set search_path).
+func OpenPostgresConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	return &DB{Dialect: Postgres, Now: time.Now, pool: pool}, nil
+}
+
+// Close releases every connection.
+func (db *DB) Close() error {
+	if db.pool != nil {
+		db.pool.Close()
+		return nil
+	}
+	return errors.Join(db.read.Close(), db.write.Close())
+}
+
+// Ping reports whether the database answers (for /readyz).
+func (db *DB) Ping(ctx context.Context) error {
+	if db.pool != nil {
+		return db.pool.Ping(ctx)
+	}
+	var n int
+	return db.read.QueryRowContext(ctx, "SELECT 1").Scan(&n)
+}
+
+// PgxPool returns the PostgreSQL pool (for River's riverpgxv5 driver and
+// LISTEN/NOTIFY), or nil on SQLite.
+func (db *DB) PgxPool() *pgxpool.Pool { return db.pool }
+
+// SQLWriter returns SQLite's single writer handle (for River's riversqlite
+// driver), or nil on PostgreSQL.
+func (db *DB) SQLWriter() *sql.DB { return db.write }
+
+// now returns the clock's time in UTC, truncated to microseconds so that
+// values round-trip identically through both dialects.
+func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
+
+// Reader returns a Querier for reads outside a transaction: the read-only
+// pool on SQLite, the pool on PostgreSQL.
+func (db *DB) Reader() Querier {
+	if db.pool != nil {
+		return pgxQuerier{db.pool}
+	}
+	return sqlQuerier{db.read}
+}
+
+// Tx is a transaction of either dialect. It is a Querier, and it hands River
+// its native transaction: PgxTx on PostgreSQL, SQLTx on SQLite.
+type Tx struct {
+	Querier
+	pgx pgx.Tx
+	sql *sql.Tx
+}
+
+// PgxTx returns the pgx transaction (PostgreSQL), or nil.
+func (tx *Tx) PgxTx() pgx.Tx { return tx.pgx }
+
+// SQLTx returns the database/sql transaction (SQLite), or nil.
+func (tx *Tx) SQLTx() *sql.Tx { return tx.sql }
+
+// InTx runs fn in a transaction, committing when fn returns nil and rolling
+// back otherwise.
+func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.pool != nil {
+		ptx, err := db.pool.Begin(ctx)
+		if err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		defer ptx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
+		if err := fn(&Tx{Querier: pgxQuerier{ptx}, pgx: ptx}); err != nil {
+			return err
+		}
+		return ptx.Commit(ctx)
+	}
+	stx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer stx.Rollback() //nolint:errcheck // no-op after commit
+	if err := fn(&Tx{Querier: sqlQuerier{stx}, sql: stx}); err != nil {
+		return err
+	}
+	return stx.Commit()
+}
+
+// pgxQuerier adapts a pgx pool or transaction.
+type pgxQuerier struct {
+	q interface {
+		Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+		Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	}
+}
+
+func (p pgxQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := p.q.Exec(ctx, query, args...)
+	return tag.RowsAffected(), interpretError(err)
+}
+
+func (p pgxQuerier) Query(ctx context.Context, query string, args ...any) (Rows, error) {
+	rows, err := p.q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return pgxRows{rows}, nil
+}
+
+func (p pgxQuerier) QueryRow(ctx context.Context, query string, args ...any) Row {
+	return errRow{p.q.QueryRow(ctx, query, args...)}
+}
+
+type pgxRows struct{ pgx.Rows }
+
+func (r pgxRows) Scan(dest ...any) error { return interpretError(r.Rows.Scan(dest...)) }
+func (r pgxRows) Err() error             { return interpretError(r.Rows.Err()) }
+
+// sqlQuerier adapts a database/sql handle or transaction.
+type sqlQuerier struct {
+	q interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	}
+}
+
+func (s sqlQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := s.q.ExecContext(ctx, query, sqliteArgs(args)...)
+	if err != nil {
+		return 0, interpretError(err)
+	}
+	n, err := res.RowsAffected()
+	return n, interpretError(err)
+}
+
+func (s sqlQuerier) Query(ctx context.Context, query string, args ...any) (Rows, error) {
+	rows, err := s.q.QueryContext(ctx, query, sqliteArgs(args)...)
+	if err != nil {
+		return nil, interpretError(err)
+	}
+	return sqlRows{rows}, nil
+}
+
+func (s sqlQuerier) QueryRow(ctx context.Context, query string, args ...any) Row {
+	return errRow{s.q.QueryRowContext(ctx, query, sqliteArgs(args)...)}
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Scan(dest ...any) error { return interpretError(r.Rows.Scan(dest...)) }
+func (r sqlRows) Err() error             { return interpretError(r.Rows.Err()) }
+func (r sqlRows) Close()                 { r.Rows.Close() }
+
+// errRow turns a missing row into ENOTFOUND and constraint errors into codes.
+type errRow struct{ Row }
+
+func (r errRow) Scan(dest ...any) error { return interpretError(r.Row.Scan(dest...)) }

@@ -1,0 +1,79 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"whitecross"
+)
+
+// This file holds every difference between the dialects that the shared SQL
+// text cannot hide.
+
+// interpretError turns driver errors into domain errors: a missing row is
+// ENOTFOUND and a unique-constraint violation is ECONFLICT, on both dialects.
+// Callers that want a specific message check the code and return their own.
+func interpretError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) || errors.Is(err, pgx.ErrNoRows) {
+		return &whitecross.Error{Code: whitecross.ENOTFOUND, Message: "Not found."}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return &whitecross.Error{Code: whitecross.ECONFLICT, Message: "Already exists."}
+	}
+	// modernc's error text for SQLITE_CONSTRAINT_UNIQUE / PRIMARYKEY.
+	if msg := err.Error(); strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "(2067)") || strings.Contains(msg, "(1555)") {
+		return &whitecross.Error{Code: whitecross.ECONFLICT, Message: "Already exists."}
+	}
+	return err
+}
+
+// sqliteArgs normalises arguments for SQLite: times become UTC so that the
+// stored text sorts in time order.
+func sqliteArgs(args []any) []any {
+	for i, a := range args {
+		switch v := a.(type) {
+		case time.Time:
+			args[i] = v.UTC()
+		case *time.Time:
+			if v == nil {
+				args[i] = nil
+			} else {
+				args[i] = v.UTC()
+			}
+		}
+	}
+	return args
+}
+
+// placeholders returns "$from, $from+1, ..." for n values, to expand an IN
+// list in SQL text that runs on both dialects (SQLite has no arrays).
+func placeholders(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('$')
+		b.WriteString(strconv.Itoa(from + i))
+	}
+	return b.String()
+}
+
+// anySlice converts ids to query arguments.
+func anySlice(ids []string) []any {
+	out := make([]any, len(ids))
+	for i, id := range ids {
+		out[i] = id
+	}
+	return out
+}

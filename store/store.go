@@ -1,0 +1,36 @@
+package store
+
+import (
+	"github.com/google/uuid"
+
+	"whitecross"
+)
+
+// Store implements the domain services on a DB. Every method that reads or
+// writes tenant data takes the tenant from the caller in ctx
+// (whitecross.ActorFromContext), never from its arguments.
+type Store struct {
+	db     *DB
+	hasher whitecross.PasswordHasher
+	sealer whitecross.Sealer
+}
+
+// New returns a Store on db. hasher hashes user passwords; sealer protects
+// signing keys at rest.
+func New(db *DB, hasher whitecross.PasswordHasher, sealer whitecross.Sealer) *Store {
+	return &Store{db: db, hasher: hasher, sealer: sealer}
+}
+
+// DB returns the underlying database.
+func (s *Store) DB() *DB { return s.db }
+
+// newID returns a UUIDv7: time-ordered, so inserts append to indexes and ids
+// double as keyset-pagination cursors.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// validUUID reports whether s parses as a UUID. Ids that do not parse are
+// "not found" rather than a database error on PostgreSQL's uuid columns.
+func validUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil
+}

@@ -1,0 +1,51 @@
+package whitecross
+
+import (
+	"context"
+	"time"
+)
+
+// Tenant is one school district. Every other record belongs to exactly one.
+type Tenant struct {
+	ID        string         `json:"id"`
+	Slug      string         `json:"slug"`
+	Name      string         `json:"name"`
+	Timezone  string         `json:"timezone"`
+	Settings  TenantSettings `json:"settings"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+// TenantSettings are the district's policies. Zero values mean the defaults.
+type TenantSettings struct {
+	DefaultLocale   string    `json:"default_locale,omitempty"`
+	RetentionDays   int       `json:"retention_days,omitempty"`
+	AllowedChannels []Channel `json:"allowed_channels,omitempty"`
+	QuietHoursStart string    `json:"quiet_hours_start,omitempty"` // "21:00" in the tenant timezone
+	QuietHoursEnd   string    `json:"quiet_hours_end,omitempty"`   // "07:00"
+}
+
+// Channel is a way a message reaches a person.
+type Channel string
+
+// Channels.
+const (
+	ChannelInApp Channel = "IN_APP"
+	ChannelEmail Channel = "EMAIL"
+	ChannelSMS   Channel = "SMS"
+	ChannelPush  Channel = "PUSH"
+	ChannelVoice Channel = "VOICE"
+)
+
+// TenantService manages tenants. Creating a tenant is a system operation
+// (CLI); reading one by slug serves the login flow.
+type TenantService interface {
+	// CreateTenant validates and stores t, filling ID and CreatedAt.
+	// EINVALID for a bad slug, name or timezone; ECONFLICT when the slug is taken.
+	CreateTenant(ctx context.Context, t *Tenant) error
+	// FindTenantBySlug returns ENOTFOUND when no tenant has that slug.
+	FindTenantBySlug(ctx context.Context, slug string) (*Tenant, error)
+	// FindTenantByID returns ENOTFOUND when no tenant has that id.
+	FindTenantByID(ctx context.Context, id string) (*Tenant, error)
+	// ListTenants returns every tenant, oldest first (operators only).
+	ListTenants(ctx context.Context) ([]*Tenant, error)
+}
