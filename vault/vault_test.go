@@ -25,7 +25,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 	for _, plain := range [][]byte{{}, []byte("x"), bytes.Repeat([]byte("secret "), 1000)} {
 		sealed, err := v.Seal(plain, []byte("signing-key:k1"))
 		require.NoError(t, err)
-		if len(plain) > 0 {
+		if len(plain) >= 16 { // a short plaintext can occur in random bytes by chance
 			require.False(t, bytes.Contains(sealed, plain), "plaintext visible in sealed value")
 		}
 		got, err := v.Open(sealed, []byte("signing-key:k1"))
