@@ -1,0 +1,303 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"whitecross"
+)
+
+// contentSecurityPolicy allows only same-origin resources, which is all the
+// docs page needs; JSON responses need nothing.
+const contentSecurityPolicy = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+
+// requestState is what the middleware learns about a request, shared down
+// the chain through the context and logged when the request ends.
+type requestState struct {
+	req       *http.Request // headers and cookies, for the CSRF check in handlers
+	id        string
+	clientIP  string
+	userAgent string
+	route     string // the ServeMux pattern's path, never the raw path
+	userID    string
+	tenantID  string
+}
+
+type stateKey struct{}
+
+func stateFrom(ctx context.Context) *requestState {
+	st, _ := ctx.Value(stateKey{}).(*requestState)
+	if st == nil {
+		return &requestState{req: &http.Request{Header: http.Header{}}}
+	}
+	return st
+}
+
+func requestIDFrom(ctx context.Context) string { return stateFrom(ctx).id }
+
+// logRequests gives the request an id (echoed in X-Request-Id) and logs one
+// line when it ends. It logs no bodies, query strings, headers or cookies.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		st := &requestState{req: r, id: newRequestID(), clientIP: clientIP(r), userAgent: r.UserAgent()}
+		w.Header().Set("X-Request-Id", st.id)
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
+
+		attrs := []slog.Attr{
+			slog.String("request_id", st.id),
+			slog.String("method", r.Method),
+			slog.String("route", st.route),
+			slog.Int("status", rec.Status()),
+			slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		}
+		if st.userID != "" {
+			attrs = append(attrs, slog.String("user_id", st.userID), slog.String("tenant_id", st.tenantID))
+		}
+		s.log.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+	})
+}
+
+// recoverPanics answers a panicking handler with a 500 problem and logs the
+// panic with its stack.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(r.Context(), "panic", "request_id", requestIDFrom(r.Context()),
+				"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			if rec, ok := w.(*statusRecorder); !ok || rec.status == 0 {
+				writeProblem(w, http.StatusInternalServerError, internalErrorDetail)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// secureHeaders sets the headers every response carries.
+func (s *Server) secureHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			h.Set("Cache-Control", "no-store")
+		}
+		if s.secureCookies {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody refuses a declared Content-Length over the limit before any
+// work; huma's per-operation limit catches chunked bodies.
+func (s *Server) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			writeProblem(w, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("Request body is larger than %d bytes.", s.cfg.MaxBodyBytes))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// route dispatches through the ServeMux, records the matched pattern for
+// the log, and answers unknown paths and methods with problems.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// The mux would answer 404 or 405 in plain text; keep its status
+		// and Allow header but speak problem+json.
+		probe := &headerRecorder{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		if probe.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", probe.header.Get("Allow"))
+			writeProblem(w, http.StatusMethodNotAllowed, "Method not allowed.")
+			return
+		}
+		writeProblem(w, http.StatusNotFound, "Not found.")
+		return
+	}
+	if method, path, ok := strings.Cut(pattern, " "); ok && method != "" {
+		stateFrom(r.Context()).route = path
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// Authentication modes of an operation, in Operation.Metadata[authKey].
+const (
+	authKey      = "auth"
+	authRequired = "required"
+	authOptional = "optional" // used when present (logout), anonymous otherwise
+)
+
+// authenticate is the huma middleware that resolves the caller from the
+// bearer token or the wc_access cookie, enforces CSRF on cookie-authenticated
+// state-changing requests, and puts the Actor in the context.
+func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
+	mode, _ := ctx.Operation().Metadata[authKey].(string)
+	if mode == "" {
+		next(ctx)
+		return
+	}
+	r, w := humago.Unwrap(ctx)
+	token, viaCookie := accessToken(r)
+	if token == "" {
+		if mode == authOptional {
+			next(ctx)
+			return
+		}
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		writeProblem(w, http.StatusUnauthorized, "Authentication required.")
+		return
+	}
+	actor, err := s.deps.Auth.Authenticate(ctx.Context(), token)
+	if err != nil {
+		if mode == authOptional && whitecross.ErrorCode(err) == whitecross.EUNAUTHORIZED {
+			next(ctx)
+			return
+		}
+		if whitecross.ErrorCode(err) == whitecross.EUNAUTHORIZED {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
+		writeError(w, s.problem(ctx.Context(), err))
+		return
+	}
+	if viaCookie && stateChanging(r.Method) {
+		if err := s.checkCSRF(r); err != nil {
+			writeError(w, s.problem(ctx.Context(), err))
+			return
+		}
+	}
+	caller := *actor
+	caller.ClientIP = clientIP(r)
+	st := stateFrom(ctx.Context())
+	st.userID, st.tenantID = caller.UserID, caller.TenantID
+	next(huma.WithContext(ctx, whitecross.NewContextWithActor(ctx.Context(), &caller)))
+}
+
+// accessToken returns the bearer token, else the wc_access cookie, and
+// whether it came from the cookie (and so needs CSRF protection).
+func accessToken(r *http.Request) (token string, viaCookie bool) {
+	if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		return strings.TrimSpace(tok), false
+	}
+	if c, err := r.Cookie(cookieAccess); err == nil && c.Value != "" {
+		return c.Value, true
+	}
+	return "", false
+}
+
+func stateChanging(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return true
+}
+
+var errCSRF = whitecross.Errorf(whitecross.EFORBIDDEN,
+	"Missing or invalid CSRF token: send the value of the wc_csrf cookie in the X-CSRF-Token header.")
+
+// checkCSRF enforces the double-submit token (X-CSRF-Token equals the
+// wc_csrf cookie, compared in constant time) and, when the browser names an
+// Origin, that it is the server's own.
+func (s *Server) checkCSRF(r *http.Request) error {
+	if o := r.Header.Get("Origin"); o != "" && s.origin != "" && !strings.EqualFold(o, s.origin) {
+		// Name the expected origin: a mismatch is most often a server whose
+		// public URL differs from the address the browser uses.
+		return whitecross.Errorf(whitecross.EFORBIDDEN,
+			"Cross-origin request refused: this server's origin is %s (its public URL).", s.origin)
+	}
+	c, err := r.Cookie(cookieCSRF)
+	header := r.Header.Get(headerCSRF)
+	if err != nil || c.Value == "" || header == "" ||
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(header)) != 1 {
+		return errCSRF
+	}
+	return nil
+}
+
+// clientIP is the peer address. X-Forwarded-For is deliberately ignored:
+// behind a proxy every client shares the proxy's address until a trusted
+// proxy setting exists.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// statusRecorder remembers the status written, for the log line.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (rec *statusRecorder) WriteHeader(code int) {
+	if rec.status == 0 {
+		rec.status = code
+	}
+	rec.ResponseWriter.WriteHeader(code)
+}
+
+func (rec *statusRecorder) Write(b []byte) (int, error) {
+	if rec.status == 0 {
+		rec.status = http.StatusOK
+	}
+	return rec.ResponseWriter.Write(b)
+}
+
+// Status returns the status sent (200 when the handler wrote nothing).
+func (rec *statusRecorder) Status() int {
+	if rec.status == 0 {
+		return http.StatusOK
+	}
+	return rec.status
+}
+
+// Flush lets streaming handlers flush through the recorder.
+func (rec *statusRecorder) Flush() { _ = http.NewResponseController(rec.ResponseWriter).Flush() }
+
+// Unwrap exposes the writer to http.ResponseController (deadlines, hijack).
+func (rec *statusRecorder) Unwrap() http.ResponseWriter { return rec.ResponseWriter }
+
+// headerRecorder captures what the mux's own 404/405 handler would send.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header         { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerRecorder) WriteHeader(code int)        { h.status = code }

@@ -1,0 +1,156 @@
+// Package api is the REST layer of whitecross: huma v2 operations on a
+// net/http ServeMux, the authentication and CSRF middleware, the one table
+// that maps domain error codes to HTTP statuses, request logging, security
+// headers, and the generated OpenAPI 3.1 document.
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"whitecross"
+)
+
+// DefaultMaxBodyBytes is the largest request body accepted when
+// Config.MaxBodyBytes is zero (API.md: 1 MiB, 413 beyond).
+const DefaultMaxBodyBytes = 1 << 20
+
+// Config is the API's own configuration.
+type Config struct {
+	// PublicURL is the server's external URL (e.g. http://localhost:8080).
+	// Its origin is the only one accepted on cookie-authenticated
+	// state-changing requests that carry an Origin header, and an https URL
+	// marks cookies Secure and turns on Strict-Transport-Security.
+	PublicURL string
+	// MaxBodyBytes caps request bodies (default DefaultMaxBodyBytes).
+	MaxBodyBytes int64
+}
+
+// Deps are the services the handlers call. cmd/whitecross wires the store
+// and auth implementations; tests wire the same.
+type Deps struct {
+	Auth      whitecross.AuthService
+	Tenants   whitecross.TenantService
+	Users     whitecross.UserService
+	Locations whitecross.LocationService
+	Students  whitecross.StudentService
+	Groups    whitecross.GroupService
+	// JWKS returns the JSON Web Key Set that verifies access tokens.
+	JWKS func() []byte
+	// Ready names the dependencies /readyz pings ("database", "queue").
+	Ready  map[string]whitecross.Pinger
+	Logger *slog.Logger
+}
+
+// Server serves the REST API. It implements http.Handler.
+type Server struct {
+	cfg     Config
+	deps    Deps
+	log     *slog.Logger
+	mux     *http.ServeMux
+	api     huma.API
+	handler http.Handler
+
+	origin        string // scheme://host[:port] of PublicURL, "" when unset
+	secureCookies bool
+}
+
+// New builds the server and registers every route. It does not call any
+// dependency, so it can run without a database (e.g. to write the spec).
+func New(cfg Config, deps Deps) *Server {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, mux: http.NewServeMux()}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
+		s.origin = strings.ToLower(u.Scheme + "://" + u.Host)
+		s.secureCookies = u.Scheme == "https"
+	}
+	s.api = humago.New(s.mux, humaConfig())
+	s.api.UseMiddleware(s.authenticate)
+	s.routes()
+	s.handler = s.logRequests(s.recoverPanics(s.secureHeaders(s.limitBody(http.HandlerFunc(s.route)))))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// OpenAPI returns the OpenAPI 3.1 document as indented JSON. The output is
+// stable: the same routes always give the same bytes.
+func (s *Server) OpenAPI() ([]byte, error) {
+	b, err := json.MarshalIndent(s.api.OpenAPI(), "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("marshal openapi: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// humaConfig is huma's configuration: JSON only, no schema links, the spec
+// under /api/v1/openapi.json and our own docs page (huma's loads a CDN).
+func humaConfig() huma.Config {
+	return huma.Config{
+		OpenAPI: &huma.OpenAPI{
+			OpenAPI: "3.1.0",
+			Info: &huma.Info{
+				Title:       "whitecross API",
+				Version:     "1.0.0",
+				Description: apiDescription,
+			},
+			Tags: []*huma.Tag{
+				{Name: tagHealth, Description: "Liveness and readiness probes."},
+				{Name: tagAuth, Description: "Sign-in, token refresh, sign-out and the keys that verify tokens."},
+				{Name: tagUsers, Description: "The directory: the people the caller may message, and user administration."},
+				{Name: tagLocations, Description: "The district's tree of districts, schools and campuses."},
+				{Name: tagStudents, Description: "Students and their guardians."},
+				{Name: tagGroups, Description: "Named audiences."},
+			},
+			Components: &huma.Components{
+				Schemas: huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer),
+				SecuritySchemes: map[string]*huma.SecurityScheme{
+					schemeBearer: {
+						Type:         "http",
+						Scheme:       "bearer",
+						BearerFormat: "JWT",
+						Description:  "An access token from POST /api/v1/auth/login or /refresh. Needs no CSRF token.",
+					},
+					schemeCookie: {
+						Type: "apiKey",
+						In:   "cookie",
+						Name: cookieAccess,
+						Description: "The browser session cookie set by login. Requests that change state " +
+							"(POST, PUT, PATCH, DELETE) must also send the header X-CSRF-Token equal to the wc_csrf cookie.",
+					},
+				},
+			},
+		},
+		OpenAPIPath: "/api/v1/openapi",
+		Formats: map[string]huma.Format{
+			"application/json": huma.DefaultJSONFormat,
+			"json":             huma.DefaultJSONFormat, // any application/*+json
+		},
+		DefaultFormat: "application/json",
+	}
+}
+
+const apiDescription = `The REST API of whitecross, secure school health messaging.
+
+Authenticate with ` + "`Authorization: Bearer <access_token>`" + ` (API clients) or the session cookies set by
+login (browsers; state-changing requests must echo the ` + "`wc_csrf`" + ` cookie in ` + "`X-CSRF-Token`" + `).
+
+Errors are RFC 9457 ` + "`application/problem+json`" + ` bodies ` + "`{\"title\",\"status\",\"detail\",\"errors\":[{\"location\",\"message\",\"value\"}]}`" + `;
+validation errors name the offending input in ` + "`location`" + ` (e.g. ` + "`body.email`" + `). A record of another
+district, or one the caller may not see, is 404. Unparsable JSON is 400, unknown fields and invalid
+values 422, a body that is not JSON 415, a body over 1 MiB (the default limit) 413.`
