@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"whitecross"
+)
+
+var _ whitecross.StudentService = (*Store)(nil)
+
+const studentColumns = `st.id, st.tenant_id, st.name, st.location_id, st.grade, st.created_at`
+
+// CreateStudent implements whitecross.StudentService. ADMIN (and the
+// system) may create a student anywhere, a SCHOOL_ADMIN at a location in
+// their scope; EFORBIDDEN otherwise (naming body.location_id when the
+// location is the reason). EINVALID for a bad name or grade (1..16
+// characters, like "K" or "3"), a location not in the tenant, more than 20
+// guardians, or a guardian listed twice, not in the tenant or whose role is
+// not GUARDIAN (naming body.guardians[i].user_id).
+func (s *Store) CreateStudent(ctx context.Context, st *whitecross.Student) error {
+	a, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	r := reach{a}
+	if !r.all() && a.Role != whitecross.RoleSchoolAdmin {
+		return whitecross.Errorf(whitecross.EFORBIDDEN, "You may not create students.")
+	}
+	if st.Name, err = validName("body.name", st.Name); err != nil {
+		return err
+	}
+	st.Grade = strings.TrimSpace(st.Grade)
+	if n := utf8.RuneCountInString(st.Grade); n == 0 || n > maxGradeLength || strings.IndexFunc(st.Grade, unicode.IsControl) >= 0 {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.grade", st.Grade, "Grade must be 1 to %d characters, like K or 3.", maxGradeLength)
+	}
+	loc, ok := parseID(st.LocationID)
+	if !ok {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.location_id", st.LocationID, "Location not found.")
+	}
+	if len(st.Guardians) > maxGuardians {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.guardians", len(st.Guardians), "A student can have at most %d guardians.", maxGuardians)
+	}
+	guardians := make([]whitecross.Guardianship, len(st.Guardians))
+	ids := make([]string, len(st.Guardians))
+	seen := map[string]bool{}
+	for i, g := range st.Guardians {
+		field := fmt.Sprintf("body.guardians[%d].user_id", i)
+		id, ok := parseID(g.UserID)
+		if !ok {
+			return whitecross.FieldErrorf(whitecross.EINVALID, field, g.UserID, "Guardian not found.")
+		}
+		if seen[id] {
+			return whitecross.FieldErrorf(whitecross.EINVALID, field, g.UserID, "Guardian is listed twice.")
+		}
+		seen[id] = true
+		guardians[i] = whitecross.Guardianship{UserID: id, Custody: g.Custody}
+		ids[i] = id
+	}
+	return s.db.InTx(ctx, func(tx *Tx) error {
+		if _, err := s.findLocation(ctx, tx, a.TenantID, loc); err != nil {
+			if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+				return whitecross.FieldErrorf(whitecross.EINVALID, "body.location_id", st.LocationID, "Location not found.")
+			}
+			return err
+		}
+		sc, err := s.scopeOf(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		if !sc.has(loc) {
+			return whitecross.FieldErrorf(whitecross.EFORBIDDEN, "body.location_id", st.LocationID, "You do not administer this location.")
+		}
+		if err := s.checkGuardians(ctx, tx, a.TenantID, ids, st.Guardians); err != nil {
+			return err
+		}
+		st.ID = newID()
+		st.TenantID = a.TenantID
+		st.LocationID = loc
+		st.Guardians = guardians
+		st.CreatedAt = s.db.now()
+		if _, err := tx.Exec(ctx, `INSERT INTO students (id, tenant_id, name, location_id, grade, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			st.ID, st.TenantID, st.Name, st.LocationID, st.Grade, st.CreatedAt); err != nil {
+			return fmt.Errorf("insert student: %w", err)
+		}
+		for _, g := range guardians {
+			if _, err := tx.Exec(ctx, `INSERT INTO guardianships (tenant_id, student_id, user_id, custody) VALUES ($1, $2, $3, $4)`,
+				st.TenantID, st.ID, g.UserID, g.Custody); err != nil {
+				return fmt.Errorf("insert guardianship: %w", err)
+			}
+		}
+		return s.auditTx(ctx, tx, whitecross.AuditStudentCreated, "student", st.ID, map[string]string{"location_id": st.LocationID})
+	})
+}
+
+// checkGuardians reports EINVALID for the first id that is not a GUARDIAN
+// user of the tenant.
+func (s *Store) checkGuardians(ctx context.Context, q Querier, tenantID string, ids []string, given []whitecross.Guardianship) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	roles := map[string]string{}
+	rows, err := q.Query(ctx, `SELECT id, role FROM users WHERE tenant_id = $1 AND id IN (`+placeholders(2, len(ids))+`)`,
+		append([]any{tenantID}, anySlice(ids)...)...)
+	if err != nil {
+		return fmt.Errorf("check guardians: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, role string
+		if err := rows.Scan(&id, &role); err != nil {
+			return fmt.Errorf("check guardians: %w", err)
+		}
+		roles[strings.ToLower(id)] = role
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("check guardians: %w", err)
+	}
+	for i, id := range ids {
+		field := fmt.Sprintf("body.guardians[%d].user_id", i)
+		switch role, ok := roles[id]; {
+		case !ok:
+			return whitecross.FieldErrorf(whitecross.EINVALID, field, given[i].UserID, "Guardian not found.")
+		case role != string(whitecross.RoleGuardian):
+			return whitecross.FieldErrorf(whitecross.EINVALID, field, given[i].UserID, "User is not a guardian.")
+		}
+	}
+	return nil
+}
+
+// FindStudentByID implements whitecross.StudentService. ENOTFOUND for a
+// student of another tenant or one the caller may not see: ADMIN sees all,
+// SCHOOL_ADMIN, NURSE and STAFF the students in their scope, a guardian only
+// their own children (and only their own guardianship of them).
+func (s *Store) FindStudentByID(ctx context.Context, id string) (*whitecross.Student, error) {
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, ok := parseID(id)
+	if !ok {
+		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "Student not found.")
+	}
+	list, err := s.listStudents(ctx, a, `AND st.id = $3`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "Student not found.")
+	}
+	return list[0], nil
+}
+
+// ListStudents implements whitecross.StudentService: the students the
+// caller may see (as FindStudentByID), ordered by name.
+func (s *Store) ListStudents(ctx context.Context) ([]*whitecross.Student, error) {
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.listStudents(ctx, a, ``)
+}
+
+func (s *Store) listStudents(ctx context.Context, a *whitecross.Actor, and string, args ...any) ([]*whitecross.Student, error) {
+	r := reach{a}
+	q := s.db.Reader()
+	rows, err := q.Query(ctx, reachWith+`SELECT `+studentColumns+` FROM students st WHERE st.tenant_id = $1 AND `+
+		r.visibleStudent("st")+` `+and+` ORDER BY LOWER(st.name), st.id`, append(r.args(), args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("list students: %w", err)
+	}
+	defer rows.Close()
+	out := []*whitecross.Student{}
+	byID := map[string]*whitecross.Student{}
+	var ids []string
+	for rows.Next() {
+		var st whitecross.Student
+		if err := rows.Scan(&st.ID, &st.TenantID, &st.Name, &st.LocationID, &st.Grade, &st.CreatedAt); err != nil {
+			return nil, fmt.Errorf("list students: %w", err)
+		}
+		st.CreatedAt = st.CreatedAt.UTC()
+		st.Guardians = []whitecross.Guardianship{}
+		out = append(out, &st)
+		byID[st.ID] = &st
+		ids = append(ids, st.ID)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list students: %w", err)
+	}
+	rows.Close()
+	// A guardian sees only their own guardianship: co-guardians (say, a
+	// non-custodial parent) are none of their business.
+	only := ""
+	if !a.System && a.Role == whitecross.RoleGuardian {
+		only = strings.ToLower(a.UserID)
+	}
+	for _, batch := range batches(ids) {
+		rows, err := q.Query(ctx, `SELECT student_id, user_id, custody FROM guardianships WHERE student_id IN (`+
+			placeholders(1, len(batch))+`) ORDER BY student_id, user_id`, anySlice(batch)...)
+		if err != nil {
+			return nil, fmt.Errorf("load guardianships: %w", err)
+		}
+		for rows.Next() {
+			var sid string
+			var g whitecross.Guardianship
+			if err := rows.Scan(&sid, &g.UserID, &g.Custody); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("load guardianships: %w", err)
+			}
+			if st := byID[sid]; st != nil && (only == "" || g.UserID == only) {
+				st.Guardians = append(st.Guardians, g)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("load guardianships: %w", err)
+		}
+	}
+	return out, nil
+}

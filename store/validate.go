@@ -1,0 +1,176 @@
+package store
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	_ "time/tzdata" // timezone validation must not depend on the host's zoneinfo
+	"unicode"
+	"unicode/utf8"
+
+	"whitecross"
+)
+
+// Limits of the directory, shared by validation and documentation.
+const (
+	maxNameLength     = 200   // characters, for tenant, location, user, student and group names
+	maxGradeLength    = 16    // characters
+	maxEmailLength    = 254   // bytes, RFC 5321's practical limit
+	minPasswordLength = 10    // characters
+	maxPasswordLength = 128   // characters
+	maxUserLocations  = 100   // location_ids per user
+	maxGuardians      = 20    // guardians per student
+	maxGroupMembers   = 10000 // member_ids per group
+	maxQueryLength    = 200   // characters of a directory search
+	defaultPageLimit  = 50
+	maxPageLimit      = 100
+	defaultTimezone   = "America/Chicago"
+	defaultLocale     = "en"
+	// idBatch is how many ids go into one IN list, far below both dialects'
+	// parameter limits.
+	idBatch = 500
+)
+
+var (
+	slugPattern   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
+	phonePattern  = regexp.MustCompile(`^\+[1-9]\d{6,14}$`)
+	localePattern = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$`)
+	clockPattern  = regexp.MustCompile(`^([01]\d|2[0-3]):[0-5]\d$`)
+)
+
+// validName trims s and checks it is 1..maxNameLength characters without
+// control characters. The value is never echoed: names are personal data.
+func validName(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	n := utf8.RuneCountInString(s)
+	if n == 0 {
+		return "", whitecross.FieldErrorf(whitecross.EINVALID, field, nil, "Name is required.")
+	}
+	if n > maxNameLength || !utf8.ValidString(s) {
+		return "", whitecross.FieldErrorf(whitecross.EINVALID, field, nil, "Name must be at most %d characters.", maxNameLength)
+	}
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		return "", whitecross.FieldErrorf(whitecross.EINVALID, field, nil, "Name must not contain control characters.")
+	}
+	return s, nil
+}
+
+// normalizeEmail returns the trimmed, lower-cased address.
+func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// validEmail checks a normalised address: one @, something on both sides, a
+// dot-free-or-dotted domain, no spaces, at most maxEmailLength bytes.
+func validEmail(email string) error {
+	local, domain, ok := strings.Cut(email, "@")
+	switch {
+	case email == "":
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.email", nil, "Email is required.")
+	case len(email) > maxEmailLength:
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.email", nil, "Email must be at most %d characters.", maxEmailLength)
+	case !ok || local == "" || domain == "" || strings.Contains(domain, "@") ||
+		strings.IndexFunc(email, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 ||
+		strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") || !utf8.ValidString(email):
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.email", nil, "Email must be an address like name@example.org.")
+	}
+	return nil
+}
+
+// validPhone checks an optional E.164 number.
+func validPhone(phone string) error {
+	if phone != "" && !phonePattern.MatchString(phone) {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.phone", nil, "Phone must be in E.164 format, like +15551234567.")
+	}
+	return nil
+}
+
+// validLocale checks a BCP 47-like tag such as "en" or "es-MX".
+func validLocale(field, locale string) error {
+	if !localePattern.MatchString(locale) {
+		return whitecross.FieldErrorf(whitecross.EINVALID, field, locale, "Locale must be a language tag like en or es-MX.")
+	}
+	return nil
+}
+
+// validTimezone checks an IANA zone name such as "America/Chicago".
+func validTimezone(field, tz string) error {
+	if tz == "" || tz == "Local" || len(tz) > 64 {
+		return whitecross.FieldErrorf(whitecross.EINVALID, field, tz, "Timezone must be an IANA zone like America/Chicago.")
+	}
+	if _, err := time.LoadLocation(tz); err != nil {
+		return whitecross.FieldErrorf(whitecross.EINVALID, field, tz, "Timezone must be an IANA zone like America/Chicago.")
+	}
+	return nil
+}
+
+// validPassword checks the length of a non-empty password.
+func validPassword(field, pw string) error {
+	if n := utf8.RuneCountInString(pw); n < minPasswordLength || n > maxPasswordLength {
+		return whitecross.FieldErrorf(whitecross.EINVALID, field, nil, "Password must be %d to %d characters.", minPasswordLength, maxPasswordLength)
+	}
+	return nil
+}
+
+// validRole checks r is one of whitecross.Roles.
+func validRole(field string, r whitecross.Role) error {
+	if !r.Valid() {
+		return whitecross.FieldErrorf(whitecross.EINVALID, field, string(r), "Role must be one of ADMIN, SCHOOL_ADMIN, NURSE, STAFF, GUARDIAN.")
+	}
+	return nil
+}
+
+// validTenantSettings checks the district policies that have a shape.
+func validTenantSettings(st *whitecross.TenantSettings) error {
+	if st.DefaultLocale != "" {
+		if err := validLocale("body.settings.default_locale", st.DefaultLocale); err != nil {
+			return err
+		}
+	}
+	if st.RetentionDays < 0 {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.settings.retention_days", st.RetentionDays, "Retention must be zero (default) or a number of days.")
+	}
+	for i, c := range st.AllowedChannels {
+		switch c {
+		case whitecross.ChannelInApp, whitecross.ChannelEmail, whitecross.ChannelSMS, whitecross.ChannelPush, whitecross.ChannelVoice:
+		default:
+			return whitecross.FieldErrorf(whitecross.EINVALID, fmt.Sprintf("body.settings.allowed_channels[%d]", i), string(c), "Channel must be one of IN_APP, EMAIL, SMS, PUSH, VOICE.")
+		}
+	}
+	for field, v := range map[string]string{"body.settings.quiet_hours_start": st.QuietHoursStart, "body.settings.quiet_hours_end": st.QuietHoursEnd} {
+		if v != "" && !clockPattern.MatchString(v) {
+			return whitecross.FieldErrorf(whitecross.EINVALID, field, v, "Quiet hours must be a time like 21:00.")
+		}
+	}
+	if (st.QuietHoursStart == "") != (st.QuietHoursEnd == "") {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.settings.quiet_hours_end", st.QuietHoursEnd, "Quiet hours need both a start and an end.")
+	}
+	return nil
+}
+
+// dedupe returns ids without repeats, keeping the first occurrence's order,
+// and for each kept id the index it had in the input (for error fields).
+func dedupe(ids []string) (out []string, index []int) {
+	seen := make(map[string]bool, len(ids))
+	for i, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		out = append(out, id)
+		index = append(index, i)
+	}
+	return out, index
+}
+
+// batches splits ids into slices of at most idBatch.
+func batches(ids []string) [][]string {
+	var out [][]string
+	for len(ids) > idBatch {
+		out = append(out, ids[:idBatch])
+		ids = ids[idBatch:]
+	}
+	if len(ids) > 0 {
+		out = append(out, ids)
+	}
+	return out
+}
