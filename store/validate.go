@@ -1,8 +1,10 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // timezone validation must not depend on the host's zoneinfo
@@ -173,4 +175,67 @@ func batches(ids []string) [][]string {
 		out = append(out, ids)
 	}
 	return out
+}
+
+// checkUserLocations validates the location_ids of a user with role: each a
+// location of the tenant (EINVALID body.location_ids[i]), at least one for
+// SCHOOL_ADMIN, NURSE and STAFF (EINVALID body.location_ids), and for a
+// SCHOOL_ADMIN caller every location added or removed (relative to old) in
+// their scope (EFORBIDDEN). It returns the canonical ids without repeats.
+func (s *Store) checkUserLocations(ctx context.Context, q Querier, a *whitecross.Actor, role whitecross.Role, old, ids []string) ([]string, error) {
+	if len(ids) > maxUserLocations {
+		return nil, whitecross.FieldErrorf(whitecross.EINVALID, "body.location_ids", len(ids), "A user can have at most %d locations.", maxUserLocations)
+	}
+	canon := make([]string, len(ids))
+	for i, id := range ids {
+		c, ok := parseID(id)
+		if !ok {
+			return nil, whitecross.FieldErrorf(whitecross.EINVALID, fmt.Sprintf("body.location_ids[%d]", i), id, "Location not found.")
+		}
+		canon[i] = c
+	}
+	locs, index := dedupe(canon)
+	if role.IsStaff() && len(locs) == 0 {
+		return nil, whitecross.FieldErrorf(whitecross.EINVALID, "body.location_ids", nil, "A %s needs at least one location.", role)
+	}
+	if len(locs) > 0 {
+		found := map[string]bool{}
+		rows, err := q.Query(ctx, `SELECT id FROM locations WHERE tenant_id = $1 AND id IN (`+placeholders(2, len(locs))+`)`,
+			append([]any{a.TenantID}, anySlice(locs)...)...)
+		if err != nil {
+			return nil, fmt.Errorf("check locations: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("check locations: %w", err)
+			}
+			found[strings.ToLower(id)] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("check locations: %w", err)
+		}
+		for j, id := range locs {
+			if !found[id] {
+				return nil, whitecross.FieldErrorf(whitecross.EINVALID, fmt.Sprintf("body.location_ids[%d]", index[j]), ids[index[j]], "Location not found.")
+			}
+		}
+	}
+	sc, err := s.scopeOf(ctx, q, a)
+	if err != nil {
+		return nil, err
+	}
+	for j, id := range locs {
+		if !sc.has(id) && !slices.Contains(old, id) {
+			return nil, whitecross.FieldErrorf(whitecross.EFORBIDDEN, fmt.Sprintf("body.location_ids[%d]", index[j]), ids[index[j]], "You do not administer this location.")
+		}
+	}
+	for _, id := range old {
+		if !sc.has(id) && !slices.Contains(locs, id) {
+			return nil, whitecross.FieldErrorf(whitecross.EFORBIDDEN, "body.location_ids", nil, "You may not remove a location you do not administer.")
+		}
+	}
+	return locs, nil
 }

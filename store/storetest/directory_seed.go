@@ -52,12 +52,12 @@ type District struct {
 
 	District, Lincoln, Annex, Washington *whitecross.Location
 
-	Admin, DistrictNurse                                   *whitecross.User
-	LincolnAdmin, LincolnNurse, LincolnStaff, FormerStaff  *whitecross.User
-	AnnexStaff, WashingtonAdmin, WashingtonNurse           *whitecross.User
-	LincolnParent, NonCustodialParent, AnnexParent         *whitecross.User
-	WashingtonParent                                       *whitecross.User
-	LincolnStudent, AnnexStudent, WashingtonStudent        *whitecross.Student
+	Admin, DistrictNurse                                  *whitecross.User
+	LincolnAdmin, LincolnNurse, LincolnStaff, FormerStaff *whitecross.User
+	AnnexStaff, WashingtonAdmin, WashingtonNurse          *whitecross.User
+	LincolnParent, NonCustodialParent, AnnexParent        *whitecross.User
+	WashingtonParent                                      *whitecross.User
+	LincolnStudent, AnnexStudent, WashingtonStudent       *whitecross.Student
 
 	// Labels maps each seeded user's id to its field name, for readable
 	// test failures.

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"time"
+
+	"whitecross"
+	"whitecross/auth"
+	"whitecross/store"
+	"whitecross/vault"
+)
+
+// app is the opened database and the services every verb builds on it.
+type app struct {
+	cfg    *Config
+	log    *slog.Logger
+	db     *store.DB
+	store  *store.Store
+	hasher whitecross.PasswordHasher
+}
+
+// config reads and validates the configuration after fs has parsed the
+// verb's flags.
+func (p *program) config(flags *settingFlags) (*Config, error) {
+	cfg := loadConfig(p.getenv, flags)
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// logger returns the JSON logger on stderr. Nothing logged carries a secret,
+// a name, an email address or a phone number.
+func (p *program) logger(cfg *Config) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(p.stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+}
+
+// openApp opens the database and builds the store on it, generating the
+// master key into the data dir on first use of a SQLite deployment.
+func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
+	key, err := masterKey(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := vault.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	db, err := store.Open(ctx, cfg.DSN())
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if cfg.DatabaseURL == "" {
+		restrictSQLiteFiles(cfg, log)
+	}
+	hasher := auth.NewArgon2id()
+	return &app{cfg: cfg, log: log, db: db, store: store.New(db, hasher, sealer), hasher: hasher}, nil
+}
+
+// Close closes the database.
+func (a *app) Close() error { return a.db.Close() }
+
+// masterKey returns the configured master key or, on SQLite without one,
+// the key in <data-dir>/master.key, generating it (mode 0600) on first use.
+func masterKey(cfg *Config, log *slog.Logger) ([]byte, error) {
+	if cfg.MasterKey != "" {
+		key, err := vault.ParseMasterKey(cfg.MasterKey)
+		if err != nil {
+			return nil, fmt.Errorf("%s: not a valid master key", cfg.source("MasterKey"))
+		}
+		return key, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	path := cfg.MasterKeyPath()
+	key, created, err := vault.LoadOrCreateMasterKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	if created {
+		log.Warn("generated a new master key; back it up with the database, which cannot be read without it, or set WHITECROSS_MASTER_KEY",
+			"path", path)
+	} else if err := vault.CheckKeyFileMode(path); err != nil {
+		log.Warn(err.Error())
+	}
+	return key, nil
+}
+
+// restrictSQLiteFiles makes the database files readable by the owner only:
+// they hold personal data. Failures are logged, not fatal (a read-only
+// mount may refuse them).
+func restrictSQLiteFiles(cfg *Config, log *slog.Logger) {
+	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the data dir is accessible to other users; chmod 700 it", "path", cfg.DataDir, "mode", fi.Mode().Perm().String())
+	}
+	base := cfg.SQLitePath()
+	for _, path := range []string{base, base + "-wal", base + "-shm"} {
+		if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("cannot restrict database file permissions", "path", path, "error", err.Error())
+		}
+	}
+}
+
+// requireSchema fails unless every migration is applied, so operator verbs
+// never half-work on an old schema.
+func (a *app) requireSchema(ctx context.Context) error {
+	pending, err := pendingMigrations(ctx, a.db)
+	if err != nil {
+		return err
+	}
+	if pending > 0 {
+		return fmt.Errorf("the database schema is %d migration(s) behind: run `whitecross migrate up` (serve also applies them)", pending)
+	}
+	return nil
+}
+
+func pendingMigrations(ctx context.Context, db *store.DB) (int, error) {
+	st, err := db.MigrationStatuses(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("read migration status: %w", err)
+	}
+	n := 0
+	for _, s := range st {
+		if !s.Applied {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// keyring returns the keys that sign access tokens: the configured PEM key,
+// or the keys stored in the database (a first one is generated if none).
+func (a *app) keyring(ctx context.Context) (*auth.Keyring, error) {
+	if a.cfg.JWTSigningKey != "" {
+		k, err := auth.ParseSigningKeyPEM([]byte(a.cfg.JWTSigningKey))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", a.cfg.source("JWTSigningKey"), err)
+		}
+		k.CreatedAt = time.Now().UTC()
+		return auth.NewStaticKeyring(k), nil
+	}
+	kr, err := auth.LoadKeyring(ctx, a.store, a.db.Now)
+	if err != nil {
+		return nil, fmt.Errorf("signing keys (is this the master key they were sealed with?): %w", err)
+	}
+	return kr, nil
+}

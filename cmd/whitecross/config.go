@@ -1,0 +1,279 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"whitecross/auth"
+	"whitecross/vault"
+)
+
+// Config is the whole configuration of one run of the program. It is filled
+// from the settings table: defaults, then the environment (and *_FILE
+// secrets), then flags; Validate then reports every problem at once.
+type Config struct {
+	DatabaseURL      string
+	DataDir          string
+	Addr             string
+	PublicURL        string
+	MasterKey        string
+	JWTSigningKey    string
+	LogLevel         string
+	ShutdownTimeout  time.Duration
+	SMTPURL          string
+	EmailFrom        string
+	TwilioBaseURL    string
+	TwilioAccountSID string
+	TwilioAuthToken  string
+	TwilioFrom       string
+	Broker           string
+	Demo             bool
+	NoMigrate        bool
+
+	// sources says where each field's value came from ("default",
+	// "WHITECROSS_ADDR", "--addr"), so problems name what to fix.
+	sources map[string]string
+	// problems are values that could not even be read or parsed.
+	problems []string
+	// publicURLDerived is true when PublicURL was not set and must follow
+	// the port the server actually listens on.
+	publicURLDerived bool
+}
+
+// loadConfig builds a Config from the settings table: each setting's
+// default, replaced by its environment variable (or the file named by
+// <VAR>_FILE for secrets), replaced by its flag when the flag was given.
+// Unreadable or unparsable values are kept as problems for Validate.
+func loadConfig(getenv func(string) string, flags *settingFlags) *Config {
+	c := &Config{sources: map[string]string{}}
+	for _, s := range settings {
+		val, src := s.Default, "default"
+		if s.Env != "" {
+			if v := getenv(s.Env); v != "" {
+				val, src = v, s.Env
+			}
+			if file := getenv(s.Env + "_FILE"); s.Secret && file != "" {
+				if src == s.Env {
+					c.problems = append(c.problems, fmt.Sprintf("%s and %s_FILE are both set; set only one", s.Env, s.Env))
+				} else if b, err := os.ReadFile(file); err != nil {
+					c.problems = append(c.problems, fmt.Sprintf("%s_FILE: cannot read %s: %v", s.Env, file, unwrapPathError(err)))
+				} else {
+					val, src = strings.TrimSpace(string(b)), s.Env+"_FILE"
+				}
+			}
+		}
+		if v, ok := flags.values[s.Field]; ok {
+			val, src = v, "--"+s.Flag
+		}
+		c.sources[s.Field] = src
+		if s.Default != "" {
+			// A value that does not parse leaves the default, so only the
+			// parse problem is reported, not a knock-on one.
+			if err := s.assign(c, s.Default); err != nil {
+				panic("settings: bad default of " + s.Field)
+			}
+		}
+		if val == "" || val == s.Default {
+			continue
+		}
+		if err := s.assign(c, val); err != nil {
+			c.problems = append(c.problems, fmt.Sprintf("%s: %v", src, err))
+		}
+	}
+	c.deriveDefaults()
+	return c
+}
+
+// deriveDefaults fills the settings whose default depends on others.
+func (c *Config) deriveDefaults() {
+	if c.Broker == "" {
+		c.Broker = "inmem"
+		if c.DatabaseURL != "" {
+			c.Broker = "postgres"
+		}
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.PublicURL == "" {
+		c.publicURLDerived = true
+		if _, port, err := net.SplitHostPort(c.Addr); err == nil && port != "" && port != "0" {
+			c.PublicURL = "http://localhost:" + port
+		}
+	}
+}
+
+// source names where a field's value came from, for problem messages.
+func (c *Config) source(field string) string {
+	if src := c.sources[field]; src != "" && src != "default" {
+		return src
+	}
+	for _, s := range settings {
+		if s.Field == field {
+			if s.Env != "" {
+				return s.Env
+			}
+			return "--" + s.Flag
+		}
+	}
+	return field
+}
+
+// SQLitePath is the database file used when DATABASE_URL is unset.
+func (c *Config) SQLitePath() string { return filepath.Join(c.DataDir, "whitecross.db") }
+
+// MasterKeyPath is where the master key is generated on SQLite.
+func (c *Config) MasterKeyPath() string { return filepath.Join(c.DataDir, "master.key") }
+
+// DSN is what store.Open takes: the PostgreSQL URL or the SQLite path.
+func (c *Config) DSN() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return c.SQLitePath()
+}
+
+// Level returns the parsed log level (info when LogLevel is invalid;
+// Validate reports that).
+func (c *Config) Level() slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}
+
+// configError lists every configuration problem, one line each.
+type configError []string
+
+func (e configError) Error() string { return "invalid configuration: " + strings.Join(e, "; ") }
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
+
+// Validate reports every problem of c at once as a configError, or nil.
+// Messages name the variable or flag to fix and never echo a secret.
+func (c *Config) Validate() error {
+	p := append([]string(nil), c.problems...)
+	add := func(field, format string, args ...any) {
+		p = append(p, c.source(field)+": "+fmt.Sprintf(format, args...))
+	}
+	if c.DatabaseURL != "" {
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			add("DatabaseURL", "must be a postgres:// or postgresql:// URL with a host (leave it unset to use SQLite in the data dir)")
+		}
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		add("DataDir", "must not be empty")
+	}
+	if host, port, err := net.SplitHostPort(c.Addr); err != nil {
+		add("Addr", "must be host:port or :port, got %q", c.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		add("Addr", "port must be a number 0-65535, got %q", port)
+	} else if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, "/:@ ") {
+		add("Addr", "bad host %q", host)
+	}
+	if c.PublicURL != "" && !c.publicURLDerived {
+		if !absoluteHTTP(c.PublicURL) {
+			add("PublicURL", "must be an absolute http:// or https:// URL, got %q", c.PublicURL)
+		}
+	}
+	switch {
+	case c.MasterKey != "":
+		if _, err := vault.ParseMasterKey(c.MasterKey); err != nil {
+			// vault's messages never contain the key.
+			add("MasterKey", "%v; generate one with: openssl rand -base64 32", err)
+		}
+	case c.DatabaseURL != "":
+		add("MasterKey", "required with DATABASE_URL, so that every instance shares it; generate one with: openssl rand -base64 32")
+	}
+	if c.JWTSigningKey != "" {
+		if _, err := auth.ParseSigningKeyPEM([]byte(c.JWTSigningKey)); err != nil {
+			add("JWTSigningKey", "not an Ed25519 private key in PKCS#8 PEM (openssl genpkey -algorithm ed25519)")
+		}
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		add("LogLevel", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	if c.ShutdownTimeout <= 0 {
+		add("ShutdownTimeout", "must be positive, got %s", c.ShutdownTimeout)
+	}
+	c.validateProviders(add)
+	if len(p) == 0 {
+		return nil
+	}
+	return configError(p)
+}
+
+// validateProviders checks the email, SMS and broker settings that later
+// features use, so a typo fails at start rather than at the first message.
+func (c *Config) validateProviders(add func(field, format string, args ...any)) {
+	if c.SMTPURL != "" {
+		// The URL may carry a password: never echo it.
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			add("SMTPURL", "must be smtp://[user:pass@]host[:port] or smtps://[user:pass@]host[:port]")
+		} else if port := u.Port(); port != "" {
+			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+				add("SMTPURL", "port must be a number 1-65535")
+			}
+		}
+		if c.EmailFrom == "" {
+			add("EmailFrom", "required with WHITECROSS_SMTP_URL")
+		}
+	}
+	if c.EmailFrom != "" {
+		if _, err := mail.ParseAddress(c.EmailFrom); err != nil {
+			add("EmailFrom", "not an email address (\"Name <user@example.org>\" or user@example.org)")
+		}
+	}
+	if !absoluteHTTP(c.TwilioBaseURL) {
+		add("TwilioBaseURL", "must be an absolute http:// or https:// URL, got %q", c.TwilioBaseURL)
+	}
+	if c.TwilioAccountSID != "" || c.TwilioAuthToken != "" || c.TwilioFrom != "" {
+		for _, f := range []struct{ field, val string }{{"TwilioAccountSID", c.TwilioAccountSID}, {"TwilioAuthToken", c.TwilioAuthToken}, {"TwilioFrom", c.TwilioFrom}} {
+			if f.val == "" {
+				add(f.field, "required when any WHITECROSS_TWILIO_ setting is set (account SID, auth token and sender go together)")
+			}
+		}
+	}
+	if c.TwilioFrom != "" && !e164.MatchString(c.TwilioFrom) && !strings.HasPrefix(c.TwilioFrom, "MG") {
+		add("TwilioFrom", "must be an E.164 number like +15551234567 or a messaging service SID starting with MG, got %q", c.TwilioFrom)
+	}
+	switch {
+	case c.Broker == "inmem":
+	case c.Broker == "postgres":
+		if c.DatabaseURL == "" {
+			add("Broker", "postgres needs DATABASE_URL (on SQLite use inmem)")
+		}
+	case strings.HasPrefix(c.Broker, "redis://") || strings.HasPrefix(c.Broker, "rediss://"):
+		if u, err := url.Parse(c.Broker); err != nil || u.Hostname() == "" {
+			add("Broker", "not a valid redis:// URL (redis://[:password@]host:6379/0)")
+		}
+	default:
+		add("Broker", "must be inmem, postgres or a redis:// URL")
+	}
+}
+
+// absoluteHTTP reports whether s is an absolute http or https URL with a host.
+func absoluteHTTP(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// unwrapPathError drops the path that a *fs.PathError repeats.
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

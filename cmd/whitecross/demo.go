@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"whitecross"
+	"whitecross/store"
+)
+
+// demoPassword signs in every demo user. It is printed at start and is
+// only ever used for the demo data.
+const demoPassword = "whitecross-demo"
+
+// demoTenant is one seeded district. Names refer to each other by location
+// name and user email, so the whole demo reads as data.
+type demoTenant struct {
+	Slug, Name, Timezone string
+	Locations            []demoLocation // parents before children
+	Users                []demoUser     // the first ADMIN creates the groups
+	Students             []demoStudent
+	Groups               []demoGroup
+}
+
+type demoLocation struct {
+	Name   string
+	Kind   whitecross.LocationKind
+	Parent string // name of the parent location, "" for the root
+}
+
+type demoUser struct {
+	Email, Name string
+	Role        whitecross.Role
+	Phone       string
+	Locations   []string // location names
+}
+
+type demoStudent struct {
+	Name, Grade, Location string
+	Guardians             []demoGuardian
+}
+
+type demoGuardian struct {
+	Email   string
+	Custody bool
+}
+
+type demoGroup struct {
+	Name    string
+	Members []string // emails
+}
+
+// demoTenants is the demo data: a district with two schools, staff,
+// guardians and students (one non-custodial guardian shows the custody
+// rule), and a second small district that shows tenant isolation.
+func demoTenants() []demoTenant {
+	const (
+		district   = "Demo Unified School District"
+		lincoln    = "Lincoln Elementary"
+		washington = "Washington Middle School"
+		riverside  = "Riverside School District"
+		riverHigh  = "Riverside High School"
+	)
+	return []demoTenant{{
+		Slug: "demo", Name: district, Timezone: "America/Chicago",
+		Locations: []demoLocation{
+			{Name: district, Kind: whitecross.LocationDistrict},
+			{Name: lincoln, Kind: whitecross.LocationSchool, Parent: district},
+			{Name: washington, Kind: whitecross.LocationSchool, Parent: district},
+		},
+		Users: []demoUser{
+			{Email: "admin@demo.example", Name: "Alex Rivera", Role: whitecross.RoleAdmin, Locations: []string{district}},
+			{Email: "principal.lincoln@demo.example", Name: "Patricia Gomez", Role: whitecross.RoleSchoolAdmin, Locations: []string{lincoln}},
+			{Email: "nurse.lincoln@demo.example", Name: "Nora Lee", Role: whitecross.RoleNurse, Locations: []string{lincoln}},
+			{Email: "nurse.washington@demo.example", Name: "Walter Kim", Role: whitecross.RoleNurse, Locations: []string{washington}},
+			{Email: "teacher.lincoln@demo.example", Name: "Terry Brooks", Role: whitecross.RoleStaff, Locations: []string{lincoln}},
+			{Email: "guardian.garcia@demo.example", Name: "Maria Garcia", Role: whitecross.RoleGuardian, Phone: "+15550100001"},
+			{Email: "guardian.johnson@demo.example", Name: "James Johnson", Role: whitecross.RoleGuardian, Phone: "+15550100002"},
+			{Email: "guardian.nguyen@demo.example", Name: "Linh Nguyen", Role: whitecross.RoleGuardian, Phone: "+15550100003"},
+			{Email: "guardian.smith@demo.example", Name: "Chris Smith", Role: whitecross.RoleGuardian, Phone: "+15550100004"},
+		},
+		Students: []demoStudent{
+			{Name: "Sofia Garcia", Grade: "2", Location: lincoln, Guardians: []demoGuardian{{"guardian.garcia@demo.example", true}}},
+			// Chris Smith is Ethan's non-custodial parent: staff cannot
+			// message them about Ethan, and they cannot reach Lincoln staff.
+			{Name: "Ethan Johnson", Grade: "K", Location: lincoln, Guardians: []demoGuardian{
+				{"guardian.johnson@demo.example", true}, {"guardian.smith@demo.example", false}}},
+			{Name: "Noah Johnson", Grade: "7", Location: washington, Guardians: []demoGuardian{{"guardian.johnson@demo.example", true}}},
+			{Name: "Mia Nguyen", Grade: "8", Location: washington, Guardians: []demoGuardian{{"guardian.nguyen@demo.example", true}}},
+		},
+		Groups: []demoGroup{
+			{Name: "Lincoln nurses and staff", Members: []string{"principal.lincoln@demo.example", "nurse.lincoln@demo.example", "teacher.lincoln@demo.example"}},
+			{Name: "District nurses", Members: []string{"nurse.lincoln@demo.example", "nurse.washington@demo.example"}},
+		},
+	}, {
+		Slug: "riverside", Name: riverside, Timezone: "America/Denver",
+		Locations: []demoLocation{
+			{Name: riverside, Kind: whitecross.LocationDistrict},
+			{Name: riverHigh, Kind: whitecross.LocationSchool, Parent: riverside},
+		},
+		Users: []demoUser{
+			{Email: "admin@riverside.example", Name: "Riley Park", Role: whitecross.RoleAdmin, Locations: []string{riverside}},
+			{Email: "nurse@riverside.example", Name: "Morgan Diaz", Role: whitecross.RoleNurse, Locations: []string{riverHigh}},
+			{Email: "guardian@riverside.example", Name: "Sam Martin", Role: whitecross.RoleGuardian, Phone: "+15550100005"},
+		},
+		Students: []demoStudent{
+			{Name: "Ava Martin", Grade: "10", Location: riverHigh, Guardians: []demoGuardian{{"guardian@riverside.example", true}}},
+		},
+	}}
+}
+
+// demoLogin is one printed demo sign-in.
+type demoLogin struct {
+	Tenant, Email string
+	Role          whitecross.Role
+}
+
+// seedDemo creates whatever part of the demo data is missing, matching
+// existing records by tenant slug, location name, user email, student name
+// and group name, so running it again (or after an interrupted run) never
+// duplicates anything. It returns the demo logins.
+func seedDemo(ctx context.Context, st *store.Store) ([]demoLogin, error) {
+	var logins []demoLogin
+	for _, dt := range demoTenants() {
+		if err := seedDemoTenant(ctx, st, dt); err != nil {
+			return nil, fmt.Errorf("demo tenant %s: %w", dt.Slug, err)
+		}
+		for _, u := range dt.Users {
+			logins = append(logins, demoLogin{Tenant: dt.Slug, Email: u.Email, Role: u.Role})
+		}
+	}
+	return logins, nil
+}
+
+func seedDemoTenant(ctx context.Context, st *store.Store, dt demoTenant) error {
+	t, err := st.FindTenantBySlug(ctx, dt.Slug)
+	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+		t = &whitecross.Tenant{Slug: dt.Slug, Name: dt.Name, Timezone: dt.Timezone}
+		err = st.CreateTenant(whitecross.SystemContext(ctx, ""), t)
+	}
+	if err != nil {
+		return err
+	}
+	sys := whitecross.SystemContext(ctx, t.ID)
+
+	locations, err := st.ListLocations(sys)
+	if err != nil {
+		return err
+	}
+	locationIDs := map[string]string{}
+	for _, l := range locations {
+		locationIDs[l.Name] = l.ID
+	}
+	for _, dl := range dt.Locations {
+		if _, ok := locationIDs[dl.Name]; ok {
+			continue
+		}
+		l := &whitecross.Location{Name: dl.Name, Kind: dl.Kind}
+		if dl.Parent != "" {
+			parent := locationIDs[dl.Parent]
+			l.ParentID = &parent
+		}
+		if err := st.CreateLocation(sys, l); err != nil {
+			return fmt.Errorf("location %s: %w", dl.Name, err)
+		}
+		locationIDs[dl.Name] = l.ID
+	}
+
+	userIDs := map[string]string{}
+	var admin *whitecross.Actor
+	for _, du := range dt.Users {
+		id, err := ensureDemoUser(sys, st, t.ID, du, locationIDs)
+		if err != nil {
+			return fmt.Errorf("user %s: %w", du.Role, err)
+		}
+		userIDs[du.Email] = id
+		if admin == nil && du.Role == whitecross.RoleAdmin {
+			admin = &whitecross.Actor{UserID: id, TenantID: t.ID, Role: whitecross.RoleAdmin}
+		}
+	}
+
+	students, err := st.ListStudents(sys)
+	if err != nil {
+		return err
+	}
+	haveStudent := map[string]bool{}
+	for _, s := range students {
+		haveStudent[s.Name] = true
+	}
+	for _, ds := range dt.Students {
+		if haveStudent[ds.Name] {
+			continue
+		}
+		s := &whitecross.Student{Name: ds.Name, Grade: ds.Grade, LocationID: locationIDs[ds.Location]}
+		for _, g := range ds.Guardians {
+			s.Guardians = append(s.Guardians, whitecross.Guardianship{UserID: userIDs[g.Email], Custody: g.Custody})
+		}
+		if err := st.CreateStudent(sys, s); err != nil {
+			return fmt.Errorf("student: %w", err)
+		}
+	}
+
+	if len(dt.Groups) == 0 {
+		return nil
+	}
+	// Groups are created by the district administrator, as through the API.
+	adminCtx := whitecross.NewContextWithActor(ctx, admin)
+	groups, err := st.ListGroups(adminCtx)
+	if err != nil {
+		return err
+	}
+	haveGroup := map[string]bool{}
+	for _, g := range groups {
+		haveGroup[g.Name] = true
+	}
+	for _, dg := range dt.Groups {
+		if haveGroup[dg.Name] {
+			continue
+		}
+		g := &whitecross.Group{Name: dg.Name}
+		for _, email := range dg.Members {
+			g.MemberIDs = append(g.MemberIDs, userIDs[email])
+		}
+		if err := st.CreateGroup(adminCtx, g); err != nil {
+			return fmt.Errorf("group %s: %w", dg.Name, err)
+		}
+	}
+	return nil
+}
+
+// ensureDemoUser returns the id of the user with du's email, creating the
+// user with the demo password when missing.
+func ensureDemoUser(ctx context.Context, st *store.Store, tenantID string, du demoUser, locationIDs map[string]string) (string, error) {
+	c, err := st.FindCredentials(ctx, tenantID, du.Email)
+	if err == nil {
+		return c.User.ID, nil
+	} else if whitecross.ErrorCode(err) != whitecross.ENOTFOUND {
+		return "", err
+	}
+	in := &whitecross.UserCreate{Email: du.Email, Name: du.Name, Role: du.Role, Phone: du.Phone, Password: demoPassword}
+	for _, name := range du.Locations {
+		in.LocationIDs = append(in.LocationIDs, locationIDs[name])
+	}
+	u, err := st.CreateUser(ctx, in)
+	if err != nil {
+		return "", err
+	}
+	return u.ID, nil
+}
+
+// writeDemoBanner prints where the demo runs and how to sign in.
+func writeDemoBanner(w io.Writer, publicURL string, logins []demoLogin) {
+	fmt.Fprintf(w, "\nwhitecross demo is running at %s\n", publicURL)
+	fmt.Fprintf(w, "API docs: %s/api/docs\n\n", publicURL)
+	fmt.Fprintf(w, "Sign in with password %q as any of:\n\n", demoPassword)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  TENANT\tEMAIL\tROLE")
+	for _, l := range logins {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", l.Tenant, l.Email, l.Role)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"whitecross"
+	"whitecross/api"
+	"whitecross/auth"
+)
+
+const (
+	// maxBodyBytes is the request body limit of API.md (413 beyond).
+	maxBodyBytes = 1 << 20
+	// keyReloadInterval is how soon a running server starts signing with a
+	// key rotated by `whitecross keys rotate` or another instance.
+	keyReloadInterval = time.Minute
+)
+
+// serveHelp documents serve and every setting.
+func serveHelp(w io.Writer) {
+	fmt.Fprint(w, `Usage: whitecross serve [--demo] [--addr :8080] [--data-dir ./data] [--no-migrate] [flags]
+
+Runs the HTTP API. Without DATABASE_URL it keeps everything in a SQLite file
+in the data dir; with it, in PostgreSQL. Pending migrations are applied at
+start unless --no-migrate is given. SIGINT or SIGTERM stops it gracefully.
+
+`)
+	writeSettingsHelp(w, func(setting) bool { return true })
+}
+
+// serve runs the HTTP server until ctx is cancelled (SIGINT, SIGTERM), then
+// shuts down gracefully and returns nil.
+func (p *program) serve(ctx context.Context, _ string, args []string) error {
+	fs, sf := p.newFlagSet("serve", true)
+	if err := p.parseFlags(fs, args, serveHelp); err != nil {
+		return err
+	}
+	cfg, err := p.config(sf)
+	if err != nil {
+		return err
+	}
+	log := p.logger(cfg)
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := migrateAtStart(ctx, a); err != nil {
+		return err
+	}
+	var logins []demoLogin
+	if cfg.Demo {
+		if logins, err = seedDemo(ctx, a.store); err != nil {
+			return fmt.Errorf("seed demo data: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	if cfg.publicURLDerived {
+		cfg.PublicURL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	}
+	handler, keys, err := buildHandler(ctx, a)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"database", string(a.db.Dialect), "demo", cfg.Demo, "version", whitecross.Version)
+	if cfg.Demo {
+		writeDemoBanner(p.stdout, cfg.PublicURL, logins)
+	}
+
+	var wg sync.WaitGroup
+	reloadCtx, stopReload := context.WithCancel(ctx)
+	wg.Go(func() { reloadKeys(reloadCtx, keys, log) })
+	defer func() { stopReload(); wg.Wait() }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("requests still running at the shutdown timeout were cut off", "error", err.Error())
+		srv.Close()
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// migrateAtStart applies pending migrations, or with --no-migrate refuses
+// to start on a schema that is behind.
+func migrateAtStart(ctx context.Context, a *app) error {
+	if a.cfg.NoMigrate {
+		return a.requireSchema(ctx)
+	}
+	n, err := a.db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		a.log.Info("applied migrations", "count", n, "database", string(a.db.Dialect))
+	}
+	return nil
+}
+
+// buildHandler wires the services into the HTTP API.
+func buildHandler(ctx context.Context, a *app) (http.Handler, *auth.Keyring, error) {
+	keys, err := a.keyring(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	st := a.store
+	authSvc := auth.NewService(auth.DefaultConfig(a.cfg.PublicURL), auth.Deps{
+		Tenants: st, Users: st, Credentials: st, Sessions: st, Throttle: st, Audit: st,
+		Hasher: a.hasher, Keys: keys, Now: a.db.Now,
+	})
+	srv := api.New(api.Config{PublicURL: a.cfg.PublicURL, MaxBodyBytes: maxBodyBytes}, api.Deps{
+		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st,
+		JWKS:   keys.JWKS,
+		Ready:  map[string]whitecross.Pinger{"database": a.db},
+		Logger: a.log,
+	})
+	return srv, keys, nil
+}
+
+// reloadKeys rereads the signing keys every keyReloadInterval so a rotation
+// done elsewhere takes over signing here too.
+func reloadKeys(ctx context.Context, keys *auth.Keyring, log *slog.Logger) {
+	t := time.NewTicker(keyReloadInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := keys.Reload(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("reload signing keys", "error", err.Error())
+			}
+		}
+	}
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// flagScope says which verbs accept a setting's flag.
+type flagScope int
+
+const (
+	everyVerb flagScope = iota // --data-dir, --log-level: every verb opens the database
+	serveOnly                  // flags that only change the running server
+)
+
+// setting is one row of the settings table, the single source of the
+// defaults, the environment variables, the flags, `serve --help` and the
+// table in docs/configuration.md.
+type setting struct {
+	Field   string    // the Config field it fills
+	Env     string    // environment variable; "" for a flag-only setting
+	Flag    string    // command-line flag without dashes; "" for an environment-only setting
+	Scope   flagScope // verbs that accept the flag
+	Default string    // the value before environment and flags
+	// DefaultText is shown instead of Default when the default is derived.
+	DefaultText string
+	// Secret settings are also read from the file named by Env+"_FILE" and
+	// have no flag, so they never appear in a process listing or a log.
+	Secret bool
+	Usage  string
+}
+
+// settings lists every setting, in the order help and docs show them.
+var settings = []setting{
+	{Field: "DatabaseURL", Env: "DATABASE_URL", Secret: true,
+		DefaultText: "unset: SQLite in the data dir",
+		Usage:       "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=require). Selects PostgreSQL; unset, the SQLite file <data-dir>/whitecross.db is used."},
+	{Field: "DataDir", Env: "WHITECROSS_DATA_DIR", Flag: "data-dir", Scope: everyVerb, Default: "./data",
+		Usage: "Directory for the SQLite database and the generated master key (created mode 0700)."},
+	{Field: "Addr", Env: "WHITECROSS_ADDR", Flag: "addr", Scope: serveOnly, Default: ":8080",
+		Usage: "host:port the HTTP server listens on."},
+	{Field: "PublicURL", Env: "WHITECROSS_PUBLIC_URL", Flag: "public-url", Scope: serveOnly,
+		DefaultText: "http://localhost:<port of --addr>",
+		Usage:       "The server's external absolute http(s) URL, for links, token issuer and Origin checks."},
+	{Field: "MasterKey", Env: "WHITECROSS_MASTER_KEY", Secret: true,
+		DefaultText: "SQLite: generated into <data-dir>/master.key; PostgreSQL: required",
+		Usage:       "32 random bytes, base64 (openssl rand -base64 32). Encrypts secrets at rest; every instance must share it."},
+	{Field: "JWTSigningKey", Env: "WHITECROSS_JWT_SIGNING_KEY", Secret: true,
+		DefaultText: "unset: keys generated and stored in the database, sealed with the master key",
+		Usage:       "Ed25519 private key (PKCS#8 PEM) that signs access tokens. Set it to manage the key yourself; `keys rotate` is then disabled."},
+	{Field: "LogLevel", Env: "WHITECROSS_LOG_LEVEL", Flag: "log-level", Scope: everyVerb, Default: "info",
+		Usage: "Least severe log level written (debug, info, warn, error). Logs are JSON on stderr."},
+	{Field: "ShutdownTimeout", Env: "WHITECROSS_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Scope: serveOnly, Default: "15s",
+		Usage: "How long a stopping server waits for requests in flight before closing them (Go duration: 15s, 1m)."},
+	{Field: "SMTPURL", Env: "WHITECROSS_SMTP_URL", Secret: true,
+		DefaultText: "unset: no email",
+		Usage:       "Email relay: smtp://user:pass@host:587 (STARTTLS when offered; ?starttls=required insists) or smtps://host:465 (implicit TLS)."},
+	{Field: "EmailFrom", Env: "WHITECROSS_EMAIL_FROM",
+		DefaultText: "unset; required with WHITECROSS_SMTP_URL",
+		Usage:       "From address of outgoing email, e.g. \"Lincoln Health Office <health@district.example>\"."},
+	{Field: "TwilioBaseURL", Env: "WHITECROSS_TWILIO_BASE_URL", Default: "https://api.twilio.com",
+		Usage: "Twilio REST API base URL, without a version path (regional endpoints, tests)."},
+	{Field: "TwilioAccountSID", Env: "WHITECROSS_TWILIO_ACCOUNT_SID",
+		DefaultText: "unset: no SMS or voice",
+		Usage:       "Twilio account SID. SMS and voice are used only when the SID, auth token and sender are all set."},
+	{Field: "TwilioAuthToken", Env: "WHITECROSS_TWILIO_AUTH_TOKEN", Secret: true,
+		DefaultText: "unset",
+		Usage:       "Twilio auth token; also checks the signature of Twilio's status callbacks."},
+	{Field: "TwilioFrom", Env: "WHITECROSS_TWILIO_FROM",
+		DefaultText: "unset",
+		Usage:       "Sender of SMS and calls: an E.164 number (+15551234567) or a messaging service SID (MG...)."},
+	{Field: "Broker", Env: "WHITECROSS_BROKER",
+		DefaultText: "inmem on SQLite, postgres with DATABASE_URL",
+		Usage:       "How instances share realtime events: inmem (one instance), postgres (LISTEN/NOTIFY) or redis://[:pass@]host:6379/0 (rediss:// for TLS)."},
+	{Field: "Demo", Flag: "demo", Scope: serveOnly, Default: "false",
+		Usage: "Seed demo districts (idempotent), print the URL and demo logins, and capture outgoing email, SMS and calls instead of sending them."},
+	{Field: "NoMigrate", Flag: "no-migrate", Scope: serveOnly, Default: "false",
+		Usage: "Do not apply pending migrations at start; refuse to start if any are pending (run `whitecross migrate up` first)."},
+}
+
+// names returns how a setting is spelled on the command line and in the
+// environment, e.g. "--addr, WHITECROSS_ADDR".
+func (s setting) names() string {
+	var n []string
+	if s.Flag != "" {
+		n = append(n, "--"+s.Flag)
+	}
+	if s.Env != "" {
+		n = append(n, s.Env)
+	}
+	if s.Secret {
+		n = append(n, s.Env+"_FILE")
+	}
+	return strings.Join(n, ", ")
+}
+
+// defaultText is the default as help and docs show it.
+func (s setting) defaultText() string {
+	if s.DefaultText != "" {
+		return s.DefaultText
+	}
+	return s.Default
+}
+
+// assign parses v into the Config field the setting names.
+func (s setting) assign(c *Config, v string) error {
+	f := reflect.ValueOf(c).Elem().FieldByName(s.Field)
+	switch {
+	case f.Type() == reflect.TypeFor[time.Duration]():
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("not a duration (use e.g. 15s or 1m): %q", v)
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("not true or false: %q", v)
+		}
+		f.SetBool(b)
+	case f.Kind() == reflect.String:
+		f.SetString(v)
+	default:
+		panic("settings: unsupported field type " + f.Type().String())
+	}
+	return nil
+}
+
+// settingFlags records the settings given as flags, for loadConfig to apply
+// over the environment.
+type settingFlags struct {
+	values map[string]string // Field -> raw value
+}
+
+// bindSettings registers on fs the flags of the settings that scope allows
+// (every-verb settings always; serve-only ones when serve is true).
+func bindSettings(fs *flag.FlagSet, serve bool) *settingFlags {
+	sf := &settingFlags{values: map[string]string{}}
+	for _, s := range settings {
+		if s.Flag == "" || (s.Scope == serveOnly && !serve) {
+			continue
+		}
+		record := func(v string) error { sf.values[s.Field] = v; return nil }
+		if s.Default == "false" || s.Default == "true" {
+			fs.BoolFunc(s.Flag, s.Usage, record)
+		} else {
+			fs.Func(s.Flag, s.Usage, record)
+		}
+	}
+	return sf
+}
+
+// writeSettingsHelp writes one entry per setting that keep selects: its flag
+// and environment names, default and meaning.
+func writeSettingsHelp(w io.Writer, keep func(setting) bool) {
+	fmt.Fprintln(w, "Settings (defaults < environment < flags: a flag beats its environment variable).")
+	fmt.Fprintln(w, "Secrets have no flag; each can also be read from the file named by <VAR>_FILE.")
+	for _, s := range settings {
+		if !keep(s) {
+			continue
+		}
+		fmt.Fprintf(w, "\n  %s\n", s.names())
+		fmt.Fprintf(w, "        %s\n", s.Usage)
+		if d := s.defaultText(); d != "" {
+			fmt.Fprintf(w, "        default: %s\n", d)
+		}
+	}
+}
+
+// settingsMarkdown renders the settings table of docs/configuration.md.
+func settingsMarkdown() string {
+	var b strings.Builder
+	b.WriteString("| environment | flag | default | meaning |\n|---|---|---|---|\n")
+	for _, s := range settings {
+		env, flg := "", ""
+		if s.Env != "" {
+			env = "`" + s.Env + "`"
+			if s.Secret {
+				env += "<br>`" + s.Env + "_FILE`"
+			}
+		}
+		if s.Flag != "" {
+			flg = "`--" + s.Flag + "`"
+			if s.Scope == serveOnly {
+				flg += " (serve)"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", env, flg, mdEscape(s.defaultText()), mdEscape(s.Usage))
+	}
+	return b.String()
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+}
