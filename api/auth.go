@@ -87,18 +87,26 @@ func (s *Server) login(ctx context.Context, in *loginInput) (*tokenOutput, error
 	return s.tokenOutput(pair, user)
 }
 
-// refresh takes the token from the body, else from the cookie; the cookie
-// is ambient authority, so that case needs the CSRF header.
-func (s *Server) refresh(ctx context.Context, in *refreshInput) (*tokenOutput, error) {
-	token := ""
-	if in.Body != nil {
-		token = in.Body.RefreshToken
+// refreshToken returns the refresh token from the body, else from the
+// cookie; the cookie is ambient authority, so that case needs the CSRF header.
+func (s *Server) refreshToken(ctx context.Context, in *refreshInput) (string, error) {
+	if in.Body != nil && in.Body.RefreshToken != "" {
+		return in.Body.RefreshToken, nil
 	}
-	if token == "" && in.RefreshCookie != "" {
-		if err := s.checkCSRF(stateFrom(ctx).req); err != nil {
-			return nil, err
-		}
-		token = in.RefreshCookie
+	if in.RefreshCookie == "" {
+		return "", nil
+	}
+	if err := s.checkCSRF(stateFrom(ctx).req); err != nil {
+		return "", err
+	}
+	return in.RefreshCookie, nil
+}
+
+// refresh spends a refresh token for a new pair.
+func (s *Server) refresh(ctx context.Context, in *refreshInput) (*tokenOutput, error) {
+	token, err := s.refreshToken(ctx, in)
+	if err != nil {
+		return nil, err
 	}
 	if token == "" {
 		return nil, whitecross.Errorf(whitecross.EUNAUTHORIZED, "A refresh token is required.")
@@ -120,15 +128,9 @@ func (s *Server) refresh(ctx context.Context, in *refreshInput) (*tokenOutput, e
 // logout revokes the session of the refresh token in the body or cookie,
 // else the caller's own session, and always expires the cookies.
 func (s *Server) logout(ctx context.Context, in *refreshInput) (*logoutOutput, error) {
-	token := ""
-	if in.Body != nil {
-		token = in.Body.RefreshToken
-	}
-	if token == "" && in.RefreshCookie != "" {
-		if err := s.checkCSRF(stateFrom(ctx).req); err != nil {
-			return nil, err
-		}
-		token = in.RefreshCookie
+	token, err := s.refreshToken(ctx, in)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.deps.Auth.Logout(ctx, token, whitecross.ActorFromContext(ctx)); err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"whitecross/store/storetest"
 
 	"github.com/stretchr/testify/require"
 
@@ -56,28 +57,6 @@ func (m *memKeyStore) readCount() int {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.reads
-}
-
-// testClock is a settable clock safe for concurrent use.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 func TestLoadKeyringGeneratesFirstKey(t *testing.T) {
@@ -175,4 +154,8 @@ func mustECDSAPKCS8(t *testing.T) []byte {
 	der, err := x509.MarshalPKCS8PrivateKey(k)
 	require.NoError(t, err)
 	return der
+}
+
+func newTestClock() *storetest.Clock {
+	return storetest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 }

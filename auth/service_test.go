@@ -35,7 +35,7 @@ func (h *countingHasher) VerifyPassword(hash, password string) bool {
 
 type serviceBundle struct {
 	ctx    context.Context
-	clock  *testClock
+	clock  *storetest.Clock
 	store  *store.Store
 	hasher *countingHasher
 	keys   *Keyring

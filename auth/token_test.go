@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"whitecross/store/storetest"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
@@ -23,7 +24,7 @@ const (
 )
 
 type tokenBundle struct {
-	clock  *testClock
+	clock  *storetest.Clock
 	store  *memKeyStore
 	keys   *Keyring
 	issuer *tokenIssuer

@@ -155,10 +155,8 @@ func (p *program) user(ctx context.Context, _ string, args []string) error {
 		return err
 	}
 	defer a.Close()
-	t, err := a.store.FindTenantBySlug(ctx, *slug)
-	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
-		return usageErrorf("no tenant with slug %q (create it with `whitecross tenant create`)", *slug)
-	} else if err != nil {
+	t, err := a.tenant(ctx, *slug)
+	if err != nil {
 		return err
 	}
 	sys := whitecross.SystemContext(ctx, t.ID)
@@ -243,10 +241,8 @@ func (p *program) audit(ctx context.Context, _ string, args []string) error {
 		return err
 	}
 	defer a.Close()
-	t, err := a.store.FindTenantBySlug(ctx, *slug)
-	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
-		return usageErrorf("no tenant with slug %q", *slug)
-	} else if err != nil {
+	t, err := a.tenant(ctx, *slug)
+	if err != nil {
 		return err
 	}
 	rep, err := audit.Verify(ctx, a.store, t.ID)
@@ -316,4 +312,14 @@ func required(flags map[string]string) error {
 	}
 	slices.Sort(missing)
 	return usageErrorf("missing required flag(s): %s (see --help)", strings.Join(missing, ", "))
+}
+
+// tenant finds a tenant by slug for a CLI verb; an unknown slug is a usage
+// error that says how to create one.
+func (a *app) tenant(ctx context.Context, slug string) (*whitecross.Tenant, error) {
+	t, err := a.store.FindTenantBySlug(ctx, slug)
+	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+		return nil, usageErrorf("no tenant with slug %q (create it with `whitecross tenant create`)", slug)
+	}
+	return t, err
 }

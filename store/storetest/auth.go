@@ -27,30 +27,12 @@ func exerciseAuth(t *testing.T, open Opener) {
 	exerciseSigningKeys(t, open)
 }
 
-// authClock is a settable clock shared by a test and its database.
-type authClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *authClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *authClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // authSetup is the bundle every auth test starts from: a store with a real
 // vault, a clock, and one tenant with one active user.
 type authSetup struct {
 	db     *store.DB
 	st     *store.Store
-	clock  *authClock
+	clock  *Clock
 	tenant string
 	user   string
 }
@@ -58,7 +40,7 @@ type authSetup struct {
 func setupAuth(t *testing.T, open Opener) *authSetup {
 	t.Helper()
 	db := open(t)
-	clock := &authClock{now: time.Date(2030, 3, 4, 5, 6, 7, 0, time.UTC)}
+	clock := NewClock(time.Date(2030, 3, 4, 5, 6, 7, 0, time.UTC))
 	db.Now = clock.Now
 	st := store.New(db, nil, newTestVault(t))
 	tenant := insertBareTenant(t, db)

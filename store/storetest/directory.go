@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -51,33 +50,15 @@ func exerciseDirectory(t *testing.T, open Opener) {
 type directoryBundle struct {
 	db    *store.DB
 	st    *store.Store
-	clock *testClock
+	clock *Clock
 }
 
 func setupDirectory(t *testing.T, open Opener) *directoryBundle {
 	t.Helper()
 	db := open(t)
-	clock := &testClock{now: time.Date(2026, 3, 2, 15, 4, 5, 123456000, time.UTC)}
+	clock := NewClock(time.Date(2026, 3, 2, 15, 4, 5, 123456000, time.UTC))
 	db.Now = clock.Now
 	return &directoryBundle{db: db, st: store.New(db, testHasher{}, nil), clock: clock}
-}
-
-// testClock is a clock that moves only when told to.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }
 
 // requireCode asserts err is a domain error with code and, when field is
