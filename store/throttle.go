@@ -33,7 +33,8 @@ func (s *Store) LockedUntil(ctx context.Context, key string, now time.Time) (tim
 // the count to Threshold starts a lockout of Lockout * 2^(n-1) for the key's
 // n-th lockout, capped at MaxLockout, and resets the count. It returns the
 // lockout end only when this failure started a lockout, else the zero time.
-// The lockout count is kept until Reset. Concurrent calls on any number of
+// The lockout count is kept until Reset, or until a failure comes a whole
+// Window after the last lockout ended. Concurrent calls on any number of
 // instances never lose a failure: the row is locked for the read-modify-
 // write.
 func (s *Store) RecordFailure(ctx context.Context, key string, now time.Time, p whitecross.ThrottlePolicy) (time.Time, error) {
@@ -57,6 +58,12 @@ func (s *Store) RecordFailure(ctx context.Context, key string, now time.Time, p 
 		}
 		if !now.Before(windowStart.Add(p.Window)) {
 			failures, windowStart = 0, now
+			// A whole quiet window after the last lockout ended forgives the
+			// earlier lockouts, so a school whose staff share one address
+			// does not stay on the longest lockout for ever.
+			if until == nil || !now.Before(until.Add(p.Window)) {
+				lockouts = 0
+			}
 		}
 		failures++
 		if failures >= p.Threshold {

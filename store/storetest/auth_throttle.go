@@ -78,6 +78,25 @@ func exerciseThrottle(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("QuietWindowForgivesEarlierLockouts", func(t *testing.T) {
+		t.Parallel()
+		th := setupAuth(t, open).st
+		lockOnce := func(now time.Time) (time.Time, time.Time) {
+			for range policy.Threshold - 1 {
+				require.True(t, fail(t, th, key, now).IsZero())
+				now = now.Add(time.Second)
+			}
+			return now, fail(t, th, key, now)
+		}
+		at, until := lockOnce(t0)
+		require.Equal(t, time.Minute, until.Sub(at))
+		at, until = lockOnce(until.Add(time.Second))
+		require.Equal(t, 2*time.Minute, until.Sub(at), "a second lockout soon after doubles")
+		// A full window of quiet after the lockout ended starts over.
+		at, until = lockOnce(until.Add(policy.Window))
+		require.Equal(t, time.Minute, until.Sub(at), "lockouts are forgiven after a quiet window")
+	})
+
 	t.Run("ResetForgetsFailuresAndLockouts", func(t *testing.T) {
 		t.Parallel()
 		th := setupAuth(t, open).st
