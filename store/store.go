@@ -13,6 +13,7 @@ type Store struct {
 	db     *DB
 	hasher whitecross.PasswordHasher
 	sealer whitecross.Sealer
+	queue  DispatchQueue
 }
 
 // New returns a Store on db. hasher hashes user passwords; sealer protects

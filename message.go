@@ -1,0 +1,283 @@
+package whitecross
+
+import (
+	"context"
+	"time"
+)
+
+// Category says what a message is about; EMERGENCY also selects the urgent lane.
+type Category string
+
+// Categories.
+const (
+	CategoryEmergency    Category = "EMERGENCY"
+	CategoryHealthUpdate Category = "HEALTH_UPDATE"
+	CategoryMedication   Category = "MEDICATION"
+	CategoryImmunization Category = "IMMUNIZATION"
+	CategoryIncident     Category = "INCIDENT"
+	CategoryAppointment  Category = "APPOINTMENT"
+	CategoryReminder     Category = "REMINDER"
+	CategoryGeneral      Category = "GENERAL"
+)
+
+// Categories lists every category.
+var Categories = []Category{CategoryEmergency, CategoryHealthUpdate, CategoryMedication, CategoryImmunization,
+	CategoryIncident, CategoryAppointment, CategoryReminder, CategoryGeneral}
+
+// Priority orders messages; URGENT also selects the urgent lane.
+type Priority string
+
+// Priorities.
+const (
+	PriorityLow    Priority = "LOW"
+	PriorityMedium Priority = "MEDIUM"
+	PriorityHigh   Priority = "HIGH"
+	PriorityUrgent Priority = "URGENT"
+)
+
+// Priorities lists every priority.
+var Priorities = []Priority{PriorityLow, PriorityMedium, PriorityHigh, PriorityUrgent}
+
+// BodyFormat says how to read a body.
+type BodyFormat string
+
+// Body formats.
+const (
+	BodyPlain    BodyFormat = "PLAIN"
+	BodyMarkdown BodyFormat = "MARKDOWN"
+)
+
+// Channels lists every channel; IN_APP is always part of a message.
+var Channels = []Channel{ChannelInApp, ChannelEmail, ChannelSMS, ChannelPush, ChannelVoice}
+
+// MessageStatus is where a message is in its life.
+type MessageStatus string
+
+// Message statuses.
+const (
+	MessageScheduled MessageStatus = "SCHEDULED" // waits for scheduled_at; can be rescheduled or canceled
+	MessageSending   MessageStatus = "SENDING"   // being expanded into deliveries
+	MessageSent      MessageStatus = "SENT"      // in every recipient's inbox
+	MessageCanceled  MessageStatus = "CANCELED"  // canceled while scheduled; never dispatched
+)
+
+// Box is a view of the caller's messages.
+type Box string
+
+// Boxes.
+const (
+	BoxInbox     Box = "inbox"     // received, not archived
+	BoxSent      Box = "sent"      // sent by the caller (SENDING or SENT)
+	BoxScheduled Box = "scheduled" // sent by the caller, waiting (SCHEDULED)
+	BoxArchived  Box = "archived"  // received and archived
+)
+
+// Message limits, enforced at the API edge and in the store, documented in
+// the OpenAPI spec.
+const (
+	MaxSubjectChars      = 200
+	MaxBodyChars         = 20000
+	MaxAttachments       = 10
+	MaxRecipientIDs      = 10000
+	MaxGroupIDs          = 50
+	MaxRecipientsPerSend = 100000 // after expanding groups
+	MaxAttachmentURL     = 2048
+	MaxAttachmentName    = 255
+	MaxIdempotencyKey    = 255
+)
+
+// Attachment is a link to a file held elsewhere (https only).
+type Attachment struct {
+	URL  string `json:"url"`
+	Name string `json:"name"`
+}
+
+// MessageSender is who sent a message, as shown to its readers.
+type MessageSender struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Role Role   `json:"role"`
+}
+
+// Message is one message as the caller sees it. Subject, Body and
+// Attachments are stored encrypted; ReadAt and ArchivedAt are the caller's own.
+type Message struct {
+	ID             string        `json:"id"`
+	TenantID       string        `json:"-"`
+	ThreadID       string        `json:"thread_id"`
+	ReplyToID      *string       `json:"reply_to_id"`
+	Sender         MessageSender `json:"sender"`
+	RecipientIDs   []string      `json:"recipient_ids"`
+	RecipientCount int           `json:"recipient_count"`
+	// ReadCount is how many recipients have read it; shown to the sender only.
+	ReadCount   *int          `json:"read_count,omitempty"`
+	Subject     string        `json:"subject"`
+	Body        string        `json:"body"`
+	BodyFormat  BodyFormat    `json:"body_format"`
+	Category    Category      `json:"category"`
+	Priority    Priority      `json:"priority"`
+	Channels    []Channel     `json:"channels"`
+	Attachments []Attachment  `json:"attachments"`
+	Sensitive   bool          `json:"sensitive"`
+	Status      MessageStatus `json:"status"`
+	ScheduledAt *time.Time    `json:"scheduled_at"`
+	SentAt      *time.Time    `json:"sent_at"`
+	CreatedAt   time.Time     `json:"created_at"`
+	ReadAt      *time.Time    `json:"read_at"`
+	ArchivedAt  *time.Time    `json:"archived_at"`
+}
+
+// Urgent reports whether the message travels in the urgent lane.
+func (m *Message) Urgent() bool {
+	return m.Priority == PriorityUrgent || m.Category == CategoryEmergency
+}
+
+// MessageCreate is a request to send a message.
+type MessageCreate struct {
+	RecipientIDs []string
+	GroupIDs     []string
+	Subject      string
+	Body         string
+	BodyFormat   BodyFormat // default PLAIN
+	Category     Category   // default GENERAL
+	Priority     Priority   // default MEDIUM
+	Channels     []Channel  // default [IN_APP]; IN_APP is always added
+	Attachments  []Attachment
+	ScheduledAt  *time.Time // nil or not after now: send now
+	Sensitive    bool
+	// IdempotencyKey, when set, makes a retried request return the original
+	// message; RequestHash fingerprints the request body so a different
+	// body under the same key is ECONFLICT.
+	IdempotencyKey string
+	RequestHash    []byte
+}
+
+// ReplyCreate is a reply to a message.
+type ReplyCreate struct {
+	Body           string
+	BodyFormat     BodyFormat
+	IdempotencyKey string
+	RequestHash    []byte
+}
+
+// MessageFilter narrows a box listing.
+type MessageFilter struct {
+	Box      Box // default inbox
+	Category Category
+	Priority Priority
+	SenderID string
+	Unread   bool
+	Since    *time.Time
+	Until    *time.Time
+	Limit    int    // 1..100, default 50
+	Cursor   string // opaque, from MessagePage.NextCursor
+}
+
+// MessagePage is one page of a box, newest first.
+type MessagePage struct {
+	Items      []*Message
+	NextCursor string // "" on the last page
+}
+
+// BoxCount is the size of one box for badges.
+type BoxCount struct {
+	Total  int `json:"total"`
+	Unread int `json:"unread"`
+}
+
+// Receipt is one recipient's state of a message, shown to its sender.
+type Receipt struct {
+	UserID      string     `json:"user_id"`
+	Name        string     `json:"name"`
+	Role        Role       `json:"role"`
+	DeliveredAt *time.Time `json:"delivered_at"`
+	ReadAt      *time.Time `json:"read_at"`
+	ArchivedAt  *time.Time `json:"archived_at"`
+}
+
+// DeliveryStatus is where one delivery is: PENDING -> SENT -> DELIVERED, or
+// FAILED or BOUNCED.
+type DeliveryStatus string
+
+// Delivery statuses.
+const (
+	DeliveryPending   DeliveryStatus = "PENDING"
+	DeliverySent      DeliveryStatus = "SENT"
+	DeliveryDelivered DeliveryStatus = "DELIVERED"
+	DeliveryFailed    DeliveryStatus = "FAILED"
+	DeliveryBounced   DeliveryStatus = "BOUNCED"
+)
+
+// DeliveryStatuses lists every delivery status.
+var DeliveryStatuses = []DeliveryStatus{DeliveryPending, DeliverySent, DeliveryDelivered, DeliveryFailed, DeliveryBounced}
+
+// Delivery is one message to one recipient over one channel.
+type Delivery struct {
+	ID          string         `json:"id"`
+	MessageID   string         `json:"-"`
+	RecipientID string         `json:"recipient_id"`
+	Channel     Channel        `json:"channel"`
+	Status      DeliveryStatus `json:"status"`
+	Attempts    int            `json:"attempts"`
+	Error       *string        `json:"error"`
+	QueuedAt    time.Time      `json:"queued_at"`
+	SentAt      *time.Time     `json:"sent_at"`
+	DeliveredAt *time.Time     `json:"delivered_at"`
+	FailedAt    *time.Time     `json:"failed_at"`
+	BouncedAt   *time.Time     `json:"bounced_at"`
+}
+
+// DeliveryReport is the delivery view of a message.
+type DeliveryReport struct {
+	Items   []*Delivery
+	Summary map[DeliveryStatus]int // every status present, zero when none
+}
+
+// MessageService sends and reads messages. Every method is scoped to the
+// caller's tenant; a message the caller may not see is ENOTFOUND.
+type MessageService interface {
+	// SendMessage validates, checks the caller may message every recipient
+	// (EFORBIDDEN naming the first refused one; EINVALID naming an unknown
+	// one), then stores the message, its recipients and its dispatch in one
+	// transaction. Nothing is stored when it fails. With a known
+	// IdempotencyKey it returns the original message (same RequestHash) or
+	// ECONFLICT (different RequestHash).
+	SendMessage(ctx context.Context, in *MessageCreate) (*Message, error)
+	// FindMessageByID returns a message to its sender, its recipients (once
+	// delivered) and admins who may see it; audited as a read of PHI.
+	FindMessageByID(ctx context.Context, id string) (*Message, error)
+	// ListMessages returns one page of a box, newest first; keyset
+	// pagination never skips or repeats while messages arrive.
+	ListMessages(ctx context.Context, f MessageFilter) (*MessagePage, error)
+	// CountMessages returns the size and unread count of every box.
+	CountMessages(ctx context.Context) (map[Box]BoxCount, error)
+	// Reply sends a reply in the message's thread: from a recipient to the
+	// message's sender only (never to every recipient); from the sender to
+	// the single recipient of a one-to-one message (ECONFLICT for a
+	// broadcast: send a new message instead).
+	Reply(ctx context.Context, id string, in *ReplyCreate) (*Message, error)
+	// Thread returns the caller's visible messages of the thread that
+	// message id belongs to, oldest first.
+	Thread(ctx context.Context, id string) ([]*Message, error)
+	// SetRead marks the message read (or unread) for the caller, a recipient.
+	SetRead(ctx context.Context, id string, read bool) error
+	// SetArchived archives (or unarchives) the message for the caller.
+	SetArchived(ctx context.Context, id string, archived bool) error
+	// Reschedule moves a SCHEDULED message (sender only); ECONFLICT once it
+	// is no longer SCHEDULED; EINVALID for a time not in the future.
+	Reschedule(ctx context.Context, id string, at time.Time) (*Message, error)
+	// Cancel cancels a SCHEDULED message (sender only); ECONFLICT otherwise.
+	Cancel(ctx context.Context, id string) error
+	// Deliveries returns the delivery view (sender and admins only).
+	Deliveries(ctx context.Context, id string) (*DeliveryReport, error)
+	// Receipts returns every recipient's read state (sender and admins only).
+	Receipts(ctx context.Context, id string) ([]*Receipt, error)
+}
+
+// Audit actions of messaging.
+const (
+	AuditMessageSent        = "message.sent"
+	AuditMessageViewed      = "message.viewed"
+	AuditMessageCanceled    = "message.canceled"
+	AuditMessageRescheduled = "message.rescheduled"
+)
