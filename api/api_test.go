@@ -57,7 +57,7 @@ func setup(t *testing.T, db *store.DB, cfg api.Config) *bundle {
 	})
 	logs := &syncBuffer{}
 	deps := api.Deps{
-		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st,
+		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st,
 		JWKS:   keys.JWKS,
 		Ready:  map[string]whitecross.Pinger{"database": db},
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),

@@ -20,6 +20,7 @@ const (
 	tagLocations = "Locations"
 	tagStudents  = "Students"
 	tagGroups    = "Groups"
+	tagMessages  = "Messages"
 )
 
 // routes is the route table: every path the server answers.
@@ -110,6 +111,87 @@ func (s *Server) routes() {
 	huma.Register(a, s.op(huma.Operation{OperationID: "get-group", Method: http.MethodGet, Path: "/api/v1/groups/{id}", Tags: []string{tagGroups},
 		Summary: "A group the caller may message",
 		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.getGroup))
+
+	// Messages. GET /messages/counts is a literal path, so the ServeMux
+	// prefers it to /messages/{id}.
+	bodyErrors := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+		http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}
+	idErrors := []int{http.StatusUnauthorized, http.StatusNotFound}
+	reportErrors := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
+	// Read and archive state is a recipient's own: the sender gets 409.
+	stateErrors := []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict}
+	huma.Register(a, s.op(huma.Operation{OperationID: "send-message", Method: http.MethodPost, Path: "/api/v1/messages", Tags: []string{tagMessages},
+		Summary: "Send a message", DefaultStatus: http.StatusCreated,
+		Description: "To recipient_ids and the members of group_ids (at least one of them), whom the caller must be allowed to " +
+			"message. A recipient id that is not an active user of the district is 422 naming it (errors[0].location " +
+			"body.recipient_ids[i]); a recipient the caller may not message is 403 naming it; a group the caller may not " +
+			"use is 422 naming body.group_ids[i]. Group members the caller may not message, or who are deactivated, are " +
+			"left out. A refused request stores nothing. " +
+			"Limits: subject 200 characters, body 20,000 characters, 10 attachments (https URLs), 10,000 recipient_ids, " +
+			"50 group_ids, 100,000 recipients after expanding groups, request 1 MiB. With an Idempotency-Key (per user), " +
+			"repeating the request with the same body (whitespace and field order aside) returns the original message, 201; " +
+			"with a different body, 409. A scheduled_at in the future stores the message as SCHEDULED until then.",
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.sendMessage))
+	huma.Register(a, s.op(huma.Operation{OperationID: "list-messages", Method: http.MethodGet, Path: "/api/v1/messages", Tags: []string{tagMessages},
+		Summary: "One page of a box, newest first",
+		Description: "inbox: received and not archived, in arrival order; archived: received and archived; sent: sent by the " +
+			"caller (SENDING or SENT); scheduled: the caller's SCHEDULED messages. Pages never skip or repeat a message " +
+			"while new ones arrive.",
+		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, authRequired), handle(s, s.listMessages))
+	huma.Register(a, s.op(huma.Operation{OperationID: "count-messages", Method: http.MethodGet, Path: "/api/v1/messages/counts", Tags: []string{tagMessages},
+		Summary: "The size and unread count of every box, for badges",
+		Errors:  []int{http.StatusUnauthorized}}, authRequired), handle(s, s.countMessages))
+	huma.Register(a, s.op(huma.Operation{OperationID: "get-message", Method: http.MethodGet, Path: "/api/v1/messages/{id}", Tags: []string{tagMessages},
+		Summary: "A message, to its sender, its recipients and the district's admins",
+		Description: "Recipients see a message once it is sent (not while SCHEDULED). Reading a message is recorded in " +
+			"the audit log; it does not mark it read: PUT /read does. " +
+			"body_html is the body as sanitized HTML, safe to insert into a page.",
+		Errors: idErrors}, authRequired), handle(s, s.getMessage))
+	huma.Register(a, s.op(huma.Operation{OperationID: "reschedule-message", Method: http.MethodPatch, Path: "/api/v1/messages/{id}", Tags: []string{tagMessages},
+		Summary: "Reschedule a scheduled message",
+		Description: "Sender only: a recipient or ADMIN who may see it gets 403, anyone else 404. 409 once the message is no " +
+			"longer SCHEDULED (sent or canceled); 422 for a time not in the future or more than a year ahead.",
+		Errors: bodyErrors}, authRequired), handle(s, s.rescheduleMessage))
+	huma.Register(a, s.op(huma.Operation{OperationID: "cancel-message", Method: http.MethodDelete, Path: "/api/v1/messages/{id}", Tags: []string{tagMessages},
+		Summary: "Cancel a scheduled message", DefaultStatus: http.StatusNoContent,
+		Description: "Sender only: a recipient or ADMIN who may see it gets 403, anyone else 404. The message becomes " +
+			"CANCELED and is never sent; 409 for one already sent or canceled.",
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, authRequired), handle(s, s.cancelMessage))
+	huma.Register(a, s.op(huma.Operation{OperationID: "get-message-thread", Method: http.MethodGet, Path: "/api/v1/messages/{id}/thread", Tags: []string{tagMessages},
+		Summary: "The thread of a message, oldest first",
+		Description: "Only the messages of the thread the caller may see: a guardian sees their own exchange with the " +
+			"sender, never other recipients' replies.",
+		Errors: idErrors}, authRequired), handle(s, s.messageThread))
+	huma.Register(a, s.op(huma.Operation{OperationID: "get-message-delivery", Method: http.MethodGet, Path: "/api/v1/messages/{id}/delivery", Tags: []string{tagMessages},
+		Summary: "Deliveries of a message by recipient and channel, with a summary by status",
+		Description: "Sender and ADMIN only: a recipient gets 403, anyone else 404. At most 10,000 items (by recipient, " +
+			"then channel); the summary counts every delivery.",
+		Errors: reportErrors}, authRequired), handle(s, s.messageDeliveries))
+	huma.Register(a, s.op(huma.Operation{OperationID: "get-message-receipts", Method: http.MethodGet, Path: "/api/v1/messages/{id}/receipts", Tags: []string{tagMessages},
+		Summary:     "Who has received and read a message",
+		Description: "Sender and ADMIN only: a recipient gets 403, anyone else 404. At most 10,000 items, by name.",
+		Errors:      reportErrors}, authRequired), handle(s, s.messageReceipts))
+	huma.Register(a, s.op(huma.Operation{OperationID: "reply-to-message", Method: http.MethodPost, Path: "/api/v1/messages/{id}/replies", Tags: []string{tagMessages},
+		Summary: "Reply in a message's thread", DefaultStatus: http.StatusCreated,
+		Description: "A recipient's reply goes to the message's sender only, never to the other recipients. The sender may " +
+			"reply to a one-to-one message once sent; to a broadcast it is 409 (send a new message instead); an ADMIN " +
+			"who only reads it gets 403. The reply's subject is \"Re: \" and the original's; it takes the original's " +
+			"category, priority and sensitive flag and goes IN_APP only. Idempotency-Key as for sending.",
+		Errors: bodyErrors}, authRequired), handle(s, s.replyToMessage))
+	huma.Register(a, s.op(huma.Operation{OperationID: "mark-message-read", Method: http.MethodPut, Path: "/api/v1/messages/{id}/read", Tags: []string{tagMessages},
+		Summary: "Mark a received message read, for the caller", DefaultStatus: http.StatusNoContent,
+		Errors: stateErrors}, authRequired), handle(s, s.markRead))
+	huma.Register(a, s.op(huma.Operation{OperationID: "mark-message-unread", Method: http.MethodDelete, Path: "/api/v1/messages/{id}/read", Tags: []string{tagMessages},
+		Summary: "Mark a received message unread, for the caller", DefaultStatus: http.StatusNoContent,
+		Errors: stateErrors}, authRequired), handle(s, s.markUnread))
+	huma.Register(a, s.op(huma.Operation{OperationID: "archive-message", Method: http.MethodPut, Path: "/api/v1/messages/{id}/archive", Tags: []string{tagMessages},
+		Summary: "Archive a message, for the caller", DefaultStatus: http.StatusNoContent,
+		Description: "It leaves the inbox and appears in the archived box.",
+		Errors:      stateErrors}, authRequired), handle(s, s.archiveMessage))
+	huma.Register(a, s.op(huma.Operation{OperationID: "unarchive-message", Method: http.MethodDelete, Path: "/api/v1/messages/{id}/archive", Tags: []string{tagMessages},
+		Summary: "Return an archived message to the inbox, for the caller", DefaultStatus: http.StatusNoContent,
+		Errors: stateErrors}, authRequired), handle(s, s.unarchiveMessage))
 
 	// The reference page; the spec itself is served by huma at
 	// /api/v1/openapi.json (and .yaml, -3.0.json).

@@ -42,6 +42,7 @@ type Deps struct {
 	Locations whitecross.LocationService
 	Students  whitecross.StudentService
 	Groups    whitecross.GroupService
+	Messages  whitecross.MessageService
 	// JWKS returns the JSON Web Key Set that verifies access tokens.
 	JWKS func() []byte
 	// Ready names the dependencies /readyz pings ("database", "queue").
@@ -116,6 +117,7 @@ func humaConfig() huma.Config {
 				{Name: tagLocations, Description: "The district's tree of districts, schools and campuses."},
 				{Name: tagStudents, Description: "Students and their guardians."},
 				{Name: tagGroups, Description: "Named audiences."},
+				{Name: tagMessages, Description: "Sending, reading and managing messages; message content is encrypted at rest."},
 			},
 			Components: &huma.Components{
 				Schemas: huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer),

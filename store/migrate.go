@@ -5,9 +5,13 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
@@ -15,10 +19,19 @@ var migrationFS embed.FS
 
 // MigrationStatus is one migration and whether it is applied.
 type MigrationStatus struct {
+	// Set is "whitecross" for our own migrations and "river" for the job
+	// queue's tables (River's bundled migrations, numbered separately).
+	Set     string
 	Version int64
 	Name    string
 	Applied bool
 }
+
+// Migration sets.
+const (
+	MigrationSetWhitecross = "whitecross"
+	MigrationSetRiver      = "river"
+)
 
 func (db *DB) migrator() (*goose.Provider, func() error, error) {
 	sub, err := fs.Sub(migrationFS, "migrations/"+string(db.Dialect))
@@ -34,8 +47,27 @@ func (db *DB) migrator() (*goose.Provider, func() error, error) {
 	return p, func() error { return nil }, err
 }
 
-// Migrate applies every pending migration, each in its own transaction, and
-// returns how many it applied.
+// riverMigrator is River's migrator for one dialect. Its methods are the
+// two the store uses, so that both drivers' generic migrators fit.
+type riverMigrator interface {
+	Migrate(ctx context.Context, direction rivermigrate.Direction, opts *rivermigrate.MigrateOpts) (*rivermigrate.MigrateResult, error)
+	ExistingVersions(ctx context.Context) ([]rivermigrate.Migration, error)
+	AllVersions() []rivermigrate.Migration
+}
+
+// riverMigrator migrates River's tables next to ours: in the search_path
+// schema on PostgreSQL, through the single writer on SQLite. River logs
+// nothing here; Migrate reports what it applied.
+func (db *DB) riverMigrator() (riverMigrator, error) {
+	cfg := &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)}
+	if db.pool != nil {
+		return rivermigrate.New(riverpgxv5.New(db.pool), cfg)
+	}
+	return rivermigrate.New(riversqlite.New(db.write), cfg)
+}
+
+// Migrate applies every pending migration, ours (each in its own
+// transaction) then the job queue's, and returns how many it applied.
 func (db *DB) Migrate(ctx context.Context) (int, error) {
 	p, closeDB, err := db.migrator()
 	if err != nil {
@@ -46,10 +78,19 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	if err != nil {
 		return len(res), fmt.Errorf("apply migrations: %w", err)
 	}
-	return len(res), nil
+	rm, err := db.riverMigrator()
+	if err != nil {
+		return len(res), fmt.Errorf("job queue migrations: %w", err)
+	}
+	rres, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return len(res), fmt.Errorf("apply job queue migrations: %w", err)
+	}
+	return len(res) + len(rres.Versions), nil
 }
 
-// MigrationStatuses lists every known migration and whether it is applied.
+// MigrationStatuses lists every known migration and whether it is applied:
+// ours by version, then the job queue's.
 func (db *DB) MigrationStatuses(ctx context.Context) ([]MigrationStatus, error) {
 	p, closeDB, err := db.migrator()
 	if err != nil {
@@ -60,9 +101,26 @@ func (db *DB) MigrationStatuses(ctx context.Context) ([]MigrationStatus, error) 
 	if err != nil {
 		return nil, fmt.Errorf("migration status: %w", err)
 	}
-	out := make([]MigrationStatus, len(st))
-	for i, s := range st {
-		out[i] = MigrationStatus{Version: s.Source.Version, Name: s.Source.Path, Applied: s.State == goose.StateApplied}
+	out := make([]MigrationStatus, 0, len(st)+8)
+	for _, s := range st {
+		out = append(out, MigrationStatus{Set: MigrationSetWhitecross, Version: s.Source.Version,
+			Name: s.Source.Path, Applied: s.State == goose.StateApplied})
+	}
+	rm, err := db.riverMigrator()
+	if err != nil {
+		return nil, fmt.Errorf("job queue migrations: %w", err)
+	}
+	existing, err := rm.ExistingVersions(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("job queue migration status: %w", err)
+	}
+	applied := make(map[int]bool, len(existing))
+	for _, m := range existing {
+		applied[m.Version] = true
+	}
+	for _, m := range rm.AllVersions() {
+		out = append(out, MigrationStatus{Set: MigrationSetRiver, Version: int64(m.Version),
+			Name: fmt.Sprintf("river/%03d", m.Version), Applied: applied[m.Version]})
 	}
 	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"whitecross"
 	"whitecross/auth"
+	"whitecross/delivery"
 	"whitecross/store"
 	"whitecross/vault"
 )
@@ -21,6 +22,7 @@ type app struct {
 	log    *slog.Logger
 	db     *store.DB
 	store  *store.Store
+	queue  *delivery.Queue // the store enqueues dispatches; only serve starts workers
 	hasher whitecross.PasswordHasher
 }
 
@@ -59,7 +61,14 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 		restrictSQLiteFiles(cfg, log)
 	}
 	hasher := auth.NewArgon2id()
-	return &app{cfg: cfg, log: log, db: db, store: store.New(db, hasher, sealer), hasher: hasher}, nil
+	st := store.New(db, hasher, sealer)
+	queue, err := delivery.NewQueue(db, st, delivery.QueueConfig{}, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	st.SetDispatchQueue(queue)
+	return &app{cfg: cfg, log: log, db: db, store: st, queue: queue, hasher: hasher}, nil
 }
 
 // Close closes the database.

@@ -56,6 +56,13 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	if err := migrateAtStart(ctx, a); err != nil {
 		return err
 	}
+	if err := a.queue.Start(ctx); err != nil {
+		return err
+	}
+	// The queue stops before the database closes (deferred above): on
+	// shutdown after the HTTP server, or on any early return.
+	stopQueue := sync.OnceFunc(func() { stopQueueWorkers(ctx, a) })
+	defer stopQueue()
 	var logins []demoLogin
 	if cfg.Demo {
 		if logins, err = seedDemo(ctx, a.store); err != nil {
@@ -109,6 +116,7 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve http: %w", err)
 	}
+	stopQueue()
 	log.Info("stopped")
 	return nil
 }
@@ -129,6 +137,16 @@ func migrateAtStart(ctx context.Context, a *app) error {
 	return nil
 }
 
+// stopQueueWorkers lets running jobs finish within the shutdown timeout;
+// past it their contexts are canceled and they resume at the next start.
+func stopQueueWorkers(ctx context.Context, a *app) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := a.queue.Stop(sctx); err != nil {
+		a.log.Warn("job queue stopped with jobs cut off", "error", err.Error())
+	}
+}
+
 // buildHandler wires the services into the HTTP API.
 func buildHandler(ctx context.Context, a *app) (http.Handler, *auth.Keyring, error) {
 	keys, err := a.keyring(ctx)
@@ -141,9 +159,9 @@ func buildHandler(ctx context.Context, a *app) (http.Handler, *auth.Keyring, err
 		Hasher: a.hasher, Keys: keys, Now: a.db.Now,
 	})
 	srv := api.New(api.Config{PublicURL: a.cfg.PublicURL, MaxBodyBytes: maxBodyBytes}, api.Deps{
-		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st,
+		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st,
 		JWKS:   keys.JWKS,
-		Ready:  map[string]whitecross.Pinger{"database": a.db},
+		Ready:  map[string]whitecross.Pinger{"database": a.db, "queue": a.queue},
 		Logger: a.log,
 	})
 	return srv, keys, nil

@@ -20,6 +20,8 @@ func Exercise(t *testing.T, open Opener) {
 		{"Audit", exerciseAudit},
 		{"Directory", exerciseDirectory},
 		{"Auth", exerciseAuth},
+		{"MessagesSend", exerciseMessagesSend},
+		{"MessagesRead", exerciseMessagesRead},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

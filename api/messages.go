@@ -1,0 +1,227 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"whitecross"
+)
+
+// bodies renders message bodies for body_html; see markdown.go.
+var bodies = newBodyRenderer()
+
+// Message is one message as the caller sees it.
+type Message struct {
+	ID             string        `json:"id" format:"uuid"`
+	ThreadID       string        `json:"thread_id" format:"uuid" doc:"The id of the thread's first message; a root message's own id"`
+	ReplyToID      *string       `json:"reply_to_id" format:"uuid" doc:"The message this one answers, or null"`
+	Sender         MessageSender `json:"sender"`
+	RecipientIDs   []string      `json:"recipient_ids" nullable:"false" doc:"Every recipient, for the sender and ADMINs (at most 100 in listings and threads: recipient_count has the total); only the caller's own id, for a recipient"`
+	RecipientCount int           `json:"recipient_count" doc:"Recipients after expanding groups"`
+	ReadCount      *int          `json:"read_count,omitempty" doc:"How many recipients have read it; for the sender and ADMINs only"`
+	Subject        string        `json:"subject"`
+	Body           string        `json:"body" doc:"As written, in body_format"`
+	BodyHTML       string        `json:"body_html" doc:"The body as sanitized HTML, safe to insert into a page: MARKDOWN is rendered (raw HTML dropped, images shown as links to them, links get rel=\"nofollow noreferrer\"), PLAIN is escaped with line breaks as <br>. Always present, so clients never insert the raw body."`
+	BodyFormat     string        `json:"body_format" enum:"PLAIN,MARKDOWN"`
+	Category       string        `json:"category" enum:"EMERGENCY,HEALTH_UPDATE,MEDICATION,IMMUNIZATION,INCIDENT,APPOINTMENT,REMINDER,GENERAL"`
+	Priority       string        `json:"priority" enum:"LOW,MEDIUM,HIGH,URGENT"`
+	Channels       []string      `json:"channels" nullable:"false" enum:"IN_APP,EMAIL,SMS,PUSH,VOICE"`
+	Attachments    []Attachment  `json:"attachments" nullable:"false"`
+	Sensitive      bool          `json:"sensitive"`
+	Status         string        `json:"status" enum:"SCHEDULED,SENDING,SENT,CANCELED"`
+	ScheduledAt    *time.Time    `json:"scheduled_at"`
+	SentAt         *time.Time    `json:"sent_at"`
+	CreatedAt      time.Time     `json:"created_at"`
+	ReadAt         *time.Time    `json:"read_at" doc:"When the caller read it (the caller's own state), or null"`
+	ArchivedAt     *time.Time    `json:"archived_at" doc:"When the caller archived it (the caller's own state), or null"`
+}
+
+// MessageSender is who sent a message.
+type MessageSender struct {
+	ID   string `json:"id" format:"uuid"`
+	Name string `json:"name"`
+	Role string `json:"role" enum:"ADMIN,SCHOOL_ADMIN,NURSE,STAFF,GUARDIAN"`
+}
+
+// Attachment is a link to a file held elsewhere.
+type Attachment struct {
+	URL  string `json:"url" format:"uri" maxLength:"2048" pattern:"^https://" patternDescription:"an https URL"`
+	Name string `json:"name" minLength:"1" maxLength:"255" doc:"The file name to show"`
+}
+
+func messageFrom(m *whitecross.Message) Message {
+	out := Message{
+		ID: m.ID, ThreadID: m.ThreadID, ReplyToID: m.ReplyToID,
+		Sender:       MessageSender{ID: m.Sender.ID, Name: m.Sender.Name, Role: string(m.Sender.Role)},
+		RecipientIDs: nonNil(m.RecipientIDs), RecipientCount: m.RecipientCount, ReadCount: m.ReadCount,
+		Subject: m.Subject, Body: m.Body, BodyHTML: bodies.render(m.Body, m.BodyFormat),
+		BodyFormat: string(m.BodyFormat), Category: string(m.Category), Priority: string(m.Priority),
+		Channels: make([]string, 0, len(m.Channels)), Attachments: make([]Attachment, 0, len(m.Attachments)),
+		Sensitive: m.Sensitive, Status: string(m.Status),
+		ScheduledAt: m.ScheduledAt, SentAt: m.SentAt, CreatedAt: m.CreatedAt, ReadAt: m.ReadAt, ArchivedAt: m.ArchivedAt,
+	}
+	for _, c := range m.Channels {
+		out.Channels = append(out.Channels, string(c))
+	}
+	for _, a := range m.Attachments {
+		out.Attachments = append(out.Attachments, Attachment{URL: a.URL, Name: a.Name})
+	}
+	return out
+}
+
+func messagesFrom(ms []*whitecross.Message) []Message {
+	out := make([]Message, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, messageFrom(m))
+	}
+	return out
+}
+
+// MessagePage is one page of a box, newest first.
+type MessagePage struct {
+	Items      []Message `json:"items" nullable:"false"`
+	NextCursor *string   `json:"next_cursor" doc:"Pass as cursor for the next page; null on the last page"`
+}
+
+// BoxCount is the size of one box.
+type BoxCount struct {
+	Total  int `json:"total"`
+	Unread int `json:"unread" doc:"Messages the caller has not read (always 0 for sent and scheduled)"`
+}
+
+// MessageCounts is the size of every box, for badges.
+type MessageCounts struct {
+	Inbox     BoxCount `json:"inbox"`
+	Sent      BoxCount `json:"sent"`
+	Scheduled BoxCount `json:"scheduled"`
+	Archived  BoxCount `json:"archived"`
+}
+
+type messageOutput struct{ Body Message }
+
+type messagePageOutput struct{ Body MessagePage }
+
+type messageCountsOutput struct{ Body MessageCounts }
+
+type messageIDInput struct {
+	ID string `path:"id" maxLength:"64" doc:"Message id"`
+}
+
+type sendMessageInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retry safe: the same key with the same body returns the original message (201); with a different body, 409"`
+	Body           struct {
+		RecipientIDs []string     `json:"recipient_ids,omitempty" maxItems:"10000" format:"uuid" doc:"Users the caller may message; at least one of recipient_ids and group_ids"`
+		GroupIDs     []string     `json:"group_ids,omitempty" maxItems:"50" format:"uuid" doc:"Groups whose members receive it"`
+		Subject      string       `json:"subject" minLength:"1" maxLength:"200"`
+		Body         string       `json:"body" minLength:"1" maxLength:"20000"`
+		BodyFormat   string       `json:"body_format,omitempty" enum:"PLAIN,MARKDOWN" default:"PLAIN"`
+		Category     string       `json:"category,omitempty" enum:"EMERGENCY,HEALTH_UPDATE,MEDICATION,IMMUNIZATION,INCIDENT,APPOINTMENT,REMINDER,GENERAL" default:"GENERAL"`
+		Priority     string       `json:"priority,omitempty" enum:"LOW,MEDIUM,HIGH,URGENT" default:"MEDIUM"`
+		Channels     []string     `json:"channels,omitempty" maxItems:"5" enum:"IN_APP,EMAIL,SMS,PUSH,VOICE" doc:"Default [\"IN_APP\"]; IN_APP is always added"`
+		Attachments  []Attachment `json:"attachments,omitempty" maxItems:"10"`
+		ScheduledAt  *time.Time   `json:"scheduled_at,omitempty" nullable:"true" doc:"Send later (at most a year ahead); absent, null or a time not in the future sends now"`
+		Sensitive    bool         `json:"sensitive,omitempty" doc:"Protected health information: email, SMS and voice carry only a notice and a link, never the content"`
+	}
+}
+
+type listMessagesInput struct {
+	Box      string    `query:"box" maxLength:"20" doc:"inbox (default), sent, scheduled or archived (either case)"`
+	Category string    `query:"category" maxLength:"20" doc:"A category, e.g. health_update (either case)"`
+	Priority string    `query:"priority" maxLength:"20" doc:"low, medium, high or urgent (either case)"`
+	SenderID string    `query:"sender_id" maxLength:"64" doc:"Only messages from this user"`
+	Unread   bool      `query:"unread" doc:"Only messages the caller has not read"`
+	Since    time.Time `query:"since" doc:"Only messages at or after this time (RFC 3339)"`
+	Until    time.Time `query:"until" doc:"Only messages before this time (RFC 3339)"`
+	Limit    int       `query:"limit" minimum:"1" maximum:"100" default:"50"`
+	Cursor   string    `query:"cursor" maxLength:"200"`
+}
+
+// requestHash fingerprints a request for its Idempotency-Key: SHA-256 over
+// the operation, the target and the decoded body re-marshalled, so that
+// whitespace and field order do not matter but any value does.
+func requestHash(op, target string, body any) ([]byte, error) {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, fmt.Errorf("marshal request: %w", err)
+	}
+	h := sha256.New()
+	h.Write([]byte(op + "\x00" + target + "\x00"))
+	h.Write(raw)
+	return h.Sum(nil), nil
+}
+
+func (s *Server) sendMessage(ctx context.Context, in *sendMessageInput) (*messageOutput, error) {
+	b := in.Body
+	hash, err := requestHash("send", "", b)
+	if err != nil {
+		return nil, err
+	}
+	create := &whitecross.MessageCreate{
+		RecipientIDs: nonNil(b.RecipientIDs), GroupIDs: nonNil(b.GroupIDs),
+		Subject: b.Subject, Body: b.Body, BodyFormat: whitecross.BodyFormat(b.BodyFormat),
+		Category: whitecross.Category(b.Category), Priority: whitecross.Priority(b.Priority),
+		Attachments: make([]whitecross.Attachment, 0, len(b.Attachments)),
+		ScheduledAt: b.ScheduledAt, Sensitive: b.Sensitive,
+		IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
+	}
+	for _, c := range b.Channels {
+		create.Channels = append(create.Channels, whitecross.Channel(c))
+	}
+	for _, a := range b.Attachments {
+		create.Attachments = append(create.Attachments, whitecross.Attachment{URL: a.URL, Name: a.Name})
+	}
+	m, err := s.deps.Messages.SendMessage(ctx, create)
+	if err != nil {
+		return nil, err
+	}
+	return &messageOutput{Body: messageFrom(m)}, nil
+}
+
+func (s *Server) listMessages(ctx context.Context, in *listMessagesInput) (*messagePageOutput, error) {
+	// The store matches box, category and priority case-insensitively and
+	// names the offending parameter when one is unknown.
+	f := whitecross.MessageFilter{
+		Box: whitecross.Box(in.Box), Category: whitecross.Category(in.Category), Priority: whitecross.Priority(in.Priority),
+		SenderID: in.SenderID, Unread: in.Unread, Limit: in.Limit, Cursor: in.Cursor,
+	}
+	if !in.Since.IsZero() {
+		since := in.Since.UTC()
+		f.Since = &since
+	}
+	if !in.Until.IsZero() {
+		until := in.Until.UTC()
+		f.Until = &until
+	}
+	page, err := s.deps.Messages.ListMessages(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	out := &messagePageOutput{Body: MessagePage{Items: messagesFrom(page.Items)}}
+	if page.NextCursor != "" {
+		out.Body.NextCursor = &page.NextCursor
+	}
+	return out, nil
+}
+
+func (s *Server) countMessages(ctx context.Context, _ *struct{}) (*messageCountsOutput, error) {
+	counts, err := s.deps.Messages.CountMessages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	box := func(b whitecross.Box) BoxCount { return BoxCount(counts[b]) }
+	return &messageCountsOutput{Body: MessageCounts{
+		Inbox: box(whitecross.BoxInbox), Sent: box(whitecross.BoxSent),
+		Scheduled: box(whitecross.BoxScheduled), Archived: box(whitecross.BoxArchived),
+	}}, nil
+}
+
+func (s *Server) getMessage(ctx context.Context, in *messageIDInput) (*messageOutput, error) {
+	m, err := s.deps.Messages.FindMessageByID(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &messageOutput{Body: messageFrom(m)}, nil
+}

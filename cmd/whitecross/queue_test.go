@@ -1,0 +1,64 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"whitecross/store"
+)
+
+// TestServeDispatchesScheduledMessages runs the real server: /readyz pings
+// the job queue, and a message scheduled through the API is dispatched by
+// the queue's workers at its time. Only serve runs workers.
+func TestServeDispatchesScheduledMessages(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d store.Dialect) {
+		e := newEnv(t, d)
+		srv := startServe(t, e, "--demo")
+		require.Equal(t, http.StatusOK, srv.do(http.MethodGet, "/readyz", "", nil, nil))
+		token := srv.login("demo", "admin@demo.example", demoPassword)
+
+		var users struct {
+			Items []struct {
+				ID    string `json:"id"`
+				Email string `json:"email"`
+			} `json:"items"`
+		}
+		require.Equal(t, http.StatusOK, srv.do(http.MethodGet, "/api/v1/users?limit=100", token, nil, &users))
+		var to []string
+		for _, u := range users.Items {
+			if u.Email != "admin@demo.example" {
+				to = append(to, u.ID)
+			}
+		}
+		require.NotEmpty(t, to)
+
+		type message struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		}
+		var m message
+		at := time.Now().UTC().Add(time.Second).Format(time.RFC3339Nano)
+		code := srv.do(http.MethodPost, "/api/v1/messages", token, map[string]any{
+			"recipient_ids": to, "subject": "Picture day", "body": "Bring a smile.", "scheduled_at": at}, &m)
+		require.Equal(t, http.StatusCreated, code)
+		require.Equal(t, "SCHEDULED", m.Status)
+
+		// River's scheduler looks for due jobs every five seconds.
+		deadline := time.Now().Add(time.Minute)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for m.Status != "SENT" {
+			require.Truef(t, time.Now().Before(deadline), "still %s a minute later; stderr: %s", m.Status, srv.stderr.String())
+			<-tick.C
+			require.Equal(t, http.StatusOK, srv.do(http.MethodGet, "/api/v1/messages/"+m.ID, token, nil, &m))
+		}
+		require.Equal(t, 0, srv.stop())
+		require.NotContains(t, srv.stderr.String(), `"level":"ERROR"`)
+		require.False(t, strings.Contains(srv.stderr.String(), "jobs cut off"), "the queue stopped gracefully")
+	})
+}

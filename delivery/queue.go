@@ -1,0 +1,317 @@
+// Package delivery is the delivery pipeline: River jobs and workers that
+// expand messages into inboxes and deliveries, on River's SQLite driver for
+// the embedded deployment and its pgx driver on PostgreSQL.
+package delivery
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"whitecross"
+	"whitecross/store"
+)
+
+// Queues (priority lanes). Each has its own workers, so a large newsletter
+// in the default lane never delays an emergency in the urgent lane.
+const (
+	QueueUrgent  = "urgent"
+	QueueDefault = river.QueueDefault
+)
+
+// Defaults of QueueConfig.
+const (
+	// DefaultUrgentWorkers keeps slots free for emergencies even while
+	// several arrive at once.
+	DefaultUrgentWorkers = 4
+	// DefaultBulkWorkers bounds how many ordinary dispatches run at once.
+	// Each holds a database connection for a batch transaction; two leave
+	// PostgreSQL's smallest pool (4 connections, one held by River's
+	// LISTEN) room for the urgent lane and River's own queries. On SQLite
+	// every write shares one connection, so more would only queue.
+	DefaultBulkWorkers = 2
+	// DefaultMaxAttempts is River's default: with its attempt^4-second
+	// backoff, 25 attempts span about three weeks before a job is discarded.
+	DefaultMaxAttempts = 25
+	// DefaultDispatchTimeout bounds one attempt of a dispatch job; 100,000
+	// recipients take 100 batches, well under a minute each.
+	DefaultDispatchTimeout = 10 * time.Minute
+	// DefaultRescueAfter is when a job left running by a crashed process is
+	// retried (River's "rescue"); it must exceed DefaultDispatchTimeout.
+	DefaultRescueAfter = 15 * time.Minute
+)
+
+// QueueConfig tunes the queue; zero values take the defaults above.
+type QueueConfig struct {
+	UrgentWorkers   int
+	BulkWorkers     int
+	MaxAttempts     int
+	DispatchTimeout time.Duration
+	RescueAfter     time.Duration
+	// Clock, for tests only, replaces River's clock (and the database's
+	// now() in River's queries) so that scheduled jobs come due when the
+	// test advances it. Give the store the same clock. Nil in production.
+	Clock whitecross.Clock
+}
+
+func (c QueueConfig) withDefaults() QueueConfig {
+	c.UrgentWorkers = cmpOr(c.UrgentWorkers, DefaultUrgentWorkers)
+	c.BulkWorkers = cmpOr(c.BulkWorkers, DefaultBulkWorkers)
+	c.MaxAttempts = cmpOr(c.MaxAttempts, DefaultMaxAttempts)
+	c.DispatchTimeout = cmpOr(c.DispatchTimeout, DefaultDispatchTimeout)
+	c.RescueAfter = cmpOr(c.RescueAfter, DefaultRescueAfter)
+	return c
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Queue is the durable job queue (River) on the store's database. It
+// implements store.DispatchQueue: dispatch jobs are inserted in the
+// transaction that stores their message.
+type Queue struct {
+	client  client
+	pgx     *river.Client[pgx.Tx]  // PostgreSQL
+	sqlite  *river.Client[*sql.Tx] // SQLite
+	now     whitecross.Clock
+	log     *slog.Logger
+	running atomic.Bool
+}
+
+var _ store.DispatchQueue = (*Queue)(nil)
+
+// NewQueue builds the queue on db with the dispatch worker calling d
+// (normally the *store.Store). It neither starts workers nor touches the
+// database: a CLI verb may build one just to insert jobs. River's tables
+// come from db.Migrate.
+func NewQueue(db *store.DB, d Dispatcher, cfg QueueConfig, logger *slog.Logger) (*Queue, error) {
+	cfg = cfg.withDefaults()
+	if cfg.RescueAfter <= cfg.DispatchTimeout {
+		return nil, fmt.Errorf("queue: RescueAfter (%s) must exceed DispatchTimeout (%s)", cfg.RescueAfter, cfg.DispatchTimeout)
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &DispatchWorker{dispatcher: d, timeout: cfg.DispatchTimeout, log: logger})
+	rc := &river.Config{
+		Queues: map[string]river.QueueConfig{
+			QueueUrgent:  {MaxWorkers: cfg.UrgentWorkers},
+			QueueDefault: {MaxWorkers: cfg.BulkWorkers},
+		},
+		Workers:              workers,
+		MaxAttempts:          cfg.MaxAttempts,
+		JobTimeout:           cfg.DispatchTimeout,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		ErrorHandler:         errorHandler{log: logger},
+		// River reports routine maintenance at info; keep its warnings and errors.
+		Logger: slog.New(minLevelHandler{Handler: logger.Handler(), min: slog.LevelWarn}).With("component", "river"),
+	}
+	if cfg.Clock != nil {
+		rc.Test.Time = clockTime(cfg.Clock)
+		rc.RetryPolicy = clockRetryPolicy(cfg.Clock)
+		rc.TestOnly = true // no jittered start-up sleeps
+	}
+	q := &Queue{now: db.Now, log: logger}
+	if cfg.Clock != nil {
+		q.now = cfg.Clock
+	}
+	var err error
+	switch db.Dialect {
+	case store.Postgres:
+		q.pgx, q.client, err = newClient(riverpgxv5.New(db.PgxPool()), rc, (*store.Tx).PgxTx)
+	case store.SQLite:
+		// SQLite allows one writer: River shares the store's single write
+		// connection, so its queries and ours never collide with SQLITE_BUSY.
+		q.sqlite, q.client, err = newClient(riversqlite.New(db.SQLWriter()), rc, (*store.Tx).SQLTx)
+	default:
+		err = fmt.Errorf("unknown dialect %q", db.Dialect)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create job queue: %w", err)
+	}
+	return q, nil
+}
+
+// EnqueueDispatch inserts the dispatch job in tx, so that it exists exactly
+// when the transaction commits: in the urgent lane when job.Urgent, due at
+// job.RunAt when that is in the future. The same message and scheduled time
+// is never enqueued twice (a duplicate is skipped). EINTERNAL when tx is not
+// of the queue's database.
+func (q *Queue) EnqueueDispatch(ctx context.Context, tx *store.Tx, job store.DispatchJob) error {
+	opts := &river.InsertOpts{
+		Queue:      lane(job.Urgent),
+		UniqueOpts: river.UniqueOpts{ByArgs: true},
+	}
+	if job.RunAt.After(q.now()) {
+		opts.ScheduledAt = job.RunAt.UTC()
+	}
+	args := DispatchArgs{TenantID: job.TenantID, MessageID: job.MessageID, ScheduledAt: job.ScheduledAt, Urgent: job.Urgent}
+	if _, err := q.client.insertTx(ctx, tx, args, opts); err != nil {
+		return fmt.Errorf("enqueue dispatch of message %s: %w", job.MessageID, err)
+	}
+	return nil
+}
+
+func lane(urgent bool) string {
+	if urgent {
+		return QueueUrgent
+	}
+	return QueueDefault
+}
+
+// Start starts the workers. They run until Stop, whatever happens to ctx
+// afterwards, so that shutdown is graceful.
+func (q *Queue) Start(ctx context.Context) error {
+	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("start job queue: %w", err)
+	}
+	q.running.Store(true)
+	return nil
+}
+
+// hardStopTimeout is how long Stop waits for canceled jobs to return once
+// ctx has ended; a dispatch returns between two batches.
+const hardStopTimeout = 10 * time.Second
+
+// Stop stops fetching jobs and waits for the running ones to finish. When
+// ctx ends first, it cancels them: a dispatch stops after its current batch
+// and is retried, from where it stopped, when a queue runs again.
+func (q *Queue) Stop(ctx context.Context) error {
+	q.running.Store(false)
+	err := q.client.Stop(ctx)
+	if err == nil || ctx.Err() == nil {
+		if err != nil {
+			return fmt.Errorf("stop job queue: %w", err)
+		}
+		return nil
+	}
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hardStopTimeout)
+	defer cancel()
+	if err := q.client.StopAndCancel(hctx); err != nil {
+		return fmt.Errorf("stop job queue: %w", err)
+	}
+	return fmt.Errorf("stop job queue: running jobs were canceled at the shutdown timeout and will be retried: %w", ctx.Err())
+}
+
+// Ping reports whether the queue runs and its tables answer (for /readyz):
+// EUNAVAILABLE when it is not started or has stopped.
+func (q *Queue) Ping(ctx context.Context) error {
+	if !q.running.Load() {
+		return whitecross.Errorf(whitecross.EUNAVAILABLE, "the job queue is not running")
+	}
+	select {
+	case <-q.client.Stopped():
+		return whitecross.Errorf(whitecross.EUNAVAILABLE, "the job queue has stopped")
+	default:
+	}
+	if _, err := q.client.JobList(ctx, river.NewJobListParams().First(1)); err != nil {
+		return fmt.Errorf("query job queue: %w", err)
+	}
+	return nil
+}
+
+// Subscribe returns a channel of the client's events of the given kinds
+// (e.g. river.EventKindJobCompleted) and a function that ends the
+// subscription, for tests and metrics.
+func (q *Queue) Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func()) {
+	return q.client.Subscribe(kinds...)
+}
+
+// JobList lists River's jobs (tests and admin tools).
+func (q *Queue) JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error) {
+	return q.client.JobList(ctx, params)
+}
+
+// PgxClient returns the River client on PostgreSQL (nil on SQLite), for
+// River's UI.
+func (q *Queue) PgxClient() *river.Client[pgx.Tx] { return q.pgx }
+
+// SQLClient returns the River client on SQLite (nil on PostgreSQL), for
+// River's UI.
+func (q *Queue) SQLClient() *river.Client[*sql.Tx] { return q.sqlite }
+
+// client is what Queue uses of a River client, whatever its transaction type.
+type client interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	Stopped() <-chan struct{}
+	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+}
+
+// nativeClient is a River client plus how to find its driver's transaction
+// in a store.Tx.
+type nativeClient[TTx comparable] struct {
+	*river.Client[TTx]
+	txOf func(*store.Tx) TTx
+}
+
+func newClient[TTx comparable](driver riverdriver.Driver[TTx], cfg *river.Config, txOf func(*store.Tx) TTx) (*river.Client[TTx], client, error) {
+	c, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, nativeClient[TTx]{Client: c, txOf: txOf}, nil
+}
+
+func (c nativeClient[TTx]) insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	var zero TTx
+	native := c.txOf(tx)
+	if native == zero {
+		return nil, whitecross.Errorf(whitecross.EINTERNAL, "the transaction is not of the job queue's database")
+	}
+	return c.InsertTx(ctx, native, args, opts)
+}
+
+// clockTime is River's time source on an injected clock (tests).
+type clockTime whitecross.Clock
+
+func (c clockTime) Now() time.Time { return c() }
+
+func (c clockTime) NowOrNil() *time.Time {
+	t := c().UTC()
+	return &t
+}
+
+// clockRetryPolicy is River's default retry schedule (attempt^4 seconds,
+// jittered) counted from the injected clock: River's own policy reads the
+// real clock even when its time is stubbed.
+type clockRetryPolicy whitecross.Clock
+
+func (c clockRetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
+	delay := time.Until((&river.DefaultClientRetryPolicy{}).NextRetry(job))
+	return c().UTC().Add(delay)
+}
+
+// minLevelHandler drops records below min.
+type minLevelHandler struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevelHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevelHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return minLevelHandler{Handler: h.Handler.WithAttrs(attrs), min: h.min}
+}
+
+func (h minLevelHandler) WithGroup(name string) slog.Handler {
+	return minLevelHandler{Handler: h.Handler.WithGroup(name), min: h.min}
+}

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"whitecross"
+)
+
+// ErrNotDue is returned (wrapped, with the due time) by DispatchMessage for
+// a job that runs more than dispatchEarlyTolerance before its message's
+// scheduled_at: the queue should retry it later. It only happens when the
+// queue's clock and the store's disagree.
+var ErrNotDue = errors.New("dispatch: message is not due yet")
+
+// dispatchEarlyTolerance absorbs small clock differences between the queue
+// that runs a job at RunAt and the store's clock.
+const dispatchEarlyTolerance = time.Second
+
+// deliveryInsertRows is how many deliveries (or delivery events) one INSERT
+// carries: two parameters each, far below both dialects' limits.
+const deliveryInsertRows = 1000
+
+// DispatchMessage puts the next DispatchBatchSize recipients of a message
+// into their inboxes, in one transaction, and reports whether the message
+// is fully dispatched (done: the job is finished; otherwise call again).
+//
+// Each recipient gets delivered_at and an inbox_key (UUIDv7, taken in
+// user-id order so arrival order is stable) and one delivery per channel:
+// IN_APP DELIVERED at once, every other channel PENDING for the delivery
+// workers, each with a first timeline event. When no recipient is left the
+// message becomes SENT (sent_at now).
+//
+// It does nothing and reports done for a job whose message is gone,
+// CANCELED, already SENT, or SCHEDULED at a time other than job.ScheduledAt
+// (it was rescheduled: a newer job exists). A SCHEDULED job that matches
+// and is due turns the message SENDING; one that runs early returns
+// ErrNotDue. It is safe to call again after a crash at any point: a batch
+// commits whole or not at all, and deliveries are unique per message,
+// recipient and channel. Concurrent calls for one message serialize on the
+// message row. It needs no caller in ctx.
+func (s *Store) DispatchMessage(ctx context.Context, job DispatchJob) (done bool, err error) {
+	err = s.db.InTx(ctx, func(tx *Tx) error {
+		done, err = s.dispatchBatch(ctx, tx, job)
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return done, nil
+}
+
+// dispatchBatch is one step of DispatchMessage inside tx; SendMessage and
+// Reply call it in their own transaction to dispatch small messages inline.
+func (s *Store) dispatchBatch(ctx context.Context, tx *Tx, job DispatchJob) (bool, error) {
+	tenantID, ok1 := parseID(job.TenantID)
+	messageID, ok2 := parseID(job.MessageID)
+	if !ok1 || !ok2 {
+		return true, nil
+	}
+	now := s.db.now()
+	// The no-op UPDATE locks the message row (PostgreSQL), so concurrent
+	// dispatches of one message, and Cancel or Reschedule, take turns; the
+	// RETURNING values are the latest committed ones.
+	var (
+		status      string
+		scheduledAt *time.Time
+		chans       string
+	)
+	err := tx.QueryRow(ctx, `UPDATE messages SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2
+		RETURNING status, scheduled_at, channels`, tenantID, messageID).Scan(&status, &scheduledAt, &chans)
+	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("dispatch: lock message: %w", err)
+	}
+	switch whitecross.MessageStatus(status) {
+	case whitecross.MessageCanceled, whitecross.MessageSent:
+		return true, nil
+	case whitecross.MessageScheduled:
+		if scheduledAt == nil || job.ScheduledAt == nil ||
+			!scheduledAt.Equal(job.ScheduledAt.UTC().Truncate(time.Microsecond)) {
+			return true, nil // rescheduled: the job of the new time dispatches it
+		}
+		if scheduledAt.After(now.Add(dispatchEarlyTolerance)) {
+			return false, fmt.Errorf("%w (due at %s)", ErrNotDue, scheduledAt.UTC().Format(time.RFC3339))
+		}
+		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'SENDING', updated_at = $3
+			WHERE tenant_id = $1 AND id = $2 AND status = 'SCHEDULED'`, tenantID, messageID, now); err != nil {
+			return false, fmt.Errorf("dispatch: start sending: %w", err)
+		}
+	}
+	users, err := undelivered(ctx, tx, messageID)
+	if err != nil {
+		return false, err
+	}
+	last := len(users) <= DispatchBatchSize
+	if !last {
+		users = users[:DispatchBatchSize]
+	}
+	if err := s.deliverBatch(ctx, tx, tenantID, messageID, splitChannels(chans), users, now); err != nil {
+		return false, err
+	}
+	if !last {
+		return false, nil
+	}
+	if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'SENT', sent_at = $3, updated_at = $3
+		WHERE tenant_id = $1 AND id = $2 AND status = 'SENDING'`, tenantID, messageID, now); err != nil {
+		return false, fmt.Errorf("dispatch: mark sent: %w", err)
+	}
+	return true, nil
+}
+
+// undelivered returns up to DispatchBatchSize+1 recipients of the message
+// not yet in their inbox, in user-id order (one more than a batch, to tell
+// whether this batch is the last).
+func undelivered(ctx context.Context, tx *Tx, messageID string) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT user_id FROM message_recipients WHERE message_id = $1 AND delivered_at IS NULL
+		ORDER BY user_id LIMIT $2`, messageID, DispatchBatchSize+1)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: undelivered recipients: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("dispatch: undelivered recipients: %w", err)
+		}
+		out = append(out, strings.ToLower(id))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("dispatch: undelivered recipients: %w", err)
+	}
+	return out, nil
+}
+
+// deliverBatch puts users into their inboxes and creates their deliveries
+// and first delivery events.
+func (s *Store) deliverBatch(ctx context.Context, tx *Tx, tenantID, messageID string, chans []whitecross.Channel, users []string, now time.Time) error {
+	if len(users) == 0 {
+		return nil
+	}
+	// Inbox rows: an upsert carries a different inbox_key per row in one
+	// statement on both dialects; every row exists, so it only updates, and
+	// never one already delivered.
+	for rest := users; len(rest) > 0; {
+		n := min(len(rest), deliveryInsertRows)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO message_recipients (tenant_id, message_id, user_id, inbox_key, delivered_at) VALUES `)
+		args := []any{tenantID, messageID, now}
+		for i, u := range rest[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			args = append(args, u, newID())
+			fmt.Fprintf(&b, "($1, $2, $%d, $%d, $3)", len(args)-1, len(args))
+		}
+		b.WriteString(` ON CONFLICT (message_id, user_id) DO UPDATE SET inbox_key = excluded.inbox_key,
+			delivered_at = excluded.delivered_at WHERE message_recipients.delivered_at IS NULL`)
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("dispatch: fill inboxes: %w", err)
+		}
+		rest = rest[n:]
+	}
+	type delivery struct {
+		id, user string
+		channel  whitecross.Channel
+	}
+	all := make([]delivery, 0, len(users)*len(chans))
+	for _, u := range users {
+		for _, c := range chans {
+			all = append(all, delivery{id: newID(), user: u, channel: c})
+		}
+	}
+	for rest := all; len(rest) > 0; {
+		n := min(len(rest), deliveryInsertRows)
+		var b strings.Builder
+		b.WriteString(`INSERT INTO deliveries (id, tenant_id, message_id, recipient_id, channel, status, queued_at, delivered_at, updated_at) VALUES `)
+		args := []any{tenantID, messageID, now}
+		for i, d := range rest[:n] {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			args = append(args, d.id, d.user)
+			// Channel and status are validated enum constants, safe to inline.
+			status, deliveredAt := whitecross.DeliveryPending, "NULL"
+			if d.channel == whitecross.ChannelInApp {
+				status, deliveredAt = whitecross.DeliveryDelivered, "$3"
+			}
+			fmt.Fprintf(&b, "($%d, $1, $2, $%d, '%s', '%s', $3, %s, $3)", len(args)-1, len(args), d.channel, status, deliveredAt)
+		}
+		b.WriteString(` ON CONFLICT (message_id, recipient_id, channel) DO NOTHING RETURNING id, status`)
+		rows, err := tx.Query(ctx, b.String(), args...)
+		if err != nil {
+			return fmt.Errorf("dispatch: insert deliveries: %w", err)
+		}
+		var ids, statuses []string
+		for rows.Next() {
+			var id, st string
+			if err := rows.Scan(&id, &st); err != nil {
+				rows.Close()
+				return fmt.Errorf("dispatch: insert deliveries: %w", err)
+			}
+			ids, statuses = append(ids, id), append(statuses, st)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("dispatch: insert deliveries: %w", err)
+		}
+		if err := insertDeliveryEvents(ctx, tx, tenantID, ids, statuses, now); err != nil {
+			return err
+		}
+		rest = rest[n:]
+	}
+	return nil
+}
+
+// insertDeliveryEvents records the first timeline event of each delivery
+// that was inserted (a delivery that already existed keeps its timeline).
+func insertDeliveryEvents(ctx context.Context, tx *Tx, tenantID string, ids, statuses []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO delivery_events (id, tenant_id, delivery_id, status, at) VALUES `)
+	args := []any{tenantID, now}
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		args = append(args, newID(), id, statuses[i])
+		fmt.Fprintf(&b, "($%d, $1, $%d, $%d, $2)", len(args)-2, len(args)-1, len(args))
+	}
+	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("dispatch: insert delivery events: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,337 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"whitecross"
+)
+
+// listRecipientIDsCap caps recipient_ids of each message in listings and
+// threads for a caller who sees every recipient (its sender, an ADMIN), so a
+// page of broadcasts stays small; recipient_count has the total and the
+// message's detail (FindMessageByID) carries every id.
+const listRecipientIDsCap = 100
+
+// Boxes are keyset listings, newest first:
+//
+//	box        rows                                      key (cursor)        since/until on
+//	inbox      caller's delivered recipient rows,        inbox_key DESC      delivered_at
+//	           not archived
+//	archived   caller's delivered, archived rows         inbox_key DESC      delivered_at
+//	sent       caller's messages, SENDING or SENT        messages.id DESC    COALESCE(sent_at, created_at)
+//	scheduled  caller's messages, SCHEDULED              messages.id DESC    scheduled_at
+//
+// inbox_key is a UUIDv7 taken when a message lands in an inbox and message
+// ids are UUIDv7s taken at creation, so keys only grow: a message that
+// arrives while a client pages has a larger key than any cursor and shows up
+// on a fresh first page, never on a later page, and no page repeats or
+// skips an item that existed when paging began.
+
+// ListMessages implements whitecross.MessageService. Category and priority
+// are matched case-insensitively; Unread (read_at not set) applies to inbox
+// and archived only; Since is inclusive and Until exclusive, on the box's
+// time above. EINVALID naming query.box, query.category, query.priority,
+// query.sender_id, query.until (before since), query.limit (outside 1..100)
+// or query.cursor (not made by this box); EUNAUTHORIZED without a caller.
+func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*whitecross.MessagePage, error) {
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	box, err := validBox(f.Box)
+	if err != nil {
+		return nil, err
+	}
+	limit := f.Limit
+	if limit == 0 {
+		limit = defaultPageLimit
+	}
+	if limit < 1 || limit > maxPageLimit {
+		return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.limit", f.Limit, "Limit must be 1 to %d.", maxPageLimit)
+	}
+	args := []any{a.TenantID, callerID(a)}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	recipientBox := box == whitecross.BoxInbox || box == whitecross.BoxArchived
+	var from, key, at string
+	var where []string
+	if recipientBox {
+		from = `message_recipients mr JOIN messages m ON m.id = mr.message_id JOIN users su ON su.id = m.sender_id`
+		key, at = `mr.inbox_key`, `mr.delivered_at`
+		where = []string{`mr.tenant_id = $1`, `mr.user_id = $2`, `mr.inbox_key IS NOT NULL`, `mr.delivered_at IS NOT NULL`, `m.tenant_id = $1`}
+		if box == whitecross.BoxInbox {
+			where = append(where, `mr.archived_at IS NULL`)
+		} else {
+			where = append(where, `mr.archived_at IS NOT NULL`)
+		}
+		if f.Unread {
+			where = append(where, `mr.read_at IS NULL`)
+		}
+	} else {
+		from = `messages m JOIN users su ON su.id = m.sender_id LEFT JOIN message_recipients mr ON mr.message_id = m.id AND mr.user_id = $2`
+		key = `m.id`
+		where = []string{`m.tenant_id = $1`, `m.sender_id = $2`}
+		if box == whitecross.BoxSent {
+			at = `COALESCE(m.sent_at, m.created_at)`
+			where = append(where, `m.status IN ('SENDING', 'SENT')`)
+		} else {
+			at = `m.scheduled_at`
+			where = append(where, `m.status = 'SCHEDULED'`)
+		}
+	}
+	if f.Category != "" {
+		c := whitecross.Category(strings.ToUpper(strings.TrimSpace(string(f.Category))))
+		if !slices.Contains(whitecross.Categories, c) {
+			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.category", string(f.Category), "Unknown category.")
+		}
+		where = append(where, `m.category = `+arg(string(c)))
+	}
+	if f.Priority != "" {
+		p := whitecross.Priority(strings.ToUpper(strings.TrimSpace(string(f.Priority))))
+		if !slices.Contains(whitecross.Priorities, p) {
+			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.priority", string(f.Priority), "Unknown priority.")
+		}
+		where = append(where, `m.priority = `+arg(string(p)))
+	}
+	if f.SenderID != "" {
+		id, ok := parseID(f.SenderID)
+		if !ok {
+			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.sender_id", f.SenderID, "Sender id must be a UUID.")
+		}
+		where = append(where, `m.sender_id = `+arg(id))
+	}
+	if f.Since != nil && f.Until != nil && f.Until.Before(*f.Since) {
+		return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.until", nil, "Until must not be before since.")
+	}
+	if f.Since != nil {
+		where = append(where, at+` >= `+arg(f.Since.UTC()))
+	}
+	if f.Until != nil {
+		where = append(where, at+` < `+arg(f.Until.UTC()))
+	}
+	if f.Cursor != "" {
+		after, err := decodeMessageCursor(f.Cursor, box)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, key+` < `+arg(after))
+	}
+	rows, err := s.db.Reader().Query(ctx, `SELECT `+messageColumns+` FROM `+from+` WHERE `+strings.Join(where, ` AND `)+
+		` ORDER BY `+key+` DESC LIMIT `+arg(limit+1), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	page := &whitecross.MessagePage{Items: []*whitecross.Message{}}
+	var list []*messageRow
+	for rows.Next() {
+		row, err := scanMessageRow(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("list messages: %w", err)
+		}
+		if len(list) == limit {
+			last := list[limit-1]
+			if recipientBox {
+				page.NextCursor = encodeMessageCursor(box, *last.inboxKey)
+			} else {
+				page.NextCursor = encodeMessageCursor(box, last.msg.ID)
+			}
+			break
+		}
+		list = append(list, row)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list messages: %w", err)
+	}
+	if len(list) == 0 {
+		return page, nil
+	}
+	if err := s.fillRecipients(ctx, s.db.Reader(), a, list, listRecipientIDsCap); err != nil {
+		return nil, err
+	}
+	if err := s.openRows(ctx, list); err != nil {
+		return nil, err
+	}
+	for _, row := range list {
+		page.Items = append(page.Items, row.msg)
+	}
+	return page, nil
+}
+
+// validBox returns the box, inbox when empty. EINVALID (query.box) for an
+// unknown one.
+func validBox(b whitecross.Box) (whitecross.Box, error) {
+	b = whitecross.Box(strings.ToLower(strings.TrimSpace(string(b))))
+	switch b {
+	case "":
+		return whitecross.BoxInbox, nil
+	case whitecross.BoxInbox, whitecross.BoxArchived, whitecross.BoxSent, whitecross.BoxScheduled:
+		return b, nil
+	}
+	return "", whitecross.FieldErrorf(whitecross.EINVALID, "query.box", string(b), "Box must be inbox, sent, scheduled or archived.")
+}
+
+// encodeMessageCursor makes the opaque cursor after key in box.
+func encodeMessageCursor(box whitecross.Box, key string) string {
+	b, _ := json.Marshal([2]string{string(box), strings.ToLower(key)})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeMessageCursor returns the key of a cursor made for box. EINVALID
+// (query.cursor) for anything else, including a cursor of another box.
+func decodeMessageCursor(c string, box whitecross.Box) (string, error) {
+	bad := whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", nil, "Cursor is not valid for this box; start again without it.")
+	if len(c) > 256 {
+		return "", bad
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", bad
+	}
+	var v []string
+	if err := json.Unmarshal(b, &v); err != nil || len(v) != 2 || v[0] != string(box) {
+		return "", bad
+	}
+	key, ok := parseID(v[1])
+	if !ok {
+		return "", bad
+	}
+	return key, nil
+}
+
+// CountMessages implements whitecross.MessageService: the total and unread
+// count of every box (unread is 0 for sent and scheduled), in two queries.
+// EUNAUTHORIZED without a caller.
+func (s *Store) CountMessages(ctx context.Context) (map[whitecross.Box]whitecross.BoxCount, error) {
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[whitecross.Box]whitecross.BoxCount{
+		whitecross.BoxInbox: {}, whitecross.BoxArchived: {}, whitecross.BoxSent: {}, whitecross.BoxScheduled: {},
+	}
+	q := s.db.Reader()
+	rows, err := q.Query(ctx, `SELECT CASE WHEN archived_at IS NULL THEN 0 ELSE 1 END,
+		COUNT(*), COALESCE(SUM(CASE WHEN read_at IS NULL THEN 1 ELSE 0 END), 0)
+		FROM message_recipients WHERE tenant_id = $1 AND user_id = $2 AND inbox_key IS NOT NULL AND delivered_at IS NOT NULL
+		GROUP BY CASE WHEN archived_at IS NULL THEN 0 ELSE 1 END`, a.TenantID, callerID(a))
+	if err != nil {
+		return nil, fmt.Errorf("count messages: %w", err)
+	}
+	for rows.Next() {
+		var archived int
+		var c whitecross.BoxCount
+		if err := rows.Scan(&archived, &c.Total, &c.Unread); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("count messages: %w", err)
+		}
+		if archived == 1 {
+			out[whitecross.BoxArchived] = c
+		} else {
+			out[whitecross.BoxInbox] = c
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count messages: %w", err)
+	}
+	rows, err = q.Query(ctx, `SELECT status, COUNT(*) FROM messages
+		WHERE tenant_id = $1 AND sender_id = $2 AND status IN ('SCHEDULED', 'SENDING', 'SENT') GROUP BY status`, a.TenantID, callerID(a))
+	if err != nil {
+		return nil, fmt.Errorf("count messages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status string
+		var n int
+		if err := rows.Scan(&status, &n); err != nil {
+			return nil, fmt.Errorf("count messages: %w", err)
+		}
+		box := whitecross.BoxSent
+		if status == string(whitecross.MessageScheduled) {
+			box = whitecross.BoxScheduled
+		}
+		c := out[box]
+		c.Total += n
+		out[box] = c
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count messages: %w", err)
+	}
+	return out, nil
+}
+
+// maxThreadMessages caps Thread: a thread is a conversation, and one longer
+// than this returns its oldest messages only.
+const maxThreadMessages = 500
+
+// Thread implements whitecross.MessageService: the messages of the thread
+// of message id that the caller may see (as FindMessageByID), oldest first,
+// at most 500. A recipient of a broadcast sees the root and their own
+// conversation with the sender, never another recipient's private reply.
+// recipient_ids are capped at 100 per message as in ListMessages. Audited
+// as one message.viewed event on id (detail: thread, count). ENOTFOUND
+// "Message not found." when the caller may not see message id;
+// EUNAUTHORIZED without a caller.
+func (s *Store) Thread(ctx context.Context, id string) ([]*whitecross.Message, error) {
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := s.db.Reader()
+	m, err := s.loadMessage(ctx, q, a, id)
+	if err != nil {
+		return nil, err
+	}
+	visible := `(m.sender_id = $3 OR mr.delivered_at IS NOT NULL)`
+	if a.System || a.Role == whitecross.RoleAdmin {
+		visible = `(1 = 1)`
+	}
+	rows, err := q.Query(ctx, `SELECT `+messageColumns+`
+		FROM messages m JOIN users su ON su.id = m.sender_id
+		LEFT JOIN message_recipients mr ON mr.message_id = m.id AND mr.user_id = $3
+		WHERE m.tenant_id = $1 AND m.thread_id = $2 AND `+visible+`
+		ORDER BY m.id LIMIT `+fmt.Sprint(maxThreadMessages), a.TenantID, m.ThreadID, callerID(a))
+	if err != nil {
+		return nil, fmt.Errorf("load thread: %w", err)
+	}
+	var list []*messageRow
+	for rows.Next() {
+		row, err := scanMessageRow(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("load thread: %w", err)
+		}
+		list = append(list, row)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load thread: %w", err)
+	}
+	if err := s.fillRecipients(ctx, q, a, list, listRecipientIDsCap); err != nil {
+		return nil, err
+	}
+	if err := s.openRows(ctx, list); err != nil {
+		return nil, err
+	}
+	out := make([]*whitecross.Message, len(list))
+	for i, row := range list {
+		out[i] = row.msg
+	}
+	err = s.db.InTx(ctx, func(tx *Tx) error {
+		return s.auditTx(ctx, tx, whitecross.AuditMessageViewed, "message", m.ID,
+			map[string]string{"thread_id": m.ThreadID, "count": fmt.Sprint(len(out))})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit thread view: %w", err)
+	}
+	return out, nil
+}

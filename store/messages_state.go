@@ -1,0 +1,69 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"whitecross"
+)
+
+// SetRead implements whitecross.MessageService: read sets the caller's
+// read_at (keeping the first one when already read); unread clears it.
+// Not audited: it changes the caller's own view, not the message.
+// ENOTFOUND "Message not found." when the caller may not see the message;
+// ECONFLICT when the caller sees it but did not receive it (its sender, an
+// admin); EUNAUTHORIZED without a caller.
+func (s *Store) SetRead(ctx context.Context, id string, read bool) error {
+	return s.setRecipientState(ctx, id, "read_at", read)
+}
+
+// SetArchived implements whitecross.MessageService: archive sets the
+// caller's archived_at (keeping the first one), moving the message from the
+// inbox to the archived box; unarchive clears it. Errors as SetRead.
+func (s *Store) SetArchived(ctx context.Context, id string, archived bool) error {
+	return s.setRecipientState(ctx, id, "archived_at", archived)
+}
+
+// setRecipientState sets (on) or clears the caller's column of message id,
+// one of read_at and archived_at.
+func (s *Store) setRecipientState(ctx context.Context, id, column string, on bool) error {
+	a, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	id, ok := parseID(id)
+	if !ok {
+		return errMessageNotFound()
+	}
+	set := column + ` = NULL`
+	args := []any{a.TenantID, id, callerID(a)}
+	if on {
+		set = column + ` = COALESCE(` + column + `, $4)`
+		args = append(args, s.db.now())
+	}
+	var n int64
+	err = s.db.InTx(ctx, func(tx *Tx) error {
+		n, err = tx.Exec(ctx, `UPDATE message_recipients SET `+set+`
+			WHERE tenant_id = $1 AND message_id = $2 AND user_id = $3 AND delivered_at IS NOT NULL`, args...)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set message %s: %w", column, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	// Not a delivered recipient: tell one who may see the message why, and
+	// anyone else that there is no such message.
+	var senderID string
+	err = s.db.Reader().QueryRow(ctx, `SELECT sender_id FROM messages WHERE tenant_id = $1 AND id = $2`, a.TenantID, id).Scan(&senderID)
+	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+		return errMessageNotFound()
+	} else if err != nil {
+		return fmt.Errorf("set message %s: %w", column, err)
+	}
+	if a.System || a.Role == whitecross.RoleAdmin || senderID == callerID(a) {
+		return whitecross.Errorf(whitecross.ECONFLICT, "You are not a recipient of this message.")
+	}
+	return errMessageNotFound()
+}
