@@ -77,3 +77,15 @@ func anySlice(ids []string) []any {
 	}
 	return out
 }
+
+// rowsPerInsert is how many rows one multi-row INSERT carries. SQLite
+// (modernc) binds parameters in time that grows faster than their number —
+// about 6 ms for 1,000 and 27 ms for 2,000 in one statement — so it gets
+// short statements; PostgreSQL prefers fewer, longer ones. Both stay far
+// below the dialects' parameter limits.
+func (tx *Tx) rowsPerInsert() int {
+	if tx.sql != nil {
+		return 200
+	}
+	return 1000
+}

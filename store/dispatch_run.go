@@ -20,10 +20,6 @@ var ErrNotDue = errors.New("dispatch: message is not due yet")
 // that runs a job at RunAt and the store's clock.
 const dispatchEarlyTolerance = time.Second
 
-// deliveryInsertRows is how many deliveries (or delivery events) one INSERT
-// carries: two parameters each, far below both dialects' limits.
-const deliveryInsertRows = 1000
-
 // DispatchMessage puts the next DispatchBatchSize recipients of a message
 // into their inboxes, in one transaction, and reports whether the message
 // is fully dispatched (done: the job is finished; otherwise call again).
@@ -149,7 +145,7 @@ func (s *Store) deliverBatch(ctx context.Context, tx *Tx, tenantID, messageID st
 	// statement on both dialects; every row exists, so it only updates, and
 	// never one already delivered.
 	for rest := users; len(rest) > 0; {
-		n := min(len(rest), deliveryInsertRows)
+		n := min(len(rest), tx.rowsPerInsert())
 		var b strings.Builder
 		b.WriteString(`INSERT INTO message_recipients (tenant_id, message_id, user_id, inbox_key, delivered_at) VALUES `)
 		args := []any{tenantID, messageID, now}
@@ -178,7 +174,7 @@ func (s *Store) deliverBatch(ctx context.Context, tx *Tx, tenantID, messageID st
 		}
 	}
 	for rest := all; len(rest) > 0; {
-		n := min(len(rest), deliveryInsertRows)
+		n := min(len(rest), tx.rowsPerInsert())
 		var b strings.Builder
 		b.WriteString(`INSERT INTO deliveries (id, tenant_id, message_id, recipient_id, channel, status, queued_at, delivered_at, updated_at) VALUES `)
 		args := []any{tenantID, messageID, now}

@@ -13,11 +13,6 @@ import (
 
 var _ whitecross.MessageService = (*Store)(nil)
 
-// recipientInsertRows is how many recipients one INSERT statement carries:
-// 1,000 rows of one parameter each (tenant and message are shared), far
-// below SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-const recipientInsertRows = 1000
-
 // SendMessage implements whitecross.MessageService. It validates in (EINVALID
 // naming the field: body.subject, body.recipient_ids[i], body.attachments[i].url,
 // ...), replays a known Idempotency-Key (the original message, or ECONFLICT
@@ -145,7 +140,7 @@ func (s *Store) storeOutgoing(ctx context.Context, tx *Tx, a *whitecross.Actor, 
 // multi-row statements.
 func insertRecipients(ctx context.Context, tx *Tx, tenantID, messageID string, users []string) error {
 	for len(users) > 0 {
-		n := min(len(users), recipientInsertRows)
+		n := min(len(users), tx.rowsPerInsert())
 		var b strings.Builder
 		b.WriteString(`INSERT INTO message_recipients (tenant_id, message_id, user_id) VALUES `)
 		args := make([]any, 0, n+2)
