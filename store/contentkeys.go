@@ -47,56 +47,60 @@ func contentAD(tenantID, messageID, field string) []byte {
 	return []byte(tenantID + "|" + messageID + "|" + field)
 }
 
-// dataKeyCache holds unwrapped tenant data keys by store and key id, so that
-// reading a page of messages does not query and unwrap a key per message.
-// Entries are kept for the life of the process: a tenant has a handful of
-// keys, each 32 bytes, and key ids are random UUIDv7s that are never reused,
-// so an entry can never go stale (a key created in a transaction that rolled
-// back is simply never looked up again). It is keyed by store as well, so a
-// Store built with another master key never opens content with a key that a
-// different Store unwrapped.
-var dataKeyCache = struct {
+// dataKeyCache holds unwrapped tenant data keys by key id, so that reading
+// a page of messages does not query and unwrap a key per message. Entries
+// are kept for the life of the Store: a tenant has a handful of keys and key
+// ids are never reused, so an entry cannot go stale (a key created in a
+// transaction that rolled back is simply never looked up again). It lives in
+// the Store, so a Store built with another master key never opens content
+// with a key that a different Store unwrapped.
+type dataKeyCache struct {
 	mu sync.Mutex
-	m  map[dataKeyRef]cachedDataKey
-}{m: map[dataKeyRef]cachedDataKey{}}
-
-type dataKeyRef struct {
-	store *Store
-	keyID string
+	m  map[string]cachedDataKey // by key id
 }
 
+// cachedDataKey is a ready AES-256-GCM cipher, so reading a page of
+// messages does not rebuild one per field.
 type cachedDataKey struct {
 	tenantID string
-	key      []byte
+	cipher   *vault.Vault
 }
 
-func (s *Store) cachedKey(tenantID, keyID string) []byte {
-	dataKeyCache.mu.Lock()
-	defer dataKeyCache.mu.Unlock()
-	e, ok := dataKeyCache.m[dataKeyRef{s, keyID}]
+func (s *Store) cachedKey(tenantID, keyID string) *vault.Vault {
+	s.dataKeys.mu.Lock()
+	defer s.dataKeys.mu.Unlock()
+	e, ok := s.dataKeys.m[keyID]
 	if !ok || e.tenantID != tenantID {
 		return nil
 	}
-	return e.key
+	return e.cipher
 }
 
-func (s *Store) cacheKey(tenantID, keyID string, key []byte) {
-	dataKeyCache.mu.Lock()
-	defer dataKeyCache.mu.Unlock()
-	dataKeyCache.m[dataKeyRef{s, keyID}] = cachedDataKey{tenantID: tenantID, key: key}
+// cacheKey caches the cipher of a data key and returns it.
+func (s *Store) cacheKey(tenantID, keyID string, key []byte) (*vault.Vault, error) {
+	c, err := vault.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("tenant data key %s: %w", keyID, err)
+	}
+	s.dataKeys.mu.Lock()
+	defer s.dataKeys.mu.Unlock()
+	if s.dataKeys.m == nil {
+		s.dataKeys.m = map[string]cachedDataKey{}
+	}
+	s.dataKeys.m[keyID] = cachedDataKey{tenantID: tenantID, cipher: c}
+	return c, nil
 }
 
 // unwrapKey opens a wrapped data key, or returns it from the cache.
-func (s *Store) unwrapKey(tenantID, keyID string, wrapped []byte) ([]byte, error) {
-	if key := s.cachedKey(tenantID, keyID); key != nil {
-		return key, nil
+func (s *Store) unwrapKey(tenantID, keyID string, wrapped []byte) (*vault.Vault, error) {
+	if c := s.cachedKey(tenantID, keyID); c != nil {
+		return c, nil
 	}
 	key, err := s.sealer.Open(wrapped, tenantKeyAD(tenantID, keyID))
 	if err != nil {
 		return nil, fmt.Errorf("cannot open tenant data key %s: wrong master key? (%w)", keyID, err)
 	}
-	s.cacheKey(tenantID, keyID, key)
-	return key, nil
+	return s.cacheKey(tenantID, keyID, key)
 }
 
 // currentDataKey returns the tenant's sealing key (its newest unretired
@@ -108,7 +112,7 @@ func (s *Store) unwrapKey(tenantID, keyID string, wrapped []byte) ([]byte, error
 // lock on PostgreSQL; SQLite transactions already hold the one write lock),
 // then looks again: the second sender waits for the first to commit and then
 // finds its key (a READ COMMITTED statement sees rows committed before it).
-func (s *Store) currentDataKey(ctx context.Context, q Querier, tenantID string) (keyID string, key []byte, err error) {
+func (s *Store) currentDataKey(ctx context.Context, q Querier, tenantID string) (keyID string, key *vault.Vault, err error) {
 	const newest = `SELECT id, wrapped_key FROM tenant_keys WHERE tenant_id = $1 AND retired_at IS NULL
 		ORDER BY created_at DESC, id DESC LIMIT 1`
 	var wrapped []byte
@@ -135,7 +139,7 @@ func (s *Store) currentDataKey(ctx context.Context, q Querier, tenantID string) 
 
 // createDataKey stores a new random data key for the tenant, wrapped by the
 // master key, and returns it.
-func (s *Store) createDataKey(ctx context.Context, q Querier, tenantID string) (string, []byte, error) {
+func (s *Store) createDataKey(ctx context.Context, q Querier, tenantID string) (string, *vault.Vault, error) {
 	keyID := newID()
 	key := vault.NewDataKey()
 	wrapped, err := s.sealer.Seal(key, tenantKeyAD(tenantID, keyID))
@@ -148,8 +152,8 @@ func (s *Store) createDataKey(ctx context.Context, q Querier, tenantID string) (
 	}
 	// Cached now so that content sealed in this transaction opens before it
 	// commits (openContent reads keys outside the transaction).
-	s.cacheKey(tenantID, keyID, key)
-	return keyID, key, nil
+	c, err := s.cacheKey(tenantID, keyID, key)
+	return keyID, c, err
 }
 
 // sealContent seals a message's subject, body and attachments (JSON, "[]"
@@ -180,7 +184,7 @@ func (s *Store) sealContent(ctx context.Context, q Querier, tenantID, messageID 
 		{fieldBody, []byte(body), &sc.Body},
 		{fieldAttachments, attJSON, &sc.Attachments},
 	} {
-		if *f.out, err = vault.SealWithDataKey(key, f.plain, contentAD(tenantID, messageID, f.name)); err != nil {
+		if *f.out, err = key.Seal(f.plain, contentAD(tenantID, messageID, f.name)); err != nil {
 			return nil, fmt.Errorf("seal message %s: %w", f.name, err)
 		}
 	}
@@ -209,7 +213,7 @@ func (s *Store) openContent(ctx context.Context, tenantID, messageID string, sc 
 		}
 	}
 	open := func(field string, sealed []byte) ([]byte, error) {
-		plain, err := vault.OpenWithDataKey(key, sealed, contentAD(tenantID, messageID, field))
+		plain, err := key.Open(sealed, contentAD(tenantID, messageID, field))
 		if err != nil {
 			return nil, fmt.Errorf("open message %s %s: %w", messageID, field, err)
 		}

@@ -14,6 +14,8 @@ type Store struct {
 	hasher whitecross.PasswordHasher
 	sealer whitecross.Sealer
 	queue  DispatchQueue
+	// dataKeys caches unwrapped tenant data keys (see contentkeys.go).
+	dataKeys dataKeyCache
 }
 
 // New returns a Store on db. hasher hashes user passwords; sealer protects
