@@ -182,14 +182,29 @@ func TestDemoSeedsOnceAndItsAuditLogVerifies(t *testing.T) {
 			require.NotContains(t, u.Email, "riverside", "tenants are isolated")
 		}
 		srv.login("riverside", "guardian@riverside.example", demoPassword)
+
+		// The demo conversations are in the parents' inboxes.
+		parent := srv.login("demo", "guardian.garcia@demo.example", demoPassword)
+		var inbox struct {
+			Items []struct {
+				Subject   string `json:"subject"`
+				Sensitive bool   `json:"sensitive"`
+			} `json:"items"`
+		}
+		require.Equal(t, http.StatusOK, srv.do(http.MethodGet, "/api/v1/messages?box=inbox", parent, nil, &inbox))
+		require.Len(t, inbox.Items, 1)
+		require.Equal(t, "Sofia used her inhaler today", inbox.Items[0].Subject)
+		require.True(t, inbox.Items[0].Sensitive)
 		require.Equal(t, 0, srv.stop())
-		first := countUsers(t, e)
-		require.Equal(t, 12, first)
+		nUsers, nMessages := countRows(t, e, "users"), countRows(t, e, "messages")
+		require.Equal(t, 12, nUsers)
+		require.Equal(t, 5, nMessages, "four demo messages and one reply")
 
 		srv = startServe(t, e, "--demo")
 		require.Contains(t, srv.stdout.String(), "admin@demo.example")
 		require.Equal(t, 0, srv.stop())
-		require.Equal(t, first, countUsers(t, e), "a second --demo run creates nothing")
+		require.Equal(t, nUsers, countRows(t, e, "users"), "a second --demo run creates no user")
+		require.Equal(t, nMessages, countRows(t, e, "messages"), "a second --demo run sends nothing")
 
 		for _, slug := range []string{"demo", "riverside"} {
 			r := mustCLI(t, e, "", "audit", "verify", "--tenant", slug)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"whitecross"
@@ -22,6 +23,7 @@ type demoTenant struct {
 	Users                []demoUser     // the first ADMIN creates the groups
 	Students             []demoStudent
 	Groups               []demoGroup
+	Messages             []demoMessage
 }
 
 type demoLocation struct {
@@ -50,6 +52,23 @@ type demoGuardian struct {
 type demoGroup struct {
 	Name    string
 	Members []string // emails
+}
+
+// demoMessage is a seeded message and, optionally, the first recipient's
+// reply. Key makes seeding idempotent through the product's own
+// Idempotency-Key: a second run replays instead of sending again.
+type demoMessage struct {
+	Key, From   string
+	To          []string // emails
+	Groups      []string // group names
+	Subject     string
+	Body        string
+	Format      whitecross.BodyFormat
+	Category    whitecross.Category
+	Priority    whitecross.Priority
+	Sensitive   bool
+	Attachments []whitecross.Attachment
+	Reply       string
 }
 
 // demoTenants is the demo data: a district with two schools, staff,
@@ -94,6 +113,29 @@ func demoTenants() []demoTenant {
 			{Name: "Lincoln nurses and staff", Members: []string{"principal.lincoln@demo.example", "nurse.lincoln@demo.example", "teacher.lincoln@demo.example"}},
 			{Name: "District nurses", Members: []string{"nurse.lincoln@demo.example", "nurse.washington@demo.example"}},
 		},
+		Messages: []demoMessage{{
+			Key: "demo-inhaler", From: "nurse.lincoln@demo.example", To: []string{"guardian.garcia@demo.example"},
+			Subject: "Sofia used her inhaler today", Format: whitecross.BodyMarkdown,
+			Body:     "Hello Ms. Garcia,\n\nSofia used her **albuterol inhaler** at recess (two puffs, 10:40). She rested in the health office for 20 minutes and went back to class breathing comfortably.\n\n- Her inhaler has about **10 doses left**\n- Please send a refill when you can\n\nNora Lee, RN — Lincoln Elementary",
+			Category: whitecross.CategoryMedication, Priority: whitecross.PriorityMedium, Sensitive: true,
+			Reply: "Thank you for letting me know. I will bring a new inhaler tomorrow morning.",
+		}, {
+			Key: "demo-lice", From: "nurse.lincoln@demo.example", To: []string{"guardian.johnson@demo.example"},
+			Subject: "Lice screening results", Format: whitecross.BodyPlain,
+			Body:     "Hello Mr. Johnson,\n\nEthan's head-lice screening today was clear. No action is needed.\n\nNora Lee, RN",
+			Category: whitecross.CategoryHealthUpdate, Priority: whitecross.PriorityLow,
+		}, {
+			Key: "demo-immunization", From: "nurse.washington@demo.example", To: []string{"guardian.nguyen@demo.example"},
+			Subject: "Tdap booster record needed for Mia", Format: whitecross.BodyMarkdown,
+			Body:     "Hello,\n\nState law requires a **Tdap booster** for 7th grade and up. We have no record of Mia's. Please upload it or bring it to the health office by **Friday**.",
+			Category: whitecross.CategoryImmunization, Priority: whitecross.PriorityHigh,
+			Attachments: []whitecross.Attachment{{URL: "https://www.cdc.gov/vaccines/hcp/imz-schedules/child-adolescent.html", Name: "Immunization schedule"}},
+		}, {
+			Key: "demo-drill", From: "admin@demo.example", Groups: []string{"Lincoln nurses and staff"},
+			Subject: "Shelter-in-place drill Thursday 10:00", Format: whitecross.BodyPlain,
+			Body:     "We will hold a shelter-in-place drill on Thursday at 10:00. Nurses: please bring the emergency medication kits to your assigned rooms.",
+			Category: whitecross.CategoryReminder, Priority: whitecross.PriorityHigh,
+		}},
 	}, {
 		Slug: "riverside", Name: riverside, Timezone: "America/Denver",
 		Locations: []demoLocation{
@@ -203,7 +245,7 @@ func seedDemoTenant(ctx context.Context, st *store.Store, dt demoTenant) error {
 	}
 
 	if len(dt.Groups) == 0 {
-		return nil
+		return seedDemoMessages(ctx, st, t.ID, dt.Messages, userIDs)
 	}
 	// Groups are created by the district administrator, as through the API.
 	adminCtx := whitecross.NewContextWithActor(ctx, admin)
@@ -227,7 +269,7 @@ func seedDemoTenant(ctx context.Context, st *store.Store, dt demoTenant) error {
 			return fmt.Errorf("group %s: %w", dg.Name, err)
 		}
 	}
-	return nil
+	return seedDemoMessages(ctx, st, t.ID, dt.Messages, userIDs)
 }
 
 // ensureDemoUser returns the id of the user with du's email, creating the
@@ -262,4 +304,55 @@ func writeDemoBanner(w io.Writer, publicURL string, logins []demoLogin) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+}
+
+// seedDemoMessages sends the demo conversations as their senders would, with
+// a fixed Idempotency-Key each, so a second run replays them unchanged.
+func seedDemoMessages(ctx context.Context, st *store.Store, tenantID string, msgs []demoMessage, userIDs map[string]string) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	users := map[string]*whitecross.Actor{}
+	as := func(email string) context.Context {
+		if users[email] == nil {
+			u, err := st.FindUserByID(whitecross.SystemContext(ctx, tenantID), userIDs[email])
+			if err == nil {
+				users[email] = &whitecross.Actor{UserID: u.ID, TenantID: tenantID, Role: u.Role}
+			}
+		}
+		return whitecross.NewContextWithActor(ctx, users[email])
+	}
+	for _, dm := range msgs {
+		sender := as(dm.From)
+		groups, err := st.ListGroups(sender)
+		if err != nil {
+			return err
+		}
+		in := &whitecross.MessageCreate{
+			Subject: dm.Subject, Body: dm.Body, BodyFormat: dm.Format, Category: dm.Category,
+			Priority: dm.Priority, Sensitive: dm.Sensitive, Attachments: dm.Attachments,
+			IdempotencyKey: dm.Key, RequestHash: []byte(dm.Key),
+		}
+		for _, email := range dm.To {
+			in.RecipientIDs = append(in.RecipientIDs, userIDs[email])
+		}
+		for _, g := range groups {
+			if slices.Contains(dm.Groups, g.Name) {
+				in.GroupIDs = append(in.GroupIDs, g.ID)
+			}
+		}
+		m, err := st.SendMessage(sender, in)
+		if err != nil {
+			return fmt.Errorf("message %s: %w", dm.Key, err)
+		}
+		if dm.Reply == "" {
+			continue
+		}
+		reply := &whitecross.ReplyCreate{Body: dm.Reply, BodyFormat: whitecross.BodyPlain,
+			IdempotencyKey: dm.Key + "-reply", RequestHash: []byte(dm.Key + "-reply")}
+		if _, err := st.Reply(as(dm.To[0]), m.ID, reply); err != nil {
+			return fmt.Errorf("reply %s: %w", dm.Key, err)
+		}
+	}
+	return nil
 }

@@ -238,8 +238,8 @@ func (s *server) login(tenant, email, password string) string {
 	return out.AccessToken
 }
 
-// countUsers counts the users of every tenant straight from the database.
-func countUsers(t *testing.T, e testEnv) int {
+// countRows counts the rows of a table, every tenant's, straight from the database.
+func countRows(t *testing.T, e testEnv, table string) int {
 	t.Helper()
 	dsn := e["DATABASE_URL"]
 	if dsn == "" {
@@ -249,7 +249,7 @@ func countUsers(t *testing.T, e testEnv) int {
 	require.NoError(t, err)
 	defer db.Close()
 	var n int
-	require.NoError(t, db.Reader().QueryRow(context.Background(), "SELECT COUNT(*) FROM users").Scan(&n))
+	require.NoError(t, db.Reader().QueryRow(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n))
 	return n
 }
 
