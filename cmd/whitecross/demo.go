@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"slices"
@@ -114,24 +115,24 @@ func demoTenants() []demoTenant {
 			{Name: "District nurses", Members: []string{"nurse.lincoln@demo.example", "nurse.washington@demo.example"}},
 		},
 		Messages: []demoMessage{{
-			Key: "demo-inhaler", From: "nurse.lincoln@demo.example", To: []string{"guardian.garcia@demo.example"},
+			Key: "demo-message-1", From: "nurse.lincoln@demo.example", To: []string{"guardian.garcia@demo.example"},
 			Subject: "Sofia used her inhaler today", Format: whitecross.BodyMarkdown,
 			Body:     "Hello Ms. Garcia,\n\nSofia used her **albuterol inhaler** at recess (two puffs, 10:40). She rested in the health office for 20 minutes and went back to class breathing comfortably.\n\n- Her inhaler has about **10 doses left**\n- Please send a refill when you can\n\nNora Lee, RN — Lincoln Elementary",
 			Category: whitecross.CategoryMedication, Priority: whitecross.PriorityMedium, Sensitive: true,
 			Reply: "Thank you for letting me know. I will bring a new inhaler tomorrow morning.",
 		}, {
-			Key: "demo-lice", From: "nurse.lincoln@demo.example", To: []string{"guardian.johnson@demo.example"},
+			Key: "demo-message-2", From: "nurse.lincoln@demo.example", To: []string{"guardian.johnson@demo.example"},
 			Subject: "Lice screening results", Format: whitecross.BodyPlain,
 			Body:     "Hello Mr. Johnson,\n\nEthan's head-lice screening today was clear. No action is needed.\n\nNora Lee, RN",
 			Category: whitecross.CategoryHealthUpdate, Priority: whitecross.PriorityLow,
 		}, {
-			Key: "demo-immunization", From: "nurse.washington@demo.example", To: []string{"guardian.nguyen@demo.example"},
+			Key: "demo-message-3", From: "nurse.washington@demo.example", To: []string{"guardian.nguyen@demo.example"},
 			Subject: "Tdap booster record needed for Mia", Format: whitecross.BodyMarkdown,
 			Body:     "Hello,\n\nState law requires a **Tdap booster** for 7th grade and up. We have no record of Mia's. Please upload it or bring it to the health office by **Friday**.",
 			Category: whitecross.CategoryImmunization, Priority: whitecross.PriorityHigh,
 			Attachments: []whitecross.Attachment{{URL: "https://www.cdc.gov/vaccines/hcp/imz-schedules/child-adolescent.html", Name: "Immunization schedule"}},
 		}, {
-			Key: "demo-drill", From: "admin@demo.example", Groups: []string{"Lincoln nurses and staff"},
+			Key: "demo-message-4", From: "admin@demo.example", Groups: []string{"Lincoln nurses and staff"},
 			Subject: "Shelter-in-place drill Thursday 10:00", Format: whitecross.BodyPlain,
 			Body:     "We will hold a shelter-in-place drill on Thursday at 10:00. Nurses: please bring the emergency medication kits to your assigned rooms.",
 			Category: whitecross.CategoryReminder, Priority: whitecross.PriorityHigh,
@@ -331,7 +332,7 @@ func seedDemoMessages(ctx context.Context, st *store.Store, tenantID string, msg
 		in := &whitecross.MessageCreate{
 			Subject: dm.Subject, Body: dm.Body, BodyFormat: dm.Format, Category: dm.Category,
 			Priority: dm.Priority, Sensitive: dm.Sensitive, Attachments: dm.Attachments,
-			IdempotencyKey: dm.Key, RequestHash: []byte(dm.Key),
+			IdempotencyKey: dm.Key, RequestHash: demoRequestHash(dm.Key),
 		}
 		for _, email := range dm.To {
 			in.RecipientIDs = append(in.RecipientIDs, userIDs[email])
@@ -349,10 +350,17 @@ func seedDemoMessages(ctx context.Context, st *store.Store, tenantID string, msg
 			continue
 		}
 		reply := &whitecross.ReplyCreate{Body: dm.Reply, BodyFormat: whitecross.BodyPlain,
-			IdempotencyKey: dm.Key + "-reply", RequestHash: []byte(dm.Key + "-reply")}
+			IdempotencyKey: dm.Key + "-reply", RequestHash: demoRequestHash(dm.Key + "-reply")}
 		if _, err := st.Reply(as(dm.To[0]), m.ID, reply); err != nil {
 			return fmt.Errorf("reply %s: %w", dm.Key, err)
 		}
 	}
 	return nil
+}
+
+// demoRequestHash stands for the request fingerprint the API computes: the
+// seed's requests never change, so their key identifies them.
+func demoRequestHash(key string) []byte {
+	h := sha256.Sum256([]byte(key))
+	return h[:]
 }
