@@ -2,11 +2,8 @@ package delivery_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"whitecross"
@@ -106,34 +103,5 @@ func (b *sendBundle) inInbox(t testing.TB, u *whitecross.User, id string) bool {
 // through CreateUser would dominate the test) and returns their ids.
 func (b *sendBundle) staff(t testing.TB, n int) []string {
 	t.Helper()
-	ctx := context.Background()
-	ids := make([]string, n)
-	now := b.db.Now().UTC()
-	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
-		for start := 0; start < n; start += 500 {
-			end := min(start+500, n)
-			var users, locs strings.Builder
-			uargs := []any{b.d.Tenant.ID, now}
-			largs := []any{b.d.Tenant.ID, b.d.Lincoln.ID}
-			for i := start; i < end; i++ {
-				ids[i] = uuid.Must(uuid.NewV7()).String()
-				if i > start {
-					users.WriteString(", ")
-					locs.WriteString(", ")
-				}
-				uargs = append(uargs, ids[i], "staff-"+ids[i]+"@springfield.example")
-				fmt.Fprintf(&users, "($%d, $1, $%d, 'Bulk Staff', 'STAFF', $2, $2)", len(uargs)-1, len(uargs))
-				largs = append(largs, ids[i])
-				fmt.Fprintf(&locs, "($1, $%d, $2)", len(largs))
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO users (id, tenant_id, email, name, role, created_at, updated_at) VALUES `+users.String(), uargs...); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO user_locations (tenant_id, user_id, location_id) VALUES `+locs.String(), largs...); err != nil {
-				return err
-			}
-		}
-		return nil
-	}))
-	return ids
+	return storetest.BulkStaff(t, b.db, b.d.Tenant.ID, b.d.Lincoln.ID, n)
 }

@@ -270,12 +270,9 @@ func (s *Store) ListUsers(ctx context.Context, f whitecross.UserFilter) (*whitec
 	if err != nil {
 		return nil, err
 	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = defaultPageLimit
-	}
-	if limit < 1 || limit > maxPageLimit {
-		return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.limit", f.Limit, "Limit must be 1 to %d.", maxPageLimit)
+	limit, err := pageLimit(f.Limit)
+	if err != nil {
+		return nil, err
 	}
 	r := reach{a}
 	with := reachWith

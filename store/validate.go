@@ -239,3 +239,15 @@ func (s *Store) checkUserLocations(ctx context.Context, q Querier, a *whitecross
 	}
 	return locs, nil
 }
+
+// pageLimit returns the page size of a listing: 0 means the default (50);
+// anything outside 1..100 is EINVALID naming query.limit.
+func pageLimit(n int) (int, error) {
+	if n == 0 {
+		return defaultPageLimit, nil
+	}
+	if n < 1 || n > maxPageLimit {
+		return 0, whitecross.FieldErrorf(whitecross.EINVALID, "query.limit", n, "Limit must be 1 to %d.", maxPageLimit)
+	}
+	return n, nil
+}
