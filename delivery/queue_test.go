@@ -175,12 +175,7 @@ func TestStopLetsRunningDispatchFinish(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		fake := &fakeDispatcher{block: make(chan struct{})}
-		b := newStoppedQueue(t, db, fake, delivery.QueueConfig{})
-		require.NoError(t, b.queue.Start(ctx))
-		job := store.DispatchJob{TenantID: uuid.NewString(), MessageID: uuid.NewString(), RunAt: b.clock.Now()}
-		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, job) }))
-		require.Eventually(t, func() bool { return jobState(t, db) == "running" }, waitTimeout, 10*time.Millisecond)
+		b, fake, job := startBlockedDispatch(t, db)
 
 		stopped := make(chan error, 1)
 		go func() { stopped <- b.queue.Stop(ctx) }()
@@ -195,12 +190,7 @@ func TestStopCancelsRunningDispatchAtTheDeadline(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		fake := &fakeDispatcher{block: make(chan struct{})}
-		b := newStoppedQueue(t, db, fake, delivery.QueueConfig{})
-		require.NoError(t, b.queue.Start(ctx))
-		job := store.DispatchJob{TenantID: uuid.NewString(), MessageID: uuid.NewString(), RunAt: b.clock.Now()}
-		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, job) }))
-		require.Eventually(t, func() bool { return jobState(t, db) == "running" }, waitTimeout, 10*time.Millisecond)
+		b, fake, job := startBlockedDispatch(t, db)
 
 		sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
@@ -210,6 +200,20 @@ func TestStopCancelsRunningDispatchAtTheDeadline(t *testing.T) {
 		require.Contains(t, []string{"available", "retryable"}, jobState(t, db), "the canceled job waits for the next run")
 		require.Equal(t, 0, fake.callsFor(job.MessageID))
 	})
+}
+
+// startBlockedDispatch starts a queue whose dispatcher blocks until
+// fake.block is closed, enqueues one dispatch and waits until it is running.
+func startBlockedDispatch(t *testing.T, db *store.DB) (*queueBundle, *fakeDispatcher, store.DispatchJob) {
+	t.Helper()
+	ctx := context.Background()
+	fake := &fakeDispatcher{block: make(chan struct{})}
+	b := newStoppedQueue(t, db, fake, delivery.QueueConfig{})
+	require.NoError(t, b.queue.Start(ctx))
+	job := store.DispatchJob{TenantID: uuid.NewString(), MessageID: uuid.NewString(), RunAt: b.clock.Now()}
+	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, job) }))
+	require.Eventually(t, func() bool { return jobState(t, db) == "running" }, waitTimeout, 10*time.Millisecond)
+	return b, fake, job
 }
 
 func jobState(t testing.TB, db *store.DB) string {

@@ -17,10 +17,7 @@ import (
 // locations, users, students, groups and who may message whom. Every subtest
 // opens its own database.
 func exerciseDirectory(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, open Opener)
-	}{
+	tests := []subtest{
 		{"Tenants", testTenants},
 		{"Locations", testLocations},
 		{"CreateUser", testCreateUser},
@@ -38,12 +35,7 @@ func exerciseDirectory(t *testing.T, open Opener) {
 		{"Groups", testGroups},
 		{"Unauthenticated", testUnauthenticated},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, open)
-		})
-	}
+	runSubtests(t, open, tests)
 }
 
 // directoryBundle is what a directory test works with.
@@ -77,26 +69,14 @@ func requireCode(t *testing.T, err error, code, field string) {
 // listAllUsers follows every page of ListUsers with the given page size.
 func listAllUsers(t *testing.T, st *store.Store, ctx context.Context, f whitecross.UserFilter) []*whitecross.User {
 	t.Helper()
-	var out []*whitecross.User
-	limit := f.Limit
-	if limit == 0 {
-		limit = 50
-	}
-	for range 10000 {
+	return allPages(t, f.Limit, func() ([]*whitecross.User, string, error) {
 		page, err := st.ListUsers(ctx, f)
-		require.NoError(t, err)
-		require.LessOrEqual(t, len(page.Items), limit, "page larger than the limit")
-		if page.NextCursor != "" {
-			require.Len(t, page.Items, limit, "only the last page is short")
-		}
-		out = append(out, page.Items...)
-		if page.NextCursor == "" {
-			return out
+		if err != nil {
+			return nil, "", err
 		}
 		f.Cursor = page.NextCursor
-	}
-	t.Fatal("ListUsers never ended")
-	return nil
+		return page.Items, page.NextCursor, nil
+	})
 }
 
 // auditActions returns the actions of the tenant's audit events, in order.

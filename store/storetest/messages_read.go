@@ -17,10 +17,7 @@ import (
 // pagination, counts, read and archive state, threads and the sender's
 // delivery reports. Messages are seeded through the real SendMessage.
 func exerciseMessagesRead(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, open Opener)
-	}{
+	tests := []subtest{
 		{"Visibility", testReadVisibility},
 		{"ScheduledInvisibleUntilDispatched", testReadScheduled},
 		{"Boxes", testReadBoxes},
@@ -33,12 +30,7 @@ func exerciseMessagesRead(t *testing.T, open Opener) {
 		{"Reports", testReadReports},
 		{"Unauthenticated", testReadUnauthenticated},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, open)
-		})
-	}
+	runSubtests(t, open, tests)
 }
 
 // readBundle is what a message-reading test works with.

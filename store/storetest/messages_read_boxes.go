@@ -15,26 +15,14 @@ import (
 // listAllMessages follows every page of ListMessages as u.
 func listAllMessages(t *testing.T, b *readBundle, u *whitecross.User, f whitecross.MessageFilter) []*whitecross.Message {
 	t.Helper()
-	var out []*whitecross.Message
-	limit := f.Limit
-	if limit == 0 {
-		limit = 50
-	}
-	for range 10000 {
+	return allPages(t, f.Limit, func() ([]*whitecross.Message, string, error) {
 		page, err := b.st.ListMessages(b.d.As(u), f)
-		require.NoError(t, err)
-		require.LessOrEqual(t, len(page.Items), limit, "page larger than the limit")
-		if page.NextCursor != "" {
-			require.Len(t, page.Items, limit, "only the last page is short")
-		}
-		out = append(out, page.Items...)
-		if page.NextCursor == "" {
-			return out
+		if err != nil {
+			return nil, "", err
 		}
 		f.Cursor = page.NextCursor
-	}
-	t.Fatal("ListMessages never ended")
-	return nil
+		return page.Items, page.NextCursor, nil
+	})
 }
 
 // requireBox asserts that u's box holds exactly want, newest first.

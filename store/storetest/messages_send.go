@@ -22,10 +22,7 @@ import (
 // scheduled, batched and resumed after a crash), reschedule and cancel,
 // and replies.
 func exerciseMessagesSend(t *testing.T, open Opener) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, open Opener)
-	}{
+	tests := []subtest{
 		{"SendOne", testSendOne},
 		{"SendMany", testSendMany},
 		{"Validation", testSendValidation},
@@ -46,12 +43,7 @@ func exerciseMessagesSend(t *testing.T, open Opener) {
 		{"Replies", testSendReplies},
 		{"ReplyRules", testSendReplyRules},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			tc.fn(t, open)
-		})
-	}
+	runSubtests(t, open, tests)
 }
 
 // sendBundle is what a sending test works with. queue is nil unless the

@@ -13,20 +13,29 @@ type Opener func(t *testing.T) *store.DB
 // dialect's test file only says how to open a database.
 func Exercise(t *testing.T, open Opener) {
 	t.Helper()
-	groups := []struct {
-		name string
-		fn   func(t *testing.T, open Opener)
-	}{
+	groups := []subtest{
 		{"Audit", exerciseAudit},
 		{"Directory", exerciseDirectory},
 		{"Auth", exerciseAuth},
 		{"MessagesSend", exerciseMessagesSend},
 		{"MessagesRead", exerciseMessagesRead},
 	}
-	for _, g := range groups {
-		t.Run(g.name, func(t *testing.T) {
+	runSubtests(t, open, groups)
+}
+
+// subtest is one named part of a conformance suite.
+type subtest struct {
+	name string
+	fn   func(t *testing.T, open Opener)
+}
+
+// runSubtests runs each subtest in parallel; each opens its own database.
+func runSubtests(t *testing.T, open Opener, tests []subtest) {
+	t.Helper()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			g.fn(t, open)
+			tc.fn(t, open)
 		})
 	}
 }
