@@ -22,6 +22,23 @@ type TenantSettings struct {
 	AllowedChannels []Channel `json:"allowed_channels,omitempty"`
 	QuietHoursStart string    `json:"quiet_hours_start,omitempty"` // "21:00" in the tenant timezone
 	QuietHoursEnd   string    `json:"quiet_hours_end,omitempty"`   // "07:00"
+	// Fallback is the channel fallback policy by priority; a priority it
+	// leaves out uses DefaultFallback's chain.
+	Fallback map[Priority][]Channel `json:"fallback,omitempty"`
+	// EmergencyOverridesOptOut lets EMERGENCY messages text numbers that
+	// texted STOP (off by default; see docs/providers.md for when the law
+	// allows it). Twilio may still refuse them.
+	EmergencyOverridesOptOut bool `json:"emergency_overrides_opt_out,omitempty"`
+}
+
+// TenantSettingsService reads and changes the caller's district policies.
+type TenantSettingsService interface {
+	// CurrentTenant returns the caller's tenant with its settings (any
+	// signed-in user: the web app shows allowed channels).
+	CurrentTenant(ctx context.Context) (*Tenant, error)
+	// UpdateTenantSettings replaces the settings (ADMIN only, else
+	// EFORBIDDEN); EINVALID naming a bad field; audited.
+	UpdateTenantSettings(ctx context.Context, s TenantSettings) (*Tenant, error)
 }
 
 // Channel is a way a message reaches a person.

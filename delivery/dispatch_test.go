@@ -71,6 +71,10 @@ type failAfterEnqueue struct {
 	inserted bool
 }
 
+func (f *failAfterEnqueue) EnqueueDeliveries(ctx context.Context, tx *store.Tx, jobs []store.DeliverJob) error {
+	return f.q.EnqueueDeliveries(ctx, tx, jobs)
+}
+
 func (f *failAfterEnqueue) EnqueueDispatch(ctx context.Context, tx *store.Tx, job store.DispatchJob) error {
 	if err := f.q.EnqueueDispatch(ctx, tx, job); err != nil {
 		return err

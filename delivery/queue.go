@@ -252,6 +252,7 @@ type client interface {
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 	insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	insertManyTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error
 }
 
 // nativeClient is a River client plus how to find its driver's transaction
@@ -276,6 +277,18 @@ func (c nativeClient[TTx]) insertTx(ctx context.Context, tx *store.Tx, args rive
 		return nil, whitecross.Errorf(whitecross.EINTERNAL, "the transaction is not of the job queue's database")
 	}
 	return c.InsertTx(ctx, native, args, opts)
+}
+
+func (c nativeClient[TTx]) insertManyTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error {
+	var zero TTx
+	native := c.txOf(tx)
+	if native == zero {
+		return whitecross.Errorf(whitecross.EINTERNAL, "the transaction is not of the job queue's database")
+	}
+	// InsertManyFastTx: one multi-row insert (COPY on PostgreSQL), no
+	// per-row results to build.
+	_, err := c.InsertManyFastTx(ctx, native, params)
+	return err
 }
 
 // clockTime is River's time source on an injected clock (tests).

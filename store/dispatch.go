@@ -29,6 +29,18 @@ type DispatchJob struct {
 // delivery; the store never imports it.
 type DispatchQueue interface {
 	EnqueueDispatch(ctx context.Context, tx *Tx, job DispatchJob) error
+	// EnqueueDeliveries inserts one deliver job per PENDING delivery, in
+	// the transaction that creates (or requeues) the deliveries.
+	EnqueueDeliveries(ctx context.Context, tx *Tx, jobs []DeliverJob) error
+}
+
+// DeliverJob asks the queue to send one delivery through its channel's
+// provider. It carries ids only, never content.
+type DeliverJob struct {
+	TenantID   string
+	DeliveryID string
+	// Urgent selects the urgent lane, as for DispatchJob.
+	Urgent bool
 }
 
 // SetDispatchQueue sets the queue that SendMessage, Reply and Reschedule

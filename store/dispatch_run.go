@@ -62,12 +62,13 @@ func (s *Store) dispatchBatch(ctx context.Context, tx *Tx, job DispatchJob) (boo
 	// dispatches of one message, and Cancel or Reschedule, take turns; the
 	// RETURNING values are the latest committed ones.
 	var (
-		status      string
-		scheduledAt *time.Time
-		chans       string
+		status             string
+		scheduledAt        *time.Time
+		chans              string
+		category, priority string
 	)
 	err := tx.QueryRow(ctx, `UPDATE messages SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2
-		RETURNING status, scheduled_at, channels`, tenantID, messageID).Scan(&status, &scheduledAt, &chans)
+		RETURNING status, scheduled_at, channels, category, priority`, tenantID, messageID).Scan(&status, &scheduledAt, &chans, &category, &priority)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
 		return true, nil
 	}
@@ -98,7 +99,8 @@ func (s *Store) dispatchBatch(ctx context.Context, tx *Tx, job DispatchJob) (boo
 	if !last {
 		users = users[:DispatchBatchSize]
 	}
-	if err := s.deliverBatch(ctx, tx, tenantID, messageID, splitChannels(chans), users, now); err != nil {
+	urgent := (&whitecross.Message{Category: whitecross.Category(category), Priority: whitecross.Priority(priority)}).Urgent()
+	if err := s.deliverBatch(ctx, tx, tenantID, messageID, splitChannels(chans), users, urgent, now); err != nil {
 		return false, err
 	}
 	if !last {
@@ -135,9 +137,10 @@ func undelivered(ctx context.Context, tx *Tx, messageID string) ([]string, error
 	return out, nil
 }
 
-// deliverBatch puts users into their inboxes and creates their deliveries
-// and first delivery events.
-func (s *Store) deliverBatch(ctx context.Context, tx *Tx, tenantID, messageID string, chans []whitecross.Channel, users []string, now time.Time) error {
+// deliverBatch puts users into their inboxes and creates their deliveries,
+// their first delivery events and, with a queue, a deliver job for each
+// delivery left PENDING (every channel but IN_APP).
+func (s *Store) deliverBatch(ctx context.Context, tx *Tx, tenantID, messageID string, chans []whitecross.Channel, users []string, urgent bool, now time.Time) error {
 	if len(users) == 0 {
 		return nil
 	}
@@ -211,6 +214,9 @@ func (s *Store) deliverBatch(ctx context.Context, tx *Tx, tenantID, messageID st
 		if err := insertDeliveryEvents(ctx, tx, tenantID, ids, statuses, now); err != nil {
 			return err
 		}
+		if err := s.enqueuePending(ctx, tx, tenantID, ids, statuses, urgent); err != nil {
+			return err
+		}
 		rest = rest[n:]
 	}
 	return nil
@@ -234,6 +240,27 @@ func insertDeliveryEvents(ctx context.Context, tx *Tx, tenantID string, ids, sta
 	}
 	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("dispatch: insert delivery events: %w", err)
+	}
+	return nil
+}
+
+// enqueuePending queues a deliver job for each delivery whose status is
+// PENDING. Without a queue (tests of the store alone) they stay PENDING.
+func (s *Store) enqueuePending(ctx context.Context, tx *Tx, tenantID string, ids, statuses []string, urgent bool) error {
+	if s.queue == nil {
+		return nil
+	}
+	var jobs []DeliverJob
+	for i, id := range ids {
+		if whitecross.DeliveryStatus(statuses[i]) == whitecross.DeliveryPending {
+			jobs = append(jobs, DeliverJob{TenantID: tenantID, DeliveryID: strings.ToLower(id), Urgent: urgent})
+		}
+	}
+	if len(jobs) == 0 {
+		return nil
+	}
+	if err := s.queue.EnqueueDeliveries(ctx, tx, jobs); err != nil {
+		return fmt.Errorf("dispatch: enqueue deliveries: %w", err)
 	}
 	return nil
 }

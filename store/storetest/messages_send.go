@@ -76,8 +76,16 @@ func setupSend(t *testing.T, open Opener, withQueue bool) *sendBundle {
 // recordingQueue is a store.DispatchQueue that remembers the jobs enqueued,
 // so tests run them by hand with DispatchMessage.
 type recordingQueue struct {
-	mu   sync.Mutex
-	jobs []store.DispatchJob
+	mu         sync.Mutex
+	jobs       []store.DispatchJob
+	deliveries []store.DeliverJob
+}
+
+func (q *recordingQueue) EnqueueDeliveries(ctx context.Context, tx *store.Tx, jobs []store.DeliverJob) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.deliveries = append(q.deliveries, jobs...)
+	return nil
 }
 
 func (q *recordingQueue) EnqueueDispatch(ctx context.Context, tx *store.Tx, job store.DispatchJob) error {

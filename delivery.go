@@ -1,0 +1,229 @@
+package whitecross
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+)
+
+// The delivery side of the domain: what a deliver job needs, what it
+// records, the provider callbacks that move a delivery on, channel fallback
+// and the admin's dead-letter view. Package delivery runs the jobs; package
+// store implements the services below.
+
+// DeliveryTask is everything one attempt of a delivery needs, read fresh at
+// each attempt (so a retry sees an opt-out recorded in between).
+type DeliveryTask struct {
+	Delivery   Delivery
+	TenantName string
+	Settings   TenantSettings
+	// Message is decrypted: the pipeline renders it for the channel, and
+	// for a sensitive message sends only a notice and a link.
+	Message   *Message
+	Recipient DeliveryRecipient
+}
+
+// DeliveryRecipient is the recipient as a channel reaches them.
+type DeliveryRecipient struct {
+	ID     string
+	Name   string
+	Email  string // "" when none
+	Phone  string // E.164, "" when none
+	Locale string // the user's, else the tenant's default, else "en"
+	// EmailSuppressed is set when the address bounced or complained.
+	EmailSuppressed bool
+	// PhoneOptedOut is set when the number texted STOP.
+	PhoneOptedOut bool
+	Push          []*PushSubscription
+}
+
+// PushSubscription is one browser's Web Push subscription.
+type PushSubscription struct {
+	ID        string    `json:"id"`
+	UserID    string    `json:"user_id"`
+	Endpoint  string    `json:"endpoint"`
+	P256dh    string    `json:"-"`
+	Auth      string    `json:"-"`
+	UserAgent string    `json:"user_agent"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// BrowserJSON is the subscription as the browser's PushSubscription.toJSON()
+// gives it: what the webpush provider takes as Outbound.To.
+func (p *PushSubscription) BrowserJSON() string {
+	b, _ := json.Marshal(map[string]any{
+		"endpoint": p.Endpoint,
+		"keys":     map[string]string{"p256dh": p.P256dh, "auth": p.Auth},
+	})
+	return string(b)
+}
+
+// DeliveryOutcome is what one attempt of a delivery came to.
+type DeliveryOutcome struct {
+	// Status is SENT or DELIVERED (a provider accepted it), FAILED (a
+	// permanent failure, or the last attempt failed), or "" for a temporary
+	// failure that will be retried: attempts and error are recorded and the
+	// delivery stays PENDING.
+	Status DeliveryStatus
+	// Provider and ProviderID identify the send at the provider, recorded
+	// before the job is acknowledged so a retry never sends twice and
+	// callbacks find the delivery.
+	Provider   string
+	ProviderID string
+	// Error is the reason, safe to show (no content, no addresses).
+	Error string
+	// Fallback asks, with Status FAILED, for the next channel of the
+	// tenant's fallback policy to be tried for this recipient.
+	Fallback bool
+}
+
+// DeliveryChange is a committed change of one delivery, for metrics and
+// realtime delivery.updated events.
+type DeliveryChange struct {
+	TenantID  string
+	MessageID string
+	SenderID  string
+	Delivery  *Delivery
+	// Fallback is the delivery created on the next channel, when the
+	// change was a failure that the policy falls back from.
+	Fallback *Delivery
+}
+
+// ProviderStatus is a status a provider reported later, by callback.
+type ProviderStatus struct {
+	Provider   string // "twilio", "sendgrid"
+	ProviderID string // Twilio's SID; for email, the Message-ID we sent
+	Status     DeliveryStatus
+	Error      string // safe to show: provider code and meaning
+	At         time.Time
+}
+
+// DeliveryWorkStore is what the delivery pipeline and provider callbacks
+// need of the store. These are system operations: no caller in ctx.
+type DeliveryWorkStore interface {
+	// LoadDeliveryTask returns the delivery with its message, recipient and
+	// tenant; ENOTFOUND when it does not exist.
+	LoadDeliveryTask(ctx context.Context, tenantID, deliveryID string) (*DeliveryTask, error)
+	// RecordDeliveryOutcome records an attempt in one transaction: status,
+	// attempts, provider id, error, a timeline event, and on a FAILED with
+	// Fallback the next channel's delivery and its job. It changes only a
+	// PENDING delivery (returns nil, nil otherwise).
+	RecordDeliveryOutcome(ctx context.Context, tenantID, deliveryID string, o DeliveryOutcome) (*DeliveryChange, error)
+	// ApplyProviderStatus moves the delivery the provider id names forward,
+	// never backwards (PENDING < SENT < DELIVERED < FAILED, BOUNCED; the
+	// last two are final). nil, nil when no delivery matches or nothing
+	// changes (a late or repeated callback).
+	ApplyProviderStatus(ctx context.Context, st ProviderStatus) (*DeliveryChange, error)
+	// SetPhoneOptOut records (or with optedOut false clears) a number's
+	// SMS opt-out; source says why ("STOP", "START", "twilio:21610").
+	SetPhoneOptOut(ctx context.Context, phone string, optedOut bool, source string) error
+	// SuppressEmail stops email to an address ("bounce", "complaint").
+	SuppressEmail(ctx context.Context, email, reason string) error
+	// RemovePushSubscription forgets a subscription the push service says
+	// is gone.
+	RemovePushSubscription(ctx context.Context, tenantID, id string) error
+}
+
+// PushSubscriptionService keeps the caller's browsers' push subscriptions.
+type PushSubscriptionService interface {
+	// SavePushSubscription stores sub for the caller (an endpoint already
+	// known moves to the caller); EINVALID naming a bad field.
+	SavePushSubscription(ctx context.Context, sub *PushSubscription) error
+	// ListPushSubscriptions returns the caller's subscriptions.
+	ListPushSubscriptions(ctx context.Context) ([]*PushSubscription, error)
+	// DeletePushSubscription removes the caller's subscription with that
+	// endpoint; ENOTFOUND when the caller has none.
+	DeletePushSubscription(ctx context.Context, endpoint string) error
+}
+
+// DeliveryEvent is one step of a delivery's timeline.
+type DeliveryEvent struct {
+	Status DeliveryStatus `json:"status"`
+	At     time.Time      `json:"at"`
+	Detail string         `json:"detail"`
+}
+
+// DeadLetter is a failed or bounced delivery as the admin's view shows it.
+type DeadLetter struct {
+	Delivery
+	MessageID     string          `json:"message_id"`
+	RecipientName string          `json:"recipient_name"`
+	Provider      string          `json:"provider"`
+	UpdatedAt     time.Time       `json:"updated_at"`
+	Timeline      []DeliveryEvent `json:"timeline"`
+}
+
+// DeadLetterFilter selects dead letters; zero values match everything.
+type DeadLetterFilter struct {
+	Status  DeliveryStatus // FAILED or BOUNCED; "" for both
+	Channel Channel
+	Limit   int    // 1..100, default 50
+	Cursor  string // opaque
+}
+
+// DeadLetterPage is one page of dead letters, newest change first.
+type DeadLetterPage struct {
+	Items      []*DeadLetter
+	NextCursor string
+}
+
+// DeadLetterService is the admin's view of deliveries that did not arrive
+// (ADMIN of the tenant only; others EFORBIDDEN).
+type DeadLetterService interface {
+	ListDeadLetters(ctx context.Context, f DeadLetterFilter) (*DeadLetterPage, error)
+	// RetryDeliveries puts FAILED or BOUNCED deliveries back to PENDING and
+	// queues them again (audited); returns how many were requeued. Ids of
+	// other tenants or deliveries not failed are skipped.
+	RetryDeliveries(ctx context.Context, ids []string) (int, error)
+}
+
+// DefaultFallback is the channel fallback policy by priority when a tenant
+// sets none: when a delivery fails for good, the recipient is tried on the
+// next channel of its message's priority that they have not been sent on.
+// EMERGENCY messages use the URGENT chain whatever their priority.
+var DefaultFallback = map[Priority][]Channel{
+	PriorityUrgent: {ChannelPush, ChannelSMS, ChannelVoice, ChannelEmail},
+	PriorityHigh:   {ChannelPush, ChannelSMS, ChannelEmail},
+	PriorityMedium: {ChannelEmail, ChannelPush},
+	PriorityLow:    {ChannelEmail},
+}
+
+// FallbackChain is the tenant's fallback policy for a message.
+func (s TenantSettings) FallbackChain(p Priority, c Category) []Channel {
+	if c == CategoryEmergency {
+		p = PriorityUrgent
+	}
+	if chain, ok := s.Fallback[p]; ok {
+		return chain
+	}
+	return DefaultFallback[p]
+}
+
+// ChannelAllowed reports whether the tenant allows the channel (IN_APP
+// always; every channel when AllowedChannels is empty).
+func (s TenantSettings) ChannelAllowed(c Channel) bool {
+	return c == ChannelInApp || len(s.AllowedChannels) == 0 || slices.Contains(s.AllowedChannels, c)
+}
+
+// NextFallback returns the channel to try after failed: the first one after
+// it in chain that the tenant allows and that is not in tried. ok is false
+// when failed is not in chain or nothing is left.
+func (s TenantSettings) NextFallback(chain []Channel, failed Channel, tried []Channel) (Channel, bool) {
+	i := slices.Index(chain, failed)
+	if i < 0 {
+		return "", false
+	}
+	for _, c := range chain[i+1:] {
+		if s.ChannelAllowed(c) && !slices.Contains(tried, c) {
+			return c, true
+		}
+	}
+	return "", false
+}
+
+// SMSOptOutOverridden reports whether an opted-out number is still texted
+// for this message: only EMERGENCY messages, only when the tenant says so.
+func (s TenantSettings) SMSOptOutOverridden(c Category) bool {
+	return c == CategoryEmergency && s.EmergencyOverridesOptOut
+}
