@@ -13,7 +13,10 @@ type Outbound struct {
 	// DeliveryID identifies the delivery; providers that accept an
 	// idempotency key get it, so a retried send is not sent twice.
 	DeliveryID string
-	Channel    Channel
+	// TenantID is the district the delivery belongs to (the capture
+	// outbox shows each district its own sends).
+	TenantID string
+	Channel  Channel
 	// To is the address for the channel: an email address, an E.164 phone
 	// number, or a Web Push subscription (its JSON as the browser gave it).
 	To     string

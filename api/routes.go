@@ -193,6 +193,10 @@ func (s *Server) routes() {
 		Summary: "Return an archived message to the inbox, for the caller", DefaultStatus: http.StatusNoContent,
 		Errors: stateErrors}, authRequired), handle(s, s.unarchiveMessage))
 
+	s.webhookRoutes()
+	s.pushRoutes()
+	s.adminRoutes()
+
 	// The reference page; the spec itself is served by huma at
 	// /api/v1/openapi.json (and .yaml, -3.0.json).
 	s.mux.HandleFunc("GET /api/docs", s.docsPage)

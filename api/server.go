@@ -5,6 +5,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,18 @@ type Config struct {
 	PublicURL string
 	// MaxBodyBytes caps request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// TwilioAuthToken validates X-Twilio-Signature on Twilio's callbacks;
+	// "" answers them 404 (Twilio is not configured).
+	TwilioAuthToken string
+	// SendGridWebhookKey is the public key (base64 DER, as SendGrid's
+	// console shows it) that verifies SendGrid's signed event webhook; ""
+	// answers it 404.
+	SendGridWebhookKey string
+	// VAPIDPublicKey is the Web Push application server key given to
+	// browsers; "" when Web Push is not configured.
+	VAPIDPublicKey string
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 }
 
 // Deps are the services the handlers call. cmd/whitecross wires the store
@@ -43,6 +56,29 @@ type Deps struct {
 	Students  whitecross.StudentService
 	Groups    whitecross.GroupService
 	Messages  whitecross.MessageService
+	// Push keeps browsers' Web Push subscriptions.
+	Push whitecross.PushSubscriptionService
+	// Deliveries records provider callbacks (Twilio, SendGrid), opt-outs
+	// and suppressions.
+	Deliveries whitecross.DeliveryWorkStore
+	// ObserveDelivery, when set, is told of every delivery change a
+	// callback committed (metrics, realtime).
+	ObserveDelivery func(context.Context, *whitecross.DeliveryChange)
+	// DeadLetters is the admin's view of failed deliveries.
+	DeadLetters whitecross.DeadLetterService
+	// TenantSettings reads and changes the district's policies.
+	TenantSettings whitecross.TenantSettingsService
+	// Metrics serves /metrics (Prometheus); nil: not mounted.
+	Metrics http.Handler
+	// RiverUI is River's admin UI, mounted under /riverui/ for ADMIN
+	// users; nil: not mounted.
+	RiverUI http.Handler
+	// Outbox lists what the capture provider recorded (demo only); nil:
+	// the dev outbox route answers 404.
+	Outbox OutboxReader
+	// App is the browser app, served at / (everything the API does not
+	// answer); nil: not mounted.
+	App http.Handler
 	// JWKS returns the JSON Web Key Set that verifies access tokens.
 	JWKS func() []byte
 	// Ready names the dependencies /readyz pings ("database", "queue").

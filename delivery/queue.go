@@ -58,6 +58,8 @@ type QueueConfig struct {
 	MaxAttempts     int
 	DispatchTimeout time.Duration
 	RescueAfter     time.Duration
+	// Deliver configures deliver jobs (providers, store, metrics).
+	Deliver DeliverConfig
 	// Clock, for tests only, replaces River's clock (and the database's
 	// now() in River's queries) so that scheduled jobs come due when the
 	// test advances it. Give the store the same clock. Nil in production.

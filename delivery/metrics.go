@@ -1,0 +1,4 @@
+package delivery
+
+// Metrics are the pipeline's Prometheus metrics.
+type Metrics struct{}
