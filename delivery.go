@@ -126,15 +126,21 @@ type DeliveryWorkStore interface {
 }
 
 // PushSubscriptionService keeps the caller's browsers' push subscriptions.
+// Only users have them: the system caller gets EFORBIDDEN.
 type PushSubscriptionService interface {
-	// SavePushSubscription stores sub for the caller (an endpoint already
-	// known moves to the caller); EINVALID naming a bad field.
+	// SavePushSubscription stores sub (Endpoint, P256dh, Auth, UserAgent)
+	// for the caller and fills in ID, UserID and CreatedAt. An endpoint
+	// already known moves to the caller (the same browser, signed in by
+	// someone else); the caller's own again keeps its id. Each user keeps
+	// their newest 20; older ones are dropped. EINVALID naming a bad field
+	// (body.endpoint, body.keys.p256dh, body.keys.auth).
 	SavePushSubscription(ctx context.Context, sub *PushSubscription) error
-	// ListPushSubscriptions returns the caller's subscriptions.
+	// ListPushSubscriptions returns the caller's subscriptions, newest
+	// first.
 	ListPushSubscriptions(ctx context.Context) ([]*PushSubscription, error)
 	// DeletePushSubscription removes the caller's subscription with that
-	// endpoint; ENOTFOUND when the caller has none.
-	DeletePushSubscription(ctx context.Context, endpoint string) error
+	// id; ENOTFOUND when the caller has none with it.
+	DeletePushSubscription(ctx context.Context, id string) error
 }
 
 // DeliveryEvent is one step of a delivery's timeline.
@@ -167,6 +173,10 @@ type DeadLetterPage struct {
 	Items      []*DeadLetter
 	NextCursor string
 }
+
+// AuditDeliveriesRetried records an admin putting failed or bounced
+// deliveries back in the queue (detail: how many, and their ids).
+const AuditDeliveriesRetried = "delivery.retried"
 
 // DeadLetterService is the admin's view of deliveries that did not arrive
 // (ADMIN of the tenant only; others EFORBIDDEN).

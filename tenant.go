@@ -31,6 +31,10 @@ type TenantSettings struct {
 	EmergencyOverridesOptOut bool `json:"emergency_overrides_opt_out,omitempty"`
 }
 
+// AuditTenantSettingsUpdated records a change of a district's settings
+// (detail: which settings changed).
+const AuditTenantSettingsUpdated = "tenant.settings.updated"
+
 // TenantSettingsService reads and changes the caller's district policies.
 type TenantSettingsService interface {
 	// CurrentTenant returns the caller's tenant with its settings (any

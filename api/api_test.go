@@ -39,8 +39,9 @@ type bundle struct {
 
 // setup serves the real API (store, auth, vault) on db. Passwords use the
 // store's fast test hasher: auth offers no cheaper argon2id setting, and
-// the API does not depend on the hash.
-func setup(t *testing.T, db *store.DB, cfg api.Config) *bundle {
+// the API does not depend on the hash. Each of with may change the deps
+// before the server starts; the API's clock is db.Now.
+func setup(t *testing.T, db *store.DB, cfg api.Config, with ...func(*api.Deps)) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	masterKey := make([]byte, 32)
@@ -58,9 +59,13 @@ func setup(t *testing.T, db *store.DB, cfg api.Config) *bundle {
 	logs := &syncBuffer{}
 	deps := api.Deps{
 		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st,
+		DeadLetters: st, TenantSettings: st, Push: st, Deliveries: st, Now: db.Now,
 		JWKS:   keys.JWKS,
 		Ready:  map[string]whitecross.Pinger{"database": db},
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
+	}
+	for _, w := range with {
+		w(&deps)
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = publicURL

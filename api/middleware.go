@@ -138,6 +138,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			writeProblem(w, http.StatusMethodNotAllowed, "Method not allowed.")
 			return
 		}
+		if s.serveApp(w, r) {
+			return
+		}
 		writeProblem(w, http.StatusNotFound, "Not found.")
 		return
 	}

@@ -196,6 +196,7 @@ func (s *Server) routes() {
 	s.webhookRoutes()
 	s.pushRoutes()
 	s.adminRoutes()
+	s.realtimeRoutes()
 
 	// The reference page; the spec itself is served by huma at
 	// /api/v1/openapi.json (and .yaml, -3.0.json).

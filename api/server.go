@@ -64,6 +64,9 @@ type Deps struct {
 	// ObserveDelivery, when set, is told of every delivery change a
 	// callback committed (metrics, realtime).
 	ObserveDelivery func(context.Context, *whitecross.DeliveryChange)
+	// Now is the clock for callback times and the SendGrid replay window;
+	// nil: time.Now.
+	Now whitecross.Clock
 	// DeadLetters is the admin's view of failed deliveries.
 	DeadLetters whitecross.DeadLetterService
 	// TenantSettings reads and changes the district's policies.
@@ -76,6 +79,9 @@ type Deps struct {
 	// Outbox lists what the capture provider recorded (demo only); nil:
 	// the dev outbox route answers 404.
 	Outbox OutboxReader
+	// Realtime is the WebSocket gateway, mounted at GET /api/v1/ws; nil:
+	// not mounted.
+	Realtime http.Handler
 	// App is the browser app, served at / (everything the API does not
 	// answer); nil: not mounted.
 	App http.Handler
@@ -154,6 +160,8 @@ func humaConfig() huma.Config {
 				{Name: tagStudents, Description: "Students and their guardians."},
 				{Name: tagGroups, Description: "Named audiences."},
 				{Name: tagMessages, Description: "Sending, reading and managing messages; message content is encrypted at rest."},
+				{Name: tagPush, Description: "Web Push: the server's key and the caller's browsers registered for notifications."},
+				{Name: tagWebhooks, Description: "Provider callbacks (Twilio, SendGrid), authenticated by the provider's signature, not by a session."},
 			},
 			Components: &huma.Components{
 				Schemas: huma.NewMapRegistry("#/components/schemas/", huma.DefaultSchemaNamer),

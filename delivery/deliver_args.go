@@ -12,8 +12,9 @@ import (
 // DeliverKind is the River job kind of DeliverArgs.
 const DeliverKind = "deliver"
 
-// DeliverMaxAttempts bounds the attempts of one delivery; with
-// deliverBackoff they span about a day before the delivery ends FAILED.
+// DeliverMaxAttempts bounds the attempts of one delivery (the default of
+// DeliverConfig.MaxAttempts); with deliverBackoff's defaults they span about
+// 2½ hours of provider failures before the delivery ends FAILED.
 const DeliverMaxAttempts = 12
 
 // DeliverArgs is the stored form of a store.DeliverJob: which delivery to
@@ -35,7 +36,7 @@ func (q *Queue) EnqueueDeliveries(ctx context.Context, tx *store.Tx, jobs []stor
 	for i, j := range jobs {
 		params[i] = river.InsertManyParams{
 			Args:       DeliverArgs{TenantID: j.TenantID, DeliveryID: j.DeliveryID, Urgent: j.Urgent},
-			InsertOpts: &river.InsertOpts{Queue: lane(j.Urgent), MaxAttempts: DeliverMaxAttempts},
+			InsertOpts: &river.InsertOpts{Queue: lane(j.Urgent), MaxAttempts: q.deliverMaxAttempts},
 		}
 	}
 	if err := q.client.insertManyTx(ctx, tx, params); err != nil {

@@ -16,7 +16,7 @@ type Provider struct {
 }
 
 // DeliverConfig is what deliver jobs need; cmd/whitecross wires it into
-// QueueConfig.Deliver.
+// QueueConfig.Deliver. Zero values take the defaults below.
 type DeliverConfig struct {
 	Store whitecross.DeliveryWorkStore
 	// Providers by channel. A channel without one is not configured: its
@@ -31,8 +31,47 @@ type DeliverConfig struct {
 	Observe func(context.Context, *whitecross.DeliveryChange)
 	// Timeout bounds one attempt (default DefaultDeliverTimeout).
 	Timeout time.Duration
+	// MaxAttempts is how many times a delivery is tried before it ends
+	// FAILED (default DeliverMaxAttempts). Attempts refused by an open
+	// circuit breaker do not count.
+	MaxAttempts int
+	// RetryBase and RetryMax shape the wait before a retry: RetryBase after
+	// the first attempt, doubling each time, never more than RetryMax,
+	// with equal jitter (see deliverBackoff). Defaults DefaultRetryBase and
+	// DefaultRetryMax.
+	RetryBase, RetryMax time.Duration
+	// BreakerFailures is how many temporary failures in a row open a
+	// provider's circuit breaker (default DefaultBreakerFailures);
+	// BreakerOpenFor is how long it stays open before letting one probe
+	// through (default DefaultBreakerOpenFor).
+	BreakerFailures int
+	BreakerOpenFor  time.Duration
 }
 
-// DefaultDeliverTimeout bounds one attempt of a delivery; providers time
-// out sooner (Twilio 15 s, SMTP 30 s per command).
-const DefaultDeliverTimeout = time.Minute
+// Defaults of DeliverConfig.
+const (
+	// DefaultDeliverTimeout bounds one attempt of a delivery; providers
+	// time out sooner (Twilio 15 s, SMTP 30 s per command).
+	DefaultDeliverTimeout = time.Minute
+	// DefaultRetryBase is the wait after a delivery's first failed attempt.
+	DefaultRetryBase = 5 * time.Second
+	// DefaultRetryMax caps the wait between two attempts.
+	DefaultRetryMax = time.Hour
+	// DefaultBreakerFailures temporary failures in a row open a breaker:
+	// enough that one unlucky recipient never opens it, few enough that an
+	// outage costs a handful of attempts, not thousands.
+	DefaultBreakerFailures = 5
+	// DefaultBreakerOpenFor is how long an open breaker refuses sends
+	// before one probe may test the provider again.
+	DefaultBreakerOpenFor = 30 * time.Second
+)
+
+func (c DeliverConfig) withDefaults() DeliverConfig {
+	c.Timeout = cmpOr(c.Timeout, DefaultDeliverTimeout)
+	c.MaxAttempts = cmpOr(c.MaxAttempts, DeliverMaxAttempts)
+	c.RetryBase = cmpOr(c.RetryBase, DefaultRetryBase)
+	c.RetryMax = cmpOr(c.RetryMax, DefaultRetryMax)
+	c.BreakerFailures = cmpOr(c.BreakerFailures, DefaultBreakerFailures)
+	c.BreakerOpenFor = cmpOr(c.BreakerOpenFor, DefaultBreakerOpenFor)
+	return c
+}

@@ -26,6 +26,9 @@ type sendBundle struct {
 func newSendBundle(t testing.TB, db *store.DB, cfg delivery.QueueConfig, start bool) *sendBundle {
 	t.Helper()
 	st := store.New(db, storetest.InsecureHasher(), testSealer(t))
+	if cfg.Deliver.Store == nil {
+		cfg.Deliver.Store = st
+	}
 	qb := newStoppedQueue(t, db, st, cfg)
 	st.SetDispatchQueue(qb.queue)
 	b := &sendBundle{queueBundle: qb, st: st, d: storetest.SeedDistrict(t, st)}

@@ -1,4 +1,206 @@
 package delivery
 
-// Metrics are the pipeline's Prometheus metrics.
-type Metrics struct{}
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
+
+	"whitecross"
+	"whitecross/store"
+)
+
+// Metrics are the delivery pipeline's Prometheus metrics. Labels are
+// channels, statuses, provider names, queues and job states only: never
+// ids, addresses or content. A nil *Metrics records nothing.
+type Metrics struct {
+	transitions  *prometheus.CounterVec
+	sendDuration *prometheus.HistogramVec
+	retries      *prometheus.CounterVec
+	breakerState *prometheus.GaugeVec
+}
+
+// Send outcomes, the outcome label of whitecross_provider_send_duration_seconds.
+const (
+	sendOK        = "success"
+	sendTemporary = "temporary"
+	sendPermanent = "permanent"
+	sendCanceled  = "canceled"
+)
+
+// queueScrapeTimeout bounds the queue-depth query of one scrape.
+const queueScrapeTimeout = 5 * time.Second
+
+// NewMetrics creates the pipeline's metrics and registers them on reg
+// (nil: not registered, for tests), with a collector that counts River's
+// jobs per queue and state on db at each scrape (none when db is nil):
+//
+//   - whitecross_delivery_transitions_total{channel,status}: deliveries
+//     that reached SENT, DELIVERED, FAILED or BOUNCED (by a worker or a
+//     provider callback);
+//   - whitecross_provider_send_duration_seconds{provider,outcome}: each call
+//     to a provider, outcome success, temporary, permanent or canceled;
+//   - whitecross_delivery_retries_total{channel}: temporary failures that
+//     will be retried;
+//   - whitecross_breaker_state{provider}: 0 closed, 1 half-open, 2 open;
+//   - whitecross_queue_jobs{queue,state}: jobs available, scheduled,
+//     retryable and running, per lane.
+//
+// It panics when reg already holds metrics of the same names.
+func NewMetrics(reg prometheus.Registerer, db *store.DB) *Metrics {
+	m := &Metrics{
+		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "whitecross_delivery_transitions_total",
+			Help: "Deliveries that reached a status (SENT, DELIVERED, FAILED, BOUNCED), by channel.",
+		}, []string{"channel", "status"}),
+		sendDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "whitecross_provider_send_duration_seconds",
+			Help:    "Time of one send call to a provider, by outcome (success, temporary, permanent, canceled).",
+			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"provider", "outcome"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "whitecross_delivery_retries_total",
+			Help: "Delivery attempts that failed temporarily and will be retried, by channel.",
+		}, []string{"channel"}),
+		breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "whitecross_breaker_state",
+			Help: "Circuit breaker of each provider: 0 closed, 1 half-open, 2 open.",
+		}, []string{"provider"}),
+	}
+	// Series that exist from the start, so dashboards and rate() see zeros.
+	for _, c := range []whitecross.Channel{whitecross.ChannelEmail, whitecross.ChannelSMS, whitecross.ChannelPush, whitecross.ChannelVoice} {
+		m.retries.WithLabelValues(string(c))
+		for _, s := range []whitecross.DeliveryStatus{whitecross.DeliverySent, whitecross.DeliveryDelivered, whitecross.DeliveryFailed, whitecross.DeliveryBounced} {
+			m.transitions.WithLabelValues(string(c), string(s))
+		}
+	}
+	if reg != nil {
+		reg.MustRegister(m.transitions, m.sendDuration, m.retries, m.breakerState)
+		if db != nil {
+			reg.MustRegister(newQueueCollector(db))
+		}
+	}
+	return m
+}
+
+// ObserveChange counts a committed delivery change: the status the
+// delivery reached. A change that left it PENDING (a temporary failure) is
+// counted by the worker as a retry instead. Safe on a nil *Metrics or change.
+func (m *Metrics) ObserveChange(c *whitecross.DeliveryChange) {
+	if m == nil || c == nil || c.Delivery == nil || c.Delivery.Status == whitecross.DeliveryPending {
+		return
+	}
+	m.transitions.WithLabelValues(string(c.Delivery.Channel), string(c.Delivery.Status)).Inc()
+}
+
+// observeSend records one provider call and how it ended.
+func (m *Metrics) observeSend(provider string, err error, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.sendDuration.WithLabelValues(provider, sendOutcome(err)).Observe(d.Seconds())
+}
+
+// sendOutcome labels the result of a provider call.
+func sendOutcome(err error) string {
+	var pe *whitecross.ProviderError
+	switch {
+	case err == nil:
+		return sendOK
+	case errors.As(err, &pe) && pe.Permanent:
+		return sendPermanent
+	case errors.Is(err, context.Canceled):
+		return sendCanceled
+	default:
+		return sendTemporary
+	}
+}
+
+// observeRetry counts a temporary failure that will be retried.
+func (m *Metrics) observeRetry(c whitecross.Channel) {
+	if m == nil {
+		return
+	}
+	m.retries.WithLabelValues(string(c)).Inc()
+}
+
+// setBreakerState records a provider's breaker state.
+func (m *Metrics) setBreakerState(provider string, s gobreaker.State) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	switch s {
+	case gobreaker.StateHalfOpen:
+		v = 1
+	case gobreaker.StateOpen:
+		v = 2
+	}
+	m.breakerState.WithLabelValues(provider).Set(v)
+}
+
+// queueStates are the job states whitecross_queue_jobs reports: work
+// waiting or in progress, not the finished jobs River keeps for a while.
+var queueStates = []string{"available", "scheduled", "retryable", "running"}
+
+// queueCollector counts River's jobs per queue and state at scrape time:
+// one GROUP BY that River's (state, queue, ...) index answers.
+type queueCollector struct {
+	db   *store.DB
+	desc *prometheus.Desc
+}
+
+func newQueueCollector(db *store.DB) *queueCollector {
+	return &queueCollector{db: db, desc: prometheus.NewDesc("whitecross_queue_jobs",
+		"Jobs of the queue by lane (urgent, default) and state (available, scheduled, retryable, running).",
+		[]string{"queue", "state"}, nil)}
+}
+
+// Describe implements prometheus.Collector.
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+// Collect implements prometheus.Collector. Both lanes and every state are
+// reported, zero when empty; a failed query reports an invalid metric (the
+// scrape shows the error) rather than stale numbers.
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	counts, err := c.count()
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.desc, err)
+		return
+	}
+	for key, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, n, key[0], key[1])
+	}
+}
+
+func (c *queueCollector) count() (map[[2]string]float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), queueScrapeTimeout)
+	defer cancel()
+	counts := map[[2]string]float64{}
+	for _, q := range []string{QueueUrgent, QueueDefault} {
+		for _, s := range queueStates {
+			counts[[2]string{q, s}] = 0
+		}
+	}
+	rows, err := c.db.Reader().Query(ctx, `SELECT queue, CAST(state AS TEXT), COUNT(*) FROM river_job
+		WHERE state IN ('available', 'scheduled', 'retryable', 'running') GROUP BY queue, state`)
+	if err != nil {
+		return nil, fmt.Errorf("count queue jobs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var queue, state string
+		var n int64
+		if err := rows.Scan(&queue, &state, &n); err != nil {
+			return nil, fmt.Errorf("count queue jobs: %w", err)
+		}
+		counts[[2]string{queue, state}] = float64(n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count queue jobs: %w", err)
+	}
+	return counts, nil
+}

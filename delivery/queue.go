@@ -43,12 +43,17 @@ const (
 	// DefaultMaxAttempts is River's default: with its attempt^4-second
 	// backoff, 25 attempts span about three weeks before a job is discarded.
 	DefaultMaxAttempts = 25
-	// DefaultDispatchTimeout bounds one attempt of a dispatch job; 100,000
-	// recipients take 100 batches, well under a minute each.
-	DefaultDispatchTimeout = 10 * time.Minute
+	// DefaultDispatchTimeout bounds one attempt of a dispatch job. An
+	// attempt starts no new batch after two thirds of it (a minute by
+	// default) and continues in a fresh attempt instead (see
+	// DispatchWorker), so a batch — about a second for 1,000 recipients —
+	// always has time to finish.
+	DefaultDispatchTimeout = 90 * time.Second
 	// DefaultRescueAfter is when a job left running by a crashed process is
-	// retried (River's "rescue"); it must exceed DefaultDispatchTimeout.
-	DefaultRescueAfter = 15 * time.Minute
+	// retried (River's "rescue"); it must exceed every job's timeout
+	// (DispatchTimeout, DeliverConfig.Timeout). A crash delays the jobs it
+	// was running by this much, and no more.
+	DefaultRescueAfter = 2 * time.Minute
 )
 
 // QueueConfig tunes the queue; zero values take the defaults above.
@@ -67,6 +72,7 @@ type QueueConfig struct {
 }
 
 func (c QueueConfig) withDefaults() QueueConfig {
+	c.Deliver = c.Deliver.withDefaults()
 	c.UrgentWorkers = cmpOr(c.UrgentWorkers, DefaultUrgentWorkers)
 	c.BulkWorkers = cmpOr(c.BulkWorkers, DefaultBulkWorkers)
 	c.MaxAttempts = cmpOr(c.MaxAttempts, DefaultMaxAttempts)
@@ -93,21 +99,33 @@ type Queue struct {
 	now     whitecross.Clock
 	log     *slog.Logger
 	running atomic.Bool
+	// deliverMaxAttempts is DeliverConfig.MaxAttempts, set on deliver jobs.
+	deliverMaxAttempts int
 }
 
 var _ store.DispatchQueue = (*Queue)(nil)
 
 // NewQueue builds the queue on db with the dispatch worker calling d
-// (normally the *store.Store). It neither starts workers nor touches the
-// database: a CLI verb may build one just to insert jobs. River's tables
-// come from db.Migrate.
+// (normally the *store.Store) and the deliver worker configured by
+// cfg.Deliver. It neither starts workers nor touches the database: a CLI
+// verb may build one just to insert jobs. River's tables come from
+// db.Migrate.
 func NewQueue(db *store.DB, d Dispatcher, cfg QueueConfig, logger *slog.Logger) (*Queue, error) {
 	cfg = cfg.withDefaults()
 	if cfg.RescueAfter <= cfg.DispatchTimeout {
 		return nil, fmt.Errorf("queue: RescueAfter (%s) must exceed DispatchTimeout (%s)", cfg.RescueAfter, cfg.DispatchTimeout)
 	}
+	if cfg.RescueAfter <= cfg.Deliver.Timeout {
+		return nil, fmt.Errorf("queue: RescueAfter (%s) must exceed the deliver timeout (%s)", cfg.RescueAfter, cfg.Deliver.Timeout)
+	}
+	now := db.Now
+	if cfg.Clock != nil {
+		now = cfg.Clock
+	}
+	hints := &retryHints{}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &DispatchWorker{dispatcher: d, timeout: cfg.DispatchTimeout, log: logger})
+	river.AddWorker(workers, &DispatchWorker{dispatcher: d, timeout: cfg.DispatchTimeout, now: now, log: logger})
+	river.AddWorker(workers, newDeliverWorker(cfg.Deliver, hints, logger))
 	rc := &river.Config{
 		Queues: map[string]river.QueueConfig{
 			QueueUrgent:  {MaxWorkers: cfg.UrgentWorkers},
@@ -117,19 +135,16 @@ func NewQueue(db *store.DB, d Dispatcher, cfg QueueConfig, logger *slog.Logger) 
 		MaxAttempts:          cfg.MaxAttempts,
 		JobTimeout:           cfg.DispatchTimeout,
 		RescueStuckJobsAfter: cfg.RescueAfter,
+		RetryPolicy:          newRetryPolicy(cfg.Clock, cfg.Deliver, hints),
 		ErrorHandler:         errorHandler{log: logger},
 		// River reports routine maintenance at info; keep its warnings and errors.
 		Logger: slog.New(minLevelHandler{Handler: logger.Handler(), min: slog.LevelWarn}).With("component", "river"),
 	}
 	if cfg.Clock != nil {
 		rc.Test.Time = clockTime(cfg.Clock)
-		rc.RetryPolicy = clockRetryPolicy(cfg.Clock)
 		rc.TestOnly = true // no jittered start-up sleeps
 	}
-	q := &Queue{now: db.Now, log: logger}
-	if cfg.Clock != nil {
-		q.now = cfg.Clock
-	}
+	q := &Queue{now: now, log: logger, deliverMaxAttempts: cfg.Deliver.MaxAttempts}
 	var err error
 	switch db.Dialect {
 	case store.Postgres:

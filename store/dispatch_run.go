@@ -39,19 +39,25 @@ const dispatchEarlyTolerance = time.Second
 // recipient and channel. Concurrent calls for one message serialize on the
 // message row. It needs no caller in ctx.
 func (s *Store) DispatchMessage(ctx context.Context, job DispatchJob) (done bool, err error) {
+	ev := &txEvents{}
 	err = s.db.InTx(ctx, func(tx *Tx) error {
-		done, err = s.dispatchBatch(ctx, tx, job)
-		return err
+		if done, err = s.dispatchBatch(ctx, tx, job, ev); err != nil {
+			return err
+		}
+		return s.flushEvents(ctx, tx, ev)
 	})
 	if err != nil {
 		return false, err
 	}
+	s.notifyEvents(ctx, ev)
 	return done, nil
 }
 
 // dispatchBatch is one step of DispatchMessage inside tx; SendMessage and
 // Reply call it in their own transaction to dispatch small messages inline.
-func (s *Store) dispatchBatch(ctx context.Context, tx *Tx, job DispatchJob) (bool, error) {
+// The recipients' message.created events are added to ev, which the caller
+// flushes before commit.
+func (s *Store) dispatchBatch(ctx context.Context, tx *Tx, job DispatchJob, ev *txEvents) (bool, error) {
 	tenantID, ok1 := parseID(job.TenantID)
 	messageID, ok2 := parseID(job.MessageID)
 	if !ok1 || !ok2 {
@@ -100,7 +106,7 @@ func (s *Store) dispatchBatch(ctx context.Context, tx *Tx, job DispatchJob) (boo
 		users = users[:DispatchBatchSize]
 	}
 	urgent := (&whitecross.Message{Category: whitecross.Category(category), Priority: whitecross.Priority(priority)}).Urgent()
-	if err := s.deliverBatch(ctx, tx, tenantID, messageID, splitChannels(chans), users, urgent, now); err != nil {
+	if err := s.deliverBatch(ctx, tx, tenantID, messageID, splitChannels(chans), users, urgent, now, ev); err != nil {
 		return false, err
 	}
 	if !last {
@@ -139,11 +145,13 @@ func undelivered(ctx context.Context, tx *Tx, messageID string) ([]string, error
 
 // deliverBatch puts users into their inboxes and creates their deliveries,
 // their first delivery events and, with a queue, a deliver job for each
-// delivery left PENDING (every channel but IN_APP).
-func (s *Store) deliverBatch(ctx context.Context, tx *Tx, tenantID, messageID string, chans []whitecross.Channel, users []string, urgent bool, now time.Time) error {
+// delivery left PENDING (every channel but IN_APP). Each user gets a
+// message.created realtime event in ev.
+func (s *Store) deliverBatch(ctx context.Context, tx *Tx, tenantID, messageID string, chans []whitecross.Channel, users []string, urgent bool, now time.Time, ev *txEvents) error {
 	if len(users) == 0 {
 		return nil
 	}
+	ev.addMessageCreated(tenantID, messageID, users, now)
 	// Inbox rows: an upsert carries a different inbox_key per row in one
 	// statement on both dialects; every row exists, so it only updates, and
 	// never one already delivered.

@@ -53,7 +53,9 @@ func (s *Store) Reply(ctx context.Context, id string, in *whitecross.ReplyCreate
 	} else if mid != "" {
 		return s.loadMessage(ctx, s.db.Reader(), a, mid)
 	}
-	return s.sendIdempotent(ctx, a, in.IdempotencyKey, in.RequestHash, func(tx *Tx) (string, error) {
+	var ev *txEvents // as in SendMessage
+	msg, err := s.sendIdempotent(ctx, a, in.IdempotencyKey, in.RequestHash, func(tx *Tx) (string, error) {
+		ev = &txEvents{}
 		if err := s.warmContentKeys(ctx, tx, a.TenantID); err != nil {
 			return "", err
 		}
@@ -80,8 +82,13 @@ func (s *Store) Reply(ctx context.Context, id string, in *whitecross.ReplyCreate
 		if err := s.storeOutgoing(ctx, tx, a, m, map[string]string{"reply": "true"}); err != nil {
 			return "", err
 		}
-		return m.id, s.dispatchOutgoing(ctx, tx, m, true)
+		return m.id, s.dispatchOutgoing(ctx, tx, m, true, ev)
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.notifyEvents(ctx, ev)
+	return msg, nil
 }
 
 // replyAddressee returns who a reply by a to orig goes to.

@@ -20,10 +20,12 @@ var _ whitecross.MessageService = (*Store)(nil)
 // message it (resolveAudience: EINVALID for an unknown, other-tenant or
 // deactivated recipient, EFORBIDDEN for one the caller may not message, both
 // naming body.recipient_ids[i]; EINVALID body.group_ids[i] for a group the
-// caller may not use), then in one transaction stores the message (content
-// sealed), its recipients, the idempotency key, an audit event
-// (message.sent: counts, category, priority, sensitive — never content) and
-// its dispatch. Nothing is stored when anything fails.
+// caller may not use) and that the district allows every channel
+// (checkAllowedChannels: EINVALID body.channels[i]), then in one
+// transaction stores the message (content sealed), its recipients, the
+// idempotency key, an audit event (message.sent: counts, category,
+// priority, sensitive — never content) and its dispatch. Nothing is
+// stored when anything fails.
 //
 // Dispatch: a message sent now to at most InlineDispatchMax recipients, or
 // any message when the store has no queue, is put into every inbox in the
@@ -51,6 +53,9 @@ func (s *Store) SendMessage(ctx context.Context, in *whitecross.MessageCreate) (
 	} else if id != "" {
 		return s.loadMessage(ctx, s.db.Reader(), a, id)
 	}
+	if err := checkAllowedChannels(ctx, s.db.Reader(), a.TenantID, in.Channels); err != nil {
+		return nil, err
+	}
 	// The audience is resolved before the write transaction, on the read
 	// pool, so that checking 10,000 recipients never holds SQLite's single
 	// writer. A recipient deactivated in the milliseconds between the check
@@ -59,15 +64,24 @@ func (s *Store) SendMessage(ctx context.Context, in *whitecross.MessageCreate) (
 	if err != nil {
 		return nil, err
 	}
-	return s.sendIdempotent(ctx, a, in.IdempotencyKey, in.RequestHash, func(tx *Tx) (string, error) {
+	// ev holds the realtime events of the attempt that committed (a replay
+	// after a lost idempotency race appends none).
+	var ev *txEvents
+	msg, err := s.sendIdempotent(ctx, a, in.IdempotencyKey, in.RequestHash, func(tx *Tx) (string, error) {
+		ev = &txEvents{}
 		m := &outgoing{draft: *d, tenantID: a.TenantID, id: newID(), recipients: recipients,
 			idempotencyKey: in.IdempotencyKey, requestHash: in.RequestHash}
 		m.threadID = m.id
 		if err := s.storeOutgoing(ctx, tx, a, m, map[string]string{}); err != nil {
 			return "", err
 		}
-		return m.id, s.dispatchOutgoing(ctx, tx, m, false)
+		return m.id, s.dispatchOutgoing(ctx, tx, m, false, ev)
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.notifyEvents(ctx, ev)
+	return msg, nil
 }
 
 // outgoing is a validated message with its audience, ready to store.
@@ -164,8 +178,19 @@ func insertRecipients(ctx context.Context, tx *Tx, tenantID, messageID string, u
 // over batches until it is SENT) when forceInline, when the store has no
 // queue, or for an immediate message of at most InlineDispatchMax
 // recipients; otherwise it enqueues a dispatch job in tx. A scheduled
-// message without a queue stays SCHEDULED.
-func (s *Store) dispatchOutgoing(ctx context.Context, tx *Tx, m *outgoing, forceInline bool) error {
+// message without a queue stays SCHEDULED. The sender (for their other tabs)
+// and every recipient dispatched inline get message.created, appended to
+// the log in one flush at the end.
+func (s *Store) dispatchOutgoing(ctx context.Context, tx *Tx, m *outgoing, forceInline bool, ev *txEvents) error {
+	if err := s.dispatchOutgoingBatches(ctx, tx, m, forceInline, ev); err != nil {
+		return err
+	}
+	ev.addMessageCreated(m.tenantID, m.id, []string{callerID(whitecross.ActorFromContext(ctx))}, s.db.now())
+	return s.flushEvents(ctx, tx, ev)
+}
+
+// dispatchOutgoingBatches is dispatchOutgoing before the events are appended.
+func (s *Store) dispatchOutgoingBatches(ctx context.Context, tx *Tx, m *outgoing, forceInline bool, ev *txEvents) error {
 	inline := forceInline || s.queue == nil || (m.scheduledAt == nil && len(m.recipients) <= InlineDispatchMax)
 	if !inline {
 		job := DispatchJob{TenantID: m.tenantID, MessageID: m.id, RunAt: s.db.now(), ScheduledAt: m.scheduledAt, Urgent: m.urgent()}
@@ -181,7 +206,7 @@ func (s *Store) dispatchOutgoing(ctx context.Context, tx *Tx, m *outgoing, force
 		return nil
 	}
 	for {
-		done, err := s.dispatchBatch(ctx, tx, DispatchJob{TenantID: m.tenantID, MessageID: m.id})
+		done, err := s.dispatchBatch(ctx, tx, DispatchJob{TenantID: m.tenantID, MessageID: m.id}, ev)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -94,6 +96,38 @@ func validateMessage(in *whitecross.MessageCreate, now time.Time) (*draft, error
 		return nil, err
 	}
 	return d, nil
+}
+
+// checkAllowedChannels refuses a channel that the caller's district does
+// not allow (TenantSettings.AllowedChannels; IN_APP is always allowed):
+// EINVALID naming body.channels[i] of the request. A request for IN_APP
+// alone reads nothing.
+func checkAllowedChannels(ctx context.Context, q Querier, tenantID string, requested []whitecross.Channel) error {
+	if !slices.ContainsFunc(requested, func(c whitecross.Channel) bool { return c != whitecross.ChannelInApp }) {
+		return nil
+	}
+	var raw string
+	if err := q.QueryRow(ctx, `SELECT settings FROM tenants WHERE id = $1`, tenantID).Scan(&raw); err != nil {
+		return fmt.Errorf("read tenant settings: %w", err)
+	}
+	var st whitecross.TenantSettings
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return fmt.Errorf("decode tenant settings: %w", err)
+	}
+	for i, c := range requested {
+		if st.ChannelAllowed(c) {
+			continue
+		}
+		allowed := []whitecross.Channel{whitecross.ChannelInApp}
+		for _, a := range st.AllowedChannels {
+			if a != whitecross.ChannelInApp {
+				allowed = append(allowed, a)
+			}
+		}
+		return whitecross.FieldErrorf(whitecross.EINVALID, fmt.Sprintf("body.channels[%d]", i), string(c),
+			"Your district does not allow %s messages; allowed: %s.", c, joinEnum(allowed))
+	}
+	return nil
 }
 
 // validSubject trims s and checks it is 1..MaxSubjectChars characters on

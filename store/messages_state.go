@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"whitecross"
 )
@@ -42,7 +44,15 @@ func (s *Store) setRecipientState(ctx context.Context, id, column string, on boo
 		args = append(args, s.db.now())
 	}
 	var n int64
+	var ev *txEvents
 	err = s.db.InTx(ctx, func(tx *Tx) error {
+		if column == "read_at" && on {
+			// Only the unread -> read transition tells the sender.
+			if ev, err = s.markReadFirst(ctx, tx, a, id, args[3].(time.Time)); err != nil || ev != nil {
+				n = 1
+				return err
+			}
+		}
 		n, err = tx.Exec(ctx, `UPDATE message_recipients SET `+set+`
 			WHERE tenant_id = $1 AND message_id = $2 AND user_id = $3 AND delivered_at IS NOT NULL`, args...)
 		return err
@@ -51,6 +61,7 @@ func (s *Store) setRecipientState(ctx context.Context, id, column string, on boo
 		return fmt.Errorf("set message %s: %w", column, err)
 	}
 	if n > 0 {
+		s.notifyEvents(ctx, ev)
 		return nil
 	}
 	// Not a delivered recipient: tell one who may see the message why, and
@@ -66,4 +77,24 @@ func (s *Store) setRecipientState(ctx context.Context, id, column string, on boo
 		return whitecross.Errorf(whitecross.ECONFLICT, "You are not a recipient of this message.")
 	}
 	return errMessageNotFound()
+}
+
+// markReadFirst marks message id read for the caller if it was delivered to
+// them and unread, and then appends receipt.read for its sender. It returns
+// nil events when nothing changed (already read, or not a recipient).
+func (s *Store) markReadFirst(ctx context.Context, tx *Tx, a *whitecross.Actor, id string, now time.Time) (*txEvents, error) {
+	n, err := tx.Exec(ctx, `UPDATE message_recipients SET read_at = $4
+		WHERE tenant_id = $1 AND message_id = $2 AND user_id = $3 AND delivered_at IS NOT NULL AND read_at IS NULL`,
+		a.TenantID, id, callerID(a), now)
+	if err != nil || n == 0 {
+		return nil, err
+	}
+	var senderID string
+	if err := tx.QueryRow(ctx, `SELECT sender_id FROM messages WHERE tenant_id = $1 AND id = $2`, a.TenantID, id).Scan(&senderID); err != nil {
+		return nil, err
+	}
+	ev := &txEvents{}
+	ev.add(Event{TenantID: a.TenantID, UserID: strings.ToLower(senderID), Type: EventReceiptRead,
+		MessageID: id, ActorID: callerID(a), At: now})
+	return ev, s.flushEvents(ctx, tx, ev)
 }

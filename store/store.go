@@ -16,6 +16,8 @@ type Store struct {
 	queue  DispatchQueue
 	// dataKeys caches unwrapped tenant data keys (see contentkeys.go).
 	dataKeys dataKeyCache
+	// notifier is told of realtime events after commit (see events.go).
+	notifier EventNotifier
 }
 
 // New returns a Store on db. hasher hashes user passwords; sealer protects

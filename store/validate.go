@@ -121,34 +121,6 @@ func validRole(field string, r whitecross.Role) error {
 	return nil
 }
 
-// validTenantSettings checks the district policies that have a shape.
-func validTenantSettings(st *whitecross.TenantSettings) error {
-	if st.DefaultLocale != "" {
-		if err := validLocale("body.settings.default_locale", st.DefaultLocale); err != nil {
-			return err
-		}
-	}
-	if st.RetentionDays < 0 {
-		return whitecross.FieldErrorf(whitecross.EINVALID, "body.settings.retention_days", st.RetentionDays, "Retention must be zero (default) or a number of days.")
-	}
-	for i, c := range st.AllowedChannels {
-		switch c {
-		case whitecross.ChannelInApp, whitecross.ChannelEmail, whitecross.ChannelSMS, whitecross.ChannelPush, whitecross.ChannelVoice:
-		default:
-			return whitecross.FieldErrorf(whitecross.EINVALID, fmt.Sprintf("body.settings.allowed_channels[%d]", i), string(c), "Channel must be one of IN_APP, EMAIL, SMS, PUSH, VOICE.")
-		}
-	}
-	for field, v := range map[string]string{"body.settings.quiet_hours_start": st.QuietHoursStart, "body.settings.quiet_hours_end": st.QuietHoursEnd} {
-		if v != "" && !clockPattern.MatchString(v) {
-			return whitecross.FieldErrorf(whitecross.EINVALID, field, v, "Quiet hours must be a time like 21:00.")
-		}
-	}
-	if (st.QuietHoursStart == "") != (st.QuietHoursEnd == "") {
-		return whitecross.FieldErrorf(whitecross.EINVALID, "body.settings.quiet_hours_end", st.QuietHoursEnd, "Quiet hours need both a start and an end.")
-	}
-	return nil
-}
-
 // dedupe returns ids without repeats, keeping the first occurrence's order,
 // and for each kept id the index it had in the input (for error fields).
 func dedupe(ids []string) (out []string, index []int) {

@@ -43,8 +43,15 @@ func (p *program) logger(cfg *Config) *slog.Logger {
 }
 
 // openApp opens the database and builds the store on it, generating the
-// master key into the data dir on first use of a SQLite deployment.
+// master key into the data dir on first use of a SQLite deployment. Its
+// queue only inserts jobs: operator verbs run no workers.
 func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
+	return openAppWith(ctx, cfg, log, nil)
+}
+
+// openAppWith is openApp whose queue's deliver jobs use w's providers and
+// metrics (serve); nil leaves every external channel unconfigured.
+func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *deliveryWiring) (*app, error) {
 	key, err := masterKey(cfg, log)
 	if err != nil {
 		return nil, err
@@ -62,13 +69,27 @@ func openApp(ctx context.Context, cfg *Config, log *slog.Logger) (*app, error) {
 	}
 	hasher := auth.NewArgon2id()
 	st := store.New(db, hasher, sealer)
-	queue, err := delivery.NewQueue(db, st, delivery.QueueConfig{}, log)
+	qc := cfg.queueConfig()
+	qc.Deliver.Store = st
+	if w != nil {
+		w.configure(&qc.Deliver, cfg, db)
+	}
+	queue, err := delivery.NewQueue(db, st, qc, log)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	st.SetDispatchQueue(queue)
 	return &app{cfg: cfg, log: log, db: db, store: st, queue: queue, hasher: hasher}, nil
+}
+
+// queueConfig is the job queue's configuration from the settings.
+func (c *Config) queueConfig() delivery.QueueConfig {
+	return delivery.QueueConfig{
+		UrgentWorkers: c.UrgentWorkers, BulkWorkers: c.BulkWorkers,
+		DispatchTimeout: c.DispatchTimeout, RescueAfter: c.RescueAfter,
+		Deliver: delivery.DeliverConfig{Timeout: c.DeliverTimeout},
+	}
 }
 
 // Close closes the database.

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"crypto/ecdh"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,8 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"whitecross/auth"
+	"whitecross/provider/sendgrid"
 	"whitecross/vault"
 )
 
@@ -23,23 +28,33 @@ import (
 // from the settings table: defaults, then the environment (and *_FILE
 // secrets), then flags; Validate then reports every problem at once.
 type Config struct {
-	DatabaseURL      string
-	DataDir          string
-	Addr             string
-	PublicURL        string
-	MasterKey        string
-	JWTSigningKey    string
-	LogLevel         string
-	ShutdownTimeout  time.Duration
-	SMTPURL          string
-	EmailFrom        string
-	TwilioBaseURL    string
-	TwilioAccountSID string
-	TwilioAuthToken  string
-	TwilioFrom       string
-	Broker           string
-	Demo             bool
-	NoMigrate        bool
+	DatabaseURL        string
+	DataDir            string
+	Addr               string
+	PublicURL          string
+	MasterKey          string
+	JWTSigningKey      string
+	LogLevel           string
+	ShutdownTimeout    time.Duration
+	SMTPURL            string
+	EmailFrom          string
+	TwilioBaseURL      string
+	TwilioAccountSID   string
+	TwilioAuthToken    string
+	TwilioFrom         string
+	VAPIDPublicKey     string
+	VAPIDPrivateKey    string
+	VAPIDSubject       string
+	SendGridWebhookKey string
+	MetricsToken       string
+	UrgentWorkers      int
+	BulkWorkers        int
+	DispatchTimeout    time.Duration
+	DeliverTimeout     time.Duration
+	RescueAfter        time.Duration
+	Broker             string
+	Demo               bool
+	NoMigrate          bool
 
 	// sources says where each field's value came from ("default",
 	// "WHITECROSS_ADDR", "--addr"), so problems name what to fix.
@@ -208,6 +223,8 @@ func (c *Config) Validate() error {
 		add("ShutdownTimeout", "must be positive, got %s", c.ShutdownTimeout)
 	}
 	c.validateProviders(add)
+	c.validatePushAndMetrics(add)
+	c.validateQueue(add)
 	if len(p) == 0 {
 		return nil
 	}
@@ -260,6 +277,94 @@ func (c *Config) validateProviders(add func(field, format string, args ...any)) 
 		}
 	default:
 		add("Broker", "must be inmem, postgres or a redis:// URL")
+	}
+}
+
+// validatePushAndMetrics checks the Web Push key pair and contact, the
+// SendGrid verification key and the metrics token.
+func (c *Config) validatePushAndMetrics(add func(field, format string, args ...any)) {
+	switch {
+	case c.VAPIDPublicKey != "" && c.VAPIDPrivateKey == "":
+		add("VAPIDPrivateKey", "required with WHITECROSS_VAPID_PUBLIC_KEY (the key pair goes together)")
+	case c.VAPIDPublicKey == "" && c.VAPIDPrivateKey != "":
+		add("VAPIDPublicKey", "required with WHITECROSS_VAPID_PRIVATE_KEY (the key pair goes together)")
+	case c.VAPIDPublicKey != "":
+		if err := checkVAPIDPair(c.VAPIDPublicKey, c.VAPIDPrivateKey); err != nil {
+			add("VAPIDPrivateKey", "%v", err)
+		}
+	}
+	if c.VAPIDSubject != "" {
+		addr, isMail := strings.CutPrefix(c.VAPIDSubject, "mailto:")
+		if isMail {
+			if _, err := mail.ParseAddress(addr); err != nil {
+				add("VAPIDSubject", "mailto: must be followed by an email address, like mailto:ops@district.example")
+			}
+		} else if u, err := url.Parse(c.VAPIDSubject); err != nil || u.Scheme != "https" || u.Host == "" {
+			add("VAPIDSubject", "must be mailto:<address> or an https:// URL, got %q", c.VAPIDSubject)
+		}
+	}
+	if c.SendGridWebhookKey != "" {
+		if _, err := sendgrid.ParsePublicKey(c.SendGridWebhookKey); err != nil {
+			add("SendGridWebhookKey", "not a SendGrid verification key (the base64 public key SendGrid's console shows, or PEM)")
+		}
+	}
+	if c.MetricsToken != "" && (len(c.MetricsToken) < 16 || strings.ContainsFunc(c.MetricsToken, unicode.IsSpace)) {
+		add("MetricsToken", "must be at least 16 characters without spaces (openssl rand -hex 32)")
+	}
+}
+
+// checkVAPIDPair checks a VAPID key pair in base64url: a P-256 private key
+// and the public key that belongs to it. Its errors never contain a key.
+func checkVAPIDPair(public, private string) error {
+	decode := func(s string) ([]byte, error) {
+		return base64.RawURLEncoding.DecodeString(strings.TrimRight(s, "="))
+	}
+	priv, err := decode(private)
+	if err != nil {
+		return errors.New("the VAPID private key is not base64url")
+	}
+	key, err := ecdh.P256().NewPrivateKey(priv)
+	if err != nil {
+		return errors.New("the VAPID private key is not a P-256 key (32 bytes, base64url)")
+	}
+	pub, err := decode(public)
+	if err != nil || !bytes.Equal(pub, key.PublicKey().Bytes()) {
+		return errors.New("WHITECROSS_VAPID_PUBLIC_KEY is not the public key of this private key")
+	}
+	return nil
+}
+
+// maxWorkers bounds the workers of one lane: more only queue for database
+// connections.
+const maxWorkers = 1000
+
+// validateQueue checks the job queue's knobs.
+func (c *Config) validateQueue(add func(field, format string, args ...any)) {
+	for _, f := range []struct {
+		field string
+		n     int
+	}{{"UrgentWorkers", c.UrgentWorkers}, {"BulkWorkers", c.BulkWorkers}} {
+		if f.n < 1 || f.n > maxWorkers {
+			add(f.field, "must be 1 to %d, got %d", maxWorkers, f.n)
+		}
+	}
+	timeouts := []struct {
+		field string
+		d     time.Duration
+	}{{"DispatchTimeout", c.DispatchTimeout}, {"DeliverTimeout", c.DeliverTimeout}}
+	for _, f := range timeouts {
+		if f.d <= 0 {
+			add(f.field, "must be positive, got %s", f.d)
+		}
+	}
+	if c.RescueAfter <= 0 {
+		add("RescueAfter", "must be positive, got %s", c.RescueAfter)
+		return
+	}
+	for _, f := range timeouts {
+		if f.d > 0 && c.RescueAfter <= f.d {
+			add("RescueAfter", "must exceed %s (%s): a job still running would be started twice, got %s", c.source(f.field), f.d, c.RescueAfter)
+		}
 	}
 }
 

@@ -69,7 +69,10 @@ type demoMessage struct {
 	Priority    whitecross.Priority
 	Sensitive   bool
 	Attachments []whitecross.Attachment
-	Reply       string
+	// Channels besides IN_APP: with --demo, email and SMS land in the dev
+	// outbox (a sensitive message as a notice only).
+	Channels []whitecross.Channel
+	Reply    string
 }
 
 // demoTenants is the demo data: a district with two schools, staff,
@@ -91,11 +94,11 @@ func demoTenants() []demoTenant {
 			{Name: washington, Kind: whitecross.LocationSchool, Parent: district},
 		},
 		Users: []demoUser{
-			{Email: "admin@demo.example", Name: "Alex Rivera", Role: whitecross.RoleAdmin, Locations: []string{district}},
-			{Email: "principal.lincoln@demo.example", Name: "Patricia Gomez", Role: whitecross.RoleSchoolAdmin, Locations: []string{lincoln}},
-			{Email: "nurse.lincoln@demo.example", Name: "Nora Lee", Role: whitecross.RoleNurse, Locations: []string{lincoln}},
-			{Email: "nurse.washington@demo.example", Name: "Walter Kim", Role: whitecross.RoleNurse, Locations: []string{washington}},
-			{Email: "teacher.lincoln@demo.example", Name: "Terry Brooks", Role: whitecross.RoleStaff, Locations: []string{lincoln}},
+			{Email: "admin@demo.example", Name: "Alex Rivera", Role: whitecross.RoleAdmin, Phone: "+15550100010", Locations: []string{district}},
+			{Email: "principal.lincoln@demo.example", Name: "Patricia Gomez", Role: whitecross.RoleSchoolAdmin, Phone: "+15550100011", Locations: []string{lincoln}},
+			{Email: "nurse.lincoln@demo.example", Name: "Nora Lee", Role: whitecross.RoleNurse, Phone: "+15550100012", Locations: []string{lincoln}},
+			{Email: "nurse.washington@demo.example", Name: "Walter Kim", Role: whitecross.RoleNurse, Phone: "+15550100013", Locations: []string{washington}},
+			{Email: "teacher.lincoln@demo.example", Name: "Terry Brooks", Role: whitecross.RoleStaff, Phone: "+15550100014", Locations: []string{lincoln}},
 			{Email: "guardian.garcia@demo.example", Name: "Maria Garcia", Role: whitecross.RoleGuardian, Phone: "+15550100001"},
 			{Email: "guardian.johnson@demo.example", Name: "James Johnson", Role: whitecross.RoleGuardian, Phone: "+15550100002"},
 			{Email: "guardian.nguyen@demo.example", Name: "Linh Nguyen", Role: whitecross.RoleGuardian, Phone: "+15550100003"},
@@ -119,12 +122,14 @@ func demoTenants() []demoTenant {
 			Subject: "Sofia used her inhaler today", Format: whitecross.BodyMarkdown,
 			Body:     "Hello Ms. Garcia,\n\nSofia used her **albuterol inhaler** at recess (two puffs, 10:40). She rested in the health office for 20 minutes and went back to class breathing comfortably.\n\n- Her inhaler has about **10 doses left**\n- Please send a refill when you can\n\nNora Lee, RN — Lincoln Elementary",
 			Category: whitecross.CategoryMedication, Priority: whitecross.PriorityMedium, Sensitive: true,
-			Reply: "Thank you for letting me know. I will bring a new inhaler tomorrow morning.",
+			Channels: []whitecross.Channel{whitecross.ChannelEmail, whitecross.ChannelSMS},
+			Reply:    "Thank you for letting me know. I will bring a new inhaler tomorrow morning.",
 		}, {
 			Key: "demo-message-2", From: "nurse.lincoln@demo.example", To: []string{"guardian.johnson@demo.example"},
 			Subject: "Lice screening results", Format: whitecross.BodyPlain,
 			Body:     "Hello Mr. Johnson,\n\nEthan's head-lice screening today was clear. No action is needed.\n\nNora Lee, RN",
 			Category: whitecross.CategoryHealthUpdate, Priority: whitecross.PriorityLow,
+			Channels: []whitecross.Channel{whitecross.ChannelEmail, whitecross.ChannelSMS},
 		}, {
 			Key: "demo-message-3", From: "nurse.washington@demo.example", To: []string{"guardian.nguyen@demo.example"},
 			Subject: "Tdap booster record needed for Mia", Format: whitecross.BodyMarkdown,
@@ -144,8 +149,8 @@ func demoTenants() []demoTenant {
 			{Name: riverHigh, Kind: whitecross.LocationSchool, Parent: riverside},
 		},
 		Users: []demoUser{
-			{Email: "admin@riverside.example", Name: "Riley Park", Role: whitecross.RoleAdmin, Locations: []string{riverside}},
-			{Email: "nurse@riverside.example", Name: "Morgan Diaz", Role: whitecross.RoleNurse, Locations: []string{riverHigh}},
+			{Email: "admin@riverside.example", Name: "Riley Park", Role: whitecross.RoleAdmin, Phone: "+15550100020", Locations: []string{riverside}},
+			{Email: "nurse@riverside.example", Name: "Morgan Diaz", Role: whitecross.RoleNurse, Phone: "+15550100021", Locations: []string{riverHigh}},
 			{Email: "guardian@riverside.example", Name: "Sam Martin", Role: whitecross.RoleGuardian, Phone: "+15550100005"},
 		},
 		Students: []demoStudent{
@@ -331,7 +336,7 @@ func seedDemoMessages(ctx context.Context, st *store.Store, tenantID string, msg
 		}
 		in := &whitecross.MessageCreate{
 			Subject: dm.Subject, Body: dm.Body, BodyFormat: dm.Format, Category: dm.Category,
-			Priority: dm.Priority, Sensitive: dm.Sensitive, Attachments: dm.Attachments,
+			Priority: dm.Priority, Sensitive: dm.Sensitive, Attachments: dm.Attachments, Channels: dm.Channels,
 			IdempotencyKey: dm.Key, RequestHash: demoRequestHash(dm.Key),
 		}
 		for _, email := range dm.To {

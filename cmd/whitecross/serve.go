@@ -14,6 +14,7 @@ import (
 	"whitecross"
 	"whitecross/api"
 	"whitecross/auth"
+	"whitecross/web"
 )
 
 const (
@@ -48,11 +49,29 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 		return err
 	}
 	log := p.logger(cfg)
-	a, err := openApp(ctx, cfg, log)
+	// Listen first: the public URL may follow the port, and deliveries'
+	// links and Twilio's callbacks are built from it.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	defer ln.Close()
+	if cfg.publicURLDerived {
+		cfg.PublicURL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+	}
+	wiring, err := newDeliveryWiring(cfg, log)
+	if err != nil {
+		return err
+	}
+	a, err := openAppWith(ctx, cfg, log, wiring)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	// Everything started with uiCtx (River's UI) stops before the database
+	// closes.
+	uiCtx, stopUI := context.WithCancel(ctx)
+	defer stopUI()
 	if err := migrateAtStart(ctx, a); err != nil {
 		return err
 	}
@@ -69,15 +88,7 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	defer ln.Close()
-	if cfg.publicURLDerived {
-		cfg.PublicURL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
-	}
-	handler, keys, err := buildHandler(ctx, a)
+	handler, keys, err := buildHandler(uiCtx, a, wiring)
 	if err != nil {
 		return err
 	}
@@ -147,21 +158,35 @@ func stopQueueWorkers(ctx context.Context, a *app) {
 	}
 }
 
-// buildHandler wires the services into the HTTP API.
-func buildHandler(ctx context.Context, a *app) (http.Handler, *auth.Keyring, error) {
+// buildHandler wires the services into the HTTP API. River's UI runs
+// until ctx ends.
+func buildHandler(ctx context.Context, a *app, w *deliveryWiring) (http.Handler, *auth.Keyring, error) {
 	keys, err := a.keyring(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	st := a.store
-	authSvc := auth.NewService(auth.DefaultConfig(a.cfg.PublicURL), auth.Deps{
+	st, cfg := a.store, a.cfg
+	authSvc := auth.NewService(auth.DefaultConfig(cfg.PublicURL), auth.Deps{
 		Tenants: st, Users: st, Credentials: st, Sessions: st, Throttle: st, Audit: st,
 		Hasher: a.hasher, Keys: keys, Now: a.db.Now,
 	})
-	srv := api.New(api.Config{PublicURL: a.cfg.PublicURL, MaxBodyBytes: maxBodyBytes}, api.Deps{
+	riverUI, err := newRiverUI(ctx, a.queue, a.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	apiCfg := api.Config{PublicURL: cfg.PublicURL, MaxBodyBytes: maxBodyBytes,
+		SendGridWebhookKey: cfg.SendGridWebhookKey, VAPIDPublicKey: w.vapidPublicKey, MetricsToken: cfg.MetricsToken}
+	if cfg.TwilioAccountSID != "" {
+		apiCfg.TwilioAuthToken = cfg.TwilioAuthToken
+	}
+	srv := api.New(apiCfg, api.Deps{
 		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st,
+		Push: st, Deliveries: st, ObserveDelivery: w.observe, Now: a.db.Now,
+		DeadLetters: st, TenantSettings: st,
+		Metrics: w.metricsHandler(), RiverUI: riverUI, Outbox: w.outboxReader(),
 		JWKS:   keys.JWKS,
 		Ready:  map[string]whitecross.Pinger{"database": a.db, "queue": a.queue},
+		App:    web.Handler(),
 		Logger: a.log,
 	})
 	return srv, keys, nil

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"whitecross/delivery"
 )
 
 // flagScope says which verbs accept a setting's flag.
@@ -41,7 +43,7 @@ var settings = []setting{
 		DefaultText: "unset: SQLite in the data dir",
 		Usage:       "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=require). Selects PostgreSQL; unset, the SQLite file <data-dir>/whitecross.db is used."},
 	{Field: "DataDir", Env: "WHITECROSS_DATA_DIR", Flag: "data-dir", Scope: everyVerb, Default: "./data",
-		Usage: "Directory for the SQLite database and the generated master key (created mode 0700)."},
+		Usage: "Directory for the SQLite database and the generated master key and Web Push keys (created mode 0700)."},
 	{Field: "Addr", Env: "WHITECROSS_ADDR", Flag: "addr", Scope: serveOnly, Default: ":8080",
 		Usage: "host:port the HTTP server listens on."},
 	{Field: "PublicURL", Env: "WHITECROSS_PUBLIC_URL", Flag: "public-url", Scope: serveOnly,
@@ -74,13 +76,51 @@ var settings = []setting{
 	{Field: "TwilioFrom", Env: "WHITECROSS_TWILIO_FROM",
 		DefaultText: "unset",
 		Usage:       "Sender of SMS and calls: an E.164 number (+15551234567) or a messaging service SID (MG...)."},
+	{Field: "VAPIDPublicKey", Env: "WHITECROSS_VAPID_PUBLIC_KEY",
+		DefaultText: "SQLite: generated into <data-dir>/vapid.json; PostgreSQL: unset, no Web Push",
+		Usage:       "Web Push (VAPID) public key, base64url. Set it with WHITECROSS_VAPID_PRIVATE_KEY; every instance must share the pair, and browsers' subscriptions are bound to it."},
+	{Field: "VAPIDPrivateKey", Env: "WHITECROSS_VAPID_PRIVATE_KEY", Secret: true,
+		DefaultText: "as WHITECROSS_VAPID_PUBLIC_KEY",
+		Usage:       "Web Push (VAPID) private key, base64url."},
+	{Field: "VAPIDSubject", Env: "WHITECROSS_VAPID_SUBJECT",
+		DefaultText: "the public URL when it is https, else mailto:webpush@<its host>",
+		Usage:       "Contact that push services may use about our pushes: mailto:ops@district.example or an https:// URL."},
+	{Field: "SendGridWebhookKey", Env: "WHITECROSS_SENDGRID_WEBHOOK_KEY",
+		DefaultText: "unset: the SendGrid event webhook answers 404",
+		Usage:       "Verification key of SendGrid's signed event webhook (base64, as SendGrid's console shows it, or PEM): bounces and complaints then stop email to the address."},
+	{Field: "MetricsToken", Env: "WHITECROSS_METRICS_TOKEN", Secret: true,
+		DefaultText: "unset: /metrics is open (keep it off the public network)",
+		Usage:       "Bearer token that GET /metrics requires (at least 16 characters): Authorization: Bearer <token>."},
+	{Field: "UrgentWorkers", Env: "WHITECROSS_QUEUE_URGENT_WORKERS", Default: strconv.Itoa(delivery.DefaultUrgentWorkers),
+		Usage: "Jobs run at once in the urgent lane (EMERGENCY and URGENT messages), per instance."},
+	{Field: "BulkWorkers", Env: "WHITECROSS_QUEUE_BULK_WORKERS", Default: strconv.Itoa(delivery.DefaultBulkWorkers),
+		Usage: "Jobs run at once in the default lane, per instance. On PostgreSQL each holds a database connection while it runs."},
+	{Field: "DispatchTimeout", Env: "WHITECROSS_DISPATCH_TIMEOUT", Default: durationText(delivery.DefaultDispatchTimeout),
+		Usage: "Longest attempt of a dispatch job (expanding a message into deliveries); it continues in a new attempt after that."},
+	{Field: "DeliverTimeout", Env: "WHITECROSS_DELIVER_TIMEOUT", Default: durationText(delivery.DefaultDeliverTimeout),
+		Usage: "Longest attempt of one delivery (a call to a provider); a slower one is retried."},
+	{Field: "RescueAfter", Env: "WHITECROSS_QUEUE_RESCUE_AFTER", Default: durationText(delivery.DefaultRescueAfter),
+		Usage: "When a job left running by a crashed instance runs again; must exceed both timeouts. A crash delays its jobs by this much."},
 	{Field: "Broker", Env: "WHITECROSS_BROKER",
 		DefaultText: "inmem on SQLite, postgres with DATABASE_URL",
 		Usage:       "How instances share realtime events: inmem (one instance), postgres (LISTEN/NOTIFY) or redis://[:pass@]host:6379/0 (rediss:// for TLS)."},
 	{Field: "Demo", Flag: "demo", Scope: serveOnly, Default: "false",
-		Usage: "Seed demo districts (idempotent), print the URL and demo logins, and capture outgoing email, SMS and calls instead of sending them."},
+		Usage: "Seed demo districts (idempotent), print the URL and demo logins, and capture outgoing email, SMS, calls and push instead of sending them (read them at GET /api/v1/dev/outbox)."},
 	{Field: "NoMigrate", Flag: "no-migrate", Scope: serveOnly, Default: "false",
 		Usage: "Do not apply pending migrations at start; refuse to start if any are pending (run `whitecross migrate up` first)."},
+}
+
+// durationText writes a default duration the way an operator would:
+// "2m", "1m30s", not "2m0s".
+func durationText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // names returns how a setting is spelled on the command line and in the
@@ -117,6 +157,12 @@ func (s setting) assign(c *Config, v string) error {
 			return fmt.Errorf("not a duration (use e.g. 15s or 1m): %q", v)
 		}
 		f.SetInt(int64(d))
+	case f.Kind() == reflect.Int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not a whole number: %q", v)
+		}
+		f.SetInt(int64(n))
 	case f.Kind() == reflect.Bool:
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -27,9 +27,12 @@ type Message struct {
 
 // Filter selects messages for List. Zero values match everything.
 type Filter struct {
-	Channel whitecross.Channel // exact channel, "" for all
-	To      string             // case-insensitive substring of Outbound.To
-	Limit   int                // at most this many; <= 0 for all
+	// TenantID keeps only one district's sends (Outbound.TenantID), so a
+	// shared outbox shows each district its own; "" for all.
+	TenantID string
+	Channel  whitecross.Channel // exact channel, "" for all
+	To       string             // case-insensitive substring of Outbound.To
+	Limit    int                // at most this many; <= 0 for all
 }
 
 // Outbox implements whitecross.Sender by recording every Outbound in a ring
@@ -114,6 +117,9 @@ func (o *Outbox) List(f Filter) []Message {
 	var res []Message
 	for i := o.count - 1; i >= 0; i-- {
 		m := o.ring[(o.start+i)%len(o.ring)]
+		if f.TenantID != "" && m.Outbound.TenantID != f.TenantID {
+			continue
+		}
 		if f.Channel != "" && m.Outbound.Channel != f.Channel {
 			continue
 		}

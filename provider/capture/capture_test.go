@@ -103,6 +103,28 @@ func TestListFilters(t *testing.T) {
 	require.Empty(t, subjects(capture.Filter{Channel: whitecross.ChannelPush}))
 }
 
+func TestListFiltersByTenant(t *testing.T) {
+	t.Parallel()
+	o := capture.New(10, fixedClock())
+	for i, tenant := range []string{"t1", "t2", "t1", ""} {
+		in := out(whitecross.ChannelEmail, "ana@example.org", fmt.Sprint(i))
+		in.TenantID = tenant
+		_, err := o.Send(context.Background(), in)
+		require.NoError(t, err)
+	}
+	subjects := func(f capture.Filter) []string {
+		var s []string
+		for _, m := range o.List(f) {
+			s = append(s, m.Outbound.Subject)
+		}
+		return s
+	}
+	require.Equal(t, []string{"2", "0"}, subjects(capture.Filter{TenantID: "t1"}), "one district sees only its own sends")
+	require.Equal(t, []string{"1"}, subjects(capture.Filter{TenantID: "t2", Channel: whitecross.ChannelEmail}))
+	require.Empty(t, subjects(capture.Filter{TenantID: "t3"}))
+	require.Equal(t, []string{"3", "2", "1", "0"}, subjects(capture.Filter{}), "no tenant filter: every send")
+}
+
 func TestConcurrentSends(t *testing.T) {
 	t.Parallel()
 	o := capture.New(50, nil)

@@ -19,6 +19,11 @@ func Exercise(t *testing.T, open Opener) {
 		{"Auth", exerciseAuth},
 		{"MessagesSend", exerciseMessagesSend},
 		{"MessagesRead", exerciseMessagesRead},
+		{"Events", exerciseEvents},
+		{"DeliveriesWork", exerciseDeliveriesWork},
+		{"DeadLetters", exerciseDeadLetters},
+		{"TenantSettings", exerciseTenantSettings},
+		{"PushSubscriptions", exercisePushSubscriptions},
 	}
 	runSubtests(t, open, groups)
 }

@@ -1,0 +1,129 @@
+package api
+
+import (
+	"context"
+	"time"
+
+	"whitecross"
+)
+
+// Tenant is the caller's district.
+type Tenant struct {
+	ID        string         `json:"id" format:"uuid"`
+	Slug      string         `json:"slug"`
+	Name      string         `json:"name"`
+	Timezone  string         `json:"timezone" doc:"IANA time zone of the district"`
+	Settings  TenantSettings `json:"settings"`
+	CreatedAt time.Time      `json:"created_at"`
+}
+
+// TenantSettings are the district's policies; an empty value is the default.
+type TenantSettings struct {
+	DefaultLocale            string              `json:"default_locale" doc:"Language of users who set none (e.g. en, es-MX); empty: en"`
+	RetentionDays            int                 `json:"retention_days" doc:"Days messages are kept; 0: kept"`
+	AllowedChannels          []string            `json:"allowed_channels" nullable:"false" enum:"IN_APP,EMAIL,SMS,PUSH,VOICE" doc:"Channels messages may use; empty: all (IN_APP always)"`
+	QuietHoursStart          string              `json:"quiet_hours_start" doc:"Start of quiet hours, HH:MM in the district's time zone; empty: none"`
+	QuietHoursEnd            string              `json:"quiet_hours_end" doc:"End of quiet hours, HH:MM"`
+	Fallback                 map[string][]string `json:"fallback" nullable:"false" doc:"Channel fallback by priority (LOW, MEDIUM, HIGH, URGENT): the channels tried in turn when a delivery fails for good; a priority left out uses the default policy, an empty list none"`
+	EmergencyOverridesOptOut bool                `json:"emergency_overrides_opt_out" doc:"EMERGENCY messages still text numbers that replied STOP"`
+}
+
+// tenantSettingsPatch is the body of PATCH /tenant: a field left out keeps
+// its value.
+type tenantSettingsPatch struct {
+	DefaultLocale            *string              `json:"default_locale,omitempty" maxLength:"35"`
+	RetentionDays            *int                 `json:"retention_days,omitempty" minimum:"0" maximum:"3650"`
+	AllowedChannels          *[]string            `json:"allowed_channels,omitempty" maxItems:"5" enum:"IN_APP,EMAIL,SMS,PUSH,VOICE"`
+	QuietHoursStart          *string              `json:"quiet_hours_start,omitempty" maxLength:"5" doc:"HH:MM, or empty with quiet_hours_end"`
+	QuietHoursEnd            *string              `json:"quiet_hours_end,omitempty" maxLength:"5"`
+	Fallback                 *map[string][]string `json:"fallback,omitempty" maxProperties:"4" doc:"Replaces the whole fallback policy"`
+	EmergencyOverridesOptOut *bool                `json:"emergency_overrides_opt_out,omitempty"`
+}
+
+type tenantOutput struct{ Body Tenant }
+
+type updateTenantInput struct {
+	Body struct {
+		Settings tenantSettingsPatch `json:"settings"`
+	}
+}
+
+func (s *Server) getTenant(ctx context.Context, _ *struct{}) (*tenantOutput, error) {
+	t, err := s.deps.TenantSettings.CurrentTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &tenantOutput{Body: tenantFrom(t)}, nil
+}
+
+// updateTenant applies the fields given over the current settings. Two
+// admins saving at the same instant: the later save wins whole.
+func (s *Server) updateTenant(ctx context.Context, in *updateTenantInput) (*tenantOutput, error) {
+	cur, err := s.deps.TenantSettings.CurrentTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, p := cur.Settings, in.Body.Settings
+	if p.DefaultLocale != nil {
+		st.DefaultLocale = *p.DefaultLocale
+	}
+	if p.RetentionDays != nil {
+		st.RetentionDays = *p.RetentionDays
+	}
+	if p.AllowedChannels != nil {
+		st.AllowedChannels = channels(*p.AllowedChannels)
+	}
+	if p.QuietHoursStart != nil {
+		st.QuietHoursStart = *p.QuietHoursStart
+	}
+	if p.QuietHoursEnd != nil {
+		st.QuietHoursEnd = *p.QuietHoursEnd
+	}
+	if p.Fallback != nil {
+		st.Fallback = nil
+		for priority, chain := range *p.Fallback {
+			if st.Fallback == nil {
+				st.Fallback = map[whitecross.Priority][]whitecross.Channel{}
+			}
+			st.Fallback[whitecross.Priority(priority)] = nonNil(channels(chain))
+		}
+	}
+	if p.EmergencyOverridesOptOut != nil {
+		st.EmergencyOverridesOptOut = *p.EmergencyOverridesOptOut
+	}
+	t, err := s.deps.TenantSettings.UpdateTenantSettings(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return &tenantOutput{Body: tenantFrom(t)}, nil
+}
+
+func tenantFrom(t *whitecross.Tenant) Tenant {
+	st := t.Settings
+	out := Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Timezone: t.Timezone, CreatedAt: t.CreatedAt,
+		Settings: TenantSettings{
+			DefaultLocale: st.DefaultLocale, RetentionDays: st.RetentionDays, AllowedChannels: []string{},
+			QuietHoursStart: st.QuietHoursStart, QuietHoursEnd: st.QuietHoursEnd,
+			Fallback: map[string][]string{}, EmergencyOverridesOptOut: st.EmergencyOverridesOptOut,
+		}}
+	for _, c := range st.AllowedChannels {
+		out.Settings.AllowedChannels = append(out.Settings.AllowedChannels, string(c))
+	}
+	for p, chain := range st.Fallback {
+		names := []string{}
+		for _, c := range chain {
+			names = append(names, string(c))
+		}
+		out.Settings.Fallback[string(p)] = names
+	}
+	return out
+}
+
+// channels converts channel names to channels.
+func channels(names []string) []whitecross.Channel {
+	var out []whitecross.Channel
+	for _, n := range names {
+		out = append(out, whitecross.Channel(n))
+	}
+	return out
+}

@@ -1,0 +1,268 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"whitecross"
+)
+
+// recordTimeout bounds recording an outcome. It runs on a context that the
+// job's cancellation does not end, so a send the provider accepted is
+// recorded even when the attempt's time runs out or the queue stops.
+const recordTimeout = 15 * time.Second
+
+// DeliverWorker works deliver jobs: it sends one PENDING delivery through
+// its channel's provider and records what came of it.
+//
+//   - A delivery that is no longer PENDING is done (a job run twice, or a
+//     retry after the provider id was recorded, never sends again).
+//   - A delivery that cannot be sent — channel not configured or not
+//     allowed, no address, email suppressed, number opted out — fails at
+//     once with the reason, and falls back to the next channel.
+//   - Success records the provider's id (SENT, or DELIVERED for capture)
+//     before the job is acknowledged; when recording fails the job is
+//     retried and sends again, so duplicates are bounded by the sends in
+//     flight at a crash. The delivery id is the provider's idempotency key.
+//   - A permanent failure records FAILED with the provider's reason and
+//     falls back; a temporary one records the attempt and returns the error
+//     so River retries it (see retryPolicy), until the last attempt, which
+//     records FAILED "gave up after N attempts: ..." and falls back.
+//   - While the provider's circuit breaker is open, the job snoozes: the
+//     delivery is untouched and no attempt is counted.
+//
+// An SMS STOP blocks SMS only: a voice call is a different consent (and
+// the fallback for an EMERGENCY), so VOICE still calls an opted-out number.
+type DeliverWorker struct {
+	river.WorkerDefaults[DeliverArgs]
+	cfg      DeliverConfig
+	breakers *breakers
+	hints    *retryHints
+	log      *slog.Logger
+}
+
+func newDeliverWorker(cfg DeliverConfig, hints *retryHints, log *slog.Logger) *DeliverWorker {
+	return &DeliverWorker{cfg: cfg, breakers: newBreakers(cfg, log), hints: hints, log: log}
+}
+
+// Timeout bounds one attempt (DeliverConfig.Timeout).
+func (w *DeliverWorker) Timeout(*river.Job[DeliverArgs]) time.Duration { return w.cfg.Timeout }
+
+// Work sends the job's delivery; see DeliverWorker.
+func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	if w.cfg.Store == nil {
+		return errors.New("deliveries are not configured on this server (no delivery store)")
+	}
+	task, err := w.cfg.Store.LoadDeliveryTask(ctx, job.Args.TenantID, job.Args.DeliveryID)
+	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+		w.log.ErrorContext(ctx, "deliver job of a delivery that does not exist canceled",
+			"job_id", job.ID, "tenant_id", job.Args.TenantID, "delivery_id", job.Args.DeliveryID)
+		return river.JobCancel(err)
+	}
+	if err != nil {
+		return fmt.Errorf("load delivery %s: %w", job.Args.DeliveryID, err)
+	}
+	if task.Delivery.Status != whitecross.DeliveryPending {
+		return nil
+	}
+	p, refusal := w.provider(task)
+	if refusal != "" {
+		return w.record(ctx, task, whitecross.DeliveryOutcome{Status: whitecross.DeliveryFailed, Error: refusal, Fallback: true})
+	}
+	out := renderOutbound(task, w.cfg.PublicURL)
+	var res *whitecross.SendResult
+	if task.Delivery.Channel == whitecross.ChannelPush {
+		res, err = w.sendPush(ctx, p, task, out)
+	} else {
+		out.To = address(task)
+		res, err = w.send(ctx, p, out)
+	}
+	return w.settle(ctx, job, task, p, res, err)
+}
+
+// provider returns the channel's provider, or why the delivery cannot be
+// sent at all (a reason safe to show: no addresses).
+func (w *DeliverWorker) provider(task *whitecross.DeliveryTask) (Provider, string) {
+	c, rc := task.Delivery.Channel, task.Recipient
+	p, ok := w.cfg.Providers[c]
+	switch {
+	case c != whitecross.ChannelEmail && c != whitecross.ChannelSMS && c != whitecross.ChannelVoice && c != whitecross.ChannelPush:
+		return p, fmt.Sprintf("%s is not delivered by a provider", c)
+	case !ok || p.Sender == nil:
+		return p, fmt.Sprintf("%s is not configured on this server", c)
+	case !task.Settings.ChannelAllowed(c):
+		return p, fmt.Sprintf("%s is not allowed by the district's settings", c)
+	case c == whitecross.ChannelEmail && rc.Email == "":
+		return p, "no email address"
+	case c == whitecross.ChannelEmail && rc.EmailSuppressed:
+		return p, "address suppressed after a bounce"
+	case (c == whitecross.ChannelSMS || c == whitecross.ChannelVoice) && rc.Phone == "":
+		return p, "no phone number"
+	case c == whitecross.ChannelSMS && rc.PhoneOptedOut && !task.Settings.SMSOptOutOverridden(task.Message.Category):
+		return p, "number opted out (STOP)"
+	case c == whitecross.ChannelPush && len(rc.Push) == 0:
+		return p, "no push subscription"
+	}
+	return p, ""
+}
+
+// address is the recipient's address on the task's channel (not PUSH).
+func address(task *whitecross.DeliveryTask) string {
+	if task.Delivery.Channel == whitecross.ChannelEmail {
+		return task.Recipient.Email
+	}
+	return task.Recipient.Phone
+}
+
+// send calls the provider through its breaker and measures the call.
+func (w *DeliverWorker) send(ctx context.Context, p Provider, out *whitecross.Outbound) (*whitecross.SendResult, error) {
+	start := time.Now()
+	res, err := w.breakers.send(ctx, p, out)
+	if !errors.Is(err, errBreakerOpen) {
+		w.cfg.Metrics.observeSend(p.Name, err, time.Since(start))
+	}
+	if err == nil && res == nil {
+		return nil, &whitecross.ProviderError{Provider: p.Name, Code: "bad_response", Message: "the provider returned no result"}
+	}
+	return res, err
+}
+
+// sendPush sends to each of the recipient's browsers. It succeeds when any
+// accepted; subscriptions the push service says are gone are removed; when
+// every one is gone it is a permanent failure (and the delivery falls back).
+func (w *DeliverWorker) sendPush(ctx context.Context, p Provider, task *whitecross.DeliveryTask, out *whitecross.Outbound) (*whitecross.SendResult, error) {
+	var accepted *whitecross.SendResult
+	var open bool
+	var temporary, permanent error
+	for _, sub := range task.Recipient.Push {
+		o := *out
+		o.To = sub.BrowserJSON()
+		res, err := w.send(ctx, p, &o)
+		switch {
+		case err == nil:
+			if accepted == nil {
+				accepted = res
+			}
+		case errors.Is(err, errBreakerOpen):
+			open = true
+		case ctx.Err() != nil:
+			if accepted != nil {
+				return accepted, nil // record what was accepted before the attempt ended
+			}
+			return nil, err
+		case subscriptionGone(err):
+			if err := w.cfg.Store.RemovePushSubscription(ctx, task.Message.TenantID, sub.ID); err != nil {
+				w.log.WarnContext(ctx, "could not remove a gone push subscription", "subscription_id", sub.ID, "error", err.Error())
+			}
+		case isPermanent(err):
+			permanent = err
+		default:
+			temporary = err
+		}
+	}
+	switch {
+	case accepted != nil:
+		return accepted, nil
+	case open:
+		return nil, errBreakerOpen
+	case temporary != nil:
+		return nil, temporary
+	case permanent != nil:
+		return nil, permanent
+	}
+	return nil, &whitecross.ProviderError{Provider: p.Name, Permanent: true, Code: "410", Message: "every push subscription of the recipient is gone"}
+}
+
+// subscriptionGone reports whether the push service said the subscription
+// no longer exists (404 or 410; webpush.SubscriptionGone is this check for
+// the webpush provider).
+func subscriptionGone(err error) bool {
+	var pe *whitecross.ProviderError
+	return errors.As(err, &pe) && pe.Permanent && (pe.Code == "404" || pe.Code == "410")
+}
+
+func isPermanent(err error) bool {
+	var pe *whitecross.ProviderError
+	return errors.As(err, &pe) && pe.Permanent
+}
+
+// settle records what the send came to and tells River what to do next.
+func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[DeliverArgs], task *whitecross.DeliveryTask, p Provider, res *whitecross.SendResult, err error) error {
+	c := task.Delivery.Channel
+	switch {
+	case err == nil:
+		status := res.Status
+		if status != whitecross.DeliveryDelivered {
+			status = whitecross.DeliverySent
+		}
+		return w.record(ctx, task, whitecross.DeliveryOutcome{Status: status, Provider: p.Name, ProviderID: res.ProviderID})
+	case errors.Is(err, errBreakerOpen):
+		d := w.breakers.snooze()
+		w.log.InfoContext(ctx, "provider circuit breaker open: delivery waits", "delivery_id", task.Delivery.ID,
+			"channel", c, "provider", p.Name, "snooze", d.String())
+		return river.JobSnooze(d)
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		// Shutdown: River makes the job available again without
+		// counting an attempt; nothing to record.
+		return fmt.Errorf("send delivery %s: %w", task.Delivery.ID, err)
+	case ctx.Err() != nil:
+		err = &whitecross.ProviderError{Provider: p.Name, Code: "timeout", Message: fmt.Sprintf("no answer within the attempt's %s", w.cfg.Timeout)}
+	}
+	if isPermanent(err) {
+		w.permanentSideEffects(ctx, task, err)
+		w.log.WarnContext(ctx, "delivery failed", "delivery_id", task.Delivery.ID, "channel", c, "provider", p.Name, "error", err.Error())
+		return w.record(ctx, task, whitecross.DeliveryOutcome{Status: whitecross.DeliveryFailed, Provider: p.Name, Error: err.Error(), Fallback: true})
+	}
+	attempts := task.Delivery.Attempts + 1
+	if job.Attempt >= job.MaxAttempts {
+		w.log.WarnContext(ctx, "delivery gave up", "delivery_id", task.Delivery.ID, "channel", c, "provider", p.Name,
+			"attempts", attempts, "error", err.Error())
+		return w.record(ctx, task, whitecross.DeliveryOutcome{Status: whitecross.DeliveryFailed, Provider: p.Name,
+			Error: fmt.Sprintf("gave up after %d attempts: %s", attempts, err), Fallback: true})
+	}
+	if rerr := w.record(ctx, task, whitecross.DeliveryOutcome{Error: err.Error()}); rerr != nil {
+		return rerr
+	}
+	w.cfg.Metrics.observeRetry(c)
+	var pe *whitecross.ProviderError
+	if errors.As(err, &pe) {
+		w.hints.set(job.ID, pe.RetryAfter)
+	}
+	return fmt.Errorf("delivery %s attempt %d: %w", task.Delivery.ID, attempts, err)
+}
+
+// permanentSideEffects remembers what a permanent failure taught us: Twilio
+// error 21610 means the number texted STOP to our sender.
+func (w *DeliverWorker) permanentSideEffects(ctx context.Context, task *whitecross.DeliveryTask, err error) {
+	var pe *whitecross.ProviderError
+	if !errors.As(err, &pe) || pe.Provider != "twilio" || pe.Code != "21610" || task.Delivery.Channel != whitecross.ChannelSMS {
+		return
+	}
+	if err := w.cfg.Store.SetPhoneOptOut(ctx, task.Recipient.Phone, true, "twilio:21610"); err != nil {
+		w.log.WarnContext(ctx, "could not record an SMS opt-out", "delivery_id", task.Delivery.ID, "error", err.Error())
+	}
+}
+
+// record commits an outcome and reports the change to metrics and the
+// observer. It returns the store's error, so River retries the job.
+func (w *DeliverWorker) record(ctx context.Context, task *whitecross.DeliveryTask, o whitecross.DeliveryOutcome) error {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
+	change, err := w.cfg.Store.RecordDeliveryOutcome(rctx, task.Message.TenantID, task.Delivery.ID, o)
+	if err != nil {
+		return fmt.Errorf("record outcome of delivery %s: %w", task.Delivery.ID, err)
+	}
+	if change == nil {
+		return nil // no longer PENDING: another run recorded first
+	}
+	w.cfg.Metrics.ObserveChange(change)
+	if w.cfg.Observe != nil {
+		w.cfg.Observe(rctx, change)
+	}
+	return nil
+}

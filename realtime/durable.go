@@ -1,0 +1,299 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"whitecross/store"
+)
+
+// Notify is the store's EventNotifier (st.SetEventNotifier(g.Notify)): it
+// pushes the events a transaction appended to the connections here and
+// publishes them to the other instances.
+func (g *Gateway) Notify(ctx context.Context, evs []store.Event) {
+	g.deliverEvents(ctx, evs)
+	if g.alone() {
+		return
+	}
+	for _, m := range encodeEvents(evs) {
+		g.publish(ctx, m)
+	}
+}
+
+// deliverEvents offers each event to its user's connections here.
+func (g *Gateway) deliverEvents(ctx context.Context, evs []store.Event) {
+	for _, ev := range evs {
+		conns := g.hub.conns(ev.UserID)
+		if len(conns) == 0 {
+			continue
+		}
+		frame, err := g.content.frame(ctx, ev)
+		if err != nil {
+			// The connections find it in the log when the next event shows
+			// them the gap (or when they resume).
+			g.log.Error("realtime: load event content", "type", string(ev.Type), "message_id", ev.MessageID, "error", err.Error())
+			continue
+		}
+		for _, c := range conns {
+			g.offerLive(c, ev.Seq, frame)
+		}
+	}
+}
+
+// offerLive queues a live durable event: the next one in order goes out,
+// an old one (already sent, e.g. by a replay) is dropped, and a gap (a
+// notification that was lost or overtaken) starts a replay from the log.
+func (g *Gateway) offerLive(c *conn, seq int64, frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+	case c.mode != modeLive:
+		c.liveMax = max(c.liveMax, seq)
+	case seq <= c.lastSeq:
+	case seq == c.lastSeq+1:
+		if c.sendLocked(frame, false) {
+			c.lastSeq = seq
+		}
+	default:
+		c.liveMax = seq
+		g.startReplayLocked(c)
+	}
+}
+
+// startReplayLocked switches c to replay mode and starts reading the log
+// after c.lastSeq.
+func (g *Gateway) startReplayLocked(c *conn) {
+	c.mode = modeReplay
+	go g.replay(c)
+}
+
+// replay sends the events of c's user after c.lastSeq, in order and once
+// each, a page at a time, then switches c to live mode. Live events that
+// arrive meanwhile only raise c.liveMax: they are in the log, and the
+// replay runs until it has read past them. A gap older than the log keeps
+// (or a seq the server never gave) gets resync, and the stream continues
+// from the user's latest seq.
+func (g *Gateway) replay(c *conn) {
+	ctx := context.Background()
+	tenant, user := c.actor.TenantID, c.actor.UserID
+	// A page leaves room in the queue for typing and presence frames.
+	page := max(1, min(replayPage, g.cfg.SendBuffer/4))
+	for idle := 0; ; {
+		c.mu.Lock()
+		if c.restart {
+			c.lastSeq, c.restart = c.restartFrom, false
+		}
+		after, closed := c.lastSeq, c.closed
+		c.mu.Unlock()
+		if closed || !c.waitRoom(page) {
+			return
+		}
+		// The latest seq first: every event up to it is committed, so the
+		// page read next must start right after `after` unless pruned.
+		last, err := g.cfg.Store.LastEventSeq(ctx, tenant, user)
+		var evs []store.Event
+		if err == nil {
+			evs, err = g.cfg.Store.ReadEvents(ctx, tenant, user, after, page)
+		}
+		if err != nil {
+			g.log.Error("realtime: replay", "user_id", user, "error", err.Error())
+			c.cut(CloseTryAgain, reasonTryAgain)
+			return
+		}
+		gap := after > last || (after < last && (len(evs) == 0 || evs[0].Seq != after+1))
+		var frames [][]byte
+		if !gap {
+			if frames, err = g.content.frames(ctx, evs); err != nil {
+				g.log.Error("realtime: replay content", "user_id", user, "error", err.Error())
+				c.cut(CloseTryAgain, reasonTryAgain)
+				return
+			}
+		}
+		c.mu.Lock()
+		switch {
+		case c.restart || c.closed:
+		case gap:
+			g.stats.resyncs.Add(1)
+			c.sendLocked(resyncFrame, false)
+			c.lastSeq = last
+		case len(evs) == 0 && (c.liveMax <= c.lastSeq || idle > 2):
+			// Caught up. (A live seq the log does not show after three
+			// reads cannot be replayed; the next event shows the gap again.)
+			c.mode = modeLive
+			c.mu.Unlock()
+			return
+		case len(evs) == 0:
+			idle++
+		default:
+			idle = 0
+			for i, ev := range evs {
+				if ev.Seq != c.lastSeq+1 || !c.sendLocked(frames[i], false) {
+					break
+				}
+				c.lastSeq = ev.Seq
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// catchUp replays, for every live connection here, events its user has
+// in the log beyond what it was sent: after the broker connection was
+// lost, notifications of other instances may have been missed.
+func (g *Gateway) catchUp(ctx context.Context) {
+	users := g.hub.users()
+	if len(users) == 0 {
+		return
+	}
+	ids := make([]string, 0, len(users))
+	for u := range users {
+		ids = append(ids, u)
+	}
+	last, err := g.cfg.Store.LastEventSeqs(ctx, ids)
+	if err != nil {
+		g.log.Error("realtime: catch up", "error", err.Error())
+		return
+	}
+	for u, seq := range last {
+		for _, c := range g.hub.conns(u) {
+			c.mu.Lock()
+			if !c.closed && c.mode == modeLive && seq > c.lastSeq {
+				c.liveMax = seq
+				g.startReplayLocked(c)
+			} else if c.mode != modeLive {
+				c.liveMax = max(c.liveMax, seq)
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// contentCacheSize is how many messages' frames are kept: a 100,000
+// recipient broadcast dispatched in 1,000-recipient batches loads and
+// decrypts its message once, not once per batch.
+const contentCacheSize = 256
+
+// contentCache builds durable frames from log entries, loading each
+// message once for all its recipients (and once for its sender).
+type contentCache struct {
+	st Store
+
+	mu    sync.Mutex
+	items map[contentKey]*contentEntry
+	order []contentKey // oldest first, for eviction
+}
+
+type contentKey struct {
+	tenant, message string
+	sender          bool
+}
+
+// contentEntry is one message's encoded content; done is closed once
+// loaded, so concurrent fan-outs wait for one load instead of repeating it.
+type contentEntry struct {
+	done     chan struct{}
+	template *messageTemplate // recipients' view
+	sender   []byte           // sender's view (the message JSON)
+	err      error
+}
+
+func newContentCache(st Store) *contentCache {
+	return &contentCache{st: st, items: map[contentKey]*contentEntry{}}
+}
+
+// frames returns the frame of each event.
+func (cc *contentCache) frames(ctx context.Context, evs []store.Event) ([][]byte, error) {
+	out := make([][]byte, len(evs))
+	for i, ev := range evs {
+		f, err := cc.frame(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+// frame returns the durable frame of one event for its user.
+func (cc *contentCache) frame(ctx context.Context, ev store.Event) ([]byte, error) {
+	switch ev.Type {
+	case store.EventMessageCreated:
+		e, err := cc.load(ctx, contentKey{tenant: ev.TenantID, message: ev.MessageID})
+		if err != nil {
+			return nil, err
+		}
+		if e.template.senderID != ev.UserID {
+			return e.template.frame(ev.Seq, ev.UserID), nil
+		}
+		own, err := cc.load(ctx, contentKey{tenant: ev.TenantID, message: ev.MessageID, sender: true})
+		if err != nil {
+			return nil, err
+		}
+		return encodeFrame(frameMessageCreated, ev.Seq, json.RawMessage(own.sender)), nil
+	case store.EventDeliveryUpdated:
+		d, err := cc.st.EventDelivery(ctx, ev.TenantID, ev.DeliveryID)
+		if err != nil {
+			return nil, fmt.Errorf("load delivery: %w", err)
+		}
+		return encodeFrame(frameDeliveryUpdated, ev.Seq, deliveryData{MessageID: ev.MessageID, Delivery: d}), nil
+	case store.EventReceiptRead:
+		return encodeFrame(frameReceiptRead, ev.Seq, receiptData{MessageID: ev.MessageID, UserID: ev.ActorID, ReadAt: ev.At}), nil
+	}
+	return nil, fmt.Errorf("unknown event type %q", ev.Type)
+}
+
+// load returns the cached content of k, loading it once.
+func (cc *contentCache) load(ctx context.Context, k contentKey) (*contentEntry, error) {
+	cc.mu.Lock()
+	e := cc.items[k]
+	if e == nil {
+		e = &contentEntry{done: make(chan struct{})}
+		cc.items[k] = e
+		cc.order = append(cc.order, k)
+		if len(cc.order) > contentCacheSize {
+			delete(cc.items, cc.order[0])
+			cc.order = cc.order[1:]
+		}
+		cc.mu.Unlock()
+		cc.fill(ctx, k, e)
+		close(e.done)
+	} else {
+		cc.mu.Unlock()
+		<-e.done
+	}
+	if e.err != nil {
+		cc.mu.Lock()
+		if cc.items[k] == e {
+			delete(cc.items, k) // try again next time
+		}
+		cc.mu.Unlock()
+		return nil, e.err
+	}
+	return e, nil
+}
+
+func (cc *contentCache) fill(ctx context.Context, k contentKey, e *contentEntry) {
+	m, err := cc.st.EventMessage(ctx, k.tenant, k.message, k.sender)
+	if err != nil {
+		e.err = fmt.Errorf("load message: %w", err)
+		return
+	}
+	if k.sender {
+		if e.sender, err = json.Marshal(m); err != nil {
+			e.err = fmt.Errorf("encode message %s: %w", k.message, err)
+		}
+		return
+	}
+	t, ok := newMessageTemplate(m)
+	if !ok {
+		e.err = fmt.Errorf("encode message %s", k.message)
+		return
+	}
+	e.template = t
+}
+
+// The store serves the gateway.
+var _ Store = (*store.Store)(nil)

@@ -1,0 +1,108 @@
+package realtime
+
+import (
+	"context"
+	"time"
+)
+
+// sweep is the gateway's one timer: every Tick it closes connections whose
+// token expired, ends holds after hello, pings a slice of the connections
+// and queues a slice for the session check (so each connection is pinged
+// every PingEvery and checked every SessionEvery without a timer of its
+// own), and runs the typing and presence timers.
+func (g *Gateway) sweep(ctx context.Context) {
+	t := time.NewTicker(g.cfg.Tick)
+	defer t.Stop()
+	for tick := uint64(0); ; tick++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		g.sweepOnce(ctx, tick)
+	}
+}
+
+// ticksOf is how many ticks make d (at least one).
+func (g *Gateway) ticksOf(d time.Duration) uint64 {
+	return max(1, uint64(d/g.cfg.Tick))
+}
+
+func (g *Gateway) sweepOnce(ctx context.Context, tick uint64) {
+	now := g.cfg.Now()
+	pingEvery, sessionEvery := g.ticksOf(g.cfg.PingEvery), g.ticksOf(g.cfg.SessionEvery)
+	var check []*conn
+	g.hub.each(func(c *conn) {
+		c.mu.Lock()
+		live := !c.closed
+		switch {
+		case !live:
+		case !c.expires.IsZero() && !now.Before(c.expires):
+			c.cutLocked(CloseTokenExpired, reasonTokenExpired)
+			live = false
+		case c.mode == modeHold && c.ready && !now.Before(c.holdUntil):
+			g.startReplayLocked(c)
+		}
+		c.mu.Unlock()
+		if !live {
+			return
+		}
+		if (c.id+tick)%pingEvery == 0 {
+			go g.ping(c)
+		}
+		if (c.id+tick)%sessionEvery == 0 {
+			check = append(check, c)
+		}
+	})
+	if len(check) > 0 {
+		select {
+		case g.sessions <- check:
+		default: // the checker is still busy with the last slice: these wait a round
+		}
+	}
+	g.typing.tick(now)
+	g.presence.tick(ctx, now)
+}
+
+// ping sends a WebSocket ping and drops the connection when no pong comes
+// back within the write timeout: the peer is gone.
+func (g *Gateway) ping(c *conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.WriteTimeout)
+	defer cancel()
+	if err := c.ws.Ping(ctx); err != nil {
+		c.abort()
+	}
+}
+
+// checkSessions closes connections whose session was revoked (sign-out) or
+// whose user was deactivated, one query per session, until ctx ends.
+func (g *Gateway) checkSessions(ctx context.Context) {
+	for {
+		var conns []*conn
+		select {
+		case <-ctx.Done():
+			return
+		case conns = <-g.sessions:
+		}
+		type session struct{ tenant, id string }
+		bySession := map[session][]*conn{}
+		for _, c := range conns {
+			k := session{c.actor.TenantID, c.actor.SessionID}
+			bySession[k] = append(bySession[k], c)
+		}
+		for k, cs := range bySession {
+			active, err := g.cfg.Store.SessionActive(ctx, k.tenant, k.id)
+			if err != nil {
+				if ctx.Err() == nil {
+					g.log.Error("realtime: check session", "error", err.Error())
+				}
+				continue
+			}
+			if !active {
+				for _, c := range cs {
+					c.cut(CloseSessionRevoked, reasonSessionRevoked)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package realtime
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"whitecross"
+)
+
+// typing relays typing indicators. A user's "started" in a thread goes to
+// the people their reply would reach (store.ThreadAudience, looked up once
+// while the user types), at most once per TypingInterval; repeated
+// "started" frames only keep it alive. "stopped", a "started" not renewed
+// within TypingTimeout, and the user's last connection closing all relay
+// "stopped".
+type typing struct {
+	g *Gateway
+
+	mu    sync.Mutex
+	state map[typingKey]*typingState
+}
+
+type typingKey struct{ user, thread string }
+
+type typingState struct {
+	tenant    string
+	audience  []string
+	looked    bool // audience was looked up
+	active    bool // "started" was relayed and not yet "stopped"
+	lastStart time.Time
+	expires   time.Time
+}
+
+func newTyping(g *Gateway) *typing {
+	return &typing{g: g, state: map[typingKey]*typingState{}}
+}
+
+// handle acts on a client's typing frame.
+func (t *typing) handle(c *conn, thread, state string) {
+	now := t.g.cfg.Now()
+	k := typingKey{user: c.actor.UserID, thread: thread}
+	t.mu.Lock()
+	st := t.state[k]
+	if state == typingStopped {
+		if st == nil || !st.active {
+			t.mu.Unlock()
+			return
+		}
+		st.active = false
+		t.mu.Unlock()
+		t.relay(c.actor.TenantID, k, st.audience, typingStopped)
+		return
+	}
+	if st != nil && st.active {
+		st.expires = now.Add(t.g.cfg.TypingTimeout)
+		t.mu.Unlock()
+		return
+	}
+	if st != nil && now.Sub(st.lastStart) < t.g.cfg.TypingInterval {
+		t.mu.Unlock()
+		return // rate limit: dropped
+	}
+	if st == nil {
+		st = &typingState{tenant: c.actor.TenantID}
+		t.state[k] = st
+	}
+	st.active, st.lastStart, st.expires = true, now, now.Add(t.g.cfg.TypingTimeout)
+	looked, audience := st.looked, st.audience
+	t.mu.Unlock()
+
+	if !looked {
+		ids, err := t.g.cfg.Store.ThreadAudience(whitecross.NewContextWithActor(context.Background(), c.actor), thread)
+		if err != nil && whitecross.ErrorCode(err) != whitecross.ENOTFOUND {
+			t.g.log.Error("realtime: typing audience", "user_id", c.actor.UserID, "error", err.Error())
+		}
+		// Not in the thread (ENOTFOUND): nobody, and the state keeps the
+		// user from asking again until it expires.
+		t.mu.Lock()
+		st.audience, st.looked = ids, err == nil || whitecross.ErrorCode(err) == whitecross.ENOTFOUND
+		audience = ids
+		t.mu.Unlock()
+	}
+	t.relay(c.actor.TenantID, k, audience, typingStarted)
+}
+
+// relay sends the typing frame to the audience on every instance.
+func (t *typing) relay(tenant string, k typingKey, audience []string, state string) {
+	if len(audience) == 0 {
+		return
+	}
+	frame := encodeFrame(frameTyping, 0, typingData{ThreadID: k.thread, UserID: k.user, State: state})
+	t.g.sendEphemeral(context.Background(), tenant, audience, frame)
+}
+
+// tick ends typing that expired, and forgets idle state.
+func (t *typing) tick(now time.Time) {
+	type stop struct {
+		k  typingKey
+		st *typingState
+	}
+	var stops []stop
+	t.mu.Lock()
+	for k, st := range t.state {
+		switch {
+		case st.active && !now.Before(st.expires):
+			st.active = false
+			stops = append(stops, stop{k, st})
+		case !st.active && now.Sub(st.lastStart) >= t.g.cfg.TypingInterval:
+			delete(t.state, k)
+		}
+	}
+	t.mu.Unlock()
+	for _, s := range stops {
+		t.relay(s.st.tenant, s.k, s.st.audience, typingStopped)
+	}
+}
+
+// userGone stops the typing of a user whose last connection here closed.
+func (t *typing) userGone(user string) {
+	type stop struct {
+		k  typingKey
+		st *typingState
+	}
+	var stops []stop
+	t.mu.Lock()
+	for k, st := range t.state {
+		if k.user == user && st.active {
+			st.active = false
+			stops = append(stops, stop{k, st})
+		}
+	}
+	t.mu.Unlock()
+	for _, s := range stops {
+		t.relay(s.st.tenant, s.k, s.st.audience, typingStopped)
+	}
+}

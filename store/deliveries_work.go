@@ -1,0 +1,250 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"whitecross"
+)
+
+// This file and deliveries_outcome.go implement whitecross.DeliveryWorkStore:
+// what the delivery workers and the provider callbacks read and write. They
+// are system operations (no caller in ctx): the workers pass the tenant of
+// their job, and callbacks find a delivery by the provider's id for it.
+
+var _ whitecross.DeliveryWorkStore = (*Store)(nil)
+
+// errDeliveryNotFound is the one answer to "no such delivery" and "not this
+// tenant's".
+func errDeliveryNotFound() error {
+	return whitecross.Errorf(whitecross.ENOTFOUND, "Delivery not found.")
+}
+
+// deliveryWorkColumns lists the columns scanDeliveryWork reads, each
+// prefixed with p ("d." in a join, "" in RETURNING, where SQLite refuses
+// qualified names).
+func deliveryWorkColumns(p string) string {
+	cols := []string{"id", "message_id", "recipient_id", "channel", "status", "attempts", "error",
+		"queued_at", "sent_at", "delivered_at", "failed_at", "bounced_at"}
+	for i, c := range cols {
+		cols[i] = p + c
+	}
+	return strings.Join(cols, ", ")
+}
+
+// scanDeliveryWork scans deliveryWorkColumns followed by extra destinations.
+func scanDeliveryWork(r Row, extra ...any) (*whitecross.Delivery, error) {
+	var d whitecross.Delivery
+	var channel, status string
+	dest := append([]any{&d.ID, &d.MessageID, &d.RecipientID, &channel, &status, &d.Attempts, &d.Error,
+		&d.QueuedAt, &d.SentAt, &d.DeliveredAt, &d.FailedAt, &d.BouncedAt}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return nil, err
+	}
+	d.ID, d.MessageID, d.RecipientID = strings.ToLower(d.ID), strings.ToLower(d.MessageID), strings.ToLower(d.RecipientID)
+	d.Channel, d.Status = whitecross.Channel(channel), whitecross.DeliveryStatus(status)
+	d.QueuedAt = d.QueuedAt.UTC()
+	d.SentAt, d.DeliveredAt, d.FailedAt, d.BouncedAt = utcPtr(d.SentAt), utcPtr(d.DeliveredAt), utcPtr(d.FailedAt), utcPtr(d.BouncedAt)
+	return &d, nil
+}
+
+// LoadDeliveryTask implements whitecross.DeliveryWorkStore: the delivery of
+// the tenant with its message, sender, tenant name and settings, and the
+// recipient's addresses, locale (theirs, else the tenant's default, else
+// "en"), email suppression, SMS opt-out and push subscriptions, all read
+// fresh. ENOTFOUND "Delivery not found." when no delivery of that tenant
+// has the id (a malformed id included).
+//
+// The content of a sensitive message is not decrypted at all (Subject and
+// Body stay empty): the pipeline sends it only as a notice, so its PHI never
+// even reaches the workers' memory.
+func (s *Store) LoadDeliveryTask(ctx context.Context, tenantID, deliveryID string) (*whitecross.DeliveryTask, error) {
+	tenantID, ok1 := parseID(tenantID)
+	deliveryID, ok2 := parseID(deliveryID)
+	if !ok1 || !ok2 {
+		return nil, errDeliveryNotFound()
+	}
+	q := s.db.Reader()
+	task := &whitecross.DeliveryTask{}
+	rc := &task.Recipient
+	var settings string
+	d, err := scanDeliveryWork(q.QueryRow(ctx, `SELECT `+deliveryWorkColumns("d.")+`, t.name, t.settings,
+		u.name, u.email, u.phone, u.locale,
+		EXISTS (SELECT 1 FROM email_suppressions es WHERE es.email = LOWER(u.email)),
+		EXISTS (SELECT 1 FROM phone_opt_outs po WHERE po.phone = u.phone)
+		FROM deliveries d JOIN tenants t ON t.id = d.tenant_id JOIN users u ON u.id = d.recipient_id
+		WHERE d.tenant_id = $1 AND d.id = $2`, tenantID, deliveryID),
+		&task.TenantName, &settings, &rc.Name, &rc.Email, &rc.Phone, &rc.Locale, &rc.EmailSuppressed, &rc.PhoneOptedOut)
+	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+		return nil, errDeliveryNotFound()
+	} else if err != nil {
+		return nil, fmt.Errorf("load delivery %s: %w", deliveryID, err)
+	}
+	task.Delivery = *d
+	if err := json.Unmarshal([]byte(settings), &task.Settings); err != nil {
+		return nil, fmt.Errorf("decode tenant settings: %w", err)
+	}
+	rc.ID = d.RecipientID
+	rc.Email, rc.Phone = strings.TrimSpace(rc.Email), strings.TrimSpace(rc.Phone)
+	rc.Locale = cmpOrString(strings.TrimSpace(rc.Locale), task.Settings.DefaultLocale, "en")
+	if task.Message, err = s.loadTaskMessage(ctx, q, tenantID, d.MessageID, d.RecipientID); err != nil {
+		return nil, err
+	}
+	if rc.Push, err = loadUserPushSubscriptions(ctx, q, tenantID, d.RecipientID); err != nil {
+		return nil, err
+	}
+	return task, nil
+}
+
+// cmpOrString returns the first of vs that is not "".
+func cmpOrString(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// loadTaskMessage reads the message of a delivery as its recipient gets it
+// (RecipientIDs is theirs alone), decrypted unless it is sensitive. A
+// message of a delivery always exists (foreign key); its absence is an
+// internal error.
+func (s *Store) loadTaskMessage(ctx context.Context, q Querier, tenantID, messageID, recipientID string) (*whitecross.Message, error) {
+	row, err := scanMessageRow(q.QueryRow(ctx, `SELECT `+messageColumns+`
+		FROM messages m JOIN users su ON su.id = m.sender_id
+		LEFT JOIN message_recipients mr ON mr.message_id = m.id AND mr.user_id = $3
+		WHERE m.tenant_id = $1 AND m.id = $2`, tenantID, messageID, recipientID))
+	if err != nil {
+		return nil, fmt.Errorf("load message %s of delivery: %w", messageID, err)
+	}
+	m := row.msg
+	m.RecipientIDs = []string{recipientID}
+	m.Attachments = []whitecross.Attachment{}
+	if m.Sensitive {
+		return m, nil
+	}
+	if err := s.openRows(ctx, []*messageRow{row}); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// loadUserPushSubscriptions returns the user's push subscriptions, oldest first.
+func loadUserPushSubscriptions(ctx context.Context, q Querier, tenantID, userID string) ([]*whitecross.PushSubscription, error) {
+	rows, err := q.Query(ctx, `SELECT id, user_id, endpoint, p256dh, auth, user_agent, created_at
+		FROM push_subscriptions WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at, id`, tenantID, userID)
+	if err != nil {
+		return nil, fmt.Errorf("load push subscriptions: %w", err)
+	}
+	defer rows.Close()
+	out := []*whitecross.PushSubscription{}
+	for rows.Next() {
+		var p whitecross.PushSubscription
+		if err := rows.Scan(&p.ID, &p.UserID, &p.Endpoint, &p.P256dh, &p.Auth, &p.UserAgent, &p.CreatedAt); err != nil {
+			return nil, fmt.Errorf("load push subscriptions: %w", err)
+		}
+		p.ID, p.UserID, p.CreatedAt = strings.ToLower(p.ID), strings.ToLower(p.UserID), p.CreatedAt.UTC()
+		out = append(out, &p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("load push subscriptions: %w", err)
+	}
+	return out, nil
+}
+
+// SetPhoneOptOut implements whitecross.DeliveryWorkStore. The opt-out
+// belongs to the number in every district (it refused our Twilio sender,
+// not a district). Opting out again keeps the first time and updates the
+// source; opting in deletes the row (nothing to do when there is none).
+// EINVALID when phone is not E.164.
+func (s *Store) SetPhoneOptOut(ctx context.Context, phone string, optedOut bool, source string) error {
+	phone = strings.TrimSpace(phone)
+	if !phonePattern.MatchString(phone) {
+		return whitecross.Errorf(whitecross.EINVALID, "Phone must be in E.164 format, like +15551234567.")
+	}
+	source = clipDetail(cmpOrString(strings.TrimSpace(source), "unspecified"))
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		if !optedOut {
+			_, err := tx.Exec(ctx, `DELETE FROM phone_opt_outs WHERE phone = $1`, phone)
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO phone_opt_outs (phone, opted_out_at, source) VALUES ($1, $2, $3)
+			ON CONFLICT (phone) DO UPDATE SET source = excluded.source`, phone, s.db.now(), source)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set phone opt-out: %w", err)
+	}
+	return nil
+}
+
+// maxEmailChars bounds a suppressed address (RFC 5321's path limit).
+const maxEmailChars = 320
+
+// SuppressEmail implements whitecross.DeliveryWorkStore: the address,
+// lower-cased, is never emailed again until an operator deletes its row.
+// Suppressing it again keeps the first time and records the latest
+// reason. EINVALID when email is not an address.
+func (s *Store) SuppressEmail(ctx context.Context, email, reason string) error {
+	email = strings.ToLower(strings.TrimSpace(email))
+	at := strings.LastIndexByte(email, '@')
+	if at <= 0 || at == len(email)-1 || len(email) > maxEmailChars || strings.ContainsAny(email, " \t\r\n<>") {
+		return whitecross.Errorf(whitecross.EINVALID, "Email must be an address, like name@example.org.")
+	}
+	reason = clipDetail(cmpOrString(strings.TrimSpace(reason), "unspecified"))
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO email_suppressions (email, reason, created_at) VALUES ($1, $2, $3)
+			ON CONFLICT (email) DO UPDATE SET reason = excluded.reason`, email, reason, s.db.now())
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("suppress email: %w", err)
+	}
+	return nil
+}
+
+// RemovePushSubscription implements whitecross.DeliveryWorkStore: it
+// deletes the tenant's subscription id. A subscription already gone (or of
+// another tenant, or a malformed id) is not an error: the push service said
+// it is gone either way.
+func (s *Store) RemovePushSubscription(ctx context.Context, tenantID, id string) error {
+	tenantID, ok1 := parseID(tenantID)
+	id, ok2 := parseID(id)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(ctx, `DELETE FROM push_subscriptions WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("remove push subscription: %w", err)
+	}
+	return nil
+}
+
+// maxDetailChars bounds an error or a timeline detail, which come from
+// providers: the row stays small whatever they answer.
+const maxDetailChars = 500
+
+// clipDetail shortens s to maxDetailChars runes.
+func clipDetail(s string) string {
+	r := []rune(s)
+	if len(r) <= maxDetailChars {
+		return s
+	}
+	return string(r[:maxDetailChars-1]) + "…"
+}
+
+// insertDeliveryEvent appends one step to a delivery's timeline.
+func insertDeliveryEvent(ctx context.Context, tx *Tx, tenantID, deliveryID string, status whitecross.DeliveryStatus, at time.Time, detail string) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO delivery_events (id, tenant_id, delivery_id, status, at, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+		newID(), tenantID, deliveryID, string(status), at, clipDetail(detail)); err != nil {
+		return fmt.Errorf("insert delivery event: %w", err)
+	}
+	return nil
+}

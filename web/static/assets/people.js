@@ -1,0 +1,76 @@
+// Names of the people the app shows (typing, receipts, presence, sent
+// lists), fetched once each and kept for the page's life, and who is online.
+import * as api from './api.js';
+import { h } from './dom.js';
+
+const known = new Map(); // user id -> {id, name, role}
+const pending = new Map(); // user id -> Promise of a user
+const online = new Set();
+const presenceListeners = new Set();
+
+// remember records users the app already has (message senders, lists).
+export function remember(...users) {
+  for (const u of users) if (u?.id && u.name) known.set(u.id, { id: u.id, name: u.name, role: u.role });
+}
+
+// lookup resolves a user by id; someone the caller may not look up
+// resolves to a placeholder rather than failing the view.
+export function lookup(id) {
+  if (known.has(id)) return Promise.resolve(known.get(id));
+  if (!pending.has(id)) {
+    pending.set(id, api.get(`/api/v1/users/${encodeURIComponent(id)}`)
+      .then((u) => { remember(u); return known.get(id); })
+      .catch(() => ({ id, name: 'Someone', role: '' }))
+      .finally(() => pending.delete(id)));
+  }
+  return pending.get(id);
+}
+
+// nameNode is a span that shows the user's name as soon as it is known.
+export function nameNode(id) {
+  const span = h('span', { class: 'person', dataset: { userId: id } }, known.get(id)?.name ?? '…');
+  if (!known.has(id)) lookup(id).then((u) => { span.textContent = u.name; });
+  return span;
+}
+
+// setOnline records a presence event.
+export function setOnline(id, isOnline) {
+  if (isOnline) online.add(id);
+  else online.delete(id);
+  for (const fn of presenceListeners) fn(id, isOnline);
+}
+
+export function isOnline(id) {
+  return online.has(id);
+}
+
+export function onlineIds() {
+  return [...online];
+}
+
+// onPresence registers fn(id, isOnline); it returns the unsubscribe func.
+export function onPresence(fn) {
+  presenceListeners.add(fn);
+  return () => presenceListeners.delete(fn);
+}
+
+// presenceNode is "online" text beside a name, updated live.
+export function presenceNode(id) {
+  const span = h('span', { class: 'presence', dataset: { presenceOf: id } });
+  const show = () => {
+    const on = online.has(id);
+    span.hidden = !on;
+    span.textContent = on ? 'online' : '';
+  };
+  show();
+  return span;
+}
+
+// refreshPresence updates every presence marker on the page for id.
+export function refreshPresenceMarkers(id) {
+  for (const span of document.querySelectorAll(`[data-presence-of="${CSS.escape(id)}"]`)) {
+    const on = online.has(id);
+    span.hidden = !on;
+    span.textContent = on ? 'online' : '';
+  }
+}

@@ -1,0 +1,223 @@
+// Compose a message: recipients, subject, body (plain or Markdown, with a
+// preview), category, priority, channels, https attachment links, sensitive
+// flag, and send now or later. Sending goes through the outbox with an
+// Idempotency-Key made here, so a message written offline is sent, once,
+// when the connection returns.
+import * as pending from './pending.js';
+import { fieldErrors } from './api.js';
+import { recipientPicker } from './recipients.js';
+import { renderMarkdown } from './markdown.js';
+import { h, announce, uuid, visuallyHidden, CATEGORIES, PRIORITIES, CHANNELS } from './dom.js';
+
+const MAX_ATTACHMENTS = 10;
+
+export async function composeView(app, container) {
+  const picker = recipientPicker({ id: 'compose-to', labelId: 'compose-to-label', describedBy: 'compose-to-hint' });
+  const summary = h('div', { class: 'error-summary', id: 'compose-errors', role: 'alert', tabindex: '-1', hidden: true });
+  const subject = h('input', { id: 'compose-subject', name: 'subject', maxlength: '200', required: true, autocomplete: 'off' });
+  const body = h('textarea', { id: 'compose-body', name: 'body', rows: '10', maxlength: '20000', required: true, 'aria-describedby': 'compose-body-hint' });
+  const preview = h('div', { id: 'compose-preview', class: 'preview message-body', hidden: true, 'aria-live': 'polite', tabindex: '-1' });
+  const previewToggle = h('button', { type: 'button', class: 'button-link', 'aria-expanded': 'false', 'aria-controls': 'compose-preview', id: 'compose-preview-toggle' }, 'Show preview');
+  const attachments = h('ul', { class: 'attachment-rows plain-list', id: 'compose-attachments' });
+  const addAttachment = h('button', { type: 'button', class: 'button', id: 'compose-add-attachment' }, 'Add a link');
+  const when = h('input', { type: 'datetime-local', id: 'compose-when', name: 'when', disabled: true, 'aria-describedby': 'compose-when-hint' });
+  const submit = h('button', { type: 'submit', class: 'button button-primary', id: 'compose-send' }, 'Send');
+
+  const radio = (name, value, label, checked) => {
+    const inputId = `compose-${name}-${value.toLowerCase()}`;
+    return h('div', { class: 'field-check' }, h('input', { type: 'radio', name, id: inputId, value, checked }), h('label', { for: inputId }, label));
+  };
+  const select = (id, label, options, value) => h('div', { class: 'field field-inline' },
+    h('label', { for: id }, label),
+    h('select', { id, name: id.replace('compose-', '') }, Object.entries(options).map(([v, t]) => h('option', { value: v, selected: v === value }, t))));
+
+  const form = h('form', { class: 'compose', novalidate: true, 'aria-labelledby': 'compose-heading' },
+    summary,
+    h('div', { class: 'field', id: 'field-to' },
+      h('label', { for: 'compose-to', id: 'compose-to-label' }, 'To'),
+      h('p', { id: 'compose-to-hint', class: 'hint' }, 'Type a name or a group, then choose from the list.'),
+      picker.node),
+    h('div', { class: 'field', id: 'field-subject' }, h('label', { for: 'compose-subject' }, 'Subject'), subject),
+    h('fieldset', { class: 'field', id: 'field-body' },
+      h('legend', null, 'Message'),
+      h('div', { class: 'inline-options', role: 'radiogroup', 'aria-label': 'Format' },
+        radio('format', 'PLAIN', 'Plain text', true), radio('format', 'MARKDOWN', 'Markdown', false)),
+      h('label', { for: 'compose-body', class: 'visually-hidden' }, 'Message text'),
+      h('p', { id: 'compose-body-hint', class: 'hint' }, 'Markdown: **bold**, *italic*, - lists, [links](https://…). Raw HTML is shown as text.'),
+      body, previewToggle, preview),
+    h('div', { class: 'field-row' },
+      select('compose-category', 'Category', CATEGORIES, 'GENERAL'),
+      select('compose-priority', 'Priority', PRIORITIES, 'MEDIUM')),
+    h('fieldset', { class: 'field', id: 'field-channels' },
+      h('legend', null, 'Send by'),
+      Object.entries(CHANNELS).map(([value, label]) => h('div', { class: 'field-check' },
+        h('input', { type: 'checkbox', name: 'channels', id: `compose-channel-${value.toLowerCase()}`, value, checked: value === 'IN_APP', disabled: value === 'IN_APP' }),
+        h('label', { for: `compose-channel-${value.toLowerCase()}` }, label, value === 'IN_APP' ? ' (always)' : '')))),
+    h('div', { class: 'field-check field', id: 'field-sensitive' },
+      h('input', { type: 'checkbox', name: 'sensitive', id: 'compose-sensitive', 'aria-describedby': 'compose-sensitive-hint' }),
+      h('label', { for: 'compose-sensitive' }, 'Sensitive (protected health information)'),
+      h('p', { id: 'compose-sensitive-hint', class: 'hint' }, 'Email, text messages and calls then carry only a notice and a link, never the content.')),
+    h('fieldset', { class: 'field', id: 'field-attachments' },
+      h('legend', null, 'Attachments'),
+      h('p', { class: 'hint' }, `Links to files (https), up to ${MAX_ATTACHMENTS}.`),
+      attachments, addAttachment),
+    h('fieldset', { class: 'field', id: 'field-scheduled_at' },
+      h('legend', null, 'When'),
+      radio('schedule', 'NOW', 'Send now', true), radio('schedule', 'LATER', 'Send later', false),
+      h('div', { id: 'compose-when-field', hidden: true },
+        h('label', { for: 'compose-when' }, 'Send at'),
+        h('p', { id: 'compose-when-hint', class: 'hint' }, 'In your time zone, at most a year ahead.'),
+        when)),
+    h('div', { class: 'actions' }, submit));
+
+  container.append(h('h1', { id: 'compose-heading', tabindex: '-1' }, 'New message'), form);
+
+  // Preview: a DOM rendering of the Markdown (no HTML parsing), or the
+  // plain text as typed.
+  const showPreview = () => {
+    const markdown = form.elements.format.value === 'MARKDOWN';
+    preview.replaceChildren(markdown ? renderMarkdown(body.value) : h('p', { class: 'pre-wrap' }, body.value));
+  };
+  previewToggle.addEventListener('click', () => {
+    const open = preview.hidden;
+    preview.hidden = !open;
+    previewToggle.setAttribute('aria-expanded', String(open));
+    previewToggle.textContent = open ? 'Hide preview' : 'Show preview';
+    if (open) showPreview();
+  });
+  body.addEventListener('input', () => { if (!preview.hidden) showPreview(); });
+  form.addEventListener('change', (e) => {
+    if (e.target.name === 'format' && !preview.hidden) showPreview();
+    if (e.target.name === 'schedule') {
+      const later = form.elements.schedule.value === 'LATER';
+      when.disabled = !later;
+      container.querySelector('#compose-when-field').hidden = !later;
+    }
+  });
+
+  addAttachment.addEventListener('click', () => {
+    const n = attachments.childElementCount;
+    if (n >= MAX_ATTACHMENTS) return;
+    const row = h('li', { class: 'attachment-row' },
+      h('div', { class: 'field field-inline' }, h('label', { for: `compose-attachment-url-${n}` }, 'Link'),
+        h('input', { type: 'url', id: `compose-attachment-url-${n}`, name: 'attachment-url', placeholder: 'https://', inputmode: 'url' })),
+      h('div', { class: 'field field-inline' }, h('label', { for: `compose-attachment-name-${n}` }, 'Name'),
+        h('input', { id: `compose-attachment-name-${n}`, name: 'attachment-name' })),
+      h('button', { type: 'button', class: 'button-link', onclick: () => { row.remove(); addAttachment.disabled = false; addAttachment.focus(); } },
+        'Remove', visuallyHidden(` link ${n + 1}`)));
+    attachments.append(row);
+    addAttachment.disabled = attachments.childElementCount >= MAX_ATTACHMENTS;
+    row.querySelector('input').focus();
+  });
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const { request, errors } = read();
+    if (Object.keys(errors).length) {
+      showErrors(errors);
+      return;
+    }
+    clearErrors();
+    submit.disabled = true;
+    const key = uuid();
+    pending.add(app.user.id, { key, path: '/api/v1/messages', body: request, subject: request.subject, created_at: new Date().toISOString() });
+    const result = await pending.send(app.user.id, key, { keepRefused: false });
+    submit.disabled = false;
+    if (result.outcome === pending.SENT) {
+      const m = result.message;
+      announce(m.status === 'SCHEDULED' ? 'Message scheduled.' : 'Message sent.');
+      app.refreshCounts();
+      app.navigate(m.status === 'SCHEDULED' ? '/scheduled' : `/messages/${m.id}`);
+    } else if (result.outcome === pending.WAITING) {
+      announce('You are offline. The message is saved on this device and will be sent when the connection returns.');
+      form.reset();
+      container.querySelector('.chips').replaceChildren();
+      app.navigate('/inbox');
+    } else {
+      const byField = fieldErrors(result.error);
+      if (!Object.keys(byField).length) byField._ = [result.error.detail || result.error.message];
+      showErrors(byField, result.error.detail);
+    }
+  });
+
+  // read validates what the form can check itself and builds the request.
+  function read() {
+    const errors = {};
+    const to = picker.value();
+    if (!to.recipient_ids.length && !to.group_ids.length) errors.to = ['Choose at least one recipient.'];
+    if (!subject.value.trim()) errors.subject = ['Write a subject.'];
+    if (!body.value.trim()) errors.body = ['Write a message.'];
+    const links = [...attachments.querySelectorAll('.attachment-row')].map((row) => ({
+      url: row.querySelector('[name=attachment-url]').value.trim(),
+      name: row.querySelector('[name=attachment-name]').value.trim(),
+    })).filter((a) => a.url || a.name);
+    for (const a of links) if (a.url && !a.name) a.name = a.url.split('/').filter(Boolean).pop() ?? a.url;
+    const request = {
+      subject: subject.value.trim(),
+      body: body.value,
+      body_format: form.elements.format.value,
+      category: form.elements.category.value,
+      priority: form.elements.priority.value,
+      channels: [...form.querySelectorAll('[name=channels]:checked')].map((c) => c.value),
+      sensitive: form.elements.sensitive.checked,
+    };
+    if (to.recipient_ids.length) request.recipient_ids = to.recipient_ids;
+    if (to.group_ids.length) request.group_ids = to.group_ids;
+    if (links.length) request.attachments = links;
+    if (form.elements.schedule.value === 'LATER') {
+      const at = new Date(when.value);
+      if (!when.value || Number.isNaN(at.getTime())) errors.scheduled_at = ['Choose when to send it.'];
+      else if (at.getTime() <= Date.now()) errors.scheduled_at = ['Choose a time in the future.'];
+      else request.scheduled_at = at.toISOString();
+    }
+    return { request, errors };
+  }
+
+  const FIELD_LABELS = { to: 'To', recipient_ids: 'To', group_ids: 'To', subject: 'Subject', body: 'Message', attachments: 'Attachments',
+    scheduled_at: 'When', channels: 'Send by', category: 'Category', priority: 'Priority', _: 'Message' };
+  const FIELD_TARGET = { to: 'compose-to', recipient_ids: 'compose-to', group_ids: 'compose-to', subject: 'compose-subject', body: 'compose-body',
+    attachments: 'compose-attachments', scheduled_at: 'compose-when', channels: 'compose-channel-email', category: 'compose-category', priority: 'compose-priority' };
+  const FIELD_BOX = { recipient_ids: 'to', group_ids: 'to' };
+
+  // showErrors lists the problems at the top (links to the fields) and
+  // beside each field, then moves the focus to the list.
+  function showErrors(byField, detail) {
+    clearErrors();
+    const list = h('ul');
+    for (const [field, messages] of Object.entries(byField)) {
+      const target = FIELD_TARGET[field];
+      for (const text of messages) {
+        list.append(h('li', null, target ? h('a', { href: `#${target}`, onclick: (e) => { e.preventDefault(); document.getElementById(target)?.focus(); } },
+          `${FIELD_LABELS[field] ?? field}: ${text}`) : `${FIELD_LABELS[field] ?? field}: ${text}`));
+      }
+      const box = document.getElementById(`field-${FIELD_BOX[field] ?? field}`);
+      if (box) {
+        const errorId = `error-${field}`;
+        box.classList.add('has-error');
+        box.append(h('p', { class: 'error-text field-error', id: errorId }, messages.join(' ')));
+        const input = document.getElementById(target);
+        if (input && !input.matches('ul')) {
+          input.setAttribute('aria-invalid', 'true');
+          input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby') ?? ''} ${errorId}`.trim());
+        }
+      }
+    }
+    summary.replaceChildren(h('h2', null, detail && detail !== 'Validation failed.' ? detail : 'Please fix these problems'), list);
+    summary.hidden = false;
+    summary.focus();
+  }
+
+  function clearErrors() {
+    summary.hidden = true;
+    for (const el of form.querySelectorAll('.field-error')) el.remove();
+    for (const el of form.querySelectorAll('.has-error')) el.classList.remove('has-error');
+    for (const el of form.querySelectorAll('[aria-invalid]')) {
+      el.removeAttribute('aria-invalid');
+      const ids = (el.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && !x.startsWith('error-'));
+      if (ids.length) el.setAttribute('aria-describedby', ids.join(' '));
+      else el.removeAttribute('aria-describedby');
+    }
+  }
+
+  return { title: 'New message' };
+}

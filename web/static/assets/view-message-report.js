@@ -1,0 +1,117 @@
+// What the sender sees of a message they sent: read receipts ("Read by 3
+// of 5", names on demand) and the delivery status of every recipient and
+// channel, both kept current by live events.
+import * as api from './api.js';
+import { h, formatTime, CHANNELS } from './dom.js';
+
+const SHOW_ROWS = 200;
+
+// receiptsSection shows "Read by N of M" and, when asked, who has read it.
+// refresh() reloads after a receipt.read event; names() resolves the
+// recipients' names by id (for the delivery table).
+export function receiptsSection(m) {
+  const summary = h('p', { id: 'receipt-summary', class: 'receipt-summary' }, readBy(m.read_count ?? 0, m.recipient_count));
+  const list = h('ul', { id: 'receipt-list', class: 'receipt-list plain-list', hidden: true });
+  const toggle = h('button', { type: 'button', class: 'button-link', id: 'receipt-toggle', 'aria-expanded': 'false', 'aria-controls': 'receipt-list' },
+    'Show who has read it');
+  let loaded = null;
+
+  const load = async () => {
+    loaded = api.get(`/api/v1/messages/${m.id}/receipts`);
+    const r = await loaded;
+    summary.textContent = readBy(r.read_count, r.recipient_count);
+    if (!list.hidden) showList(r);
+    return r;
+  };
+  const showList = (r) => {
+    list.replaceChildren(...r.items.map((item) => h('li', { class: item.read_at ? 'is-read' : 'is-unread' },
+      h('span', { class: 'person' }, item.name), ' — ',
+      item.read_at ? h('span', null, 'read ', formatTime(item.read_at)) : h('span', { class: 'muted' }, 'not read yet'))));
+  };
+  toggle.addEventListener('click', async () => {
+    const open = list.hidden;
+    list.hidden = !open;
+    toggle.setAttribute('aria-expanded', String(open));
+    toggle.textContent = open ? 'Hide who has read it' : 'Show who has read it';
+    if (open) showList(await (loaded ?? load()));
+  });
+
+  const node = h('section', { class: 'panel receipts', 'aria-labelledby': 'receipts-heading' },
+    h('h2', { id: 'receipts-heading' }, 'Read receipts'),
+    // The summary is a live region: "Read by 1 of 1" is announced when it changes.
+    h('div', { 'aria-live': 'polite' }, summary), toggle, list);
+
+  return {
+    node,
+    refresh: () => load().catch(() => {}),
+    names: async () => {
+      const r = await (loaded ?? load());
+      return new Map(r.items.map((item) => [item.user_id, item.name]));
+    },
+  };
+}
+
+function readBy(n, total) {
+  return `Read by ${n} of ${total}`;
+}
+
+const STATUS_TEXT = { PENDING: 'Waiting', SENT: 'Sent', DELIVERED: 'Delivered', FAILED: 'Failed', BOUNCED: 'Bounced' };
+
+// deliverySection is the per-recipient, per-channel delivery table.
+// update(delivery) applies a delivery.updated event.
+export function deliverySection(m, receipts) {
+  const byId = new Map();
+  const summary = h('p', { id: 'delivery-summary' });
+  const tbody = h('tbody');
+  const more = h('p', { class: 'muted', hidden: true });
+  const table = h('table', { class: 'delivery-table', id: 'delivery-table' },
+    h('caption', { class: 'visually-hidden' }, 'Delivery status by recipient and channel'),
+    h('thead', null, h('tr', null, ['Recipient', 'Channel', 'Status', 'Updated'].map((c) => h('th', { scope: 'col' }, c)))),
+    tbody);
+  const node = h('section', { class: 'panel delivery', 'aria-labelledby': 'delivery-heading' },
+    h('h2', { id: 'delivery-heading' }, 'Delivery'), summary, h('div', { class: 'table-scroll' }, table), more);
+  let names = new Map();
+
+  const render = () => {
+    const counts = { PENDING: 0, SENT: 0, DELIVERED: 0, FAILED: 0, BOUNCED: 0 };
+    for (const d of byId.values()) counts[d.status] = (counts[d.status] ?? 0) + 1;
+    summary.textContent = Object.entries(counts).filter(([, n]) => n).map(([s, n]) => `${STATUS_TEXT[s]}: ${n}`).join(' · ') || 'No deliveries yet.';
+    const rows = [...byId.values()].sort((a, b) => (names.get(a.recipient_id) ?? '').localeCompare(names.get(b.recipient_id) ?? '') || a.channel.localeCompare(b.channel));
+    tbody.replaceChildren(...rows.slice(0, SHOW_ROWS).map(row));
+    more.hidden = rows.length <= SHOW_ROWS;
+    more.textContent = `Showing ${SHOW_ROWS} of ${rows.length} deliveries.`;
+  };
+  const row = (d) => h('tr', { dataset: { deliveryId: d.id, status: d.status } },
+    h('td', null, names.get(d.recipient_id) ?? 'Recipient'),
+    h('td', null, CHANNELS[d.channel] ?? d.channel),
+    h('td', null, h('span', { class: `status status-${d.status.toLowerCase()}` }, STATUS_TEXT[d.status] ?? d.status),
+      d.error ? h('span', { class: 'error-text' }, ` (${d.error})`) : null),
+    h('td', null, formatTime(d.delivered_at ?? d.bounced_at ?? d.failed_at ?? d.sent_at ?? d.queued_at)));
+
+  Promise.all([api.get(`/api/v1/messages/${m.id}/delivery`), receipts.names().catch(() => new Map())])
+    .then(([report, n]) => {
+      names = n;
+      for (const d of report.items) if (!byId.has(d.id) || newer(d, byId.get(d.id))) byId.set(d.id, d);
+      render();
+    })
+    .catch(() => { summary.textContent = 'Delivery status is not available.'; });
+
+  return {
+    node,
+    update(d) {
+      if (!d?.id) return;
+      const old = byId.get(d.id);
+      if (old && !newer(d, old)) return;
+      byId.set(d.id, d);
+      render();
+    },
+  };
+}
+
+// newer orders two versions of a delivery by how far along they are, so a
+// replayed older event never undoes a newer state.
+function newer(a, b) {
+  const rank = { PENDING: 0, SENT: 1, DELIVERED: 2, FAILED: 2, BOUNCED: 3 };
+  if (a.attempts !== b.attempts) return a.attempts > b.attempts;
+  return (rank[a.status] ?? 0) >= (rank[b.status] ?? 0);
+}

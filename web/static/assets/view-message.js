@@ -1,0 +1,285 @@
+// One message and its thread. A recipient reads (which marks it read),
+// replies, archives or marks it unread; the sender sees read receipts and
+// the delivery status of every recipient and channel, live, and can
+// reschedule or cancel a scheduled message. Typing indicators show who is
+// writing in the thread.
+import * as api from './api.js';
+import * as pending from './pending.js';
+import * as people from './people.js';
+import { TypingSender, typingIn, onTyping } from './typing.js';
+import { h, announce, badges, formatTime, setServerHTML, safeURL, uuid, visuallyHidden, isAlert, CATEGORIES, PRIORITIES, CHANNELS, ROLES } from './dom.js';
+import { receiptsSection, deliverySection } from './view-message-report.js';
+
+export async function messageView(app, container, id) {
+  const me = app.user.id;
+  const [message, thread] = await Promise.all([
+    api.get(`/api/v1/messages/${encodeURIComponent(id)}`),
+    api.get(`/api/v1/messages/${encodeURIComponent(id)}/thread`).catch(() => ({ items: [] })),
+  ]);
+  let m = message;
+  const isSender = m.sender.id === me;
+  const isRecipient = !isSender && m.recipient_ids.includes(me);
+  const items = new Map(); // thread messages by id
+  for (const t of thread.items.length ? thread.items : [m]) items.set(t.id, t);
+  if (!items.has(m.id)) items.set(m.id, m);
+
+  const threadList = h('ol', { class: 'thread', 'aria-labelledby': 'thread-heading' });
+  const typingLine = h('p', { class: 'typing-line', id: 'thread-typing', 'aria-live': 'polite', hidden: true });
+  const notice = h('p', { class: 'notice', role: 'status', id: 'message-notice', hidden: true });
+  const back = backLink(m, isSender);
+
+  const header = h('header', { class: `message-header${isAlert(m) ? ' is-alert' : ''}${m.category === 'EMERGENCY' ? ' is-emergency' : ''}` },
+    h('h1', { tabindex: '-1', id: 'message-subject' }, m.subject),
+    badges(m),
+    h('dl', { class: 'meta' },
+      meta('From', h('span', null, m.sender.name, ` (${ROLES[m.sender.role] ?? m.sender.role}) `, people.presenceNode(m.sender.id))),
+      isSender || !isRecipient ? meta('To', m.recipient_count === 1 && m.recipient_ids.length === 1
+        ? people.nameNode(m.recipient_ids[0]) : `${m.recipient_count} recipients`) : null,
+      m.status === 'SCHEDULED' ? meta('Sends', h('span', { id: 'scheduled-at' }, formatTime(m.scheduled_at, 'long'))) : meta('Sent', formatTime(m.sent_at ?? m.created_at, 'long')),
+      meta('Category', CATEGORIES[m.category] ?? m.category),
+      meta('Priority', PRIORITIES[m.priority] ?? m.priority),
+      isSender ? meta('Channels', m.channels.map((c) => CHANNELS[c] ?? c).join(', ')) : null,
+      m.status === 'CANCELED' ? meta('Status', 'Canceled: never sent') : null));
+
+  container.append(back, h('article', { class: 'message', 'aria-labelledby': 'message-subject' },
+    header, notice,
+    isRecipient ? recipientActions(app, m, say) : null,
+    isSender && m.status === 'SCHEDULED' ? scheduleActions(app, m, say) : null,
+    h('section', { class: 'thread-section', 'aria-labelledby': 'thread-heading' },
+      h('h2', { id: 'thread-heading' }, 'Conversation'), threadList, typingLine)));
+
+  const renderThread = () => {
+    const sorted = [...items.values()].sort((a, b) => (a.sent_at ?? a.created_at).localeCompare(b.sent_at ?? b.created_at));
+    threadList.replaceChildren(...sorted.map((t) => threadItem(t, t.id === m.id)));
+  };
+  renderThread();
+
+  let receipts;
+  let delivery;
+  if (isSender && m.status !== 'SCHEDULED' && m.status !== 'CANCELED') {
+    receipts = receiptsSection(m);
+    delivery = deliverySection(m, receipts);
+    container.querySelector('article').append(receipts.node, delivery.node);
+  }
+
+  let typingSender;
+  const canReply = (isRecipient && m.status !== 'CANCELED') || (isSender && m.recipient_count === 1 && m.status === 'SENT');
+  if (canReply) {
+    typingSender = new TypingSender(app.live, m.thread_id);
+    container.querySelector('article').append(replyForm(app, m, typingSender, (reply) => {
+      items.set(reply.id, reply);
+      renderThread();
+    }));
+  }
+
+  const showTyping = (threadId) => {
+    if (threadId !== m.thread_id) return;
+    const ids = typingIn(threadId);
+    typingLine.hidden = ids.length === 0;
+    typingLine.replaceChildren();
+    if (ids.length) typingLine.append(...ids.flatMap((uid, n) => [n ? ', ' : '', people.nameNode(uid)]), ids.length === 1 ? ' is typing…' : ' are typing…');
+  };
+  const stopTyping = onTyping(showTyping);
+  showTyping(m.thread_id);
+
+  markThreadRead(app, items);
+
+  function say(text) {
+    notice.textContent = text;
+    notice.hidden = false;
+  }
+
+  return {
+    title: m.subject,
+    dispose() {
+      stopTyping();
+      typingSender?.stop();
+    },
+    reload: () => app.navigate(location.pathname, { replace: true }),
+    live(type, data) {
+      if (type === 'message.created' && data.thread_id === m.thread_id && !items.has(data.id)) {
+        // The REST answer is the reference (body_html, the caller's state);
+        // a frame without body_html is completed from it.
+        const full = typeof data.body_html === 'string' ? Promise.resolve(data) : api.get(`/api/v1/messages/${data.id}`);
+        full.then((msg) => {
+          if (items.has(msg.id)) return;
+          items.set(msg.id, msg);
+          renderThread();
+          markThreadRead(app, items);
+        }).catch(() => {});
+      } else if (type === 'receipt.read' && data.message_id === m.id) {
+        receipts?.refresh();
+      } else if (type === 'delivery.updated' && data.message_id === m.id) {
+        delivery?.update(data.delivery);
+      }
+    },
+  };
+}
+
+function meta(term, value) {
+  return [h('dt', null, term), h('dd', null, value)];
+}
+
+function backLink(m, isSender) {
+  const box = isSender ? (m.status === 'SCHEDULED' ? 'scheduled' : 'sent') : m.archived_at ? 'archived' : 'inbox';
+  const label = { inbox: 'Inbox', sent: 'Sent', scheduled: 'Scheduled', archived: 'Archived' }[box];
+  return h('p', { class: 'back' }, h('a', { href: `/${box}` }, h('span', { 'aria-hidden': 'true' }, '← '), `Back to ${label}`));
+}
+
+function threadItem(t, current) {
+  const body = h('div', { class: 'message-body' });
+  setServerHTML(body, t.body_html);
+  const attachments = t.attachments.length
+    ? h('ul', { class: 'attachments', 'aria-label': 'Attachments' }, t.attachments.map((a) => {
+      const href = safeURL(a.url);
+      return h('li', null, href ? h('a', { href, rel: 'noreferrer', target: '_blank' }, a.name, visuallyHidden(' (opens in a new tab)')) : a.name);
+    }))
+    : null;
+  return h('li', null, h('article', {
+    class: `thread-message${current ? ' is-current' : ''}${isAlert(t) ? ' is-alert' : ''}`,
+    dataset: { id: t.id }, 'aria-label': `${t.sender.name}, ${new Date(t.sent_at ?? t.created_at).toLocaleString()}`,
+  },
+  h('header', { class: 'thread-message-header' },
+    h('span', { class: 'author' }, t.sender.name), ' ', people.presenceNode(t.sender.id), ' ',
+    formatTime(t.sent_at ?? t.created_at)),
+  body, attachments));
+}
+
+// markThreadRead marks read what the user received in the thread and has
+// not read: opening a message is reading it.
+function markThreadRead(app, items) {
+  const unread = [...items.values()].filter((t) => t.sender.id !== app.user.id && t.recipient_ids.includes(app.user.id) && !t.read_at);
+  if (!unread.length) return;
+  Promise.all(unread.map((t) => api.put(`/api/v1/messages/${t.id}/read`).then(() => { t.read_at = new Date().toISOString(); })))
+    .catch(() => {})
+    .finally(() => app.refreshCounts());
+}
+
+function recipientActions(app, m, say) {
+  let read = true; // opening it marked it read
+  let archived = Boolean(m.archived_at);
+  const readButton = h('button', { type: 'button', class: 'button', id: 'toggle-read' }, 'Mark as unread');
+  const archiveButton = h('button', { type: 'button', class: 'button', id: 'toggle-archive' }, archived ? 'Move to inbox' : 'Archive');
+  readButton.addEventListener('click', async () => {
+    try {
+      await (read ? api.del : api.put)(`/api/v1/messages/${m.id}/read`);
+      read = !read;
+      readButton.textContent = read ? 'Mark as unread' : 'Mark as read';
+      say(read ? 'Marked as read.' : 'Marked as unread.');
+      app.refreshCounts();
+    } catch (err) {
+      say(`Could not change it: ${err.detail || err.message}`);
+    }
+  });
+  archiveButton.addEventListener('click', async () => {
+    try {
+      await (archived ? api.del : api.put)(`/api/v1/messages/${m.id}/archive`);
+      archived = !archived;
+      archiveButton.textContent = archived ? 'Move to inbox' : 'Archive';
+      say(archived ? 'Archived. It is in the Archived box now.' : 'Moved back to the inbox.');
+      app.refreshCounts();
+    } catch (err) {
+      say(`Could not change it: ${err.detail || err.message}`);
+    }
+  });
+  return h('div', { class: 'actions', role: 'group', 'aria-label': 'Message actions' }, readButton, archiveButton);
+}
+
+function scheduleActions(app, m, say) {
+  const input = h('input', { type: 'datetime-local', id: 'reschedule-at', value: toLocalInput(m.scheduled_at), required: true });
+  const error = h('p', { class: 'error-text', id: 'reschedule-error', hidden: true });
+  const form = h('form', { class: 'reschedule', 'aria-label': 'Reschedule' },
+    h('div', { class: 'field' }, h('label', { for: 'reschedule-at' }, 'Send at (your time)'), input, error),
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'button' }, 'Reschedule'),
+      h('button', { type: 'button', class: 'button button-danger', id: 'cancel-scheduled' }, 'Cancel sending')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    const when = new Date(input.value);
+    if (!input.value || Number.isNaN(when.getTime())) {
+      showError('Choose a date and time.');
+      return;
+    }
+    try {
+      const updated = await api.patch(`/api/v1/messages/${m.id}`, { scheduled_at: when.toISOString() });
+      document.getElementById('scheduled-at')?.replaceChildren(formatTime(updated.scheduled_at, 'long'));
+      say('Rescheduled.');
+    } catch (err) {
+      showError(err.errors?.[0]?.message ? `${err.detail} ${err.errors[0].message}` : (err.detail || err.message));
+    }
+  });
+  form.querySelector('#cancel-scheduled').addEventListener('click', async () => {
+    try {
+      await api.del(`/api/v1/messages/${m.id}`);
+      announce('Scheduled message canceled.');
+      app.refreshCounts();
+      app.navigate('/scheduled');
+    } catch (err) {
+      showError(err.detail || err.message);
+    }
+  });
+  function showError(text) {
+    error.textContent = text;
+    error.hidden = false;
+    input.setAttribute('aria-invalid', 'true');
+    input.setAttribute('aria-describedby', 'reschedule-error');
+    input.focus();
+  }
+  return form;
+}
+
+// toLocalInput formats an RFC 3339 time for a datetime-local input.
+export function toLocalInput(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  const pad = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+// replyForm writes a reply. It goes through the outbox like every message,
+// so a reply written offline is sent once the connection returns.
+function replyForm(app, m, typingSender, onSent) {
+  const textarea = h('textarea', { id: 'reply-body', name: 'body', rows: '4', maxlength: '20000', required: true, 'aria-describedby': 'reply-hint' });
+  const status = h('p', { id: 'reply-status', role: 'status', class: 'muted' });
+  const error = h('p', { id: 'reply-error', class: 'error-text', role: 'alert', hidden: true });
+  const form = h('form', { class: 'reply-form', 'aria-labelledby': 'reply-label', novalidate: true },
+    h('label', { for: 'reply-body', id: 'reply-label' }, m.sender.id === app.user.id ? 'Write a follow-up' : `Reply to ${m.sender.name}`),
+    h('p', { id: 'reply-hint', class: 'hint' }, m.sender.id === app.user.id ? 'Goes to the recipient in this conversation.' : 'Goes to the sender only.'),
+    textarea, error,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'button button-primary', id: 'reply-send' }, 'Send reply')),
+    status);
+  textarea.addEventListener('input', () => typingSender.input());
+  textarea.addEventListener('blur', () => typingSender.stop());
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    error.hidden = true;
+    const body = textarea.value.trim();
+    if (!body) {
+      error.textContent = 'Write a reply first.';
+      error.hidden = false;
+      textarea.setAttribute('aria-invalid', 'true');
+      textarea.focus();
+      return;
+    }
+    textarea.removeAttribute('aria-invalid');
+    typingSender.stop();
+    const key = uuid();
+    pending.add(app.user.id, { key, path: `/api/v1/messages/${m.id}/replies`, body: { body, body_format: 'PLAIN' },
+      subject: `Re: ${m.subject}`, created_at: new Date().toISOString() });
+    textarea.value = '';
+    const result = await pending.send(app.user.id, key, { keepRefused: false });
+    if (result.outcome === pending.SENT) {
+      status.textContent = 'Reply sent.';
+      if (result.message) onSent(result.message);
+    } else if (result.outcome === pending.WAITING) {
+      status.textContent = 'You are offline. The reply is saved on this device and will be sent when the connection returns.';
+    } else {
+      textarea.value = body;
+      error.textContent = `The reply was not sent: ${result.error.errors?.[0]?.message ?? result.error.detail ?? result.error.message}`;
+      error.hidden = false;
+      textarea.focus();
+    }
+  });
+  return form;
+}
