@@ -240,7 +240,10 @@ func (g *Gateway) receive(ctx context.Context, payload []byte) {
 	case kindPresence:
 		g.presence.remote(m.From, m.Tenant, m.Users, m.Online)
 	case kindHello:
+		// Answer so the newcomer knows this instance, and tell it who is
+		// online here.
 		g.presence.heard(m.From)
+		g.publish(ctx, &wireMsg{Kind: kindAlive})
 		g.presence.announceLocal(ctx)
 	case kindAlive:
 		g.presence.heard(m.From)

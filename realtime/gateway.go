@@ -168,6 +168,9 @@ type Stats struct {
 	DroppedEphemeral uint64
 	// Resyncs counts resync frames sent (resume after pruned events).
 	Resyncs uint64
+	// Peers is how many other instances were heard from on the broker
+	// (and not since found gone).
+	Peers int
 }
 
 // New returns a gateway; call Start before serving and Shutdown at the end.
@@ -190,6 +193,7 @@ func (g *Gateway) Stats() Stats {
 		SlowClosed:       g.stats.slowClosed.Load(),
 		DroppedEphemeral: g.stats.droppedEphemeral.Load(),
 		Resyncs:          g.stats.resyncs.Load(),
+		Peers:            g.presence.peers(),
 	}
 }
 

@@ -163,6 +163,13 @@ func (p *presence) heard(inst string) {
 	p.mu.Unlock()
 }
 
+// peers returns how many other instances are known alive.
+func (p *presence) peers() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.instances)
+}
+
 // instanceGone takes every user of instance inst offline there.
 func (p *presence) instanceGone(inst string) {
 	var jobs []presenceJob

@@ -195,7 +195,7 @@ func (s *Store) RetryDeliveries(ctx context.Context, ids []string) (int, error) 
 			if err != nil {
 				return fmt.Errorf("requeue deliveries: %w", err)
 			}
-			ids, messages, err := scanIDPairs(rows)
+			changed, messages, err := scanIDPairs(rows)
 			if err != nil {
 				return fmt.Errorf("requeue deliveries: %w", err)
 			}
@@ -203,10 +203,10 @@ func (s *Store) RetryDeliveries(ctx context.Context, ids []string) (int, error) 
 			if err != nil {
 				return err
 			}
-			for i, id := range ids {
+			for i, id := range changed {
 				jobs = append(jobs, DeliverJob{TenantID: a.TenantID, DeliveryID: id, Urgent: urgent[messages[i]]})
 			}
-			requeued = append(requeued, ids...)
+			requeued = append(requeued, changed...)
 		}
 		if len(requeued) == 0 {
 			return nil

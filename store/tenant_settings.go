@@ -34,12 +34,9 @@ func (s *Store) CurrentTenant(ctx context.Context) (*whitecross.Tenant, error) {
 // records tenant.settings.updated with the names of the settings that
 // changed. ADMIN only (or the system); EFORBIDDEN for anyone else.
 func (s *Store) UpdateTenantSettings(ctx context.Context, st whitecross.TenantSettings) (*whitecross.Tenant, error) {
-	a, err := caller(ctx)
+	a, err := requireAdmin(ctx, "change the district's settings")
 	if err != nil {
 		return nil, err
-	}
-	if !a.System && a.Role != whitecross.RoleAdmin {
-		return nil, whitecross.Errorf(whitecross.EFORBIDDEN, "Only a district administrator can change the district's settings.")
 	}
 	if err := validTenantSettings(&st); err != nil {
 		return nil, err

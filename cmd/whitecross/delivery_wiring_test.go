@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"whitecross/delivery"
 	"whitecross/provider/webpush"
 	"whitecross/store"
 )
@@ -288,11 +289,14 @@ func TestDeliverySettingsDefaultsAndOverrides(t *testing.T) {
 	c := loadConfig(testEnv{}.get, &settingFlags{values: map[string]string{}})
 	require.NoError(t, c.Validate())
 	q := c.queueConfig()
-	require.Equal(t, 4, q.UrgentWorkers)
-	require.Equal(t, 2, q.BulkWorkers)
-	require.Equal(t, 90*time.Second, q.DispatchTimeout)
-	require.Equal(t, time.Minute, q.Deliver.Timeout)
-	require.Equal(t, 2*time.Minute, q.RescueAfter)
+	require.Equal(t, delivery.DefaultUrgentWorkers, q.UrgentWorkers, "the settings' defaults are the queue's")
+	require.Equal(t, delivery.DefaultBulkWorkers, q.BulkWorkers)
+	require.Equal(t, delivery.DefaultDispatchTimeout, q.DispatchTimeout)
+	require.Equal(t, delivery.DefaultDeliverTimeout, q.Deliver.Timeout)
+	require.Equal(t, delivery.DefaultRescueAfter, q.RescueAfter)
+	require.Equal(t, "1m30s", durationText(90*time.Second))
+	require.Equal(t, "2m", durationText(2*time.Minute))
+	require.Equal(t, "1h", durationText(time.Hour))
 
 	c = loadConfig(testEnv{"WHITECROSS_QUEUE_URGENT_WORKERS": "16", "WHITECROSS_QUEUE_BULK_WORKERS": "3",
 		"WHITECROSS_DISPATCH_TIMEOUT": "4s", "WHITECROSS_DELIVER_TIMEOUT": "4s", "WHITECROSS_QUEUE_RESCUE_AFTER": "5s"}.get,
