@@ -28,15 +28,15 @@ type DeliverArgs struct {
 // Kind implements river.JobArgs.
 func (DeliverArgs) Kind() string { return DeliverKind }
 
-// EnqueueDeliveries inserts a deliver job per delivery in tx, in the urgent
-// lane for urgent ones. The worker is idempotent (it sends only a PENDING
+// EnqueueDeliveries inserts a deliver job per delivery in tx, in the
+// deliver_urgent lane for urgent ones and the deliver lane for others. The worker is idempotent (it sends only a PENDING
 // delivery), so a job inserted twice never sends twice.
 func (q *Queue) EnqueueDeliveries(ctx context.Context, tx *store.Tx, jobs []store.DeliverJob) error {
 	params := make([]river.InsertManyParams, len(jobs))
 	for i, j := range jobs {
 		params[i] = river.InsertManyParams{
 			Args:       DeliverArgs{TenantID: j.TenantID, DeliveryID: j.DeliveryID, Urgent: j.Urgent},
-			InsertOpts: &river.InsertOpts{Queue: lane(j.Urgent), MaxAttempts: q.deliverMaxAttempts},
+			InsertOpts: &river.InsertOpts{Queue: deliverLane(j.Urgent), MaxAttempts: q.deliverMaxAttempts},
 		}
 	}
 	if err := q.client.insertManyTx(ctx, tx, params); err != nil {

@@ -105,7 +105,7 @@ func TestSMSVoiceAndPushOfAnEmergencyGoOutInTheUrgentLane(t *testing.T) {
 		for _, c := range in.Channels {
 			d := b.mustDelivery(t, m.ID, parent, c)
 			e := b.waitDelivered(t, d.ID)
-			require.Equal(t, delivery.QueueUrgent, e.Job.Queue, "%s of an emergency", c)
+			require.Equal(t, delivery.QueueDeliverUrgent, e.Job.Queue, "%s of an emergency", c)
 			got := b.mustDelivery(t, m.ID, parent, c)
 			require.Equal(t, "DELIVERED", got.Status, "capture's acceptance is delivery")
 			require.Equal(t, "capture", got.Provider)
@@ -215,7 +215,7 @@ func TestFallbackWalksTheChainUntilAChannelDelivers(t *testing.T) {
 		for _, s := range steps {
 			d := b.mustDelivery(t, m.ID, parent, s.channel)
 			e := b.waitDelivered(t, d.ID)
-			require.Equal(t, delivery.QueueUrgent, e.Job.Queue, "a fallback keeps its message's lane")
+			require.Equal(t, delivery.QueueDeliverUrgent, e.Job.Queue, "a fallback keeps its message's lane")
 			d = b.mustDelivery(t, m.ID, parent, s.channel)
 			require.Equal(t, s.status, d.Status, "%s", s.channel)
 			require.Equal(t, s.error, d.Error, "%s", s.channel)
@@ -375,15 +375,15 @@ func TestMetricsAndObserverSeeEveryChange(t *testing.T) {
 		jobs := func(queue, state string) float64 {
 			return b.metric(t, "whitecross_queue_jobs", map[string]string{"queue": queue, "state": state})
 		}
-		require.Equal(t, 3.0, jobs(delivery.QueueDefault, "available"), "queue depth per lane")
-		require.Equal(t, 0.0, jobs(delivery.QueueUrgent, "available"))
+		require.Equal(t, 3.0, jobs(delivery.QueueDeliver, "available"), "queue depth per lane")
+		require.Equal(t, 0.0, jobs(delivery.QueueDeliverUrgent, "available"))
 		require.Equal(t, 0.0, b.metric(t, "whitecross_breaker_state", map[string]string{"provider": "capture"}), "closed")
 
 		b.start(t)
 		for _, u := range users {
 			b.waitDelivered(t, b.mustDelivery(t, m.ID, u, whitecross.ChannelSMS).ID)
 		}
-		require.Equal(t, 0.0, jobs(delivery.QueueDefault, "available"))
+		require.Equal(t, 0.0, jobs(delivery.QueueDeliver, "available"))
 		require.Equal(t, 3.0, b.metric(t, "whitecross_delivery_transitions_total", map[string]string{"channel": "SMS", "status": "DELIVERED"}))
 		require.Equal(t, 3.0, b.metric(t, "whitecross_provider_send_duration_seconds", map[string]string{"provider": "capture", "outcome": "success"}))
 		seen := map[string]bool{}

@@ -155,14 +155,14 @@ type queueCollector struct {
 
 func newQueueCollector(db *store.DB) *queueCollector {
 	return &queueCollector{db: db, desc: prometheus.NewDesc("whitecross_queue_jobs",
-		"Jobs of the queue by lane (urgent, default) and state (available, scheduled, retryable, running).",
+		"Jobs of the queue by lane (urgent, default: dispatch; deliver_urgent, deliver: sends) and state (available, scheduled, retryable, running).",
 		[]string{"queue", "state"}, nil)}
 }
 
 // Describe implements prometheus.Collector.
 func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
-// Collect implements prometheus.Collector. Both lanes and every state are
+// Collect implements prometheus.Collector. Every lane and state is
 // reported, zero when empty; a failed query reports an invalid metric (the
 // scrape shows the error) rather than stale numbers.
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
@@ -180,7 +180,7 @@ func (c *queueCollector) count() (map[[2]string]float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), queueScrapeTimeout)
 	defer cancel()
 	counts := map[[2]string]float64{}
-	for _, q := range []string{QueueUrgent, QueueDefault} {
+	for _, q := range lanes {
 		for _, s := range queueStates {
 			counts[[2]string{q, s}] = 0
 		}

@@ -22,24 +22,50 @@ import (
 	"whitecross/store"
 )
 
-// Queues (priority lanes). Each has its own workers, so a large newsletter
-// in the default lane never delays an emergency in the urgent lane.
+// Queues (lanes). Dispatch jobs (expanding a message into inboxes and
+// deliveries) are database bound; deliver jobs (one send to a provider)
+// mostly wait for the provider. Each kind has its own lanes so that a
+// backlog of sends never holds a dispatch up, nor the reverse, and each
+// priority has its own workers: a large newsletter never delays an
+// emergency.
 const (
-	QueueUrgent  = "urgent"
+	// QueueUrgent dispatches EMERGENCY and URGENT messages.
+	QueueUrgent = "urgent"
+	// QueueDefault dispatches every other message.
 	QueueDefault = river.QueueDefault
+	// QueueDeliverUrgent sends the deliveries of EMERGENCY and URGENT
+	// messages.
+	QueueDeliverUrgent = "deliver_urgent"
+	// QueueDeliver sends every other delivery.
+	QueueDeliver = "deliver"
 )
+
+// lanes lists every queue (metrics report each).
+var lanes = []string{QueueUrgent, QueueDefault, QueueDeliverUrgent, QueueDeliver}
 
 // Defaults of QueueConfig.
 const (
-	// DefaultUrgentWorkers keeps slots free for emergencies even while
-	// several arrive at once.
-	DefaultUrgentWorkers = 4
+	// DefaultUrgentWorkers lets a second urgent message start expanding
+	// while another does; an urgent message of 100 recipients or fewer is
+	// dispatched as it is sent, without a job.
+	DefaultUrgentWorkers = 2
 	// DefaultBulkWorkers bounds how many ordinary dispatches run at once.
 	// Each holds a database connection for a batch transaction; two leave
 	// PostgreSQL's smallest pool (4 connections, one held by River's
-	// LISTEN) room for the urgent lane and River's own queries. On SQLite
+	// LISTEN) room for the other lanes and River's own queries. On SQLite
 	// every write shares one connection, so more would only queue.
 	DefaultBulkWorkers = 2
+	// DefaultDeliverWorkers and DefaultUrgentDeliverWorkers are the sends
+	// in flight at once in the deliver lanes. A send holds a database
+	// connection only for its two short queries (read the delivery,
+	// record the outcome), not while it waits for the provider, so the
+	// lanes are wide: with a provider answering in 100 ms, 32 workers send
+	// about 200 deliveries a second; against the instant capture provider
+	// the database is the limit well below that (see docs/performance.md).
+	// The urgent lane is wider so an emergency to a whole district
+	// outpaces any newsletter.
+	DefaultDeliverWorkers       = 32
+	DefaultUrgentDeliverWorkers = 64
 	// DefaultMaxAttempts is River's default: with its attempt^4-second
 	// backoff, 25 attempts span about three weeks before a job is discarded.
 	DefaultMaxAttempts = 25
@@ -56,13 +82,49 @@ const (
 	DefaultRescueAfter = 2 * time.Minute
 )
 
+// Fetch timing of the lanes.
+const (
+	// deliverFetchCooldown is the deliver lanes' shortest time between two
+	// fetches of jobs (River's default is 100 ms). A lane fetches at most
+	// as many jobs as it has free workers, so the cooldown caps its
+	// throughput at about workers per cooldown when sends are quick.
+	deliverFetchCooldown = 20 * time.Millisecond
+	// sqliteUrgentPoll is how often the urgent lanes look for new jobs on
+	// SQLite (River's default is every second). PostgreSQL tells River of
+	// each insert (LISTEN/NOTIFY), SQLite cannot, so without this an
+	// emergency would wait up to a second to be picked up. One poll is a
+	// short indexed query.
+	sqliteUrgentPoll = 200 * time.Millisecond
+)
+
+// riverQueues configures River's queues (lanes) from cfg.
+func riverQueues(cfg QueueConfig, dialect store.Dialect) map[string]river.QueueConfig {
+	var urgentPoll time.Duration // River's default
+	if dialect == store.SQLite {
+		urgentPoll = sqliteUrgentPoll
+	}
+	return map[string]river.QueueConfig{
+		QueueUrgent:  {MaxWorkers: cfg.UrgentWorkers, FetchPollInterval: urgentPoll},
+		QueueDefault: {MaxWorkers: cfg.BulkWorkers},
+		QueueDeliverUrgent: {MaxWorkers: cfg.UrgentDeliverWorkers, FetchCooldown: deliverFetchCooldown,
+			FetchPollInterval: urgentPoll},
+		QueueDeliver: {MaxWorkers: cfg.DeliverWorkers, FetchCooldown: deliverFetchCooldown},
+	}
+}
+
 // QueueConfig tunes the queue; zero values take the defaults above.
 type QueueConfig struct {
-	UrgentWorkers   int
-	BulkWorkers     int
-	MaxAttempts     int
-	DispatchTimeout time.Duration
-	RescueAfter     time.Duration
+	// UrgentWorkers and BulkWorkers run dispatch jobs (lanes urgent and
+	// default).
+	UrgentWorkers int
+	BulkWorkers   int
+	// UrgentDeliverWorkers and DeliverWorkers run deliver jobs (lanes
+	// deliver_urgent and deliver).
+	UrgentDeliverWorkers int
+	DeliverWorkers       int
+	MaxAttempts          int
+	DispatchTimeout      time.Duration
+	RescueAfter          time.Duration
 	// Deliver configures deliver jobs (providers, store, metrics).
 	Deliver DeliverConfig
 	// Clock, for tests only, replaces River's clock (and the database's
@@ -75,6 +137,8 @@ func (c QueueConfig) withDefaults() QueueConfig {
 	c.Deliver = c.Deliver.withDefaults()
 	c.UrgentWorkers = cmpOr(c.UrgentWorkers, DefaultUrgentWorkers)
 	c.BulkWorkers = cmpOr(c.BulkWorkers, DefaultBulkWorkers)
+	c.UrgentDeliverWorkers = cmpOr(c.UrgentDeliverWorkers, DefaultUrgentDeliverWorkers)
+	c.DeliverWorkers = cmpOr(c.DeliverWorkers, DefaultDeliverWorkers)
 	c.MaxAttempts = cmpOr(c.MaxAttempts, DefaultMaxAttempts)
 	c.DispatchTimeout = cmpOr(c.DispatchTimeout, DefaultDispatchTimeout)
 	c.RescueAfter = cmpOr(c.RescueAfter, DefaultRescueAfter)
@@ -127,10 +191,7 @@ func NewQueue(db *store.DB, d Dispatcher, cfg QueueConfig, logger *slog.Logger) 
 	river.AddWorker(workers, &DispatchWorker{dispatcher: d, timeout: cfg.DispatchTimeout, now: now, log: logger})
 	river.AddWorker(workers, newDeliverWorker(cfg.Deliver, hints, logger))
 	rc := &river.Config{
-		Queues: map[string]river.QueueConfig{
-			QueueUrgent:  {MaxWorkers: cfg.UrgentWorkers},
-			QueueDefault: {MaxWorkers: cfg.BulkWorkers},
-		},
+		Queues:               riverQueues(cfg, db.Dialect),
 		Workers:              workers,
 		MaxAttempts:          cfg.MaxAttempts,
 		JobTimeout:           cfg.DispatchTimeout,
@@ -182,11 +243,20 @@ func (q *Queue) EnqueueDispatch(ctx context.Context, tx *store.Tx, job store.Dis
 	return nil
 }
 
+// lane is the dispatch lane of a message.
 func lane(urgent bool) string {
 	if urgent {
 		return QueueUrgent
 	}
 	return QueueDefault
+}
+
+// deliverLane is the lane of a message's deliveries.
+func deliverLane(urgent bool) string {
+	if urgent {
+		return QueueDeliverUrgent
+	}
+	return QueueDeliver
 }
 
 // Start starts the workers. They run until Stop, whatever happens to ctx

@@ -59,7 +59,7 @@ type options struct {
 }
 
 // setup serves one instance on db.
-func setup(t *testing.T, db *store.DB, opts options) *bundle {
+func setup(t testing.TB, db *store.DB, opts options) *bundle {
 	t.Helper()
 	b := &bundle{db: db, clock: storetest.NewClock(time.Date(2026, 5, 4, 9, 30, 0, 0, time.UTC)), masterKey: make([]byte, 32)}
 	_, _ = rand.Read(b.masterKey)
@@ -71,7 +71,7 @@ func setup(t *testing.T, db *store.DB, opts options) *bundle {
 
 // addInstance starts another server on db (which may be a second handle
 // on the same database).
-func (b *bundle) addInstance(t *testing.T, db *store.DB, opts options) *instance {
+func (b *bundle) addInstance(t testing.TB, db *store.DB, opts options) *instance {
 	t.Helper()
 	ctx := context.Background()
 	db.Now = b.clock.Now
@@ -116,7 +116,7 @@ func (b *bundle) addInstance(t *testing.T, db *store.DB, opts options) *instance
 }
 
 // login signs u in on inst and returns the token pair.
-func (b *bundle) login(t *testing.T, inst *instance, u *whitecross.User) *whitecross.TokenPair {
+func (b *bundle) login(t testing.TB, inst *instance, u *whitecross.User) *whitecross.TokenPair {
 	t.Helper()
 	pair, _, err := inst.auth.Login(context.Background(), whitecross.LoginRequest{
 		TenantSlug: b.d.Tenant.Slug, Email: u.Email, Password: storetest.SeedPassword, ClientIP: "192.0.2.7"})

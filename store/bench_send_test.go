@@ -20,7 +20,9 @@ type acceptQueue struct{}
 
 func (acceptQueue) EnqueueDispatch(context.Context, *store.Tx, store.DispatchJob) error { return nil }
 
-func (acceptQueue) EnqueueDeliveries(context.Context, *store.Tx, []store.DeliverJob) error { return nil }
+func (acceptQueue) EnqueueDeliveries(context.Context, *store.Tx, []store.DeliverJob) error {
+	return nil
+}
 
 // BenchmarkSend measures SendMessage from a district nurse to 1, 100 and
 // 10,000 staff. Up to store.InlineDispatchMax recipients the send also

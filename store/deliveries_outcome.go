@@ -34,7 +34,10 @@ func (s *Store) RecordDeliveryOutcome(ctx context.Context, tenantID, deliveryID 
 	default:
 		return nil, whitecross.Errorf(whitecross.EINVALID, "An attempt cannot end in status %q.", o.Status)
 	}
-	var change *whitecross.DeliveryChange
+	var (
+		change *whitecross.DeliveryChange
+		ev     *txEvents // the sender's delivery.updated (realtime)
+	)
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		now := s.db.now()
 		set, args := outcomeSet(o, now)
@@ -56,11 +59,16 @@ func (s *Store) RecordDeliveryOutcome(ctx context.Context, tenantID, deliveryID 
 			return err
 		}
 		change, err = s.changeTx(ctx, tx, tenantID, d, o.Status == whitecross.DeliveryFailed && o.Fallback, o.Error, now)
+		if err != nil {
+			return err
+		}
+		ev, err = s.appendDeliveryEvents(ctx, tx, change)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.notifyEvents(ctx, ev)
 	return change, nil
 }
 
@@ -145,7 +153,10 @@ func (s *Store) ApplyProviderStatus(ctx context.Context, st whitecross.ProviderS
 			below = append(below, "'"+string(s)+"'") // enum constants, safe to inline
 		}
 	}
-	var change *whitecross.DeliveryChange
+	var (
+		change *whitecross.DeliveryChange
+		ev     *txEvents // the sender's delivery.updated (realtime)
+	)
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		now := s.db.now()
 		at := now
@@ -187,11 +198,16 @@ func (s *Store) ApplyProviderStatus(ctx context.Context, st whitecross.ProviderS
 			return err
 		}
 		change, err = s.changeTx(ctx, tx, tenantID, d, rank == 3, cmpOrString(st.Error, strings.ToLower(string(st.Status))), now)
+		if err != nil {
+			return err
+		}
+		ev, err = s.appendDeliveryEvents(ctx, tx, change)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	s.notifyEvents(ctx, ev)
 	return change, nil
 }
 

@@ -185,7 +185,12 @@ func (s *Store) dispatchOutgoing(ctx context.Context, tx *Tx, m *outgoing, force
 	if err := s.dispatchOutgoingBatches(ctx, tx, m, forceInline, ev); err != nil {
 		return err
 	}
-	ev.addMessageCreated(m.tenantID, m.id, []string{callerID(whitecross.ActorFromContext(ctx))}, s.db.now())
+	// The same time as the recipients' events, so all go in one statement.
+	at := s.db.now()
+	if n := len(ev.pending); n > 0 {
+		at = ev.pending[n-1].At
+	}
+	ev.addMessageCreated(m.tenantID, m.id, []string{callerID(whitecross.ActorFromContext(ctx))}, at)
 	return s.flushEvents(ctx, tx, ev)
 }
 

@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
 	"whitecross"
 	"whitecross/api"
 	"whitecross/auth"
+	"whitecross/realtime"
 	"whitecross/web"
 )
 
@@ -88,7 +90,7 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	handler, keys, err := buildHandler(uiCtx, a, wiring)
+	handler, keys, gw, err := buildHandler(uiCtx, a, wiring)
 	if err != nil {
 		return err
 	}
@@ -123,6 +125,10 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		log.Warn("requests still running at the shutdown timeout were cut off", "error", err.Error())
 		srv.Close()
+	}
+	// WebSockets are hijacked: http.Server.Shutdown does not wait for them.
+	if err := gw.Shutdown(sctx); err != nil {
+		log.Warn("realtime connections still open at the shutdown timeout were cut off", "error", err.Error())
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve http: %w", err)
@@ -160,10 +166,10 @@ func stopQueueWorkers(ctx context.Context, a *app) {
 
 // buildHandler wires the services into the HTTP API. River's UI runs
 // until ctx ends.
-func buildHandler(ctx context.Context, a *app, w *deliveryWiring) (http.Handler, *auth.Keyring, error) {
+func buildHandler(ctx context.Context, a *app, w *deliveryWiring) (http.Handler, *auth.Keyring, *realtime.Gateway, error) {
 	keys, err := a.keyring(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	st, cfg := a.store, a.cfg
 	authSvc := auth.NewService(auth.DefaultConfig(cfg.PublicURL), auth.Deps{
@@ -172,24 +178,32 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring) (http.Handler,
 	})
 	riverUI, err := newRiverUI(ctx, a.queue, a.log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	apiCfg := api.Config{PublicURL: cfg.PublicURL, MaxBodyBytes: maxBodyBytes,
 		SendGridWebhookKey: cfg.SendGridWebhookKey, VAPIDPublicKey: w.vapidPublicKey, MetricsToken: cfg.MetricsToken}
 	if cfg.TwilioAccountSID != "" {
 		apiCfg.TwilioAuthToken = cfg.TwilioAuthToken
 	}
-	srv := api.New(apiCfg, api.Deps{
+	// The gateway authenticates upgrades with the API's own rules; srv is
+	// set before the server listens.
+	var srv *api.Server
+	gw, err := startGateway(ctx, a, func(r *http.Request) (*whitecross.Actor, time.Time, error) { return srv.AuthenticateUpgrade(r) })
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srv = api.New(apiCfg, api.Deps{
 		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st,
 		Push: st, Deliveries: st, ObserveDelivery: w.observe, Now: a.db.Now,
 		DeadLetters: st, TenantSettings: st,
 		Metrics: w.metricsHandler(), RiverUI: riverUI, Outbox: w.outboxReader(),
-		JWKS:   keys.JWKS,
-		Ready:  map[string]whitecross.Pinger{"database": a.db, "queue": a.queue},
-		App:    web.Handler(),
-		Logger: a.log,
+		JWKS:     keys.JWKS,
+		Ready:    map[string]whitecross.Pinger{"database": a.db, "queue": a.queue},
+		Realtime: gw,
+		App:      web.Handler(),
+		Logger:   a.log,
 	})
-	return srv, keys, nil
+	return srv, keys, gw, nil
 }
 
 // reloadKeys rereads the signing keys every keyReloadInterval so a rotation
@@ -207,4 +221,25 @@ func reloadKeys(ctx context.Context, keys *auth.Keyring, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// startGateway starts the realtime gateway on the configured broker and
+// lets the store tell it of every durable event it commits.
+func startGateway(ctx context.Context, a *app, authenticate realtime.Authenticator) (*realtime.Gateway, error) {
+	broker, err := realtime.OpenBroker(ctx, a.cfg.Broker, a.db)
+	if err != nil {
+		return nil, fmt.Errorf("realtime broker %q: %w", redactBroker(a.cfg.Broker), err)
+	}
+	gw := realtime.New(realtime.Config{Store: a.store, Authenticate: authenticate, Broker: broker, Now: a.db.Now, Logger: a.log})
+	gw.Start(ctx)
+	a.store.SetEventNotifier(gw.Notify)
+	return gw, nil
+}
+
+// redactBroker hides a password in a redis:// broker URL.
+func redactBroker(spec string) string {
+	if u, err := url.Parse(spec); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return spec
 }

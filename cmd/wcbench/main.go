@@ -1,0 +1,76 @@
+// Command wcbench is the realtime load tool of docs/performance.md: it
+// opens many authenticated WebSocket connections to a whitecross server on
+// 127.0.0.1 and measures the connect rate, the server's memory per
+// connection, and publish-to-receive latency of 1:1 messages and of one
+// message to 10,000 connected recipients.
+//
+//	wcbench setup --users 20000            # bench tenant, users, sessions -> wcbench-tokens.json
+//	wcbench run --conns 20000 --duration 1m
+//
+// setup writes into the server's database (the same DATABASE_URL or data
+// dir as `whitecross serve`); run talks to the server over HTTP only, and
+// only to 127.0.0.1. Run `wcbench setup -h` and `wcbench run -h` for every
+// flag.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `Usage:
+  wcbench setup [flags]   create the bench tenant, its users and sessions (writes the tokens file)
+  wcbench run [flags]     connect, measure, report
+`
+
+// run is the program with its surroundings passed in; it returns the exit
+// code (0 done, 1 failed, 2 bad usage).
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "setup":
+		err = setup(ctx, args[1:], getenv, stdout)
+	case "run":
+		err = runBench(ctx, args[1:], getenv, stdout, stderr)
+	case "worker":
+		// A child of run: it stops when run says so (or its input ends),
+		// not on the terminal's Ctrl-C, so its connections close cleanly.
+		signal.Ignore(syscall.SIGINT)
+		fs := flag.NewFlagSet("wcbench worker", flag.ContinueOnError)
+		dialers := fs.Int("dialers", 16, "connections dialed at once")
+		if err = fs.Parse(args[1:]); err == nil {
+			err = runWorker(context.Background(), stdin, stdout, *dialers)
+		}
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "wcbench: %v\n", err)
+		return 1
+	}
+	return 0
+}
