@@ -1,13 +1,9 @@
 package realtime_test
 
 import (
-	"bufio"
 	"net"
 	"runtime"
-	"strings"
 	"testing"
-
-	"github.com/stretchr/testify/require"
 
 	"whitecross/store"
 	"whitecross/store/storetest"
@@ -22,30 +18,12 @@ import (
 func BenchmarkConnectionMemory(b *testing.B) {
 	bu := setup(b, storetest.Open(b, store.SQLite), options{config: noPresence})
 	token := bu.login(b, bu.first, bu.d.LincolnStaff).AccessToken
-	addr := strings.TrimPrefix(bu.first.url, "http://")
-	request := "GET /api/v1/ws HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer " + token + "\r\n\r\n"
 	heap, stack := memInUse()
 	before := [2]int64{heap, stack}
 	conns := make([]net.Conn, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
-		c, err := net.Dial("tcp", addr)
-		require.NoError(b, err)
-		_, err = c.Write([]byte(request))
-		require.NoError(b, err)
-		r := bufio.NewReader(c)
-		status, err := r.ReadString('\n')
-		require.NoError(b, err)
-		require.Contains(b, status, "101")
-		for line := ""; line != "\r\n"; {
-			line, err = r.ReadString('\n')
-			require.NoError(b, err)
-		}
-		hello := make([]byte, 2)
-		_, err = r.Read(hello)
-		require.NoError(b, err)
-		conns = append(conns, c)
+		conns = append(conns, rawConnect(b, bu.first, token))
 	}
 	b.StopTimer()
 	for bu.first.gw.Stats().Connections < b.N {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"time"
 
 	"whitecross/store"
 )
@@ -171,15 +172,20 @@ func (g *Gateway) catchUp(ctx context.Context) {
 	}
 }
 
-// contentCacheSize is how many messages' frames are kept: a 100,000
-// recipient broadcast dispatched in 1,000-recipient batches loads and
-// decrypts its message once, not once per batch.
-const contentCacheSize = 256
+// contentCacheSize is how many messages' frames are kept, and
+// contentCacheTTL for how long: a 100,000-recipient broadcast dispatched in
+// 1,000-recipient batches loads and decrypts its message once, not once per
+// batch, and decrypted content does not linger in memory.
+const (
+	contentCacheSize = 256
+	contentCacheTTL  = time.Minute
+)
 
 // contentCache builds durable frames from log entries, loading each
 // message once for all its recipients (and once for its sender).
 type contentCache struct {
-	st Store
+	st  Store
+	now func() time.Time
 
 	mu    sync.Mutex
 	items map[contentKey]*contentEntry
@@ -195,13 +201,14 @@ type contentKey struct {
 // loaded, so concurrent fan-outs wait for one load instead of repeating it.
 type contentEntry struct {
 	done     chan struct{}
+	loaded   time.Time
 	template *messageTemplate // recipients' view
 	sender   []byte           // sender's view (the message JSON)
 	err      error
 }
 
-func newContentCache(st Store) *contentCache {
-	return &contentCache{st: st, items: map[contentKey]*contentEntry{}}
+func newContentCache(st Store, now func() time.Time) *contentCache {
+	return &contentCache{st: st, now: now, items: map[contentKey]*contentEntry{}}
 }
 
 // frames returns the frame of each event.
@@ -247,12 +254,18 @@ func (cc *contentCache) frame(ctx context.Context, ev store.Event) ([]byte, erro
 
 // load returns the cached content of k, loading it once.
 func (cc *contentCache) load(ctx context.Context, k contentKey) (*contentEntry, error) {
+	now := cc.now()
 	cc.mu.Lock()
 	e := cc.items[k]
+	if e != nil && now.Sub(e.loaded) > contentCacheTTL {
+		e = nil // stale: load again (the entry is replaced below)
+	}
 	if e == nil {
-		e = &contentEntry{done: make(chan struct{})}
+		e = &contentEntry{done: make(chan struct{}), loaded: now}
+		if _, replaced := cc.items[k]; !replaced {
+			cc.order = append(cc.order, k)
+		}
 		cc.items[k] = e
-		cc.order = append(cc.order, k)
 		if len(cc.order) > contentCacheSize {
 			delete(cc.items, cc.order[0])
 			cc.order = cc.order[1:]

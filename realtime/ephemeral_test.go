@@ -7,6 +7,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"whitecross/realtime"
 	"whitecross/store"
 	"whitecross/store/storetest"
 )
@@ -152,4 +153,21 @@ func TestPingPong(t *testing.T) {
 	f := c.next(t)
 	require.Equal(t, "pong", f.Type)
 	require.JSONEq(t, `{}`, string(f.Data))
+}
+
+// TestDeadPeerDropped: a peer that answers no WebSocket ping is dropped
+// (the server pings every connection, here every few ticks).
+func TestDeadPeerDropped(t *testing.T) {
+	t.Parallel()
+	b := setup(t, storetest.Open(t, store.SQLite), options{config: func(cfg *realtime.Config) {
+		cfg.DisablePresence = true
+		cfg.PingEvery = 50 * time.Millisecond
+		cfg.WriteTimeout = 200 * time.Millisecond
+	}})
+	alive := b.connect(t, b.first, b.d.LincolnStaff)
+	dead := rawConnect(t, b.first, b.login(t, b.first, b.d.LincolnStaff).AccessToken)
+	defer dead.Close()
+	eventually(t, "both connections to be registered", func() bool { return b.first.gw.Stats().Connections == 2 })
+	eventually(t, "the dead peer to be dropped", func() bool { return b.first.gw.Stats().Connections == 1 })
+	require.Empty(t, alive.sync(t), "a client that reads answers pings and stays")
 }

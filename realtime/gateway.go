@@ -180,7 +180,7 @@ func New(cfg Config) *Gateway {
 	_, _ = rand.Read(id[:])
 	g := &Gateway{cfg: cfg, log: cfg.Logger, instance: hex.EncodeToString(id[:]), hub: newHub(),
 		sessions: make(chan []*conn, 1)}
-	g.content = newContentCache(cfg.Store)
+	g.content = newContentCache(cfg.Store, cfg.Now)
 	g.typing = newTyping(g)
 	g.presence = newPresence(g)
 	return g
@@ -224,9 +224,11 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 	g.closing = true
 	stop := g.stop
 	g.mu.Unlock()
-	g.hub.each(func(c *conn) { c.cut(CloseGoingAway, reasonGoingAway) })
 	var err error
 	for g.hub.count() > 0 && err == nil {
+		// Again each round: a connection may have registered while the
+		// previous round ran.
+		g.hub.each(func(c *conn) { c.cut(CloseGoingAway, reasonGoingAway) })
 		t := time.NewTimer(10 * time.Millisecond)
 		select {
 		case <-ctx.Done():

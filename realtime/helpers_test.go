@@ -1,10 +1,13 @@
 package realtime_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -398,3 +401,28 @@ func redisURL(t *testing.T) string {
 // noPresence turns presence off for tests about something else, so that
 // presence frames do not interleave.
 func noPresence(cfg *realtime.Config) { cfg.DisablePresence = true }
+
+// rawConnect upgrades a bare TCP connection by hand and reads the 101
+// response and the start of hello; it never reads again, so it answers no
+// ping (a dead peer) and costs the test process almost nothing.
+func rawConnect(t testing.TB, inst *instance, token string) net.Conn {
+	t.Helper()
+	addr := strings.TrimPrefix(inst.url, "http://")
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	_, err = c.Write([]byte("GET /api/v1/ws HTTP/1.1\r\nHost: " + addr + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer " + token + "\r\n\r\n"))
+	require.NoError(t, err)
+	r := bufio.NewReader(c)
+	status, err := r.ReadString('\n')
+	require.NoError(t, err)
+	require.Contains(t, status, "101")
+	for line := ""; line != "\r\n"; {
+		line, err = r.ReadString('\n')
+		require.NoError(t, err)
+	}
+	head := make([]byte, 2)
+	_, err = io.ReadFull(r, head)
+	require.NoError(t, err)
+	return c
+}

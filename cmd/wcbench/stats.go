@@ -12,11 +12,12 @@ type latencies []time.Duration
 
 // summary is what the report shows of a set of latencies.
 type summary struct {
-	Count         int           `json:"count"`
-	P50, P99, Max time.Duration `json:"-"`
-	P50ms         float64       `json:"p50_ms"`
-	P99ms         float64       `json:"p99_ms"`
-	MaxMs         float64       `json:"max_ms"`
+	Count              int           `json:"count"`
+	Min, P50, P99, Max time.Duration `json:"-"`
+	MinMs              float64       `json:"min_ms"`
+	P50ms              float64       `json:"p50_ms"`
+	P99ms              float64       `json:"p99_ms"`
+	MaxMs              float64       `json:"max_ms"`
 }
 
 // percentile returns the nearest-rank p-th percentile (0 < p <= 100) of
@@ -37,9 +38,9 @@ func (l latencies) summarize() summary {
 	slices.Sort(s)
 	out := summary{Count: len(s), P50: percentile(s, 50), P99: percentile(s, 99)}
 	if len(s) > 0 {
-		out.Max = s[len(s)-1]
+		out.Min, out.Max = s[0], s[len(s)-1]
 	}
-	out.P50ms, out.P99ms, out.MaxMs = ms(out.P50), ms(out.P99), ms(out.Max)
+	out.MinMs, out.P50ms, out.P99ms, out.MaxMs = ms(out.Min), ms(out.P50), ms(out.P99), ms(out.Max)
 	return out
 }
 
@@ -50,5 +51,5 @@ func (s summary) String() string {
 	if s.Count == 0 {
 		return "no samples"
 	}
-	return fmt.Sprintf("n=%d p50=%.1fms p99=%.1fms max=%.1fms", s.Count, s.P50ms, s.P99ms, s.MaxMs)
+	return fmt.Sprintf("n=%d min=%.1fms p50=%.1fms p99=%.1fms max=%.1fms", s.Count, s.MinMs, s.P50ms, s.P99ms, s.MaxMs)
 }

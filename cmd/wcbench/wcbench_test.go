@@ -45,6 +45,7 @@ func TestPercentileIsNearestRank(t *testing.T) {
 	}
 	s := l.summarize()
 	require.Equal(t, 100, s.Count)
+	require.Equal(t, time.Millisecond, s.Min)
 	require.Equal(t, 50*time.Millisecond, s.P50)
 	require.Equal(t, 99*time.Millisecond, s.P99)
 	require.Equal(t, 100*time.Millisecond, s.Max)

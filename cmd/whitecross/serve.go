@@ -112,6 +112,7 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	var wg sync.WaitGroup
 	reloadCtx, stopReload := context.WithCancel(ctx)
 	wg.Go(func() { reloadKeys(reloadCtx, keys, log) })
+	wg.Go(func() { pruneEvents(reloadCtx, a, log) })
 	defer func() { stopReload(); wg.Wait() }()
 
 	select {
@@ -126,14 +127,16 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 		log.Warn("requests still running at the shutdown timeout were cut off", "error", err.Error())
 		srv.Close()
 	}
-	// WebSockets are hijacked: http.Server.Shutdown does not wait for them.
-	if err := gw.Shutdown(sctx); err != nil {
-		log.Warn("realtime connections still open at the shutdown timeout were cut off", "error", err.Error())
-	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve http: %w", err)
 	}
+	// The queue first, so its last commits still reach the broker; then
+	// the WebSockets, which http.Server.Shutdown does not wait for
+	// (hijacked): clients reconnect to another instance and resume.
 	stopQueue()
+	if err := gw.Shutdown(sctx); err != nil {
+		log.Warn("realtime connections still open at the shutdown timeout were cut off", "error", err.Error())
+	}
 	log.Info("stopped")
 	return nil
 }
@@ -242,4 +245,27 @@ func redactBroker(spec string) string {
 		return u.Redacted()
 	}
 	return spec
+}
+
+// eventPruneInterval is how often the realtime event log drops events
+// older than store.EventsKeptFor.
+const eventPruneInterval = time.Hour
+
+// pruneEvents trims the realtime event log every eventPruneInterval (every
+// instance does; the deletes are bounded and idempotent).
+func pruneEvents(ctx context.Context, a *app, log *slog.Logger) {
+	t := time.NewTicker(eventPruneInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := a.store.PruneEvents(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("prune realtime events", "error", err.Error())
+			} else if n > 0 {
+				log.Info("pruned realtime events", "count", n)
+			}
+		}
+	}
 }
