@@ -1,8 +1,6 @@
 package delivery_test
 
 import (
-	"os"
-	"strconv"
 	"context"
 	"fmt"
 	"log/slog"
@@ -21,53 +19,56 @@ import (
 	"whitecross/store/storetest"
 )
 
-// BenchmarkDeliveryThroughput sends messages by EMAIL and SMS to the
-// capture provider through the whole pipeline — dispatch, deliver jobs,
-// the provider, the outcome recorded — with the production queue
-// configuration on a production-sized database pool. It reports
-// deliveries/s: deliveries recorded DELIVERED per second, from the accepted
-// send to the last one. "provider-100ms" makes every send wait 100 ms, as a
-// real provider's API call does: deliveries are then I/O bound.
+// providerCases are the providers the pipeline benchmarks send to: the
+// capture provider, which answers at once (deliveries are then bound by the
+// database), and the same waiting 100 ms before it answers, as a real
+// provider's API call does (deliveries are then bound by the sends in
+// flight, the deliver lanes' workers).
+var providerCases = []struct {
+	name    string
+	latency time.Duration
+}{
+	{"capture", 0},
+	{"provider-100ms", 100 * time.Millisecond},
+}
+
+// BenchmarkDeliveryThroughput sends a message by EMAIL and SMS to 1,000
+// people through the whole pipeline — dispatch, deliver jobs, the provider,
+// the outcome recorded — with the production queue configuration on a
+// production-sized database pool. See benchThroughput for the figures.
 func BenchmarkDeliveryThroughput(b *testing.B) {
-	cases := []struct {
-		name       string
-		latency    time.Duration
-		recipients int
-	}{
-		{"capture", 0, 1000},
-		{"provider-100ms", 100 * time.Millisecond, 500},
-	}
 	for _, d := range storetest.Dialects {
-		for _, c := range cases {
+		for _, c := range providerCases {
 			b.Run(string(d)+"/"+c.name, func(b *testing.B) {
-				benchThroughput(b, newPipelineBench(b, d, delivery.QueueConfig{}, c.latency), c.recipients)
+				benchThroughput(b, newPipelineBench(b, d, delivery.QueueConfig{}, c.latency), 1000)
 			})
 		}
 	}
 }
 
 // BenchmarkDeliverLaneSizing is BenchmarkDeliveryThroughput with the
-// deliver lane's workers set, to choose DefaultDeliverWorkers: the instant
-// capture provider shows where the database becomes the limit, a provider
-// answering in 100 ms what more workers buy when sends are I/O bound.
+// deliver lane's workers set, to choose DefaultDeliverWorkers: with the
+// capture provider it shows where the database becomes the limit, with the
+// 100 ms provider what more workers buy when sends are I/O bound.
 func BenchmarkDeliverLaneSizing(b *testing.B) {
 	for _, d := range storetest.Dialects {
-		for _, latency := range []time.Duration{0, 100 * time.Millisecond} {
-			for _, workers := range []int{16, 32, 64, 128} {
-				b.Run(fmt.Sprintf("%s/latency=%s/workers=%d", d, latency, workers), func(b *testing.B) {
-					benchThroughput(b, newPipelineBench(b, d, delivery.QueueConfig{DeliverWorkers: workers}, latency), 1000)
+		for _, c := range providerCases {
+			for _, workers := range []int{16, 32, 64} {
+				b.Run(fmt.Sprintf("%s/%s/workers=%d", d, c.name, workers), func(b *testing.B) {
+					benchThroughput(b, newPipelineBench(b, d, delivery.QueueConfig{DeliverWorkers: workers}, c.latency), 1000)
 				})
 			}
 		}
 	}
 }
 
-// benchThroughput sends messages by EMAIL and SMS to n recipients and
-// reports deliveries/s, from each accepted send to its last delivery
-// recorded DELIVERED; first-ms, from the accepted send to the first one
-// (the dispatch, and the lane noticing the new jobs); and sending/s, the
-// rate from the first to the last, which the deliver lane alone sets.
+// benchThroughput sends messages by EMAIL and SMS to n people and reports
+// deliveries/s, from each accepted send (SendMessage returns) to its last
+// delivery recorded DELIVERED; first-ms, from the accepted send to the
+// first (the dispatch, and the lane noticing the new jobs); and sending/s,
+// the rate from the first to the last, which the deliver lane alone sets.
 func benchThroughput(b *testing.B, p *pipelineBench, n int) {
+	b.Helper()
 	recipients := p.recipients(b, n)
 	channels := []whitecross.Channel{whitecross.ChannelEmail, whitecross.ChannelSMS}
 	want := n * len(channels)
@@ -87,15 +88,17 @@ func benchThroughput(b *testing.B, p *pipelineBench, n int) {
 	b.ReportMetric(float64(sends*(want-1))/(elapsed-first).Seconds(), "sending/s")
 }
 
-// BenchmarkDeliveryOf10000 sends a 10,000-recipient message by EMAIL to the
-// capture provider and reports the time from accepting it (SendMessage
+// BenchmarkDeliveryOf10000 sends a 10,000-recipient message by EMAIL to
+// the capture provider and reports the time from accepting it (SendMessage
 // returns) to its first and its last delivery handed to the provider
-// (first-ms, last-s). Once the first is handed over, while the other 9,999
-// wait, an EMERGENCY goes by SMS to one person: emergency-ms is the time from
-// accepting it to its SMS handed to the provider, which the lanes keep
-// independent of the backlog.
+// (first-ms, last-s). Once the first is handed over, while the rest wait,
+// EMERGENCY messages go by SMS to one person, one after the other:
+// emergency-ms is the mean time from accepting one to its SMS handed to the
+// provider, emergency-max-ms the longest. Their lane keeps them out of the
+// backlog's queue; what they still share with it is the database (and here
+// the machine).
 func BenchmarkDeliveryOf10000(b *testing.B) {
-	const audience = 10000
+	const audience, emergencies = 10000, 5
 	for _, d := range storetest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
 			p := newPipelineBench(b, d, delivery.QueueConfig{}, 0)
@@ -103,7 +106,7 @@ func BenchmarkDeliveryOf10000(b *testing.B) {
 			colleague := p.d.LincolnStaff
 			_, err := p.st.UpdateUser(p.d.System(), colleague.ID, &whitecross.UserUpdate{Phone: new(phoneOf(1))})
 			require.NoError(b, err)
-			var first, last, emergency time.Duration
+			var first, last, emergency, emergencyMax time.Duration
 			sends := 0
 			for b.Loop() {
 				in := message("Newsletter", recipients)
@@ -111,19 +114,23 @@ func BenchmarkDeliveryOf10000(b *testing.B) {
 				m := p.send(b, in)
 				accepted := time.Now()
 				first += p.progress.waitHandedOver(b, m.ID, 1).Sub(accepted)
-
-				alert := message("Shelter in place", []string{colleague.ID})
-				alert.Category, alert.Channels = whitecross.CategoryEmergency, []whitecross.Channel{whitecross.ChannelSMS}
-				e := p.send(b, alert)
-				alertAccepted := time.Now()
-				emergency += p.progress.waitHandedOver(b, e.ID, 1).Sub(alertAccepted)
-
+				for range emergencies {
+					alert := message("Shelter in place", []string{colleague.ID})
+					alert.Category, alert.Channels = whitecross.CategoryEmergency, []whitecross.Channel{whitecross.ChannelSMS}
+					e := p.send(b, alert)
+					alertAccepted := time.Now()
+					took := p.progress.waitHandedOver(b, e.ID, 1).Sub(alertAccepted)
+					emergency += took
+					emergencyMax = max(emergencyMax, took)
+				}
+				require.Less(b, p.progress.count(m.ID, handedOver), audience, "the emergencies came after the backlog was gone")
 				last += p.progress.waitHandedOver(b, m.ID, audience).Sub(accepted)
 				sends++
 			}
 			b.ReportMetric(float64(first.Milliseconds())/float64(sends), "first-ms")
 			b.ReportMetric(last.Seconds()/float64(sends), "last-s")
-			b.ReportMetric(float64(emergency.Milliseconds())/float64(sends), "emergency-ms")
+			b.ReportMetric(float64(emergency.Milliseconds())/float64(sends*emergencies), "emergency-ms")
+			b.ReportMetric(float64(emergencyMax.Milliseconds()), "emergency-max-ms")
 		})
 	}
 }
@@ -183,9 +190,6 @@ func openProductionDB(b *testing.B, d store.Dialect) *store.DB {
 	cfg, err := pgxpool.ParseConfig(url)
 	require.NoError(b, err)
 	cfg.ConnConfig.RuntimeParams["search_path"] = storetest.NewPostgresSchema(b, url)
-	if n, _ := strconv.Atoi(os.Getenv("WC_POOL")); n > 0 {
-		cfg.MaxConns = int32(n)
-	}
 	db, err := store.OpenPostgresConfig(context.Background(), cfg)
 	require.NoError(b, err)
 	b.Cleanup(func() { db.Close() })
@@ -214,24 +218,21 @@ func (p *pipelineBench) send(b *testing.B, in *whitecross.MessageCreate) *whitec
 	return m
 }
 
-// countingSender hands each send to a capture outbox and counts it for its
-// message (the last element of the link) once accepted.
+// countingSender counts each send for its message (the last element of
+// the link) as it is handed over, then gives it to a capture outbox.
 type countingSender struct {
 	outbox   *capture.Outbox
 	progress *progress
 }
 
 func (s countingSender) Send(ctx context.Context, out *whitecross.Outbound) (*whitecross.SendResult, error) {
-	res, err := s.outbox.Send(ctx, out)
-	if err == nil {
-		s.progress.add(path.Base(out.Link), handedOver)
-	}
-	return res, err
+	s.progress.add(path.Base(out.Link), handedOver)
+	return s.outbox.Send(ctx, out)
 }
 
 // Progress stages of one delivery.
 const (
-	handedOver = iota // the provider accepted it
+	handedOver = iota // given to the provider
 	recorded          // DELIVERED committed
 )
 
@@ -287,6 +288,13 @@ func (p *progress) wait(b *testing.B, messageID string, stage, n int) time.Time 
 			b.Fatalf("%d of %d deliveries of message %s at stage %d within %s", got, n, messageID, stage, benchWaitTimeout)
 		}
 	}
+}
+
+// count is how many deliveries of the message reached stage so far.
+func (p *progress) count(messageID string, stage int) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.times[progressKey{messageID, stage}])
 }
 
 func (p *progress) waitHandedOver(b *testing.B, messageID string, n int) time.Time {

@@ -45,10 +45,10 @@ var lanes = []string{QueueUrgent, QueueDefault, QueueDeliverUrgent, QueueDeliver
 
 // Defaults of QueueConfig.
 const (
-	// DefaultUrgentWorkers lets a second urgent message start expanding
-	// while another does; an urgent message of 100 recipients or fewer is
-	// dispatched as it is sent, without a job.
-	DefaultUrgentWorkers = 2
+	// DefaultUrgentWorkers keeps slots free for emergencies even while
+	// several arrive at once (an urgent message of 100 recipients or fewer
+	// is dispatched as it is sent, without a job).
+	DefaultUrgentWorkers = 4
 	// DefaultBulkWorkers bounds how many ordinary dispatches run at once.
 	// Each holds a database connection for a batch transaction; two leave
 	// PostgreSQL's smallest pool (4 connections, one held by River's
@@ -63,7 +63,10 @@ const (
 	// about 200 deliveries a second; against the instant capture provider
 	// the database is the limit well below that (see docs/performance.md).
 	// The urgent lane is wider so an emergency to a whole district
-	// outpaces any newsletter.
+	// outpaces any newsletter. Each send in flight is a connection or a
+	// request open at its provider (the SMTP provider opens a connection
+	// per email): the two together, 96 per instance, stay under common
+	// per-client limits of relays and APIs.
 	DefaultDeliverWorkers       = 32
 	DefaultUrgentDeliverWorkers = 64
 	// DefaultMaxAttempts is River's default: with its attempt^4-second

@@ -33,6 +33,10 @@ type report struct {
 	// close code (4001 token expired, 4008 too slow, 1001 going away, -1
 	// no close frame).
 	Dropped map[int]int `json:"dropped,omitempty"`
+	// IdleCPU is the share of one core the servers used while only
+	// holding the connections (the settle wait): pings, session checks,
+	// the sweeper.
+	IdleCPU float64 `json:"server_cpu_cores_idle"`
 	// ServerCPU is the CPU seconds the servers used from after connecting
 	// to the end (messages and fan-outs).
 	ServerCPU float64 `json:"server_cpu_seconds_messaging"`
@@ -78,6 +82,14 @@ func (r *report) memory(before, after serverSample) {
 		ServerOpenFDs:         after.OpenFDs,
 		ServerOpenFileLimit:   after.MaxFDs,
 		ServerCPUWhileConnect: math.Round((after.CPUSeconds-before.CPUSeconds)*10) / 10,
+	}
+}
+
+// idle records the CPU the servers used over d while only holding the
+// connections (not for a wait shorter than a second: too few samples).
+func (r *report) idle(held, after serverSample, d time.Duration) {
+	if d >= time.Second {
+		r.IdleCPU = math.Round((after.CPUSeconds-held.CPUSeconds)/d.Seconds()*1000) / 1000
 	}
 }
 
@@ -140,6 +152,7 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintf(w, "server files:    %.0f open, limit %.0f per process; %.1f CPU seconds to accept the connections\n",
 			m.ServerOpenFDs, m.ServerOpenFileLimit, m.ServerCPUWhileConnect)
 		fmt.Fprintln(w, "                 (RSS is meaningful only on a freshly started server: Go keeps freed memory for a while)")
+		fmt.Fprintf(w, "server CPU idle: %.1f%% of one core while only holding the connections\n", r.IdleCPU*100)
 	}
 	if o := r.OneToOne; o != nil {
 		fmt.Fprintf(w, "1:1 messages:    %d sent; publish->receive %s; POST %s; lost %d, errors %d, skipped %d\n",

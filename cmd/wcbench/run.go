@@ -214,6 +214,11 @@ func (b *bench) run(ctx context.Context) (err error) {
 		return err
 	}
 	b.logf("connected %d; waiting %s before reading the servers' memory", b.rep.Connected, b.cfg.settle)
+	held, err := b.sampleAll(ctx)
+	if err != nil {
+		return err
+	}
+	heldAt := time.Now()
 	if err := sleep(ctx, b.cfg.settle); err != nil {
 		return err
 	}
@@ -222,6 +227,7 @@ func (b *bench) run(ctx context.Context) (err error) {
 		return err
 	}
 	b.rep.memory(before, after)
+	b.rep.idle(held, after, time.Since(heldAt))
 	if err := b.oneToOne(ctx); err != nil {
 		return err
 	}

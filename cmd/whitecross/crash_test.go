@@ -66,7 +66,7 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 		}, &msg))
 
 		// Kill it mid-flight: some emails out, most still to go.
-		waitUntil(t, 3*time.Minute, "the first emails", func() bool { return mailbox.distinct() >= crashRecipients/5 })
+		waitUntil(t, 10*time.Minute, "the first emails", func() bool { return mailbox.distinct() >= crashRecipients/5 })
 		child.kill(t)
 		inFlight := runningDeliverJobs(t, e)
 		before := mailbox.distinct()
@@ -74,7 +74,7 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 		require.Less(t, before, crashRecipients, "the kill came after every email was out: the test proves nothing")
 
 		startChild(t, e)
-		waitUntil(t, 5*time.Minute, "every email", func() bool { return mailbox.distinct() == crashRecipients })
+		waitUntil(t, 10*time.Minute, "every email", func() bool { return mailbox.distinct() == crashRecipients })
 		total, distinct := mailbox.counts()
 		t.Logf("after restart: %d distinct emails, %d duplicates", distinct, total-distinct)
 		require.Equal(t, crashRecipients, distinct, "no delivery is lost")
