@@ -37,7 +37,7 @@ const usage = `Usage:
 `
 
 // run is the program with its surroundings passed in; it returns the exit
-// code (0 done, 1 failed, 2 bad usage).
+// code (0 done, 1 failed or refused, 2 no such verb).
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)

@@ -41,7 +41,7 @@ func parseRun(args []string, getenv func(string) string) (*runConfig, error) {
 	fs := flag.NewFlagSet("wcbench run", flag.ContinueOnError)
 	cfg := &runConfig{}
 	servers := fs.String("server", "http://127.0.0.1:8080", "the whitecross server(s), comma-separated; 127.0.0.1 only. Connection i goes to server i mod n")
-	fs.StringVar(&cfg.tokens, "tokens", "wcbench-tokens.json", "tokens file written by `wcbench setup` (rewritten: refresh tokens are single use)")
+	fs.StringVar(&cfg.tokens, "tokens", "wcbench-tokens.json", "tokens file written by 'wcbench setup' (rewritten: refresh tokens are single use)")
 	fs.IntVar(&cfg.conns, "conns", 1000, "WebSocket connections to open, one per bench user (at most the users set up)")
 	fs.DurationVar(&cfg.duration, "duration", time.Minute, "how long to send 1:1 messages")
 	fs.Float64Var(&cfg.rate, "rate", 20, "1:1 messages per second")

@@ -151,7 +151,7 @@ func parseSetup(args []string, getenv func(string) string) (*setupConfig, error)
 	fs.StringVar(&cfg.tokens, "tokens", "wcbench-tokens.json", "file to write the users' refresh tokens to (mode 0600)")
 	fs.StringVar(&cfg.tenant, "tenant", defaultTenant, "slug of the bench tenant")
 	fs.IntVar(&cfg.concurrency, "concurrency", 8, "transactions at once on PostgreSQL (SQLite: 1)")
-	dataDir := fs.String("data-dir", envOr(getenv, "WHITECROSS_DATA_DIR", "./data"), "the server's data dir (SQLite), as `whitecross serve --data-dir`")
+	dataDir := fs.String("data-dir", envOr(getenv, "WHITECROSS_DATA_DIR", "./data"), "the server's data dir (SQLite), as for 'whitecross serve'")
 	dbURL := fs.String("database-url", getenv("DATABASE_URL"), "the server's PostgreSQL URL (default $DATABASE_URL; empty: SQLite in --data-dir)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
