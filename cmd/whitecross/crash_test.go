@@ -104,7 +104,15 @@ func startChild(t *testing.T, e testEnv) *child {
 	cmd.Stdout, cmd.Stderr = io.Discard, c.stderr
 	require.NoError(t, cmd.Start())
 	go func() { c.exited <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-c.exited; c.exited <- nil })
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-c.exited
+		c.exited <- nil
+		if t.Failed() {
+			logs := c.stderr.String()
+			t.Logf("serve's last log lines:\n%s", logs[max(0, len(logs)-4000):])
+		}
+	})
 	deadline := time.After(2 * time.Minute)
 	for c.url == "" {
 		select {
