@@ -141,7 +141,7 @@ func startServe(t *testing.T, e testEnv, args ...string) *server {
 	go func() { s.done <- runWith(ctx, e.get, args, strings.NewReader(""), s.stdout, s.stderr) }()
 	t.Cleanup(func() { s.stop() })
 
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(5 * time.Minute)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for s.URL == "" {
