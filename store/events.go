@@ -77,7 +77,13 @@ type EventNotifier func(ctx context.Context, events []Event)
 // SetEventNotifier sets the function told of appended events. Set it once,
 // before the store is used; nil turns notification off (the log is still
 // written, and clients catch up when they resume).
-func (s *Store) SetEventNotifier(n EventNotifier) { s.notifier = n }
+func (s *Store) SetEventNotifier(n EventNotifier) {
+	if n == nil {
+		s.notifier.Store(nil)
+		return
+	}
+	s.notifier.Store(&n)
+}
 
 // txEvents collects the events of one transaction. Changes add to it as they
 // happen; flushEvents appends them all at the end of the transaction and
@@ -125,10 +131,11 @@ func (s *Store) appendDeliveryEvents(ctx context.Context, tx *Tx, changes ...*wh
 // notifyEvents tells the notifier of the events e appended; call it after
 // the transaction committed. A nil e is fine.
 func (s *Store) notifyEvents(ctx context.Context, e *txEvents) {
-	if s.notifier == nil || e == nil || len(e.appended) == 0 {
+	n := s.notifier.Load()
+	if n == nil || e == nil || len(e.appended) == 0 {
 		return
 	}
-	s.notifier(context.WithoutCancel(ctx), e.appended)
+	(*n)(context.WithoutCancel(ctx), e.appended)
 }
 
 // flushEvents gives every pending event its user's next seq and inserts

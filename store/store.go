@@ -1,6 +1,8 @@
 package store
 
 import (
+	"sync/atomic"
+
 	"github.com/google/uuid"
 
 	"whitecross"
@@ -17,7 +19,9 @@ type Store struct {
 	// dataKeys caches unwrapped tenant data keys (see contentkeys.go).
 	dataKeys dataKeyCache
 	// notifier is told of realtime events after commit (see events.go).
-	notifier EventNotifier
+	// It is atomic: serve sets it once the gateway exists, while the
+	// queue's workers already commit.
+	notifier atomic.Pointer[EventNotifier]
 }
 
 // New returns a Store on db. hasher hashes user passwords; sealer protects
