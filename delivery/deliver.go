@@ -12,10 +12,12 @@ import (
 	"whitecross"
 )
 
-// recordTimeout bounds recording an outcome. It runs on a context that the
+// RecordTimeout bounds recording an outcome. It runs on a context that the
 // job's cancellation does not end, so a send the provider accepted is
-// recorded even when the attempt's time runs out or the queue stops.
-const recordTimeout = 15 * time.Second
+// recorded even when the attempt's time runs out or the queue stops. A
+// deliver job may therefore run for its timeout plus this; the queue's
+// rescue delay must exceed both, or a live job would be run twice.
+const RecordTimeout = 15 * time.Second
 
 // DeliverWorker works deliver jobs: it sends one PENDING delivery through
 // its channel's provider and records what came of it.
@@ -251,7 +253,7 @@ func (w *DeliverWorker) permanentSideEffects(ctx context.Context, task *whitecro
 // record commits an outcome and reports the change to metrics and the
 // observer. It returns the store's error, so River retries the job.
 func (w *DeliverWorker) record(ctx context.Context, task *whitecross.DeliveryTask, o whitecross.DeliveryOutcome) error {
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
 	defer cancel()
 	change, err := w.cfg.Store.RecordDeliveryOutcome(rctx, task.Message.TenantID, task.Delivery.ID, o)
 	if err != nil {

@@ -182,8 +182,8 @@ func NewQueue(db *store.DB, d Dispatcher, cfg QueueConfig, logger *slog.Logger) 
 	if cfg.RescueAfter <= cfg.DispatchTimeout {
 		return nil, fmt.Errorf("queue: RescueAfter (%s) must exceed DispatchTimeout (%s)", cfg.RescueAfter, cfg.DispatchTimeout)
 	}
-	if cfg.RescueAfter <= cfg.Deliver.Timeout {
-		return nil, fmt.Errorf("queue: RescueAfter (%s) must exceed the deliver timeout (%s)", cfg.RescueAfter, cfg.Deliver.Timeout)
+	if longest := cfg.Deliver.Timeout + RecordTimeout; cfg.RescueAfter <= longest {
+		return nil, fmt.Errorf("queue: RescueAfter (%s) must exceed the deliver timeout plus RecordTimeout (%s)", cfg.RescueAfter, longest)
 	}
 	now := db.Now
 	if cfg.Clock != nil {

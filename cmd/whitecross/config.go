@@ -20,6 +20,7 @@ import (
 	"unicode"
 
 	"whitecross/auth"
+	"whitecross/delivery"
 	"whitecross/provider/sendgrid"
 	"whitecross/vault"
 )
@@ -361,10 +362,15 @@ func (c *Config) validateQueue(add func(field, format string, args ...any)) {
 		add("RescueAfter", "must be positive, got %s", c.RescueAfter)
 		return
 	}
-	for _, f := range timeouts {
-		if f.d > 0 && c.RescueAfter <= f.d {
-			add("RescueAfter", "must exceed %s (%s): a job still running would be started twice, got %s", c.source(f.field), f.d, c.RescueAfter)
-		}
+	if c.DispatchTimeout > 0 && c.RescueAfter <= c.DispatchTimeout {
+		add("RescueAfter", "must exceed %s (%s): a job still running would be started twice, got %s",
+			c.source("DispatchTimeout"), c.DispatchTimeout, c.RescueAfter)
+	}
+	// A deliver job records a provider's answer for up to RecordTimeout
+	// after its own timeout.
+	if longest := c.DeliverTimeout + delivery.RecordTimeout; c.DeliverTimeout > 0 && c.RescueAfter <= longest {
+		add("RescueAfter", "must exceed %s plus %s to record the outcome (%s): a job still running would be started twice, got %s",
+			c.source("DeliverTimeout"), delivery.RecordTimeout, longest, c.RescueAfter)
 	}
 }
 

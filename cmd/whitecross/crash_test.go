@@ -38,10 +38,13 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 			"WHITECROSS_SMTP_URL", "smtp://"+mailbox.addr,
 			"WHITECROSS_EMAIL_FROM", "Crash Test <no-reply@crash.example>",
 			// A process killed mid-job leaves its jobs "running": they are
-			// rescued after this, so the test waits seconds, not minutes.
-			"WHITECROSS_QUEUE_RESCUE_AFTER", "5s",
-			"WHITECROSS_DELIVER_TIMEOUT", "4s",
-			"WHITECROSS_DISPATCH_TIMEOUT", "4s",
+			// rescued after this, so the test waits under a minute, not
+			// two. The timeouts stay well above what a batch or a send
+			// takes on a loaded CI machine under the race detector (a
+			// dispatch attempt that always timed out would never finish).
+			"WHITECROSS_QUEUE_RESCUE_AFTER", "45s",
+			"WHITECROSS_DELIVER_TIMEOUT", "20s",
+			"WHITECROSS_DISPATCH_TIMEOUT", "30s",
 		)
 		mustCLI(t, e, "", "migrate", "up")
 		mustCLI(t, e, "", "tenant", "create", "--slug", "crash", "--name", "Crash USD")
@@ -113,7 +116,7 @@ func startChild(t *testing.T, e testEnv) *child {
 			t.Logf("serve's last log lines:\n%s", logs[max(0, len(logs)-4000):])
 		}
 	})
-	deadline := time.After(2 * time.Minute)
+	deadline := time.After(serveStartLimit)
 	for c.url == "" {
 		select {
 		case err := <-c.exited:

@@ -89,11 +89,11 @@ func TestServeDemoDeliversToTheOutbox(t *testing.T) {
 
 		// The deliver jobs run in the background: wait for both sends.
 		sent := map[string]outboxItem{}
-		deadline := time.Now().Add(time.Minute)
+		deadline := time.Now().Add(jobLimit)
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for len(sent) < 2 {
-			require.Truef(t, time.Now().Before(deadline), "the outbox still lacks the sends a minute later: %v\nstderr: %s", sent, srv.stderr.String())
+			require.Truef(t, time.Now().Before(deadline), "the outbox still lacks the sends after %s: %v\nstderr: %s", jobLimit, sent, srv.stderr.String())
 			<-tick.C
 			for _, it := range srv.outbox(t, nurse) {
 				if strings.HasSuffix(it.Link, "/messages/"+msg.ID) {
@@ -258,7 +258,7 @@ func TestDeliverySettingsProblemsOneLineEach(t *testing.T) {
 			"WHITECROSS_QUEUE_URGENT_WORKERS: must be 1 to 1000, got 0"}},
 		{"rescue after the timeouts", testEnv{"WHITECROSS_QUEUE_RESCUE_AFTER": "1m", "WHITECROSS_DELIVER_TIMEOUT": "1m", "WHITECROSS_DISPATCH_TIMEOUT": "2m"}, []string{
 			"WHITECROSS_QUEUE_RESCUE_AFTER: must exceed WHITECROSS_DISPATCH_TIMEOUT (2m0s)",
-			"WHITECROSS_QUEUE_RESCUE_AFTER: must exceed WHITECROSS_DELIVER_TIMEOUT (1m0s)"}},
+			"WHITECROSS_QUEUE_RESCUE_AFTER: must exceed WHITECROSS_DELIVER_TIMEOUT plus 15s to record the outcome (1m15s)"}},
 		{"timeouts not positive", testEnv{"WHITECROSS_DELIVER_TIMEOUT": "-1s", "WHITECROSS_QUEUE_RESCUE_AFTER": "0s"}, []string{
 			"WHITECROSS_DELIVER_TIMEOUT: must be positive", "WHITECROSS_QUEUE_RESCUE_AFTER: must be positive"}},
 	}
@@ -299,7 +299,7 @@ func TestDeliverySettingsDefaultsAndOverrides(t *testing.T) {
 	require.Equal(t, "1h", durationText(time.Hour))
 
 	c = loadConfig(testEnv{"WHITECROSS_QUEUE_URGENT_WORKERS": "16", "WHITECROSS_QUEUE_BULK_WORKERS": "3",
-		"WHITECROSS_DISPATCH_TIMEOUT": "4s", "WHITECROSS_DELIVER_TIMEOUT": "4s", "WHITECROSS_QUEUE_RESCUE_AFTER": "5s"}.get,
+		"WHITECROSS_DISPATCH_TIMEOUT": "4s", "WHITECROSS_DELIVER_TIMEOUT": "4s", "WHITECROSS_QUEUE_RESCUE_AFTER": "20s"}.get,
 		&settingFlags{values: map[string]string{}})
 	require.NoError(t, c.Validate())
 	q = c.queueConfig()
@@ -307,7 +307,7 @@ func TestDeliverySettingsDefaultsAndOverrides(t *testing.T) {
 	require.Equal(t, 3, q.BulkWorkers)
 	require.Equal(t, 4*time.Second, q.DispatchTimeout)
 	require.Equal(t, 4*time.Second, q.Deliver.Timeout)
-	require.Equal(t, 5*time.Second, q.RescueAfter)
+	require.Equal(t, 20*time.Second, q.RescueAfter)
 
 	require.Equal(t, "mailto:webpush@localhost", vapidSubject(&Config{PublicURL: "http://localhost:8080"}))
 	require.Equal(t, "https://health.example.org", vapidSubject(&Config{PublicURL: "https://health.example.org"}))

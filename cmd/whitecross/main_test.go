@@ -131,6 +131,15 @@ type server struct {
 	once   sync.Once
 }
 
+// serveStartLimit is how long a test waits for `serve` to listen, and
+// jobLimit how long it waits for background jobs to finish. Both are only
+// upper bounds, generous for CI machines that run every package at once
+// under the race detector; a passing test takes seconds.
+const (
+	serveStartLimit = 5 * time.Minute
+	jobLimit        = 3 * time.Minute
+)
+
 // startServe runs `whitecross serve` on a free port of 127.0.0.1 and
 // returns once /healthz answers. It is stopped at the end of the test.
 func startServe(t *testing.T, e testEnv, args ...string) *server {
@@ -141,7 +150,7 @@ func startServe(t *testing.T, e testEnv, args ...string) *server {
 	go func() { s.done <- runWith(ctx, e.get, args, strings.NewReader(""), s.stdout, s.stderr) }()
 	t.Cleanup(func() { s.stop() })
 
-	deadline := time.Now().Add(5 * time.Minute)
+	deadline := time.Now().Add(serveStartLimit)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for s.URL == "" {

@@ -35,7 +35,7 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 
-	deadline := time.After(2 * time.Minute)
+	deadline := time.After(serveStartLimit)
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	var url string

@@ -100,7 +100,7 @@ var settings = []setting{
 	{Field: "DeliverTimeout", Env: "WHITECROSS_DELIVER_TIMEOUT", Default: durationText(delivery.DefaultDeliverTimeout),
 		Usage: "Longest attempt of one delivery (a call to a provider); a slower one is retried."},
 	{Field: "RescueAfter", Env: "WHITECROSS_QUEUE_RESCUE_AFTER", Default: durationText(delivery.DefaultRescueAfter),
-		Usage: "When a job left running by a crashed instance runs again; must exceed both timeouts. A crash delays its jobs by this much."},
+		Usage: "When a job left running by a crashed instance runs again; must exceed the dispatch timeout, and the deliver timeout plus 15 s for recording a send. A crash delays its jobs by this much."},
 	{Field: "Broker", Env: "WHITECROSS_BROKER",
 		DefaultText: "inmem on SQLite, postgres with DATABASE_URL",
 		Usage:       "How instances share realtime events: inmem (one instance), postgres (LISTEN/NOTIFY) or redis://[:pass@]host:6379/0 (rediss:// for TLS)."},
