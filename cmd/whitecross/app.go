@@ -87,6 +87,7 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 func (c *Config) queueConfig() delivery.QueueConfig {
 	return delivery.QueueConfig{
 		UrgentWorkers: c.UrgentWorkers, BulkWorkers: c.BulkWorkers,
+		UrgentDeliverWorkers: c.UrgentDeliverWorkers, DeliverWorkers: c.DeliverWorkers,
 		DispatchTimeout: c.DispatchTimeout, RescueAfter: c.RescueAfter,
 		Deliver: delivery.DeliverConfig{Timeout: c.DeliverTimeout},
 	}

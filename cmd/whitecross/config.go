@@ -29,33 +29,35 @@ import (
 // from the settings table: defaults, then the environment (and *_FILE
 // secrets), then flags; Validate then reports every problem at once.
 type Config struct {
-	DatabaseURL        string
-	DataDir            string
-	Addr               string
-	PublicURL          string
-	MasterKey          string
-	JWTSigningKey      string
-	LogLevel           string
-	ShutdownTimeout    time.Duration
-	SMTPURL            string
-	EmailFrom          string
-	TwilioBaseURL      string
-	TwilioAccountSID   string
-	TwilioAuthToken    string
-	TwilioFrom         string
-	VAPIDPublicKey     string
-	VAPIDPrivateKey    string
-	VAPIDSubject       string
-	SendGridWebhookKey string
-	MetricsToken       string
-	UrgentWorkers      int
-	BulkWorkers        int
-	DispatchTimeout    time.Duration
-	DeliverTimeout     time.Duration
-	RescueAfter        time.Duration
-	Broker             string
-	Demo               bool
-	NoMigrate          bool
+	DatabaseURL          string
+	DataDir              string
+	Addr                 string
+	PublicURL            string
+	MasterKey            string
+	JWTSigningKey        string
+	LogLevel             string
+	ShutdownTimeout      time.Duration
+	SMTPURL              string
+	EmailFrom            string
+	TwilioBaseURL        string
+	TwilioAccountSID     string
+	TwilioAuthToken      string
+	TwilioFrom           string
+	VAPIDPublicKey       string
+	VAPIDPrivateKey      string
+	VAPIDSubject         string
+	SendGridWebhookKey   string
+	MetricsToken         string
+	UrgentWorkers        int
+	BulkWorkers          int
+	UrgentDeliverWorkers int
+	DeliverWorkers       int
+	DispatchTimeout      time.Duration
+	DeliverTimeout       time.Duration
+	RescueAfter          time.Duration
+	Broker               string
+	Demo                 bool
+	NoMigrate            bool
 
 	// sources says where each field's value came from ("default",
 	// "WHITECROSS_ADDR", "--addr"), so problems name what to fix.
@@ -344,7 +346,8 @@ func (c *Config) validateQueue(add func(field, format string, args ...any)) {
 	for _, f := range []struct {
 		field string
 		n     int
-	}{{"UrgentWorkers", c.UrgentWorkers}, {"BulkWorkers", c.BulkWorkers}} {
+	}{{"UrgentWorkers", c.UrgentWorkers}, {"BulkWorkers", c.BulkWorkers},
+		{"UrgentDeliverWorkers", c.UrgentDeliverWorkers}, {"DeliverWorkers", c.DeliverWorkers}} {
 		if f.n < 1 || f.n > maxWorkers {
 			add(f.field, "must be 1 to %d, got %d", maxWorkers, f.n)
 		}

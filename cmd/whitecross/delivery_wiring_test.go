@@ -291,6 +291,8 @@ func TestDeliverySettingsDefaultsAndOverrides(t *testing.T) {
 	q := c.queueConfig()
 	require.Equal(t, delivery.DefaultUrgentWorkers, q.UrgentWorkers, "the settings' defaults are the queue's")
 	require.Equal(t, delivery.DefaultBulkWorkers, q.BulkWorkers)
+	require.Equal(t, delivery.DefaultUrgentDeliverWorkers, q.UrgentDeliverWorkers)
+	require.Equal(t, delivery.DefaultDeliverWorkers, q.DeliverWorkers)
 	require.Equal(t, delivery.DefaultDispatchTimeout, q.DispatchTimeout)
 	require.Equal(t, delivery.DefaultDeliverTimeout, q.Deliver.Timeout)
 	require.Equal(t, delivery.DefaultRescueAfter, q.RescueAfter)
@@ -299,12 +301,15 @@ func TestDeliverySettingsDefaultsAndOverrides(t *testing.T) {
 	require.Equal(t, "1h", durationText(time.Hour))
 
 	c = loadConfig(testEnv{"WHITECROSS_QUEUE_URGENT_WORKERS": "16", "WHITECROSS_QUEUE_BULK_WORKERS": "3",
+		"WHITECROSS_QUEUE_URGENT_DELIVER_WORKERS": "128", "WHITECROSS_QUEUE_DELIVER_WORKERS": "8",
 		"WHITECROSS_DISPATCH_TIMEOUT": "4s", "WHITECROSS_DELIVER_TIMEOUT": "4s", "WHITECROSS_QUEUE_RESCUE_AFTER": "20s"}.get,
 		&settingFlags{values: map[string]string{}})
 	require.NoError(t, c.Validate())
 	q = c.queueConfig()
 	require.Equal(t, 16, q.UrgentWorkers)
 	require.Equal(t, 3, q.BulkWorkers)
+	require.Equal(t, 128, q.UrgentDeliverWorkers)
+	require.Equal(t, 8, q.DeliverWorkers)
 	require.Equal(t, 4*time.Second, q.DispatchTimeout)
 	require.Equal(t, 4*time.Second, q.Deliver.Timeout)
 	require.Equal(t, 20*time.Second, q.RescueAfter)
