@@ -186,7 +186,36 @@ type DeadLetterService interface {
 	// queues them again (audited); returns how many were requeued. Ids of
 	// other tenants or deliveries not failed are skipped.
 	RetryDeliveries(ctx context.Context, ids []string) (int, error)
+	// ListEmailSuppressions lists the tenant's users whose email address
+	// is suppressed (it bounced, complained or unsubscribed), by address.
+	ListEmailSuppressions(ctx context.Context, limit int, cursor string) (*EmailSuppressionPage, error)
+	// LiftEmailSuppression lets the pipeline email a user's address again
+	// (audited); ENOTFOUND when the user is not the tenant's or their
+	// address is not suppressed.
+	LiftEmailSuppression(ctx context.Context, userID string) error
 }
+
+// EmailSuppression is a user whose email address is never emailed: it
+// hard-bounced, its owner reported a message as spam, or unsubscribed.
+// Suppressions belong to the address, for every district: it is the
+// platform's sending reputation that a bounce or complaint harms.
+type EmailSuppression struct {
+	UserID   string
+	UserName string
+	Email    string
+	Reason   string // bounce, complaint, unsubscribe, invalid
+	Since    time.Time
+}
+
+// EmailSuppressionPage is one page of suppressions, by address.
+type EmailSuppressionPage struct {
+	Items      []*EmailSuppression
+	NextCursor string
+}
+
+// AuditEmailSuppressionLifted records an admin lifting the suppression of
+// a user's address (target: the user; the address is not recorded).
+const AuditEmailSuppressionLifted = "email_suppression.lifted"
 
 // DefaultFallback is the channel fallback policy by priority when a tenant
 // sets none: when a delivery fails for good, the recipient is tried on the

@@ -64,6 +64,7 @@ func (s *Server) adminRoutes() {
 			"starts empty at each start. Never enable capture in production.",
 		Errors: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusUnprocessableEntity}}, authRequired), handle(s, s.listOutbox))
 
+	s.suppressionRoutes()
 	s.mountAdminHandlers()
 }
 

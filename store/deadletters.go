@@ -67,7 +67,7 @@ func (s *Store) ListDeadLetters(ctx context.Context, f whitecross.DeadLetterFilt
 		where = append(where, fmt.Sprintf(`d.channel = $%d`, len(args)))
 	}
 	if f.Cursor != "" {
-		at, id, err := decodeDeadLetterCursor(f.Cursor)
+		at, id, err := decodeTimeIDCursor(f.Cursor)
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +107,7 @@ func (s *Store) ListDeadLetters(ctx context.Context, f whitecross.DeadLetterFilt
 	if len(page.Items) > limit {
 		page.Items = page.Items[:limit]
 		last := page.Items[limit-1]
-		page.NextCursor = encodeDeadLetterCursor(last.UpdatedAt, last.ID)
+		page.NextCursor = encodeTimeIDCursor(last.UpdatedAt, last.ID)
 	}
 	if err := s.loadTimelines(ctx, q, a.TenantID, page.Items); err != nil {
 		return nil, err
@@ -298,15 +298,17 @@ func insertRetryEvents(ctx context.Context, tx *Tx, a *whitecross.Actor, ids []s
 	return nil
 }
 
-// encodeDeadLetterCursor makes the opaque cursor after (at, id).
-func encodeDeadLetterCursor(at time.Time, id string) string {
+// encodeTimeIDCursor makes the opaque cursor of a page ordered by a time
+// and an id, both descending (dead letters, email suppressions): the next
+// page starts after (at, id).
+func encodeTimeIDCursor(at time.Time, id string) string {
 	b, _ := json.Marshal([2]string{at.UTC().Format(time.RFC3339Nano), strings.ToLower(id)})
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodeDeadLetterCursor reads a cursor of encodeDeadLetterCursor.
+// decodeTimeIDCursor reads a cursor of encodeTimeIDCursor.
 // EINVALID (query.cursor) for anything else.
-func decodeDeadLetterCursor(c string) (time.Time, string, error) {
+func decodeTimeIDCursor(c string) (time.Time, string, error) {
 	bad := whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", nil, "Cursor is not valid; start again without it.")
 	if len(c) > 256 {
 		return time.Time{}, "", bad

@@ -209,21 +209,28 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring) (http.Handler,
 	return srv, keys, gw, nil
 }
 
-// reloadKeys rereads the signing keys every keyReloadInterval so a rotation
-// done elsewhere takes over signing here too.
-func reloadKeys(ctx context.Context, keys *auth.Keyring, log *slog.Logger) {
-	t := time.NewTicker(keyReloadInterval)
+// every runs do every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, do func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := keys.Reload(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("reload signing keys", "error", err.Error())
-			}
+			do()
 		}
 	}
+}
+
+// reloadKeys rereads the signing keys every keyReloadInterval so a rotation
+// done elsewhere takes over signing here too.
+func reloadKeys(ctx context.Context, keys *auth.Keyring, log *slog.Logger) {
+	every(ctx, keyReloadInterval, func() {
+		if err := keys.Reload(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("reload signing keys", "error", err.Error())
+		}
+	})
 }
 
 // startGateway starts the realtime gateway on the configured broker and
@@ -254,18 +261,11 @@ const eventPruneInterval = time.Hour
 // pruneEvents trims the realtime event log every eventPruneInterval (every
 // instance does; the deletes are bounded and idempotent).
 func pruneEvents(ctx context.Context, a *app, log *slog.Logger) {
-	t := time.NewTicker(eventPruneInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if n, err := a.store.PruneEvents(ctx); err != nil && ctx.Err() == nil {
-				log.Warn("prune realtime events", "error", err.Error())
-			} else if n > 0 {
-				log.Info("pruned realtime events", "count", n)
-			}
+	every(ctx, eventPruneInterval, func() {
+		if n, err := a.store.PruneEvents(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("prune realtime events", "error", err.Error())
+		} else if n > 0 {
+			log.Info("pruned realtime events", "count", n)
 		}
-	}
+	})
 }

@@ -24,6 +24,7 @@ func exerciseDeadLetters(t *testing.T, open Opener) {
 		{"AdminsOnly", testDeadLettersAdminsOnly},
 		{"Retry", testDeadLettersRetry},
 		{"RetryLimits", testDeadLettersRetryLimits},
+		{"EmailSuppressions", testEmailSuppressions},
 	})
 }
 
