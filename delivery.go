@@ -17,7 +17,9 @@ import (
 type DeliveryTask struct {
 	Delivery   Delivery
 	TenantName string
-	Settings   TenantSettings
+	// Timezone is the tenant's IANA timezone (quiet hours are in it).
+	Timezone string
+	Settings TenantSettings
 	// Message is decrypted: the pipeline renders it for the channel, and
 	// for a sensitive message sends only a notice and a link.
 	Message   *Message

@@ -52,7 +52,7 @@ func (s *Server) adminRoutes() {
 			"HIGH, URGENT), the channels tried in turn when a delivery fails for good (EMAIL, SMS, PUSH, VOICE, each once; " +
 			"an empty list turns fallback off for that priority; a priority left out uses the default policy; EMERGENCY " +
 			"messages use the URGENT chain). quiet_hours_start and quiet_hours_end: both \"HH:MM\" (24-hour, district " +
-			"time) or both empty. retention_days: 0 (keep) to 3650. emergency_overrides_opt_out: EMERGENCY messages text " +
+			"time) or both empty; SMS, voice and push of messages that are not EMERGENCY or URGENT wait until the end time. retention_days: 0 (keep) to 3650. emergency_overrides_opt_out: EMERGENCY messages text " +
 			"numbers that replied STOP. Invalid values are 422 naming the field, e.g. body.settings.fallback.URGENT[1]. Audited.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.updateTenant))

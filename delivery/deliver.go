@@ -37,6 +37,9 @@ const RecordTimeout = 15 * time.Second
 //     records FAILED "gave up after N attempts: ..." and falls back.
 //   - While the provider's circuit breaker is open, the job snoozes: the
 //     delivery is untouched and no attempt is counted.
+//   - During the district's quiet hours, an SMS, call or push of a message
+//     that is not EMERGENCY or URGENT snoozes until they end (see
+//     whitecross.QuietHoursHold); it stays PENDING and spends no attempt.
 //
 // An SMS STOP blocks SMS only: a voice call is a different consent (and
 // the fallback for an EMERGENCY), so VOICE still calls an opted-out number.
@@ -45,11 +48,12 @@ type DeliverWorker struct {
 	cfg      DeliverConfig
 	breakers *breakers
 	hints    *retryHints
+	now      whitecross.Clock
 	log      *slog.Logger
 }
 
-func newDeliverWorker(cfg DeliverConfig, hints *retryHints, log *slog.Logger) *DeliverWorker {
-	return &DeliverWorker{cfg: cfg, breakers: newBreakers(cfg, log), hints: hints, log: log}
+func newDeliverWorker(cfg DeliverConfig, hints *retryHints, now whitecross.Clock, log *slog.Logger) *DeliverWorker {
+	return &DeliverWorker{cfg: cfg, breakers: newBreakers(cfg, log), hints: hints, now: now, log: log}
 }
 
 // Timeout bounds one attempt (DeliverConfig.Timeout).
@@ -75,6 +79,11 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	p, refusal := w.provider(task)
 	if refusal != "" {
 		return w.record(ctx, task, whitecross.DeliveryOutcome{Status: whitecross.DeliveryFailed, Error: refusal, Fallback: true})
+	}
+	if wait, quiet := w.quietHours(task); quiet {
+		w.log.InfoContext(ctx, "quiet hours: delivery waits", "delivery_id", task.Delivery.ID,
+			"channel", task.Delivery.Channel, "wait", wait.String())
+		return river.JobSnooze(wait)
 	}
 	out := renderOutbound(task, w.cfg.PublicURL)
 	var res *whitecross.SendResult
@@ -111,6 +120,26 @@ func (w *DeliverWorker) provider(task *whitecross.DeliveryTask) (Provider, strin
 		return p, "no push subscription"
 	}
 	return p, ""
+}
+
+// quietHours reports whether the delivery waits for the end of the
+// district's quiet hours, and how long. A timezone that does not load (it
+// was validated when stored) counts as UTC rather than sending at night
+// unchecked.
+func (w *DeliverWorker) quietHours(task *whitecross.DeliveryTask) (time.Duration, bool) {
+	if !whitecross.QuietHoursHold(task.Delivery.Channel, task.Message.Urgent()) {
+		return 0, false
+	}
+	loc, err := time.LoadLocation(task.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	now := w.now()
+	until, quiet := task.Settings.QuietUntil(now, loc)
+	if !quiet {
+		return 0, false
+	}
+	return until.Sub(now), true
 }
 
 // address is the recipient's address on the task's channel (not PUSH).

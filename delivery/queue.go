@@ -192,7 +192,7 @@ func NewQueue(db *store.DB, d Dispatcher, cfg QueueConfig, logger *slog.Logger) 
 	hints := &retryHints{}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &DispatchWorker{dispatcher: d, timeout: cfg.DispatchTimeout, now: now, log: logger})
-	river.AddWorker(workers, newDeliverWorker(cfg.Deliver, hints, logger))
+	river.AddWorker(workers, newDeliverWorker(cfg.Deliver, hints, now, logger))
 	rc := &river.Config{
 		Queues:               riverQueues(cfg, db.Dialect),
 		Workers:              workers,

@@ -52,7 +52,7 @@ func scanDeliveryWork(r Row, extra ...any) (*whitecross.Delivery, error) {
 }
 
 // LoadDeliveryTask implements whitecross.DeliveryWorkStore: the delivery of
-// the tenant with its message, sender, tenant name and settings, and the
+// the tenant with its message, sender, tenant name, timezone and settings, and the
 // recipient's addresses, locale (theirs, else the tenant's default, else
 // "en"), email suppression, SMS opt-out and push subscriptions, all read
 // fresh. ENOTFOUND "Delivery not found." when no delivery of that tenant
@@ -71,13 +71,13 @@ func (s *Store) LoadDeliveryTask(ctx context.Context, tenantID, deliveryID strin
 	task := &whitecross.DeliveryTask{}
 	rc := &task.Recipient
 	var settings string
-	d, err := scanDeliveryWork(q.QueryRow(ctx, `SELECT `+deliveryWorkColumns("d.")+`, t.name, t.settings,
+	d, err := scanDeliveryWork(q.QueryRow(ctx, `SELECT `+deliveryWorkColumns("d.")+`, t.name, t.timezone, t.settings,
 		u.name, u.email, u.phone, u.locale,
 		EXISTS (SELECT 1 FROM email_suppressions es WHERE es.email = LOWER(u.email)),
 		EXISTS (SELECT 1 FROM phone_opt_outs po WHERE po.phone = u.phone)
 		FROM deliveries d JOIN tenants t ON t.id = d.tenant_id JOIN users u ON u.id = d.recipient_id
 		WHERE d.tenant_id = $1 AND d.id = $2`, tenantID, deliveryID),
-		&task.TenantName, &settings, &rc.Name, &rc.Email, &rc.Phone, &rc.Locale, &rc.EmailSuppressed, &rc.PhoneOptedOut)
+		&task.TenantName, &task.Timezone, &settings, &rc.Name, &rc.Email, &rc.Phone, &rc.Locale, &rc.EmailSuppressed, &rc.PhoneOptedOut)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
 		return nil, errDeliveryNotFound()
 	} else if err != nil {

@@ -159,6 +159,7 @@ func testWorkLoadTask(t *testing.T, open Opener) {
 	require.Zero(t, task.Delivery.Attempts)
 	require.True(t, task.Delivery.QueuedAt.Equal(b.clock.Now()))
 	require.Equal(t, d.Tenant.Name, task.TenantName)
+	require.Equal(t, d.Tenant.Timezone, task.Timezone)
 
 	require.Equal(t, "Flu clinic", task.Message.Subject, "decrypted")
 	require.Equal(t, in.Body, task.Message.Body)
