@@ -37,7 +37,7 @@ var assetRef = regexp.MustCompile(`/assets/([0-9a-f]{16})/([a-z0-9-]+\.(?:js|css
 
 func TestAppRoutesServeThePage(t *testing.T) {
 	t.Parallel()
-	for _, path := range []string{"/", "/inbox", "/sent", "/scheduled", "/archived", "/compose", "/outbox",
+	for _, path := range []string{"/", "/inbox", "/sent", "/scheduled", "/archived", "/compose", "/outbox", "/deliveries",
 		"/messages/01a2088f-a368-70b9-8daa-9b4286f9e243"} {
 		res := get(t, http.MethodGet, path)
 		require.Equal(t, http.StatusOK, res.StatusCode, path)

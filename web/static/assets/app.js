@@ -13,6 +13,7 @@ import { boxView, BOXES } from './view-box.js';
 import { messageView } from './view-message.js';
 import { composeView } from './view-compose.js';
 import { devOutboxView } from './view-devoutbox.js';
+import { deliveriesView } from './view-deliveries.js';
 import { pushControl, disablePush } from './push.js';
 
 const main = document.getElementById('main');
@@ -35,14 +36,19 @@ const ROUTES = [
   [/^\/messages\/([^/]+)$/, (m) => ({ name: 'message', arg: decodeURIComponent(m[1]) })],
   [/^\/compose$/, () => ({ name: 'compose' })],
   [/^\/outbox$/, () => ({ name: 'outbox' })],
+  [/^\/deliveries$/, () => ({ name: 'deliveries', adminOnly: true })],
 ];
 
-const VIEWS = { box: boxView, message: messageView, compose: composeView, outbox: devOutboxView };
+const VIEWS = { box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView };
 
+// route picks the view of the URL. An admin page is "not found" to anyone
+// else, as a link to it would be (the API refuses them too).
 function route() {
   for (const [pattern, make] of ROUTES) {
     const m = pattern.exec(location.pathname);
-    if (m) return make(m);
+    if (!m) continue;
+    const r = make(m);
+    return r.adminOnly && app.user?.role !== 'ADMIN' ? { name: 'missing' } : r;
   }
   return { name: 'missing' };
 }
@@ -186,7 +192,8 @@ function buildNav() {
     h('a', { class: 'button button-primary compose-link', href: '/compose' }, h('span', { 'aria-hidden': 'true' }, '✎ '), 'New message'),
     h('ul', { class: 'boxes' },
       BOXES.map(([box, label]) => h('li', null, h('a', { href: `/${box}`, id: `nav-${box}` }, label, h('span', { class: 'count', id: `count-${box}` })))),
-      h('li', { id: 'nav-outbox-item', hidden: true }, h('a', { href: '/outbox', id: 'nav-outbox' }, 'Outbox (demo)'))),
+      h('li', { id: 'nav-outbox-item', hidden: true }, h('a', { href: '/outbox', id: 'nav-outbox' }, 'Outbox (demo)')),
+      app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/deliveries', id: 'nav-deliveries' }, 'Delivery problems')) : null),
     h('section', { id: 'pending-panel', class: 'panel', 'aria-labelledby': 'pending-heading', hidden: true },
       h('h2', { id: 'pending-heading' }, 'Waiting to send'), h('ul', { id: 'pending-list', class: 'plain-list' })),
     h('section', { class: 'panel online-panel', 'aria-labelledby': 'online-heading' },
@@ -200,7 +207,7 @@ function buildNav() {
 function markNav(r) {
   for (const a of nav.querySelectorAll('a[href]')) {
     const current = (r.name === 'box' && a.getAttribute('href') === `/${r.arg}`) ||
-      (r.name === 'outbox' && a.id === 'nav-outbox') || (r.name === 'compose' && a.classList.contains('compose-link'));
+      a.id === `nav-${r.name}` || (r.name === 'compose' && a.classList.contains('compose-link'));
     if (current) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
