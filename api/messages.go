@@ -8,10 +8,8 @@ import (
 	"time"
 
 	"whitecross"
+	"whitecross/markdown"
 )
-
-// bodies renders message bodies for body_html; see markdown.go.
-var bodies = newBodyRenderer()
 
 // Message is one message as the caller sees it.
 type Message struct {
@@ -57,7 +55,7 @@ func messageFrom(m *whitecross.Message) Message {
 		ID: m.ID, ThreadID: m.ThreadID, ReplyToID: m.ReplyToID,
 		Sender:       MessageSender{ID: m.Sender.ID, Name: m.Sender.Name, Role: string(m.Sender.Role)},
 		RecipientIDs: nonNil(m.RecipientIDs), RecipientCount: m.RecipientCount, ReadCount: m.ReadCount,
-		Subject: m.Subject, Body: m.Body, BodyHTML: bodies.render(m.Body, m.BodyFormat),
+		Subject: m.Subject, Body: m.Body, BodyHTML: markdown.AppHTML(m.Body, m.BodyFormat),
 		BodyFormat: string(m.BodyFormat), Category: string(m.Category), Priority: string(m.Priority),
 		Channels: make([]string, 0, len(m.Channels)), Attachments: make([]Attachment, 0, len(m.Attachments)),
 		Sensitive: m.Sensitive, Status: string(m.Status),

@@ -1,18 +1,13 @@
 package delivery
 
 import (
-	"bytes"
 	"fmt"
 	"html"
 	"net/url"
 	"strings"
 
-	"github.com/microcosm-cc/bluemonday"
-	"github.com/yuin/goldmark"
-	"github.com/yuin/goldmark/extension"
-	gmhtml "github.com/yuin/goldmark/renderer/html"
-
 	"whitecross"
+	"whitecross/markdown"
 )
 
 // Lengths of what leaves the platform, in characters. An SMS over 160
@@ -51,13 +46,13 @@ func renderOutbound(task *whitecross.DeliveryTask, publicURL string) *whitecross
 		out.Subject = m.Subject
 		out.Text, out.HTML = emailBodies(m, out.Link)
 	case whitecross.ChannelSMS:
-		out.Text = clipText(m.Subject+"\n"+plainText(m.Body, m.BodyFormat), maxSMSBody)
+		out.Text = clipText(m.Subject+"\n"+markdown.Text(m.Body, m.BodyFormat), maxSMSBody)
 	case whitecross.ChannelVoice:
 		out.Text = clipText(fmt.Sprintf("Message from %s, %s. %s. %s", m.Sender.Name, task.TenantName,
-			strings.TrimRight(m.Subject, ". "), plainText(m.Body, m.BodyFormat)), maxVoiceBody)
+			strings.TrimRight(m.Subject, ". "), markdown.Text(m.Body, m.BodyFormat)), maxVoiceBody)
 	default: // PUSH
 		out.Subject = m.Subject
-		out.Text = clipText(plainText(m.Body, m.BodyFormat), maxPushBody)
+		out.Text = clipText(markdown.Text(m.Body, m.BodyFormat), maxPushBody)
 	}
 	return out
 }
@@ -93,7 +88,7 @@ func messageLink(publicURL, messageID string) string {
 func emailBodies(m *whitecross.Message, link string) (text, htm string) {
 	var t, h strings.Builder
 	t.WriteString(m.Body)
-	h.WriteString(bodyHTML(m.Body, m.BodyFormat))
+	h.WriteString(markdown.EmailHTML(m.Body, m.BodyFormat))
 	if len(m.Attachments) > 0 {
 		t.WriteString("\n\nAttachments:")
 		h.WriteString("<p>Attachments:</p>\n<ul>\n")
@@ -108,58 +103,6 @@ func emailBodies(m *whitecross.Message, link string) (text, htm string) {
 		fmt.Fprintf(&h, "<p><a href=\"%s\">Open it in White Cross</a></p>\n", html.EscapeString(link))
 	}
 	return t.String(), h.String()
-}
-
-// markdown renders Markdown bodies for email. Raw HTML in a body is
-// dropped (no html.WithUnsafe); line breaks people typed stay breaks.
-var markdown = goldmark.New(
-	goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.Linkify),
-	goldmark.WithRendererOptions(gmhtml.WithHardWraps()),
-)
-
-// emailPolicy sanitizes rendered Markdown for email: formatting, lists,
-// tables and http(s)/mailto links only. Images are removed: a remote image
-// loads when the email is opened and would tell its host who read it and
-// when; the message in the app shows them as links.
-var emailPolicy = func() *bluemonday.Policy {
-	p := bluemonday.NewPolicy()
-	p.AllowElements("p", "br", "strong", "em", "b", "i", "del", "s", "code", "pre", "blockquote",
-		"ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "table", "thead", "tbody", "tr", "th", "td")
-	p.AllowAttrs("href").OnElements("a")
-	p.RequireParseableURLs(true)
-	p.AllowURLSchemes("http", "https", "mailto")
-	p.RequireNoReferrerOnLinks(true)
-	return p
-}()
-
-// textPolicy strips every tag, to read rendered Markdown as plain text.
-var textPolicy = bluemonday.StrictPolicy()
-
-// bodyHTML is a body as safe HTML: Markdown rendered then sanitized, plain
-// text escaped with its line breaks kept.
-func bodyHTML(body string, format whitecross.BodyFormat) string {
-	if format != whitecross.BodyMarkdown {
-		return "<p>" + strings.ReplaceAll(html.EscapeString(strings.ReplaceAll(body, "\r\n", "\n")), "\n", "<br>\n") + "</p>\n"
-	}
-	var buf bytes.Buffer
-	if err := markdown.Convert([]byte(body), &buf); err != nil {
-		// Only a failing writer makes goldmark fail; never send it unsanitized.
-		return bodyHTML(body, whitecross.BodyPlain)
-	}
-	return emailPolicy.Sanitize(buf.String())
-}
-
-// plainText is a body as plain text (Markdown's markup removed), for SMS,
-// voice and push.
-func plainText(body string, format whitecross.BodyFormat) string {
-	if format != whitecross.BodyMarkdown {
-		return strings.TrimSpace(body)
-	}
-	var buf bytes.Buffer
-	if err := markdown.Convert([]byte(body), &buf); err != nil {
-		return strings.TrimSpace(body)
-	}
-	return strings.TrimSpace(html.UnescapeString(textPolicy.Sanitize(buf.String())))
 }
 
 // clipText shortens s to n characters, ending with "…" when cut.

@@ -20,7 +20,7 @@ func renderTask(c whitecross.Channel, m *whitecross.Message) *whitecross.Deliver
 	}
 }
 
-func TestEmailHTMLIsRenderedMarkdownWithoutActiveContentOrImages(t *testing.T) {
+func TestEmailHTMLIsRenderedMarkdownWithoutActiveContentOrRemoteImages(t *testing.T) {
 	t.Parallel()
 	body := "Hello **Pat**,\n\n<script>alert(1)</script>\n\n![clinic](https://tracker.example/pixel.png)\n\n" +
 		"[form](https://files.example/form.pdf) [bad](javascript:alert(1))"
@@ -28,7 +28,8 @@ func TestEmailHTMLIsRenderedMarkdownWithoutActiveContentOrImages(t *testing.T) {
 	require.Contains(t, out.HTML, "<strong>Pat</strong>")
 	require.NotContains(t, out.HTML, "<script")
 	require.NotContains(t, out.HTML, "alert(1)</")
-	require.NotContains(t, out.HTML, "tracker.example", "no remote image: it would report the reading")
+	require.NotContains(t, out.HTML, "<img", "no remote image: it would report the reading")
+	require.Contains(t, out.HTML, `<a href="https://tracker.example/pixel.png" rel="noreferrer">clinic</a>`, "an image is a link, as in the app")
 	require.NotContains(t, out.HTML, "javascript:")
 	require.Contains(t, out.HTML, `<a href="https://files.example/form.pdf" rel="noreferrer">form</a>`)
 	require.Contains(t, out.HTML, `<a href="https://school.example/messages/0195d3a0-0000-7000-8000-000000000009">`)
