@@ -60,7 +60,7 @@ type createUserInput struct {
 		Name        string   `json:"name" minLength:"1" maxLength:"200"`
 		Role        string   `json:"role" enum:"ADMIN,SCHOOL_ADMIN,NURSE,STAFF,GUARDIAN"`
 		Phone       string   `json:"phone,omitempty" maxLength:"16" doc:"E.164, e.g. +15551234567"`
-		Locale      string   `json:"locale,omitempty" maxLength:"35" doc:"BCP 47, e.g. en-US"`
+		Locale      string   `json:"locale,omitempty" maxLength:"35" doc:"BCP 47, e.g. en-US; the district's default_locale (else en) when absent"`
 		Timezone    string   `json:"timezone,omitempty" maxLength:"64" doc:"IANA time zone, e.g. America/Chicago"`
 		LocationIDs []string `json:"location_ids,omitempty" maxItems:"100" doc:"May be empty for a guardian: their students place them"`
 		Password    string   `json:"password,omitempty" minLength:"10" maxLength:"128" writeOnly:"true" doc:"Without one the user cannot sign in yet"`

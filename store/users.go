@@ -44,11 +44,10 @@ func (s *Store) CreateUser(ctx context.Context, in *whitecross.UserCreate) (*whi
 	if err := validPhone(u.Phone); err != nil {
 		return nil, err
 	}
-	if u.Locale == "" {
-		u.Locale = defaultLocale
-	}
-	if err := validLocale("body.locale", u.Locale); err != nil {
-		return nil, err
+	if u.Locale != "" {
+		if err := validLocale("body.locale", u.Locale); err != nil {
+			return nil, err
+		}
 	}
 	if u.Timezone != "" {
 		if err := validTimezone("body.timezone", u.Timezone); err != nil {
@@ -62,12 +61,13 @@ func (s *Store) CreateUser(ctx context.Context, in *whitecross.UserCreate) (*whi
 		}
 	}
 	err = s.db.InTx(ctx, func(tx *Tx) error {
-		if u.Timezone == "" {
+		if u.Timezone == "" || u.Locale == "" {
 			t, err := s.findTenant(ctx, tx, `id = $1`, a.TenantID)
 			if err != nil {
 				return err
 			}
-			u.Timezone = t.Timezone
+			u.Timezone = cmpOrString(u.Timezone, t.Timezone)
+			u.Locale = cmpOrString(u.Locale, t.Settings.DefaultLocale, defaultLocale)
 		}
 		if u.LocationIDs, err = s.checkUserLocations(ctx, tx, a, u.Role, nil, in.LocationIDs); err != nil {
 			return err

@@ -28,6 +28,12 @@ func testCreateUser(t *testing.T, open Opener) {
 	require.Equal(t, "grace.hopper@example.org", u.Email)
 	require.Equal(t, "Grace Hopper", u.Name)
 	require.Equal(t, "en", u.Locale, "default locale")
+	_, err = b.st.UpdateTenantSettings(other.As(other.Admin), whitecross.TenantSettings{DefaultLocale: "es"})
+	require.NoError(t, err)
+	spanish, err := b.st.CreateUser(other.As(other.Admin), &whitecross.UserCreate{Email: "maria@shelbyville.example",
+		Name: "María", Role: whitecross.RoleGuardian})
+	require.NoError(t, err)
+	require.Equal(t, "es", spanish.Locale, "a user who gives no locale gets the district's default")
 	require.Equal(t, "America/Chicago", u.Timezone, "default timezone is the tenant's")
 	require.ElementsMatch(t, []string{d.Lincoln.ID, d.Annex.ID}, u.LocationIDs, "repeated locations are dropped")
 	require.True(t, u.Active())
