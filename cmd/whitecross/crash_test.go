@@ -51,6 +51,9 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 		mustCLI(t, e, "a long enough password\n", "user", "create", "--tenant", "crash",
 			"--email", "admin@crash.example", "--name", "Crash Admin", "--role", "ADMIN", "--password-stdin")
 
+		// One pool for the test's own queries: a pool per poll would hold a
+		// connection each until the test ends.
+		db := openEnvDB(t, e)
 		child := startChild(t, e)
 		token := child.login(t, "crash", "admin@crash.example", "a long enough password")
 		var loc struct {
@@ -58,7 +61,7 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 		}
 		require.Equal(t, http.StatusCreated, child.do(t, http.MethodPost, "/api/v1/locations", token,
 			map[string]any{"name": "Crash Elementary", "kind": "SCHOOL"}, &loc))
-		recipients := bulkRecipients(t, e, "crash", loc.ID, crashRecipients)
+		recipients := bulkRecipients(t, db, "crash", loc.ID, crashRecipients)
 
 		var msg struct {
 			ID string `json:"id"`
@@ -71,7 +74,7 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 		// Kill it mid-flight: some emails out, most still to go.
 		waitUntil(t, 10*time.Minute, "the first emails", func() bool { return mailbox.distinct() >= crashRecipients/5 })
 		child.kill(t)
-		inFlight := runningDeliverJobs(t, e)
+		inFlight := runningDeliverJobs(t, db)
 		before := mailbox.distinct()
 		t.Logf("killed with %d of %d emails out and %d deliver jobs running", before, crashRecipients, inFlight)
 		require.Less(t, before, crashRecipients, "the kill came after every email was out: the test proves nothing")
@@ -83,7 +86,7 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 		require.Equal(t, crashRecipients, distinct, "no delivery is lost")
 		require.LessOrEqual(t, total-distinct, inFlight, "duplicates are at most the deliveries in flight at the kill")
 		waitUntil(t, time.Minute, "every delivery recorded SENT", func() bool {
-			return countWhere(t, e, "SELECT COUNT(*) FROM deliveries WHERE channel = 'EMAIL' AND status = 'SENT'") == crashRecipients
+			return countWhere(t, db, "SELECT COUNT(*) FROM deliveries WHERE channel = 'EMAIL' AND status = 'SENT'") == crashRecipients
 		})
 	})
 }
@@ -153,21 +156,19 @@ func (c *child) login(t *testing.T, tenant, email, password string) string {
 
 // bulkRecipients adds n staff with email addresses at a location, straight
 // into the database (the API would take minutes for 2,000 users).
-func bulkRecipients(t *testing.T, e testEnv, slug, loc string, n int) []string {
+func bulkRecipients(t *testing.T, db *store.DB, slug, loc string, n int) []string {
 	t.Helper()
-	db := openEnvDB(t, e)
 	var tenantID string
 	require.NoError(t, db.Reader().QueryRow(context.Background(), "SELECT id FROM tenants WHERE slug = $1", slug).Scan(&tenantID))
 	return storetest.BulkStaff(t, db, tenantID, loc, n)
 }
 
-func runningDeliverJobs(t *testing.T, e testEnv) int {
-	return countWhere(t, e, "SELECT COUNT(*) FROM river_job WHERE kind = 'deliver' AND state = 'running'")
+func runningDeliverJobs(t *testing.T, db *store.DB) int {
+	return countWhere(t, db, "SELECT COUNT(*) FROM river_job WHERE kind = 'deliver' AND state = 'running'")
 }
 
-func countWhere(t *testing.T, e testEnv, query string) int {
+func countWhere(t *testing.T, db *store.DB, query string) int {
 	t.Helper()
-	db := openEnvDB(t, e)
 	var n int
 	require.NoError(t, db.Reader().QueryRow(context.Background(), query).Scan(&n))
 	return n
