@@ -127,8 +127,8 @@ func (w *DeliverWorker) provider(task *whitecross.DeliveryTask) (Provider, strin
 // was validated when stored) counts as UTC rather than sending at night
 // unchecked.
 func (w *DeliverWorker) quietHours(task *whitecross.DeliveryTask) (time.Duration, bool) {
-	if !whitecross.QuietHoursHold(task.Delivery.Channel, task.Message.Urgent()) {
-		return 0, false
+	if task.Settings.QuietHoursStart == "" || !whitecross.QuietHoursHold(task.Delivery.Channel, task.Message.Urgent()) {
+		return 0, false // before LoadLocation, which reads the zone file each call
 	}
 	loc, err := time.LoadLocation(task.Timezone)
 	if err != nil {

@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"time"
 
@@ -67,11 +68,11 @@ const (
 )
 
 func (c DeliverConfig) withDefaults() DeliverConfig {
-	c.Timeout = cmpOr(c.Timeout, DefaultDeliverTimeout)
-	c.MaxAttempts = cmpOr(c.MaxAttempts, DeliverMaxAttempts)
-	c.RetryBase = cmpOr(c.RetryBase, DefaultRetryBase)
-	c.RetryMax = cmpOr(c.RetryMax, DefaultRetryMax)
-	c.BreakerFailures = cmpOr(c.BreakerFailures, DefaultBreakerFailures)
-	c.BreakerOpenFor = cmpOr(c.BreakerOpenFor, DefaultBreakerOpenFor)
+	c.Timeout = cmp.Or(c.Timeout, DefaultDeliverTimeout)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DeliverMaxAttempts)
+	c.RetryBase = cmp.Or(c.RetryBase, DefaultRetryBase)
+	c.RetryMax = cmp.Or(c.RetryMax, DefaultRetryMax)
+	c.BreakerFailures = cmp.Or(c.BreakerFailures, DefaultBreakerFailures)
+	c.BreakerOpenFor = cmp.Or(c.BreakerOpenFor, DefaultBreakerOpenFor)
 	return c
 }

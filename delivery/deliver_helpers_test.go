@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -67,19 +68,12 @@ func newStoppedDeliverBundle(t *testing.T, db *store.DB, cfg delivery.QueueConfi
 	}
 	cfg.Deliver.Providers = providers
 	cfg.Deliver.Metrics = delivery.NewMetrics(reg, db)
-	cfg.Deliver.PublicURL = cmpOrString(cfg.Deliver.PublicURL, testPublicURL)
+	cfg.Deliver.PublicURL = cmp.Or(cfg.Deliver.PublicURL, testPublicURL)
 	if cfg.Deliver.RetryBase == 0 {
 		cfg.Deliver.RetryBase, cfg.Deliver.RetryMax = time.Second, 2*time.Second
 	}
 	b.sendBundle = newSendBundle(t, db, cfg, false)
 	return b
-}
-
-func cmpOrString(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 // deliverArgs decodes a deliver job's arguments ("" ids for other kinds).

@@ -4,6 +4,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
@@ -57,8 +58,8 @@ const (
 	DefaultBulkWorkers = 2
 	// DefaultDeliverWorkers and DefaultUrgentDeliverWorkers are the sends
 	// in flight at once in the deliver lanes. A send holds a database
-	// connection only for its two short queries (read the delivery,
-	// record the outcome), not while it waits for the provider, so the
+	// connection only while it reads the delivery (a few short queries) and
+	// records the outcome (one transaction), not while it waits for the provider, so the
 	// lanes are wide: with a provider answering in 100 ms, 32 workers send
 	// about 200 deliveries a second; against the instant capture provider
 	// the database is the limit well below that (see docs/performance.md).
@@ -138,22 +139,14 @@ type QueueConfig struct {
 
 func (c QueueConfig) withDefaults() QueueConfig {
 	c.Deliver = c.Deliver.withDefaults()
-	c.UrgentWorkers = cmpOr(c.UrgentWorkers, DefaultUrgentWorkers)
-	c.BulkWorkers = cmpOr(c.BulkWorkers, DefaultBulkWorkers)
-	c.UrgentDeliverWorkers = cmpOr(c.UrgentDeliverWorkers, DefaultUrgentDeliverWorkers)
-	c.DeliverWorkers = cmpOr(c.DeliverWorkers, DefaultDeliverWorkers)
-	c.MaxAttempts = cmpOr(c.MaxAttempts, DefaultMaxAttempts)
-	c.DispatchTimeout = cmpOr(c.DispatchTimeout, DefaultDispatchTimeout)
-	c.RescueAfter = cmpOr(c.RescueAfter, DefaultRescueAfter)
+	c.UrgentWorkers = cmp.Or(c.UrgentWorkers, DefaultUrgentWorkers)
+	c.BulkWorkers = cmp.Or(c.BulkWorkers, DefaultBulkWorkers)
+	c.UrgentDeliverWorkers = cmp.Or(c.UrgentDeliverWorkers, DefaultUrgentDeliverWorkers)
+	c.DeliverWorkers = cmp.Or(c.DeliverWorkers, DefaultDeliverWorkers)
+	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
+	c.DispatchTimeout = cmp.Or(c.DispatchTimeout, DefaultDispatchTimeout)
+	c.RescueAfter = cmp.Or(c.RescueAfter, DefaultRescueAfter)
 	return c
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // Queue is the durable job queue (River) on the store's database. It

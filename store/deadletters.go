@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -302,29 +300,16 @@ func insertRetryEvents(ctx context.Context, tx *Tx, a *whitecross.Actor, ids []s
 // and an id, both descending (dead letters, email suppressions): the next
 // page starts after (at, id).
 func encodeTimeIDCursor(at time.Time, id string) string {
-	b, _ := json.Marshal([2]string{at.UTC().Format(time.RFC3339Nano), strings.ToLower(id)})
-	return base64.RawURLEncoding.EncodeToString(b)
+	return encodePairCursor(at.UTC().Format(time.RFC3339Nano), id)
 }
 
 // decodeTimeIDCursor reads a cursor of encodeTimeIDCursor.
 // EINVALID (query.cursor) for anything else.
 func decodeTimeIDCursor(c string) (time.Time, string, error) {
-	bad := whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", nil, "Cursor is not valid; start again without it.")
-	if len(c) > 256 {
-		return time.Time{}, "", bad
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return time.Time{}, "", bad
-	}
-	var v []string
-	if err := json.Unmarshal(b, &v); err != nil || len(v) != 2 {
-		return time.Time{}, "", bad
-	}
-	at, err := time.Parse(time.RFC3339Nano, v[0])
-	id, ok := parseID(v[1])
-	if err != nil || !ok {
-		return time.Time{}, "", bad
+	key, id, ok := decodePairCursor(c, 256)
+	at, err := time.Parse(time.RFC3339Nano, key)
+	if !ok || err != nil {
+		return time.Time{}, "", whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", nil, "Cursor is not valid; start again without it.")
 	}
 	return at.UTC(), id, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -105,7 +106,7 @@ func outcomeDetail(o whitecross.DeliveryOutcome, attempts int) string {
 }
 
 func providerLabel(provider, id string) string {
-	provider = cmpOrString(provider, "provider")
+	provider = cmp.Or(provider, "provider")
 	if id == "" {
 		return provider
 	}
@@ -197,7 +198,7 @@ func (s *Store) ApplyProviderStatus(ctx context.Context, st whitecross.ProviderS
 		if err := insertDeliveryEvent(ctx, tx, tenantID, d.ID, d.Status, at, detail); err != nil {
 			return err
 		}
-		change, err = s.changeTx(ctx, tx, tenantID, d, rank == 3, cmpOrString(st.Error, strings.ToLower(string(st.Status))), now)
+		change, err = s.changeTx(ctx, tx, tenantID, d, rank == 3, cmp.Or(st.Error, strings.ToLower(string(st.Status))), now)
 		if err != nil {
 			return err
 		}
@@ -211,33 +212,19 @@ func (s *Store) ApplyProviderStatus(ctx context.Context, st whitecross.ProviderS
 	return change, nil
 }
 
-// deliveryMessage is what a change needs of a delivery's message.
-type deliveryMessage struct {
-	senderID string
-	priority whitecross.Priority
-	category whitecross.Category
-	settings whitecross.TenantSettings
-}
-
 // changeTx builds the DeliveryChange of d, committed with tx, and with
-// fallback creates the next channel's delivery for reason.
+// fallback creates the next channel's delivery for reason. It runs for every
+// recorded outcome, so it reads only the sender; the fallback reads the
+// rest.
 func (s *Store) changeTx(ctx context.Context, tx *Tx, tenantID string, d *whitecross.Delivery, fallback bool, reason string, now time.Time) (*whitecross.DeliveryChange, error) {
-	var info deliveryMessage
-	var priority, category, settings string
-	err := tx.QueryRow(ctx, `SELECT m.sender_id, m.priority, m.category, t.settings
-		FROM messages m JOIN tenants t ON t.id = m.tenant_id WHERE m.tenant_id = $1 AND m.id = $2`,
-		tenantID, d.MessageID).Scan(&info.senderID, &priority, &category, &settings)
+	var senderID string
+	err := tx.QueryRow(ctx, `SELECT sender_id FROM messages WHERE tenant_id = $1 AND id = $2`, tenantID, d.MessageID).Scan(&senderID)
 	if err != nil {
 		return nil, fmt.Errorf("load message of delivery %s: %w", d.ID, err)
 	}
-	info.senderID = strings.ToLower(info.senderID)
-	info.priority, info.category = whitecross.Priority(priority), whitecross.Category(category)
-	if err := json.Unmarshal([]byte(settings), &info.settings); err != nil {
-		return nil, fmt.Errorf("decode tenant settings: %w", err)
-	}
-	change := &whitecross.DeliveryChange{TenantID: tenantID, MessageID: d.MessageID, SenderID: info.senderID, Delivery: d}
+	change := &whitecross.DeliveryChange{TenantID: tenantID, MessageID: d.MessageID, SenderID: strings.ToLower(senderID), Delivery: d}
 	if fallback {
-		if change.Fallback, err = s.fallbackTx(ctx, tx, tenantID, d, &info, reason, now); err != nil {
+		if change.Fallback, err = s.fallbackTx(ctx, tx, tenantID, d, reason, now); err != nil {
 			return nil, err
 		}
 	}
@@ -253,7 +240,19 @@ func (s *Store) changeTx(ctx context.Context, tx *Tx, tenantID string, d *whitec
 // left. A failed delivery falls back once: the failure that triggers this
 // is a conditional update that only one caller wins, and a delivery per
 // message, recipient and channel is unique.
-func (s *Store) fallbackTx(ctx context.Context, tx *Tx, tenantID string, failed *whitecross.Delivery, info *deliveryMessage, reason string, now time.Time) (*whitecross.Delivery, error) {
+func (s *Store) fallbackTx(ctx context.Context, tx *Tx, tenantID string, failed *whitecross.Delivery, reason string, now time.Time) (*whitecross.Delivery, error) {
+	var priority, category, rawSettings string
+	err := tx.QueryRow(ctx, `SELECT m.priority, m.category, t.settings
+		FROM messages m JOIN tenants t ON t.id = m.tenant_id WHERE m.tenant_id = $1 AND m.id = $2`,
+		tenantID, failed.MessageID).Scan(&priority, &category, &rawSettings)
+	if err != nil {
+		return nil, fmt.Errorf("fallback: load message of delivery %s: %w", failed.ID, err)
+	}
+	var settings whitecross.TenantSettings
+	if err := json.Unmarshal([]byte(rawSettings), &settings); err != nil {
+		return nil, fmt.Errorf("decode tenant settings: %w", err)
+	}
+	msg := whitecross.Message{Priority: whitecross.Priority(priority), Category: whitecross.Category(category)}
 	rows, err := tx.Query(ctx, `SELECT channel FROM deliveries WHERE message_id = $1 AND recipient_id = $2`, failed.MessageID, failed.RecipientID)
 	if err != nil {
 		return nil, fmt.Errorf("fallback: channels tried: %w", err)
@@ -271,7 +270,7 @@ func (s *Store) fallbackTx(ctx context.Context, tx *Tx, tenantID string, failed 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("fallback: channels tried: %w", err)
 	}
-	next, ok := info.settings.NextFallback(info.settings.FallbackChain(info.priority, info.category), failed.Channel, tried)
+	next, ok := settings.NextFallback(settings.FallbackChain(msg.Priority, msg.Category), failed.Channel, tried)
 	if !ok {
 		return nil, nil
 	}
@@ -290,8 +289,7 @@ func (s *Store) fallbackTx(ctx context.Context, tx *Tx, tenantID string, failed 
 		fmt.Sprintf("fallback from %s: %s", failed.Channel, reason)); err != nil {
 		return nil, err
 	}
-	urgent := (&whitecross.Message{Priority: info.priority, Category: info.category}).Urgent()
-	if err := s.enqueuePending(ctx, tx, tenantID, []string{d.ID}, []string{string(whitecross.DeliveryPending)}, urgent); err != nil {
+	if err := s.enqueuePending(ctx, tx, tenantID, []string{d.ID}, []string{string(whitecross.DeliveryPending)}, msg.Urgent()); err != nil {
 		return nil, err
 	}
 	return d, nil

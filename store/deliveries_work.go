@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -54,7 +55,8 @@ func scanDeliveryWork(r Row, extra ...any) (*whitecross.Delivery, error) {
 // LoadDeliveryTask implements whitecross.DeliveryWorkStore: the delivery of
 // the tenant with its message, sender, tenant name, timezone and settings, and the
 // recipient's addresses, locale (theirs, else the tenant's default, else
-// "en"), email suppression, SMS opt-out and push subscriptions, all read
+// "en"), email suppression, SMS opt-out and, for a PUSH delivery, push
+// subscriptions, all read
 // fresh. ENOTFOUND "Delivery not found." when no delivery of that tenant
 // has the id (a malformed id included).
 //
@@ -89,24 +91,16 @@ func (s *Store) LoadDeliveryTask(ctx context.Context, tenantID, deliveryID strin
 	}
 	rc.ID = d.RecipientID
 	rc.Email, rc.Phone = strings.TrimSpace(rc.Email), strings.TrimSpace(rc.Phone)
-	rc.Locale = cmpOrString(strings.TrimSpace(rc.Locale), task.Settings.DefaultLocale, "en")
+	rc.Locale = cmp.Or(strings.TrimSpace(rc.Locale), task.Settings.DefaultLocale, defaultLocale)
 	if task.Message, err = s.loadTaskMessage(ctx, q, tenantID, d.MessageID, d.RecipientID); err != nil {
 		return nil, err
 	}
-	if rc.Push, err = loadUserPushSubscriptions(ctx, q, tenantID, d.RecipientID); err != nil {
-		return nil, err
-	}
-	return task, nil
-}
-
-// cmpOrString returns the first of vs that is not "".
-func cmpOrString(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
+	if d.Channel == whitecross.ChannelPush { // the only channel that reads them
+		if rc.Push, err = loadUserPushSubscriptions(ctx, q, tenantID, d.RecipientID); err != nil {
+			return nil, err
 		}
 	}
-	return ""
+	return task, nil
 }
 
 // loadTaskMessage reads the message of a delivery as its recipient gets it
@@ -166,7 +160,7 @@ func (s *Store) SetPhoneOptOut(ctx context.Context, phone string, optedOut bool,
 	if !phonePattern.MatchString(phone) {
 		return whitecross.Errorf(whitecross.EINVALID, "Phone must be in E.164 format, like +15551234567.")
 	}
-	source = clipDetail(cmpOrString(strings.TrimSpace(source), "unspecified"))
+	source = clipDetail(cmp.Or(strings.TrimSpace(source), "unspecified"))
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		if !optedOut {
 			_, err := tx.Exec(ctx, `DELETE FROM phone_opt_outs WHERE phone = $1`, phone)
@@ -182,20 +176,17 @@ func (s *Store) SetPhoneOptOut(ctx context.Context, phone string, optedOut bool,
 	return nil
 }
 
-// maxEmailChars bounds a suppressed address (RFC 5321's path limit).
-const maxEmailChars = 320
-
 // SuppressEmail implements whitecross.DeliveryWorkStore: the address,
-// lower-cased, is never emailed again until an operator deletes its row.
-// Suppressing it again keeps the first time and records the latest
-// reason. EINVALID when email is not an address.
+// normalised as users' addresses are, is never emailed again until an
+// admin lifts the suppression (LiftEmailSuppression). Suppressing it again
+// keeps the first time and records the latest reason. EINVALID when email
+// is not an address (validEmail).
 func (s *Store) SuppressEmail(ctx context.Context, email, reason string) error {
-	email = strings.ToLower(strings.TrimSpace(email))
-	at := strings.LastIndexByte(email, '@')
-	if at <= 0 || at == len(email)-1 || len(email) > maxEmailChars || strings.ContainsAny(email, " \t\r\n<>") {
-		return whitecross.Errorf(whitecross.EINVALID, "Email must be an address, like name@example.org.")
+	email = normalizeEmail(email)
+	if err := validEmail(email); err != nil {
+		return err
 	}
-	reason = clipDetail(cmpOrString(strings.TrimSpace(reason), "unspecified"))
+	reason = clipDetail(cmp.Or(strings.TrimSpace(reason), "unspecified"))
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO email_suppressions (email, reason, created_at) VALUES ($1, $2, $3)
 			ON CONFLICT (email) DO UPDATE SET reason = excluded.reason`, email, reason, s.db.now())

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -178,28 +176,15 @@ func validBox(b whitecross.Box) (whitecross.Box, error) {
 
 // encodeMessageCursor makes the opaque cursor after key in box.
 func encodeMessageCursor(box whitecross.Box, key string) string {
-	b, _ := json.Marshal([2]string{string(box), strings.ToLower(key)})
-	return base64.RawURLEncoding.EncodeToString(b)
+	return encodePairCursor(string(box), key)
 }
 
 // decodeMessageCursor returns the key of a cursor made for box. EINVALID
 // (query.cursor) for anything else, including a cursor of another box.
 func decodeMessageCursor(c string, box whitecross.Box) (string, error) {
-	bad := whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", nil, "Cursor is not valid for this box; start again without it.")
-	if len(c) > 256 {
-		return "", bad
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return "", bad
-	}
-	var v []string
-	if err := json.Unmarshal(b, &v); err != nil || len(v) != 2 || v[0] != string(box) {
-		return "", bad
-	}
-	key, ok := parseID(v[1])
-	if !ok {
-		return "", bad
+	b, key, ok := decodePairCursor(c, 256)
+	if !ok || b != string(box) {
+		return "", whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", nil, "Cursor is not valid for this box; start again without it.")
 	}
 	return key, nil
 }

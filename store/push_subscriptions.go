@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -73,31 +74,19 @@ func (s *Store) SavePushSubscription(ctx context.Context, sub *whitecross.PushSu
 	})
 }
 
-// ListPushSubscriptions implements whitecross.PushSubscriptionService.
+// ListPushSubscriptions implements whitecross.PushSubscriptionService: the
+// caller's subscriptions, newest first.
 func (s *Store) ListPushSubscriptions(ctx context.Context) ([]*whitecross.PushSubscription, error) {
 	tenantID, userID, err := pushCaller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Reader().Query(ctx, `SELECT id, user_id, endpoint, p256dh, auth, user_agent, created_at
-		FROM push_subscriptions WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at DESC, id DESC`, tenantID, userID)
+	subs, err := loadUserPushSubscriptions(ctx, s.db.Reader(), tenantID, userID)
 	if err != nil {
-		return nil, fmt.Errorf("list push subscriptions: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	out := []*whitecross.PushSubscription{}
-	for rows.Next() {
-		p := &whitecross.PushSubscription{}
-		if err := rows.Scan(&p.ID, &p.UserID, &p.Endpoint, &p.P256dh, &p.Auth, &p.UserAgent, &p.CreatedAt); err != nil {
-			return nil, fmt.Errorf("list push subscriptions: %w", err)
-		}
-		p.ID, p.UserID, p.CreatedAt = strings.ToLower(p.ID), strings.ToLower(p.UserID), p.CreatedAt.UTC()
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list push subscriptions: %w", err)
-	}
-	return out, nil
+	slices.Reverse(subs) // oldest first by (created_at, id), reversed
+	return subs, nil
 }
 
 // DeletePushSubscription implements whitecross.PushSubscriptionService.

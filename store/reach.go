@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -354,29 +352,14 @@ func (s *Store) ListUsers(ctx context.Context, f whitecross.UserFilter) (*whitec
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // encodeUserCursor makes the opaque cursor after the user (lowerName, id).
-func encodeUserCursor(lowerName, id string) string {
-	b, _ := json.Marshal([2]string{lowerName, id})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func encodeUserCursor(lowerName, id string) string { return encodePairCursor(lowerName, id) }
 
 // decodeUserCursor reverses encodeUserCursor. EINVALID (query.cursor) for
 // anything it did not make.
 func decodeUserCursor(c string) (name, id string, err error) {
-	bad := whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", nil, "Cursor is not valid; start again without it.")
-	if len(c) > 2048 {
-		return "", "", bad
-	}
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return "", "", bad
-	}
-	var v []string
-	if err := json.Unmarshal(b, &v); err != nil || len(v) != 2 {
-		return "", "", bad
-	}
-	id, ok := parseID(v[1])
+	name, id, ok := decodePairCursor(c, 2048)
 	if !ok {
-		return "", "", bad
+		return "", "", whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", nil, "Cursor is not valid; start again without it.")
 	}
-	return v[0], id, nil
+	return name, id, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -66,8 +67,8 @@ func (s *Store) CreateUser(ctx context.Context, in *whitecross.UserCreate) (*whi
 			if err != nil {
 				return err
 			}
-			u.Timezone = cmpOrString(u.Timezone, t.Timezone)
-			u.Locale = cmpOrString(u.Locale, t.Settings.DefaultLocale, defaultLocale)
+			u.Timezone = cmp.Or(u.Timezone, t.Timezone)
+			u.Locale = cmp.Or(u.Locale, t.Settings.DefaultLocale, defaultLocale)
 		}
 		if u.LocationIDs, err = s.checkUserLocations(ctx, tx, a, u.Role, nil, in.LocationIDs); err != nil {
 			return err

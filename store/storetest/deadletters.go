@@ -73,9 +73,7 @@ func setupDeadLetters(t *testing.T, open Opener) *deadBundle {
 			b.otherFailed = dl.id
 		}
 	}
-	b.queue.mu.Lock()
-	b.queue.deliveries = nil
-	b.queue.mu.Unlock()
+	b.queue.takeDeliveries() // only the retry's jobs count below
 
 	// Failures a minute apart: the urgent SMS last (newest), the two emails
 	// at the same instant (ties are ordered by id).
@@ -343,21 +341,13 @@ func testDeadLettersRetry(t *testing.T, open Opener) {
 	// Each requeued delivery's timeline says who asked; the earlier failure
 	// stays in it.
 	var events []string
-	rows, err := b.db.Reader().Query(context.Background(), `SELECT status, detail FROM delivery_events WHERE delivery_id = $1 ORDER BY at, id`,
-		b.ids["AnnexParent/EMAIL"])
-	require.NoError(t, err)
-	for rows.Next() {
-		var status, detail string
-		require.NoError(t, rows.Scan(&status, &detail))
-		events = append(events, status+" "+detail)
+	for _, e := range workTimeline(t, b.db, b.ids["AnnexParent/EMAIL"]) {
+		events = append(events, string(e.Status)+" "+e.Detail)
 	}
-	rows.Close()
 	require.Equal(t, []string{"PENDING ", "BOUNCED hard bounce", "PENDING retry requested by " + d.Admin.ID}, events)
 
 	// One deliver job each, in the urgent lane for the URGENT message.
-	b.queue.mu.Lock()
-	jobs := append([]store.DeliverJob(nil), b.queue.deliveries...)
-	b.queue.mu.Unlock()
+	jobs := b.queue.takeDeliveries()
 	got := map[string]bool{}
 	for _, j := range jobs {
 		require.Equal(t, d.Tenant.ID, j.TenantID)

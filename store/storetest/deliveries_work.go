@@ -178,11 +178,15 @@ func testWorkLoadTask(t *testing.T, open Opener) {
 	require.Equal(t, "es", rc.Locale)
 	require.False(t, rc.EmailSuppressed)
 	require.False(t, rc.PhoneOptedOut)
-	require.Len(t, rc.Push, 1)
-	require.Equal(t, sub.ID, rc.Push[0].ID)
-	require.Equal(t, sub.Endpoint, rc.Push[0].Endpoint)
-	require.Equal(t, sub.P256dh, rc.Push[0].P256dh)
-	require.Equal(t, sub.Auth, rc.Push[0].Auth)
+	require.Empty(t, rc.Push, "only a PUSH delivery reads push subscriptions")
+	pushTask, err := b.st.LoadDeliveryTask(ctx, d.Tenant.ID, deliveryID(t, b.db, m.ID, d.LincolnParent.ID, whitecross.ChannelPush))
+	require.NoError(t, err)
+	push := pushTask.Recipient.Push
+	require.Len(t, push, 1)
+	require.Equal(t, sub.ID, push[0].ID)
+	require.Equal(t, sub.Endpoint, push[0].Endpoint)
+	require.Equal(t, sub.P256dh, push[0].P256dh)
+	require.Equal(t, sub.Auth, push[0].Auth)
 
 	// Staff: no phone, no subscription; their locale, else the district's, else "en".
 	staffID := deliveryID(t, b.db, m.ID, d.LincolnStaff.ID, whitecross.ChannelEmail)
@@ -240,13 +244,17 @@ func testWorkTenantScoped(t *testing.T, open Opener) {
 		whitecross.ChannelSMS: whitecross.DeliveryPending}, channelsOf(t, b.db, m.ID, d.LincolnParent.ID))
 
 	// Push subscriptions are removed only within their tenant.
+	pm := workMessage(t, b, "Picture day reminder", whitecross.PriorityMedium, []whitecross.Channel{whitecross.ChannelPush}, d.LincolnParent)
+	pushID := deliveryID(t, b.db, pm.ID, d.LincolnParent.ID, whitecross.ChannelPush)
+	task, err = b.st.LoadDeliveryTask(ctx, d.Tenant.ID, pushID)
+	require.NoError(t, err)
 	sub := task.Recipient.Push[0]
 	require.NoError(t, b.st.RemovePushSubscription(ctx, other.Tenant.ID, sub.ID))
-	task, err = b.st.LoadDeliveryTask(ctx, d.Tenant.ID, id)
+	task, err = b.st.LoadDeliveryTask(ctx, d.Tenant.ID, pushID)
 	require.NoError(t, err)
 	require.Len(t, task.Recipient.Push, 1)
 	require.NoError(t, b.st.RemovePushSubscription(ctx, d.Tenant.ID, sub.ID))
-	task, err = b.st.LoadDeliveryTask(ctx, d.Tenant.ID, id)
+	task, err = b.st.LoadDeliveryTask(ctx, d.Tenant.ID, pushID)
 	require.NoError(t, err)
 	require.Empty(t, task.Recipient.Push)
 	require.NoError(t, b.st.RemovePushSubscription(ctx, d.Tenant.ID, sub.ID), "already gone is fine")

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,9 @@ func testEmailSuppressions(t *testing.T, open Opener) {
 		require.Len(t, one.Items, 1)
 		require.Equal(t, d.AnnexParent.ID, one.Items[0].UserID)
 		require.NotEmpty(t, one.NextCursor)
-		require.NotContains(t, one.NextCursor, "annex", "the cursor does not carry the address")
+		decoded, err := base64.RawURLEncoding.DecodeString(one.NextCursor)
+		require.NoError(t, err)
+		require.NotContains(t, string(decoded), "@", "the cursor does not carry the address")
 		rest, err := b.st.ListEmailSuppressions(admin, 1, one.NextCursor)
 		require.NoError(t, err)
 		require.Len(t, rest.Items, 1)

@@ -1,0 +1,35 @@
+package store
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strings"
+)
+
+// Page cursors are opaque to clients: base64url of a JSON pair, a sort key
+// and an id (lower-cased). Each listing gives the key its own meaning (a
+// name, a box, a time) and its own error.
+
+// encodePairCursor makes the cursor of the page that starts after (key, id).
+func encodePairCursor(key, id string) string {
+	b, _ := json.Marshal([2]string{key, strings.ToLower(id)})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodePairCursor reverses encodePairCursor; ok is false for anything it
+// did not make, a cursor longer than maxLen, or an id that is not one.
+func decodePairCursor(c string, maxLen int) (key, id string, ok bool) {
+	if len(c) > maxLen {
+		return "", "", false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return "", "", false
+	}
+	var v []string
+	if err := json.Unmarshal(b, &v); err != nil || len(v) != 2 {
+		return "", "", false
+	}
+	id, ok = parseID(v[1])
+	return v[0], id, ok
+}
