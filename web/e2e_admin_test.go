@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -127,25 +126,20 @@ func TestAdminPageHiddenFromNurse(t *testing.T) {
 	require.Zero(t, evalJS[int](b, `document.querySelectorAll('#dead-letter-list, #suppression-list').length`))
 }
 
-// ownServer starts another demo server, from a fresh build of this tree,
-// on a data dir the test knows, and opens its SQLite database. The server
-// and its files go when the test binary ends, like the shared one.
+// ownServer starts another demo server, from the binary the shared one
+// runs, on a data dir the test knows, and opens its SQLite database. The
+// server and its files go when the test binary ends, like the shared one.
 func ownServer(t *testing.T, e *e2e) (*e2e, *store.DB) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "whitecross-web-admin-")
 	require.NoError(t, err)
 	e2eStop = append(e2eStop, func() { os.RemoveAll(dir) })
-	bin := filepath.Join(dir, "whitecross")
-	build := exec.Command(goTool(), "build", "-o", bin, "./cmd/whitecross")
-	build.Dir = e.root
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "build whitecross: %s", out)
-	url, err := startServer(bin, dir)
+	url, err := startServer(e.bin, dir)
 	require.NoError(t, err)
 	db, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "data", "whitecross.db"))
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
-	return &e2e{baseURL: url, browser: e.browser, root: e.root}, db
+	return &e2e{baseURL: url, browser: e.browser, root: e.root, bin: e.bin}, db
 }
 
 // failEmailDelivery waits for the worker to send the email delivery of the

@@ -44,6 +44,7 @@ type e2e struct {
 	baseURL string          // the server's public URL, from its banner
 	browser context.Context // a chromedp context whose browser is running
 	root    string          // the module root
+	bin     string          // the whitecross binary built from this tree
 }
 
 var (
@@ -134,7 +135,7 @@ func startEndToEnd() (env *e2e, missing string, err error) {
 	if err := chromedp.Do(browser); err != nil {
 		return nil, "", fmt.Errorf("start chromium: %w", err)
 	}
-	return &e2e{baseURL: baseURL, browser: browser, root: root}, "", nil
+	return &e2e{baseURL: baseURL, browser: browser, root: root, bin: bin}, "", nil
 }
 
 func goTool() string {

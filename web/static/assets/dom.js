@@ -68,8 +68,13 @@ export function announce(text) {
 }
 
 let timeZone;
+// Formatters by style, built once per time zone: constructing an
+// Intl.DateTimeFormat is costly and a delivery table formats many times.
+const formatters = new Map();
+
 // setTimeZone makes dates display in the user's own time zone.
 export function setTimeZone(tz) {
+  formatters.clear();
   try {
     new Intl.DateTimeFormat(undefined, { timeZone: tz });
     timeZone = tz;
@@ -81,11 +86,12 @@ export function setTimeZone(tz) {
 // formatTime renders an RFC 3339 time for people, in a <time> element.
 export function formatTime(iso, style = 'short') {
   if (!iso) return null;
-  const date = new Date(iso);
-  const options = style === 'long'
-    ? { dateStyle: 'full', timeStyle: 'short', timeZone }
-    : { dateStyle: 'medium', timeStyle: 'short', timeZone };
-  return h('time', { datetime: iso }, new Intl.DateTimeFormat(undefined, options).format(date));
+  if (!formatters.has(style)) {
+    formatters.set(style, new Intl.DateTimeFormat(undefined, style === 'long'
+      ? { dateStyle: 'full', timeStyle: 'short', timeZone }
+      : { dateStyle: 'medium', timeStyle: 'short', timeZone }));
+  }
+  return h('time', { datetime: iso }, formatters.get(style).format(new Date(iso)));
 }
 
 export const CATEGORIES = {

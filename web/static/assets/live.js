@@ -20,7 +20,7 @@ export class Live {
     this.userId = userId;
     this.seqKey = `wc.seq.${userId}`;
     this.listeners = new Map();
-    this.seen = new Set(); // durable seqs handled on this page, against duplicates
+    this.lastSeq = 0; // highest durable seq handled (set by onHello), kept in sessionStorage
     this.attempt = 0;
     this.state = 'connecting';
     this.stopped = false;
@@ -151,22 +151,23 @@ export class Live {
     this.send('ping');
   }
 
-  storedSeq() {
-    const v = sessionStorage.getItem(this.seqKey);
-    return v === null ? null : Number(v);
-  }
-
+  // handle dispatches one frame. A durable frame whose seq is not higher
+  // than the highest handled is a duplicate and dropped (docs/realtime.md).
   handle(frame) {
     const { type, seq, data = {} } = frame;
     if (type === 'hello') {
       this.onHello(data);
       return;
     }
+    if (type === 'resync') {
+      // The server continues from its latest seq, which may be lower than
+      // ours (a restored database): whatever follows is new.
+      this.lastSeq = 0;
+    }
     if (typeof seq === 'number') {
-      if (this.seen.has(seq)) return;
-      this.seen.add(seq);
-      if (this.seen.size > 5000) this.seen.clear();
-      if (seq > (this.storedSeq() ?? -1)) sessionStorage.setItem(this.seqKey, String(seq));
+      if (seq <= this.lastSeq) return;
+      this.lastSeq = seq;
+      sessionStorage.setItem(this.seqKey, String(seq));
     }
     this.emit(type, data, frame);
   }
@@ -177,10 +178,12 @@ export class Live {
   // position (or is ahead of the server, after a restore) starts from now
   // and reloads its lists.
   onHello(data) {
-    const stored = this.storedSeq();
+    const v = sessionStorage.getItem(this.seqKey);
+    const stored = v === null ? null : Number(v);
     const last = Number(data.last_seq) || 0;
     const fresh = stored === null || stored > last;
     const after = fresh ? last : stored;
+    this.lastSeq = after;
     sessionStorage.setItem(this.seqKey, String(after));
     this.send('resume', { after_seq: after });
     this.emit('hello', { ...data, reload: fresh && stored !== null });

@@ -6,7 +6,6 @@ import { h } from './dom.js';
 const known = new Map(); // user id -> {id, name, role}
 const pending = new Map(); // user id -> Promise of a user
 const online = new Set();
-const presenceListeners = new Set();
 
 // remember records users the app already has (message senders, lists).
 export function remember(...users) {
@@ -37,40 +36,27 @@ export function nameNode(id) {
 export function setOnline(id, isOnline) {
   if (isOnline) online.add(id);
   else online.delete(id);
-  for (const fn of presenceListeners) fn(id, isOnline);
-}
-
-export function isOnline(id) {
-  return online.has(id);
 }
 
 export function onlineIds() {
   return [...online];
 }
 
-// onPresence registers fn(id, isOnline); it returns the unsubscribe func.
-export function onPresence(fn) {
-  presenceListeners.add(fn);
-  return () => presenceListeners.delete(fn);
-}
-
-// presenceNode is "online" text beside a name, updated live.
+// presenceNode is "online" text beside a name, updated live (by
+// refreshPresenceMarkers, which finds it by data-presence-of).
 export function presenceNode(id) {
   const span = h('span', { class: 'presence', dataset: { presenceOf: id } });
-  const show = () => {
-    const on = online.has(id);
-    span.hidden = !on;
-    span.textContent = on ? 'online' : '';
-  };
-  show();
+  showPresence(span, id);
   return span;
 }
 
-// refreshPresence updates every presence marker on the page for id.
+// refreshPresenceMarkers updates every presence marker on the page for id.
 export function refreshPresenceMarkers(id) {
-  for (const span of document.querySelectorAll(`[data-presence-of="${CSS.escape(id)}"]`)) {
-    const on = online.has(id);
-    span.hidden = !on;
-    span.textContent = on ? 'online' : '';
-  }
+  for (const span of document.querySelectorAll(`[data-presence-of="${CSS.escape(id)}"]`)) showPresence(span, id);
+}
+
+function showPresence(span, id) {
+  const on = online.has(id);
+  span.hidden = !on;
+  span.textContent = on ? 'online' : '';
 }

@@ -1,5 +1,6 @@
 // Typing indicators: who is typing in which thread (from `typing` events),
 // and telling others while this user types a reply.
+import { nameNode } from './people.js';
 
 const SHOW_FOR_MS = 8_000; // a "started" with no "stopped" fades by itself
 const RESEND_EVERY_MS = 3_000; // the server expires "started" after ~6 s
@@ -33,9 +34,13 @@ export function noteTyping({ thread_id: threadId, user_id: userId, state }) {
   changed(threadId);
 }
 
-// typingIn returns the ids of the people typing in a thread.
-export function typingIn(threadId) {
-  return [...(typers.get(threadId)?.keys() ?? [])];
+// showTypingLine fills line with "Ana, Ben are typing…" for the thread and
+// hides it while nobody types; the box rows and the open thread share it.
+export function showTypingLine(line, threadId) {
+  const ids = [...(typers.get(threadId)?.keys() ?? [])];
+  line.hidden = ids.length === 0;
+  line.replaceChildren();
+  if (ids.length) line.append(...ids.flatMap((id, n) => [n ? ', ' : '', nameNode(id)]), ids.length === 1 ? ' is typing…' : ' are typing…');
 }
 
 // TypingSender tells the thread's other participants while this user types.

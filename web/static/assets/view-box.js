@@ -2,11 +2,14 @@
 // "load more", and live updates (new messages, read receipts, typing).
 import * as api from './api.js';
 import * as people from './people.js';
-import { typingIn, onTyping } from './typing.js';
-import { h, badges, formatTime, isAlert, visuallyHidden, CATEGORIES, PRIORITIES } from './dom.js';
+import { showTypingLine, onTyping } from './typing.js';
+import { h, badges, debounce, formatTime, isAlert, visuallyHidden, CATEGORIES, PRIORITIES } from './dom.js';
 
 export const BOXES = [['inbox', 'Inbox'], ['sent', 'Sent'], ['scheduled', 'Scheduled'], ['archived', 'Archived']];
 export const PAGE_SIZE = 25;
+// A burst of receipt.read events (a group message being read) is waited out
+// and costs one request per message.
+const RECEIPT_BURST_MS = 300;
 
 export async function boxView(app, container, box) {
   const title = BOXES.find(([b]) => b === box)[1];
@@ -82,9 +85,19 @@ export async function boxView(app, container, box) {
   if (box === 'inbox' && !performance.getEntriesByName('wc-inbox-ready').length) performance.mark('wc-inbox-ready');
 
   const showTyping = (threadId) => {
-    for (const li of list.querySelectorAll(`li[data-thread-id="${CSS.escape(threadId)}"]`)) updateTyping(li, threadId);
+    for (const li of list.querySelectorAll(`li[data-thread-id="${CSS.escape(threadId)}"]`)) showTypingLine(li.querySelector('.typing-line'), threadId);
   };
   const stopTyping = onTyping(showTyping);
+  // refreshReceipt re-fetches a sent message's "Read by" line, once per burst.
+  const receiptRefreshes = new Map(); // message id -> debounced re-fetch
+  const refreshReceipt = (id) => {
+    if (!receiptRefreshes.has(id)) {
+      receiptRefreshes.set(id, debounce(() => api.get(`/api/v1/messages/${id}`).then((m) => {
+        shown.get(m.id)?.querySelector('.receipt')?.replaceChildren(receiptText(m));
+      }).catch(() => {}), RECEIPT_BURST_MS));
+    }
+    receiptRefreshes.get(id)();
+  };
 
   return {
     title,
@@ -101,9 +114,7 @@ export async function boxView(app, container, box) {
         list.prepend(li);
         empty.hidden = true;
       } else if (type === 'receipt.read' && box === 'sent' && shown.has(data.message_id)) {
-        api.get(`/api/v1/messages/${data.message_id}`).then((m) => {
-          shown.get(m.id)?.querySelector('.receipt')?.replaceChildren(receiptText(m));
-        }).catch(() => {});
+        refreshReceipt(data.message_id);
       }
     },
   };
@@ -178,16 +189,8 @@ function item(app, box, m) {
       h('span', { class: 'message-snippet' }, m.sensitive ? 'Sensitive: open to read.' : snippet(m.body)),
       box === 'sent' ? h('span', { class: 'receipt' }, receiptText(m)) : null),
     h('p', { class: 'typing-line', hidden: true, 'aria-live': 'polite' }));
-  updateTyping(li, m.thread_id);
+  showTypingLine(li.querySelector('.typing-line'), m.thread_id);
   return li;
-}
-
-function updateTyping(li, threadId) {
-  const line = li.querySelector('.typing-line');
-  const ids = typingIn(threadId);
-  line.hidden = ids.length === 0;
-  line.replaceChildren();
-  if (ids.length) line.append(...ids.flatMap((id, n) => [n ? ', ' : '', people.nameNode(id)]), ids.length === 1 ? ' is typing…' : ' are typing…');
 }
 
 function recipientsNode(m) {

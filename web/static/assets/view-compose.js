@@ -130,8 +130,6 @@ export async function composeView(app, container) {
       app.navigate(m.status === 'SCHEDULED' ? '/scheduled' : `/messages/${m.id}`);
     } else if (result.outcome === pending.WAITING) {
       announce('You are offline. The message is saved on this device and will be sent when the connection returns.');
-      form.reset();
-      container.querySelector('.chips').replaceChildren();
       app.navigate('/inbox');
     } else {
       const byField = fieldErrors(result.error);

@@ -2,13 +2,16 @@
 // of 5", names on demand) and the delivery status of every recipient and
 // channel, both kept current by live events.
 import * as api from './api.js';
-import { h, formatTime, CHANNELS } from './dom.js';
+import { h, debounce, formatTime, CHANNELS } from './dom.js';
 
 const SHOW_ROWS = 200;
+// A burst of receipt.read events (a group message being read) is waited out
+// and costs one request.
+const RECEIPT_BURST_MS = 300;
 
 // receiptsSection shows "Read by N of M" and, when asked, who has read it.
-// refresh() reloads after a receipt.read event; names() resolves the
-// recipients' names by id (for the delivery table).
+// refresh() reloads after receipt.read events, once per burst; names()
+// resolves the recipients' names by id (for the delivery table).
 export function receiptsSection(m) {
   const summary = h('p', { id: 'receipt-summary', class: 'receipt-summary' }, readBy(m.read_count ?? 0, m.recipient_count));
   const list = h('ul', { id: 'receipt-list', class: 'receipt-list plain-list', hidden: true });
@@ -43,7 +46,7 @@ export function receiptsSection(m) {
 
   return {
     node,
-    refresh: () => load().catch(() => {}),
+    refresh: debounce(() => load().catch(() => {}), RECEIPT_BURST_MS),
     names: async () => {
       const r = await (loaded ?? load());
       return new Map(r.items.map((item) => [item.user_id, item.name]));
@@ -81,6 +84,17 @@ export function deliverySection(m, receipts) {
     more.hidden = rows.length <= SHOW_ROWS;
     more.textContent = `Showing ${SHOW_ROWS} of ${rows.length} deliveries.`;
   };
+  // Many delivery.updated events arrive together (a group message going
+  // out): the table is rebuilt at most once per animation frame.
+  let renderQueued = false;
+  const renderSoon = () => {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(() => {
+      renderQueued = false;
+      render();
+    });
+  };
   const row = (d) => h('tr', { dataset: { deliveryId: d.id, status: d.status } },
     h('td', null, names.get(d.recipient_id) ?? 'Recipient'),
     h('td', null, CHANNELS[d.channel] ?? d.channel),
@@ -103,7 +117,7 @@ export function deliverySection(m, receipts) {
       const old = byId.get(d.id);
       if (old && !newer(d, old)) return;
       byId.set(d.id, d);
-      render();
+      renderSoon();
     },
   };
 }

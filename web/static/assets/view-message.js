@@ -6,7 +6,7 @@
 import * as api from './api.js';
 import * as pending from './pending.js';
 import * as people from './people.js';
-import { TypingSender, typingIn, onTyping } from './typing.js';
+import { TypingSender, showTypingLine, onTyping } from './typing.js';
 import { h, announce, badges, formatTime, setServerHTML, safeURL, uuid, visuallyHidden, isAlert, CATEGORIES, PRIORITIES, CHANNELS, ROLES } from './dom.js';
 import { receiptsSection, deliverySection } from './view-message-report.js';
 
@@ -73,11 +73,7 @@ export async function messageView(app, container, id) {
   }
 
   const showTyping = (threadId) => {
-    if (threadId !== m.thread_id) return;
-    const ids = typingIn(threadId);
-    typingLine.hidden = ids.length === 0;
-    typingLine.replaceChildren();
-    if (ids.length) typingLine.append(...ids.flatMap((uid, n) => [n ? ', ' : '', people.nameNode(uid)]), ids.length === 1 ? ' is typing…' : ' are typing…');
+    if (threadId === m.thread_id) showTypingLine(typingLine, threadId);
   };
   const stopTyping = onTyping(showTyping);
   showTyping(m.thread_id);
