@@ -179,7 +179,7 @@ func (s *Service) loginSucceeded(ctx context.Context, user *whitecross.User, req
 	if err != nil {
 		return nil, nil, fmt.Errorf("new session id: %w", err)
 	}
-	refresh, stored, err := newRefreshToken(sessionID.String(), now.Add(s.cfg.RefreshTTL))
+	refresh, stored, err := NewRefreshToken(sessionID.String(), now.Add(s.cfg.RefreshTTL))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -28,7 +28,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, clientIP string) (*
 		return nil, nil, fmt.Errorf("find session: %w", err)
 	}
 	now := s.now()
-	token, next, err := newRefreshToken(sess.ID, now.Add(s.cfg.RefreshTTL))
+	token, next, err := NewRefreshToken(sess.ID, now.Add(s.cfg.RefreshTTL))
 	if err != nil {
 		return nil, nil, err
 	}

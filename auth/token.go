@@ -147,8 +147,11 @@ func hashRefreshToken(token string) (hash []byte, ok bool) {
 	return sum[:], true
 }
 
-// newRefreshToken returns a new opaque refresh token and its stored form.
-func newRefreshToken(sessionID string, expiresAt time.Time) (string, *whitecross.RefreshToken, error) {
+// NewRefreshToken returns a new opaque refresh token and its stored form
+// (the hash the sessions table keeps, for session sessionID). It is
+// exported for tools that open sessions directly in the store (cmd/wcbench
+// setup), so their tokens are exactly the ones the refresh endpoint takes.
+func NewRefreshToken(sessionID string, expiresAt time.Time) (string, *whitecross.RefreshToken, error) {
 	token, err := randomToken(refreshTokenBytes)
 	if err != nil {
 		return "", nil, err

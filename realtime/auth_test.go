@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"whitecross/auth"
 	"whitecross/realtime"
 	"whitecross/store"
 	"whitecross/store/storetest"
@@ -87,7 +88,7 @@ func TestTokenExpiry(t *testing.T) {
 		b := setup(t, db, options{config: noPresence})
 		c := b.connect(t, b.first, b.d.LincolnStaff)
 		later := b.connect(t, b.first, b.d.LincolnStaff)
-		b.clock.Advance(14 * time.Minute)
+		b.clock.Advance(auth.DefaultConfig(publicURL).AccessTTL - time.Minute)
 		require.Empty(t, c.sync(t), "still open a minute before")
 		fresh := b.connect(t, b.first, b.d.LincolnStaff)
 		b.clock.Advance(time.Minute)

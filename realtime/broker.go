@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -140,10 +141,16 @@ const wireChunk = 150
 // encodeEvents groups events by what they share (a dispatch batch is one
 // group) and chunks each group's users.
 func encodeEvents(evs []store.Event) []*wireMsg {
+	// What one message's events share: every field but user and seq.
+	type group struct {
+		tenant, message, delivery, actor string
+		typ                              store.EventType
+		at                               time.Time
+	}
 	var out []*wireMsg
-	open := map[string]*wireMsg{}
+	open := map[group]*wireMsg{}
 	for _, ev := range evs {
-		key := ev.TenantID + "|" + string(ev.Type) + "|" + ev.MessageID + "|" + ev.DeliveryID + "|" + ev.ActorID + "|" + ev.At.String()
+		key := group{tenant: ev.TenantID, message: ev.MessageID, delivery: ev.DeliveryID, actor: ev.ActorID, typ: ev.Type, at: ev.At}
 		m := open[key]
 		if m == nil || len(m.Users) == wireChunk {
 			m = &wireMsg{Kind: kindEvents, Tenant: ev.TenantID, Type: string(ev.Type), Message: ev.MessageID,
@@ -195,15 +202,18 @@ func (g *Gateway) publish(ctx context.Context, m *wireMsg) {
 // sendEphemeral sends an ephemeral frame to users' connections on every
 // instance.
 func (g *Gateway) sendEphemeral(ctx context.Context, tenantID string, users []string, frame []byte) {
-	for _, u := range users {
-		for _, c := range g.hub.conns(u) {
-			c.send(frame, true)
+	g.hub.sendEphemeral(users, frame)
+	g.publishUsers(ctx, wireMsg{Kind: kindFrame, Tenant: tenantID, Frame: frame}, users)
+}
+
+// publishUsers publishes m for users, wireChunk of them per message.
+func (g *Gateway) publishUsers(ctx context.Context, m wireMsg, users []string) {
+	for chunk := range slices.Chunk(users, wireChunk) {
+		if g.alone() {
+			return
 		}
-	}
-	for len(users) > 0 && !g.alone() {
-		n := min(len(users), wireChunk)
-		g.publish(ctx, &wireMsg{Kind: kindFrame, Tenant: tenantID, Users: users[:n], Frame: frame})
-		users = users[n:]
+		m.Users = chunk
+		g.publish(ctx, &m)
 	}
 }
 
@@ -232,11 +242,7 @@ func (g *Gateway) receive(ctx context.Context, payload []byte) {
 	case kindEvents:
 		g.deliverEvents(ctx, m.events())
 	case kindFrame:
-		for _, u := range m.Users {
-			for _, c := range g.hub.conns(u) {
-				c.send(m.Frame, true)
-			}
-		}
+		g.hub.sendEphemeral(m.Users, m.Frame)
 	case kindPresence:
 		g.presence.remote(m.From, m.Tenant, m.Users, m.Online)
 	case kindHello:

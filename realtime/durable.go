@@ -241,9 +241,14 @@ func (cc *contentCache) frame(ctx context.Context, ev store.Event) ([]byte, erro
 		}
 		return encodeFrame(frameMessageCreated, ev.Seq, json.RawMessage(own.sender)), nil
 	case store.EventDeliveryUpdated:
-		d, err := cc.st.EventDelivery(ctx, ev.TenantID, ev.DeliveryID)
-		if err != nil {
-			return nil, fmt.Errorf("load delivery: %w", err)
+		// A live event of this instance carries the delivery as committed;
+		// replayed and relayed ones read it (not cached: it changes).
+		d := ev.Delivery
+		if d == nil {
+			var err error
+			if d, err = cc.st.EventDelivery(ctx, ev.TenantID, ev.DeliveryID); err != nil {
+				return nil, fmt.Errorf("load delivery: %w", err)
+			}
 		}
 		return encodeFrame(frameDeliveryUpdated, ev.Seq, deliveryData{MessageID: ev.MessageID, Delivery: d}), nil
 	case store.EventReceiptRead:

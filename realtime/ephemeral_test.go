@@ -12,13 +12,6 @@ import (
 	"whitecross/store/storetest"
 )
 
-// Gateway defaults the ephemeral tests move the clock by.
-const (
-	typingInterval = 2 * time.Second
-	typingTimeout  = 6 * time.Second
-	presenceGrace  = 5 * time.Second
-)
-
 // typingFrames returns the typing data of frames, failing on any other.
 func typingFrames(t *testing.T, frames []frame) []typingData {
 	t.Helper()
@@ -62,18 +55,18 @@ func TestTyping(t *testing.T) {
 		require.Equal(t, []typingData{started, stopped}, typingFrames(t, nurse.sync(t)))
 
 		// After the interval it is relayed again, and ends by itself.
-		b.clock.Advance(typingInterval)
+		b.clock.Advance(realtime.DefaultTypingInterval)
 		typing(parent, "started")
 		parent.sync(t)
 		require.Equal(t, []typingData{started}, typingFrames(t, nurse.sync(t)))
-		b.clock.Advance(typingTimeout)
+		b.clock.Advance(realtime.DefaultTypingTimeout)
 		f := nurse.nextOf(t, "typing")
 		var got typingData
 		f.decode(t, &got)
 		require.Equal(t, stopped, got)
 
 		// The nurse's typing reaches the parent; an outsider's reaches nobody.
-		b.clock.Advance(typingInterval)
+		b.clock.Advance(realtime.DefaultTypingInterval)
 		typing(nurse, "started")
 		nurse.sync(t)
 		require.Equal(t, []typingData{{ThreadID: m.ThreadID, UserID: d.LincolnNurse.ID, State: "started"}}, typingFrames(t, parent.sync(t)))
@@ -127,7 +120,7 @@ func TestPresence(t *testing.T) {
 		_ = parentTab1.ws.Close(websocket.StatusNormalClosure, "")
 		parentTab1.closed(t)
 		eventually(t, "the gateway to drop the parent's connection", func() bool { return b.first.gw.Stats().Connections == 3 })
-		b.clock.Advance(presenceGrace)
+		b.clock.Advance(realtime.DefaultPresenceGrace)
 		require.Equal(t, presenceData{d.LincolnParent.ID, "offline"}, presence(nurse))
 
 		// Back, then away and back within the grace period: online once.
@@ -137,7 +130,7 @@ func TestPresence(t *testing.T) {
 		back.closed(t)
 		eventually(t, "the gateway to drop the parent's connection", func() bool { return b.first.gw.Stats().Connections == 3 })
 		b.connect(t, b.first, d.LincolnParent)
-		b.clock.Advance(presenceGrace)
+		b.clock.Advance(realtime.DefaultPresenceGrace)
 		annex := b.connect(t, b.first, d.AnnexStaff)
 		require.Equal(t, presenceData{d.AnnexStaff.ID, "online"}, presence(nurse), "no offline/online flap in between")
 		_ = annex

@@ -120,12 +120,10 @@ func TestDeliveryUpdated(t *testing.T) {
 		}
 		require.NotNil(t, email)
 
-		// The delivery pipeline appends delivery.updated in the
-		// transaction that changes the delivery; this test appends the
-		// same log entry directly and notifies the gateway as the store does.
-		ev := appendEvent(t, db, store.Event{TenantID: d.Tenant.ID, UserID: d.LincolnNurse.ID, Type: store.EventDeliveryUpdated,
-			MessageID: m.ID, DeliveryID: email.ID, At: b.clock.Now().UTC()})
-		b.first.gw.Notify(context.Background(), []store.Event{ev})
+		// A failed attempt that will be retried (the delivery stays
+		// PENDING) appends delivery.updated as the pipeline records it.
+		_, err = b.first.st.RecordDeliveryOutcome(context.Background(), d.Tenant.ID, email.ID, whitecross.DeliveryOutcome{Error: "timeout"})
+		require.NoError(t, err)
 		f := nurse.nextOf(t, "delivery.updated")
 		require.EqualValues(t, 2, f.Seq)
 		var got deliveryData
@@ -135,38 +133,17 @@ func TestDeliveryUpdated(t *testing.T) {
 		require.Equal(t, d.LincolnStaff.ID, got.Delivery.RecipientID)
 		require.Equal(t, whitecross.ChannelEmail, got.Delivery.Channel)
 		require.Equal(t, whitecross.DeliveryPending, got.Delivery.Status)
+		require.Equal(t, 1, got.Delivery.Attempts)
 
-		// It is durable: a resume from before it replays it.
+		// It is durable: a resume from before it replays it, the delivery
+		// read from the store this time.
 		again := b.dial(t, b.first, dialer{header: bearer(b.login(t, b.first, d.LincolnNurse).AccessToken), resume: ptr(int64(1))})
 		f = again.nextOf(t, "delivery.updated")
 		require.EqualValues(t, 2, f.Seq)
+		var replayed deliveryData
+		f.decode(t, &replayed)
+		require.Equal(t, got, replayed)
 	})
-}
-
-// appendEvent writes ev into its user's log with the next seq, as the
-// store's own append does, and returns it with its seq.
-func appendEvent(t *testing.T, db *store.DB, ev store.Event) store.Event {
-	t.Helper()
-	ctx := context.Background()
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO user_event_seqs (user_id, tenant_id, last_seq) VALUES ($1, $2, 1)
-			ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_seqs.last_seq + 1 RETURNING last_seq`,
-			ev.UserID, ev.TenantID).Scan(&ev.Seq)
-		if err != nil {
-			return err
-		}
-		var delivery, actor any
-		if ev.DeliveryID != "" {
-			delivery = ev.DeliveryID
-		}
-		if ev.ActorID != "" {
-			actor = ev.ActorID
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO user_events (user_id, seq, tenant_id, type, message_id, delivery_id, actor_id, at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, ev.UserID, ev.Seq, ev.TenantID, string(ev.Type), ev.MessageID, delivery, actor, ev.At)
-		return err
-	}))
-	return ev
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -111,6 +111,16 @@ func (h *hub) conns(userID string) []*conn {
 	return append([]*conn(nil), uc.conns...)
 }
 
+// sendEphemeral offers an ephemeral frame to every connection here of each
+// of users (a frame they may miss: typing, presence).
+func (h *hub) sendEphemeral(users []string, frame []byte) {
+	for _, u := range users {
+		for _, c := range h.conns(u) {
+			c.send(frame, true)
+		}
+	}
+}
+
 // has reports whether the user has a connection here.
 func (h *hub) has(userID string) bool {
 	sh := h.shard(userID)

@@ -125,7 +125,7 @@ func exerciseTwoInstances(t *testing.T, db1, db2 *store.DB, b1, b2 realtime.Brok
 	waitPresence(t, nurseOnTwo, d.LincolnStaff.ID, "online")
 	_ = back.ws.CloseNow()
 	eventually(t, "instance one to drop the connection", func() bool { return one.gw.Stats().Connections == 1 })
-	b.clock.Advance(presenceGrace)
+	b.clock.Advance(realtime.DefaultPresenceGrace)
 	waitPresence(t, nurse, d.LincolnStaff.ID, "offline")
 	waitPresence(t, nurseOnTwo, d.LincolnStaff.ID, "offline")
 }

@@ -30,7 +30,7 @@ type presence struct {
 	byTenant  map[string]map[string]struct{} // tenant -> users online anywhere
 	pending   map[string]pendingOffline      // local user -> when to announce offline
 	instances map[string]time.Time           // other instance -> last heard
-	announced map[string]bool                // user -> last status told (true: online)
+	announced map[string]struct{}            // users last announced online here
 	lastBeat  time.Time
 
 	wmu   sync.Mutex
@@ -65,7 +65,7 @@ type presenceJob struct {
 
 func newPresence(g *Gateway) *presence {
 	return &presence{g: g, online: map[string]*presenceEntry{}, byTenant: map[string]map[string]struct{}{},
-		pending: map[string]pendingOffline{}, instances: map[string]time.Time{}, announced: map[string]bool{},
+		pending: map[string]pendingOffline{}, instances: map[string]time.Time{}, announced: map[string]struct{}{},
 		jobs: map[presenceKey]presenceJob{}, wake: make(chan struct{}, 1)}
 }
 
@@ -202,11 +202,7 @@ func (p *presence) announceLocal(ctx context.Context) {
 	}
 	p.mu.Unlock()
 	for t, users := range byTenant {
-		for len(users) > 0 {
-			n := min(len(users), wireChunk)
-			p.g.publish(ctx, &wireMsg{Kind: kindPresence, Tenant: t, Users: users[:n], Online: true})
-			users = users[n:]
-		}
+		p.g.publishUsers(ctx, wireMsg{Kind: kindPresence, Tenant: t, Online: true}, users)
 	}
 }
 
@@ -247,11 +243,7 @@ func (p *presence) tick(ctx context.Context, now time.Time) {
 		p.queue(j)
 	}
 	for t, users := range gone {
-		for len(users) > 0 {
-			n := min(len(users), wireChunk)
-			p.g.publish(ctx, &wireMsg{Kind: kindPresence, Tenant: t, Users: users[:n]})
-			users = users[n:]
-		}
+		p.g.publishUsers(ctx, wireMsg{Kind: kindPresence, Tenant: t}, users)
 	}
 	for _, inst := range silent {
 		p.instanceGone(inst)
@@ -321,13 +313,13 @@ func (p *presence) run(ctx context.Context) {
 func (p *presence) announce(ctx context.Context, tenant, user string) {
 	p.mu.Lock()
 	online := p.online[user] != nil
-	told, known := p.announced[user]
-	if known && told == online {
+	_, told := p.announced[user]
+	if online && told {
 		p.mu.Unlock()
 		return
 	}
 	if online {
-		p.announced[user] = true
+		p.announced[user] = struct{}{}
 	} else {
 		delete(p.announced, user)
 	}
@@ -352,12 +344,7 @@ func (p *presence) announce(ctx context.Context, tenant, user string) {
 	if online {
 		status = statusOnline
 	}
-	frame := encodeFrame(framePresence, 0, presenceData{UserID: user, Status: status})
-	for _, v := range to {
-		for _, c := range p.g.hub.conns(v) {
-			c.send(frame, true)
-		}
-	}
+	p.g.hub.sendEphemeral(to, encodeFrame(framePresence, 0, presenceData{UserID: user, Status: status}))
 }
 
 // sendSnapshot sends c presence online for each user online now whom c's

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"whitecross"
+	"whitecross/realtime"
 	"whitecross/store"
 	"whitecross/store/storetest"
 )
@@ -146,12 +147,9 @@ func TestHoldUntilFirstFrame(t *testing.T) {
 		quiet := b.dial(t, b.first, dialer{header: bearer(token), raw: true})
 		require.Equal(t, "hello", quiet.next(t).Type)
 		b.send(t, b.first, d.LincolnNurse, "Held", d.LincolnStaff)
-		b.clock.Advance(realtimeResumeWait)
+		b.clock.Advance(realtime.DefaultResumeWait)
 		f, m := quiet.messageCreated(t)
 		require.EqualValues(t, 4, f.Seq)
 		require.Equal(t, "Held", m.Subject)
 	})
 }
-
-// realtimeResumeWait is the gateway's default hold after hello.
-const realtimeResumeWait = 2 * time.Second

@@ -47,9 +47,9 @@ func (t *typing) handle(c *conn, thread, state string) {
 			t.mu.Unlock()
 			return
 		}
-		st.active = false
+		stop := st.stopLocked(k)
 		t.mu.Unlock()
-		t.relay(c.actor.TenantID, k, st.audience, typingStopped)
+		t.relayStops([]typingStop{stop})
 		return
 	}
 	if st != nil && st.active {
@@ -93,45 +93,51 @@ func (t *typing) relay(tenant string, k typingKey, audience []string, state stri
 	t.g.sendEphemeral(context.Background(), tenant, audience, frame)
 }
 
+// typingStop is a "stopped" to relay once t.mu is released.
+type typingStop struct {
+	tenant   string
+	k        typingKey
+	audience []string
+}
+
+// stopLocked ends st, k's typing, and returns the "stopped" to relay.
+func (st *typingState) stopLocked(k typingKey) typingStop {
+	st.active = false
+	return typingStop{tenant: st.tenant, k: k, audience: st.audience}
+}
+
+// relayStops relays each of stops.
+func (t *typing) relayStops(stops []typingStop) {
+	for _, s := range stops {
+		t.relay(s.tenant, s.k, s.audience, typingStopped)
+	}
+}
+
 // tick ends typing that expired, and forgets idle state.
 func (t *typing) tick(now time.Time) {
-	type stop struct {
-		k  typingKey
-		st *typingState
-	}
-	var stops []stop
+	var stops []typingStop
 	t.mu.Lock()
 	for k, st := range t.state {
 		switch {
 		case st.active && !now.Before(st.expires):
-			st.active = false
-			stops = append(stops, stop{k, st})
+			stops = append(stops, st.stopLocked(k))
 		case !st.active && now.Sub(st.lastStart) >= t.g.cfg.TypingInterval:
 			delete(t.state, k)
 		}
 	}
 	t.mu.Unlock()
-	for _, s := range stops {
-		t.relay(s.st.tenant, s.k, s.st.audience, typingStopped)
-	}
+	t.relayStops(stops)
 }
 
 // userGone stops the typing of a user whose last connection here closed.
 func (t *typing) userGone(user string) {
-	type stop struct {
-		k  typingKey
-		st *typingState
-	}
-	var stops []stop
+	var stops []typingStop
 	t.mu.Lock()
 	for k, st := range t.state {
 		if k.user == user && st.active {
-			st.active = false
-			stops = append(stops, stop{k, st})
+			stops = append(stops, st.stopLocked(k))
 		}
 	}
 	t.mu.Unlock()
-	for _, s := range stops {
-		t.relay(s.st.tenant, s.k, s.st.audience, typingStopped)
-	}
+	t.relayStops(stops)
 }

@@ -66,6 +66,12 @@ type Event struct {
 	// ActorID is the reader of a receipt.read event.
 	ActorID string
 	At      time.Time
+	// Delivery is, on a delivery.updated event handed to the notifier, the
+	// delivery as its transaction committed it, so the live push needs no
+	// read of its own. It is never stored: nil on events read from the log
+	// (and on those another instance relays), whose frame reads the
+	// delivery.
+	Delivery *whitecross.Delivery
 }
 
 // EventNotifier is told, after commit, of the events a transaction
@@ -74,9 +80,12 @@ type Event struct {
 // goroutine and should not block for long.
 type EventNotifier func(ctx context.Context, events []Event)
 
-// SetEventNotifier sets the function told of appended events. Set it once,
-// before the store is used; nil turns notification off (the log is still
-// written, and clients catch up when they resume).
+// SetEventNotifier sets the function told of appended events; nil turns
+// notification off (the log is still written, and clients catch up when
+// they resume). It may be set or replaced while the store is in use (serve
+// sets it once the gateway exists, after the job queue started): a change
+// committing meanwhile tells the notifier set before or after, never half
+// of one.
 func (s *Store) SetEventNotifier(n EventNotifier) {
 	if n == nil {
 		s.notifier.Store(nil)
@@ -118,8 +127,11 @@ func (s *Store) appendDeliveryEvents(ctx context.Context, tx *Tx, changes ...*wh
 			if d == nil {
 				continue
 			}
+			// A copy: the caller keeps the change, the notifier may hand
+			// the event to other goroutines.
+			committed := *d
 			ev.add(Event{TenantID: strings.ToLower(c.TenantID), UserID: strings.ToLower(c.SenderID), Type: EventDeliveryUpdated,
-				MessageID: strings.ToLower(c.MessageID), DeliveryID: strings.ToLower(d.ID), At: now})
+				MessageID: strings.ToLower(c.MessageID), DeliveryID: strings.ToLower(d.ID), At: now, Delivery: &committed})
 		}
 	}
 	if err := s.flushEvents(ctx, tx, ev); err != nil {

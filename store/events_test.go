@@ -86,37 +86,90 @@ func TestEventRetentionPerUser(t *testing.T) {
 	})
 }
 
-// TestDeliveryEvents checks that a delivery change, and the fallback it
-// created, reach the message's sender as delivery.updated.
+// TestDeliveryEvents checks that a recorded delivery outcome, the fallback
+// it created and a provider's later status reach the message's sender as
+// delivery.updated, each notified with the delivery as committed.
 func TestDeliveryEvents(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		st, d := newEventStore(t, db)
+		ctx := context.Background()
 		var notified []store.Event
 		st.SetEventNotifier(func(_ context.Context, evs []store.Event) { notified = append(notified, evs...) })
-		m, err := st.SendMessage(d.As(d.LincolnNurse), &whitecross.MessageCreate{Subject: "s", Body: "b",
+		// URGENT falls back from SMS to VOICE.
+		m, err := st.SendMessage(d.As(d.LincolnNurse), &whitecross.MessageCreate{Subject: "s", Body: "b", Priority: whitecross.PriorityUrgent,
 			RecipientIDs: []string{d.LincolnStaff.ID}, Channels: []whitecross.Channel{whitecross.ChannelSMS}})
 		require.NoError(t, err)
 		rep, err := st.Deliveries(d.As(d.LincolnNurse), m.ID)
 		require.NoError(t, err)
 		require.Len(t, rep.Items, 2)
+		var sms *whitecross.Delivery
+		for _, it := range rep.Items {
+			if it.Channel == whitecross.ChannelSMS {
+				sms = it
+			}
+		}
+		require.NotNil(t, sms)
 		notified = nil
-		evs, err := st.AppendDeliveryEventsForTest(context.Background(), &whitecross.DeliveryChange{TenantID: d.Tenant.ID,
-			MessageID: m.ID, SenderID: d.LincolnNurse.ID, Delivery: rep.Items[1], Fallback: rep.Items[0]})
+
+		change, err := st.RecordDeliveryOutcome(ctx, d.Tenant.ID, sms.ID,
+			whitecross.DeliveryOutcome{Status: whitecross.DeliveryFailed, Error: "unreachable", Fallback: true})
 		require.NoError(t, err)
-		require.Equal(t, evs, notified)
+		require.NotNil(t, change.Fallback)
+		evs := notified
 		require.Len(t, evs, 2)
-		for i, want := range []string{rep.Items[1].ID, rep.Items[0].ID} {
+		for i, want := range []*whitecross.Delivery{change.Delivery, change.Fallback} {
 			require.Equal(t, store.EventDeliveryUpdated, evs[i].Type)
 			require.Equal(t, d.LincolnNurse.ID, evs[i].UserID)
 			require.Equal(t, m.ID, evs[i].MessageID)
-			require.Equal(t, want, evs[i].DeliveryID)
+			require.Equal(t, want.ID, evs[i].DeliveryID)
 			require.Equal(t, int64(2+i), evs[i].Seq)
+			requireCommitted(t, st, evs[i])
 		}
-		log, err := st.ReadEvents(context.Background(), d.Tenant.ID, d.LincolnNurse.ID, 1, 10)
+		require.Equal(t, whitecross.DeliveryFailed, evs[0].Delivery.Status)
+		require.Equal(t, whitecross.ChannelVoice, evs[1].Delivery.Channel)
+
+		// A provider callback moves the fallback on.
+		notified = nil
+		_, err = st.RecordDeliveryOutcome(ctx, d.Tenant.ID, change.Fallback.ID,
+			whitecross.DeliveryOutcome{Status: whitecross.DeliverySent, Provider: "twilio", ProviderID: "CA1"})
 		require.NoError(t, err)
-		require.Equal(t, evs, log)
+		_, err = st.ApplyProviderStatus(ctx, whitecross.ProviderStatus{Provider: "twilio", ProviderID: "CA1", Status: whitecross.DeliveryDelivered})
+		require.NoError(t, err)
+		require.Len(t, notified, 2)
+		for i, status := range []whitecross.DeliveryStatus{whitecross.DeliverySent, whitecross.DeliveryDelivered} {
+			require.Equal(t, change.Fallback.ID, notified[i].DeliveryID)
+			require.Equal(t, int64(4+i), notified[i].Seq)
+			require.Equal(t, status, notified[i].Delivery.Status)
+		}
+		requireCommitted(t, st, notified[1])
+		evs = append(evs, notified...)
+
+		// The log holds the same events, without the delivery.
+		log, err := st.ReadEvents(ctx, d.Tenant.ID, d.LincolnNurse.ID, 1, 10)
+		require.NoError(t, err)
+		require.Equal(t, withoutDelivery(evs), log)
 	})
+}
+
+// requireCommitted checks that ev carries its delivery as the store now
+// reads it.
+func requireCommitted(t *testing.T, st *store.Store, ev store.Event) {
+	t.Helper()
+	require.NotNil(t, ev.Delivery)
+	want, err := st.EventDelivery(context.Background(), ev.TenantID, ev.DeliveryID)
+	require.NoError(t, err)
+	require.Equal(t, want, ev.Delivery)
+}
+
+// withoutDelivery returns evs as the log stores them.
+func withoutDelivery(evs []store.Event) []store.Event {
+	out := make([]store.Event, len(evs))
+	for i, ev := range evs {
+		ev.Delivery = nil
+		out[i] = ev
+	}
+	return out
 }
 
 // TestEventsConcurrentExchange has two people message each other at once

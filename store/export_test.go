@@ -1,32 +1,12 @@
 package store
 
-import (
-	"context"
-
-	"whitecross"
-)
+import "context"
 
 // AppendEventsForTest appends evs in one transaction, as a change does, and
 // notifies after commit. Tests only.
 func (s *Store) AppendEventsForTest(ctx context.Context, evs []Event) ([]Event, error) {
 	ev := &txEvents{pending: evs}
 	if err := s.db.InTx(ctx, func(tx *Tx) error { return s.flushEvents(ctx, tx, ev) }); err != nil {
-		return nil, err
-	}
-	s.notifyEvents(ctx, ev)
-	return ev.appended, nil
-}
-
-// AppendDeliveryEventsForTest runs appendDeliveryEvents in a transaction of
-// its own and notifies after commit. Tests only.
-func (s *Store) AppendDeliveryEventsForTest(ctx context.Context, changes ...*whitecross.DeliveryChange) ([]Event, error) {
-	var ev *txEvents
-	err := s.db.InTx(ctx, func(tx *Tx) error {
-		var err error
-		ev, err = s.appendDeliveryEvents(ctx, tx, changes...)
-		return err
-	})
-	if err != nil {
 		return nil, err
 	}
 	s.notifyEvents(ctx, ev)

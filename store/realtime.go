@@ -52,29 +52,23 @@ func (s *Store) EventMessage(ctx context.Context, tenantID, messageID string, fo
 }
 
 // EventDelivery returns one delivery as delivery.updated shows it, in its
-// current state. ENOTFOUND when it does not exist in the tenant.
+// current state: for events replayed from the log and those of other
+// instances (a live event of this one carries the delivery as committed).
+// ENOTFOUND when it does not exist in the tenant.
 func (s *Store) EventDelivery(ctx context.Context, tenantID, deliveryID string) (*whitecross.Delivery, error) {
 	tenantID, ok1 := parseID(tenantID)
 	deliveryID, ok2 := parseID(deliveryID)
 	if !ok1 || !ok2 {
-		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "Delivery not found.")
+		return nil, errDeliveryNotFound()
 	}
-	var d whitecross.Delivery
-	var channel, status string
-	err := s.db.Reader().QueryRow(ctx, `SELECT id, message_id, recipient_id, channel, status, attempts, error,
-		queued_at, sent_at, delivered_at, failed_at, bounced_at FROM deliveries WHERE id = $1 AND tenant_id = $2`,
-		deliveryID, tenantID).Scan(&d.ID, &d.MessageID, &d.RecipientID, &channel, &status, &d.Attempts, &d.Error,
-		&d.QueuedAt, &d.SentAt, &d.DeliveredAt, &d.FailedAt, &d.BouncedAt)
+	d, err := scanDeliveryWork(s.db.Reader().QueryRow(ctx, `SELECT `+deliveryWorkColumns("")+`
+		FROM deliveries WHERE id = $1 AND tenant_id = $2`, deliveryID, tenantID))
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
-		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "Delivery not found.")
+		return nil, errDeliveryNotFound()
 	} else if err != nil {
 		return nil, fmt.Errorf("load event delivery: %w", err)
 	}
-	d.ID, d.MessageID, d.RecipientID = strings.ToLower(d.ID), strings.ToLower(d.MessageID), strings.ToLower(d.RecipientID)
-	d.Channel, d.Status = whitecross.Channel(channel), whitecross.DeliveryStatus(status)
-	d.QueuedAt = d.QueuedAt.UTC()
-	d.SentAt, d.DeliveredAt, d.FailedAt, d.BouncedAt = utcPtr(d.SentAt), utcPtr(d.DeliveredAt), utcPtr(d.FailedAt), utcPtr(d.BouncedAt)
-	return &d, nil
+	return d, nil
 }
 
 // ThreadAudience returns who sees the caller typing in thread threadID: the

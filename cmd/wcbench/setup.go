@@ -121,12 +121,13 @@ func setupBench(ctx context.Context, db *store.DB, cfg *setupConfig, stdout io.W
 	t = time.Now()
 	expires := time.Now().Add(30 * 24 * time.Hour)
 	if _, err := forEach(ctx, conc, users, func(u *benchUser, _ int) (bool, error) {
-		token, hash, err := newRefreshToken()
+		// The server's own token format; CreateSession fills in the session id.
+		token, stored, err := auth.NewRefreshToken("", expires)
 		if err != nil {
 			return false, err
 		}
 		sess := &whitecross.Session{TenantID: tenant.ID, UserID: u.ID, ClientIP: "127.0.0.1", UserAgent: "wcbench setup"}
-		if err := st.CreateSession(ctx, sess, &whitecross.RefreshToken{Hash: hash, ExpiresAt: expires}); err != nil {
+		if err := st.CreateSession(ctx, sess, stored); err != nil {
 			return false, fmt.Errorf("open session for %s: %w", u.Email, err)
 		}
 		u.SessionID, u.RefreshToken = sess.ID, token

@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -76,19 +73,6 @@ func writeTokens(path string, f *tokensFile) error {
 		return fmt.Errorf("write tokens: %w", err)
 	}
 	return nil
-}
-
-// newRefreshToken returns a refresh token in the form the server issues
-// (32 random bytes, base64url without padding) and what the sessions
-// table stores of it (the SHA-256 of those bytes), so setup can open
-// sessions without signing every user in.
-func newRefreshToken() (token string, hash []byte, err error) {
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", nil, err
-	}
-	sum := sha256.Sum256(raw)
-	return base64.RawURLEncoding.EncodeToString(raw), sum[:], nil
 }
 
 // tokenPair is the API's answer to a sign-in or a refresh.
