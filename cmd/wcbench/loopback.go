@@ -103,20 +103,15 @@ func parsePortRange(s string, def int) int {
 	return hi - lo + 1
 }
 
-// raiseFileLimit raises this process's open-file limit to its hard limit
-// (every connection is a file descriptor) and returns the new soft limit.
-// The hard limit itself can only be raised with CAP_SYS_RESOURCE (root
-// outside a container, or `ulimit -Hn` before starting).
-func raiseFileLimit() (uint64, error) {
+// fileLimit is this process's open-file limit (every connection is a file
+// descriptor). Go raises the soft limit to the hard limit when a program
+// starts (since Go 1.19), so this is the hard limit; raising that needs
+// CAP_SYS_RESOURCE (root outside a container, or `ulimit -Hn` before
+// starting).
+func fileLimit() (uint64, error) {
 	var l syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
 		return 0, fmt.Errorf("read open-file limit: %w", err)
-	}
-	if l.Cur < l.Max {
-		l.Cur = l.Max
-		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-			return 0, fmt.Errorf("raise open-file limit to %d: %w", l.Max, err)
-		}
 	}
 	return l.Cur, nil
 }

@@ -120,7 +120,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	limit, err := raiseFileLimit()
+	limit, err := fileLimit()
 	if err != nil {
 		return err
 	}

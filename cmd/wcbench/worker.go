@@ -83,9 +83,6 @@ type worker struct {
 // runWorker reads ops from in until "close" or the end of input, reports on
 // out, then closes every connection and returns.
 func runWorker(ctx context.Context, in io.Reader, out io.Writer, dialers int) error {
-	if _, err := raiseFileLimit(); err != nil {
-		return err
-	}
 	w := &worker{dialers: max(1, dialers), events: make(chan workerEvent, 4096),
 		conns: map[int]*websocket.Conn{}, clients: map[string]*http.Client{}}
 	written := make(chan error, 1)
