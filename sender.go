@@ -64,6 +64,10 @@ type ProviderError struct {
 	Message string // safe to store and show: no message content, no addresses
 	// RetryAfter is the provider's requested wait for a temporary failure.
 	RetryAfter time.Duration
+	// OptedOut, on a permanent SMS failure, says the recipient's number
+	// refused our sender (texted STOP): the pipeline records the opt-out so
+	// the number is not texted again (Twilio's error 21610).
+	OptedOut bool
 }
 
 func (e *ProviderError) Error() string {

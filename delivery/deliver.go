@@ -267,14 +267,15 @@ func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[DeliverArgs],
 	return fmt.Errorf("delivery %s attempt %d: %w", task.Delivery.ID, attempts, err)
 }
 
-// permanentSideEffects remembers what a permanent failure taught us: Twilio
-// error 21610 means the number texted STOP to our sender.
+// permanentSideEffects remembers what a permanent failure taught us: a
+// provider that says the number texted STOP to our sender (OptedOut) gets
+// the opt-out recorded, with the provider and its code as the source.
 func (w *DeliverWorker) permanentSideEffects(ctx context.Context, task *whitecross.DeliveryTask, err error) {
 	var pe *whitecross.ProviderError
-	if !errors.As(err, &pe) || pe.Provider != "twilio" || pe.Code != "21610" || task.Delivery.Channel != whitecross.ChannelSMS {
+	if !errors.As(err, &pe) || !pe.OptedOut || task.Delivery.Channel != whitecross.ChannelSMS {
 		return
 	}
-	if err := w.cfg.Store.SetPhoneOptOut(ctx, task.Recipient.Phone, true, "twilio:21610"); err != nil {
+	if err := w.cfg.Store.SetPhoneOptOut(ctx, task.Recipient.Phone, true, pe.Provider+":"+pe.Code); err != nil {
 		w.log.WarnContext(ctx, "could not record an SMS opt-out", "delivery_id", task.Delivery.ID, "error", err.Error())
 	}
 }

@@ -426,3 +426,35 @@ func TestAProvidersRetryAfterPostponesTheRetry(t *testing.T) {
 		require.False(t, b.clock.Now().Before(failedAt.Add(3*time.Minute)))
 	})
 }
+
+// TestASendRefusedForSTOPRecordsTheOptOut: when the provider says the
+// number texted STOP to our sender (Twilio's 21610), the delivery fails,
+// falls back, and the number is recorded as opted out so the next SMS is
+// refused before reaching the provider.
+func TestASendRefusedForSTOPRecordsTheOptOut(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		b := newDeliverBundle(t, db, delivery.QueueConfig{})
+		parent := b.d.LincolnParent
+		b.setPhone(t, parent, phoneOf(7))
+		b.outbox[whitecross.ChannelSMS].FailNext(1, &whitecross.ProviderError{Provider: "twilio", Permanent: true,
+			Code: "21610", Message: "recipient has replied STOP to this sender", OptedOut: true})
+		sms := []whitecross.Channel{whitecross.ChannelSMS}
+		in := message("Picture day", []string{parent.ID})
+		in.Channels = sms
+		m := b.send(t, in)
+		b.waitDelivered(t, b.mustDelivery(t, m.ID, parent, whitecross.ChannelSMS).ID)
+		require.Equal(t, "FAILED", b.mustDelivery(t, m.ID, parent, whitecross.ChannelSMS).Status)
+		var source string
+		require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT source FROM phone_opt_outs WHERE phone = $1`, phoneOf(7)).Scan(&source))
+		require.Equal(t, "twilio:21610", source)
+
+		in = message("Book fair", []string{parent.ID})
+		in.Channels = sms
+		m = b.send(t, in)
+		d := b.mustDelivery(t, m.ID, parent, whitecross.ChannelSMS)
+		b.waitDelivered(t, d.ID)
+		require.Equal(t, "number opted out (STOP)", b.mustDelivery(t, m.ID, parent, whitecross.ChannelSMS).Error)
+		require.Empty(t, b.outbox[whitecross.ChannelSMS].List(capture.Filter{}), "nothing reached the provider")
+	})
+}

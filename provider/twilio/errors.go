@@ -9,6 +9,17 @@ import (
 	"whitecross"
 )
 
+// OptOutCode is Twilio's error 21610: the recipient texted STOP (or another
+// opt-out word) to our sender, and Twilio refuses to message them until
+// they text START.
+const OptOutCode = "21610"
+
+// OptedOut reports whether a Twilio error code (a send's ProviderError.Code
+// or a status callback's ErrorCode) says the number has opted out: such a
+// number is recorded as opted out so it is not texted again, rather than
+// failing every later message alike.
+func OptedOut(code string) bool { return code == OptOutCode }
+
 // recipientErrors are Twilio error codes about the recipient or the
 // content: the same request can never succeed, so they are permanent and
 // the pipeline may fall back to another channel. The texts are ours:
@@ -47,7 +58,7 @@ var configErrors = map[int]string{
 }
 
 func permanent(code, message string) *whitecross.ProviderError {
-	return &whitecross.ProviderError{Provider: "twilio", Permanent: true, Code: code, Message: message}
+	return &whitecross.ProviderError{Provider: ProviderName, Permanent: true, Code: code, Message: message}
 }
 
 // classify turns Twilio's error answer into a ProviderError:
@@ -57,7 +68,7 @@ func permanent(code, message string) *whitecross.ProviderError {
 //   - any other 4xx: permanent (the same request gets the same answer), the
 //     code being Twilio's when it gave one, else the HTTP status.
 func classify(status, code int, retryAfter string, now time.Time) *whitecross.ProviderError {
-	pe := &whitecross.ProviderError{Provider: "twilio", Code: strconv.Itoa(status)}
+	pe := &whitecross.ProviderError{Provider: ProviderName, Code: strconv.Itoa(status)}
 	if code != 0 {
 		pe.Code = strconv.Itoa(code)
 	}
@@ -75,7 +86,7 @@ func classify(status, code int, retryAfter string, now time.Time) *whitecross.Pr
 		pe.Message = configErrors[code]
 		pe.RetryAfter = parseRetryAfter(retryAfter, now)
 	case status >= 400 && status < 500:
-		pe.Permanent = true
+		pe.Permanent, pe.OptedOut = true, OptedOut(pe.Code)
 		pe.Message = recipientErrors[code]
 		if pe.Message == "" {
 			pe.Message = fmt.Sprintf("twilio rejected the request (HTTP %d, error %d)", status, code)

@@ -50,6 +50,7 @@ func TestSendClassifiesTwilioErrors(t *testing.T) {
 			require.Equal(t, tt.permanent, pe.Permanent)
 			require.Equal(t, tt.wantCode, pe.Code)
 			require.Equal(t, tt.wantRetry, pe.RetryAfter)
+			require.Equal(t, tt.code == 21610, pe.OptedOut, "only 21610 says the number texted STOP")
 			require.NotEmpty(t, pe.Message)
 			require.NotContains(t, pe.Error(), testTo)
 			require.NotContains(t, pe.Error(), "secret body")
@@ -126,4 +127,12 @@ func TestSendSuccessWithoutSID(t *testing.T) {
 	pe := requireProviderError(t, err)
 	require.False(t, pe.Permanent)
 	require.Equal(t, "bad_response", pe.Code)
+}
+
+func TestOptedOutIsError21610Only(t *testing.T) {
+	t.Parallel()
+	require.True(t, twilio.OptedOut("21610"))
+	for _, code := range []string{"", "21611", "30003", " 21610"} {
+		require.False(t, twilio.OptedOut(code), code)
+	}
 }

@@ -21,6 +21,11 @@ import (
 	"whitecross"
 )
 
+// ProviderName is the Provider of every *whitecross.ProviderError this
+// package returns, and the name deliveries sent through Twilio record, which
+// its callbacks are matched by.
+const ProviderName = "twilio"
+
 // DefaultBaseURL is Twilio's API host, without the version path.
 const DefaultBaseURL = "https://api.twilio.com"
 
@@ -235,18 +240,18 @@ func (c *Client) post(ctx context.Context, resource, idempotencyKey string, form
 		}
 		// A timeout or broken connection: Twilio may or may not have
 		// accepted, so the retry carries the same idempotency token.
-		return "", &whitecross.ProviderError{Provider: "twilio", Code: "network", Message: "could not reach twilio or no answer in time"}
+		return "", &whitecross.ProviderError{Provider: ProviderName, Code: "network", Message: "could not reach twilio or no answer in time"}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return "", &whitecross.ProviderError{Provider: "twilio", Code: "network", Message: "twilio answer was cut off"}
+		return "", &whitecross.ProviderError{Provider: ProviderName, Code: "network", Message: "twilio answer was cut off"}
 	}
 	var body apiResponse
 	_ = json.Unmarshal(raw, &body) // an unparsable body is classified by status alone
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if body.SID == "" {
-			return "", &whitecross.ProviderError{Provider: "twilio", Code: "bad_response", Message: fmt.Sprintf("twilio answered %d without a sid", resp.StatusCode)}
+			return "", &whitecross.ProviderError{Provider: ProviderName, Code: "bad_response", Message: fmt.Sprintf("twilio answered %d without a sid", resp.StatusCode)}
 		}
 		return body.SID, nil
 	}
