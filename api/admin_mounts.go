@@ -67,23 +67,12 @@ func (s *Server) requireMetricsToken(next http.Handler) http.Handler {
 // send.
 func (s *Server) riverUIReadOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		st := stateFrom(r.Context())
-		st.route = RiverUIPrefix + "/"
-		token, _ := accessToken(r)
-		if token == "" {
-			w.Header().Set("WWW-Authenticate", "Bearer")
-			writeProblem(w, http.StatusUnauthorized, "Sign in as a district administrator to use River's UI.")
-			return
-		}
-		actor, err := s.deps.Auth.Authenticate(r.Context(), token)
+		stateFrom(r.Context()).route = RiverUIPrefix + "/"
+		actor, _, err := s.caller(r)
 		if err != nil {
-			if whitecross.ErrorCode(err) == whitecross.EUNAUTHORIZED {
-				w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			}
-			writeError(w, s.problem(r.Context(), err))
+			s.refuseCaller(w, r, err, "Sign in as a district administrator to use River's UI.")
 			return
 		}
-		st.userID, st.tenantID = actor.UserID, actor.TenantID
 		if actor.Role != whitecross.RoleAdmin {
 			writeProblem(w, http.StatusForbidden, "River's UI is for district administrators.")
 			return

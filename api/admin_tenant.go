@@ -102,28 +102,12 @@ func tenantFrom(t *whitecross.Tenant) Tenant {
 	st := t.Settings
 	out := Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Timezone: t.Timezone, CreatedAt: t.CreatedAt,
 		Settings: TenantSettings{
-			DefaultLocale: st.DefaultLocale, RetentionDays: st.RetentionDays, AllowedChannels: []string{},
+			DefaultLocale: st.DefaultLocale, RetentionDays: st.RetentionDays, AllowedChannels: channelNames(st.AllowedChannels),
 			QuietHoursStart: st.QuietHoursStart, QuietHoursEnd: st.QuietHoursEnd,
 			Fallback: map[string][]string{}, EmergencyOverridesOptOut: st.EmergencyOverridesOptOut,
 		}}
-	for _, c := range st.AllowedChannels {
-		out.Settings.AllowedChannels = append(out.Settings.AllowedChannels, string(c))
-	}
 	for p, chain := range st.Fallback {
-		names := []string{}
-		for _, c := range chain {
-			names = append(names, string(c))
-		}
-		out.Settings.Fallback[string(p)] = names
-	}
-	return out
-}
-
-// channels converts channel names to channels.
-func channels(names []string) []whitecross.Channel {
-	var out []whitecross.Channel
-	for _, n := range names {
-		out = append(out, whitecross.Channel(n))
+		out.Settings.Fallback[string(p)] = channelNames(chain)
 	}
 	return out
 }

@@ -57,15 +57,30 @@ func messageFrom(m *whitecross.Message) Message {
 		RecipientIDs: nonNil(m.RecipientIDs), RecipientCount: m.RecipientCount, ReadCount: m.ReadCount,
 		Subject: m.Subject, Body: m.Body, BodyHTML: markdown.AppHTML(m.Body, m.BodyFormat),
 		BodyFormat: string(m.BodyFormat), Category: string(m.Category), Priority: string(m.Priority),
-		Channels: make([]string, 0, len(m.Channels)), Attachments: make([]Attachment, 0, len(m.Attachments)),
+		Channels: channelNames(m.Channels), Attachments: make([]Attachment, 0, len(m.Attachments)),
 		Sensitive: m.Sensitive, Status: string(m.Status),
 		ScheduledAt: m.ScheduledAt, SentAt: m.SentAt, CreatedAt: m.CreatedAt, ReadAt: m.ReadAt, ArchivedAt: m.ArchivedAt,
 	}
-	for _, c := range m.Channels {
-		out.Channels = append(out.Channels, string(c))
-	}
 	for _, a := range m.Attachments {
 		out.Attachments = append(out.Attachments, Attachment{URL: a.URL, Name: a.Name})
+	}
+	return out
+}
+
+// channels converts channel names to channels (nil for none).
+func channels(names []string) []whitecross.Channel {
+	var out []whitecross.Channel
+	for _, n := range names {
+		out = append(out, whitecross.Channel(n))
+	}
+	return out
+}
+
+// channelNames converts channels to their names, [] (never null) for none.
+func channelNames(cs []whitecross.Channel) []string {
+	out := make([]string, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, string(c))
 	}
 	return out
 }
@@ -163,10 +178,7 @@ func (s *Server) sendMessage(ctx context.Context, in *sendMessageInput) (*messag
 		Category: whitecross.Category(b.Category), Priority: whitecross.Priority(b.Priority),
 		Attachments: make([]whitecross.Attachment, 0, len(b.Attachments)),
 		ScheduledAt: b.ScheduledAt, Sensitive: b.Sensitive,
-		IdempotencyKey: in.IdempotencyKey, RequestHash: hash,
-	}
-	for _, c := range b.Channels {
-		create.Channels = append(create.Channels, whitecross.Channel(c))
+		IdempotencyKey: in.IdempotencyKey, RequestHash: hash, Channels: channels(b.Channels),
 	}
 	for _, a := range b.Attachments {
 		create.Attachments = append(create.Attachments, whitecross.Attachment{URL: a.URL, Name: a.Name})

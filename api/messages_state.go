@@ -106,11 +106,7 @@ func (s *Server) messageDeliveries(ctx context.Context, in *messageIDInput) (*de
 		},
 	}}
 	for _, d := range rep.Items {
-		out.Body.Items = append(out.Body.Items, Delivery{
-			ID: d.ID, RecipientID: d.RecipientID, Channel: string(d.Channel), Status: string(d.Status),
-			Attempts: d.Attempts, Error: d.Error, QueuedAt: d.QueuedAt, SentAt: d.SentAt,
-			DeliveredAt: d.DeliveredAt, FailedAt: d.FailedAt, BouncedAt: d.BouncedAt,
-		})
+		out.Body.Items = append(out.Body.Items, deliveryFrom(d))
 	}
 	return out, nil
 }

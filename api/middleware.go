@@ -167,26 +167,13 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 		return
 	}
 	r, w := humago.Unwrap(ctx)
-	token, viaCookie := accessToken(r)
-	if token == "" {
-		if mode == authOptional {
-			next(ctx)
-			return
-		}
-		w.Header().Set("WWW-Authenticate", "Bearer")
-		writeProblem(w, http.StatusUnauthorized, "Authentication required.")
-		return
-	}
-	actor, err := s.deps.Auth.Authenticate(ctx.Context(), token)
+	caller, viaCookie, err := s.caller(r)
 	if err != nil {
 		if mode == authOptional && whitecross.ErrorCode(err) == whitecross.EUNAUTHORIZED {
 			next(ctx)
 			return
 		}
-		if whitecross.ErrorCode(err) == whitecross.EUNAUTHORIZED {
-			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		}
-		writeError(w, s.problem(ctx.Context(), err))
+		s.refuseCaller(w, r, err, "Authentication required.")
 		return
 	}
 	if viaCookie && stateChanging(r.Method) {
@@ -195,11 +182,48 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
-	caller := *actor
-	caller.ClientIP = clientIP(r)
-	st := stateFrom(ctx.Context())
-	st.userID, st.tenantID = caller.UserID, caller.TenantID
-	next(huma.WithContext(ctx, whitecross.NewContextWithActor(ctx.Context(), &caller)))
+	next(huma.WithContext(ctx, whitecross.NewContextWithActor(ctx.Context(), caller)))
+}
+
+// errNoToken is caller's error for a request that carries no token at all,
+// which refuseCaller answers with a plain challenge rather than
+// invalid_token.
+var errNoToken = whitecross.Errorf(whitecross.EUNAUTHORIZED, "No access token.")
+
+// caller resolves who sends the request, from the bearer token or else the
+// wc_access cookie (viaCookie: CSRF rules apply), and names them in the
+// request's log line. The API and River's UI share it so that both accept
+// the same sessions; each then applies its own rules.
+func (s *Server) caller(r *http.Request) (*whitecross.Actor, bool, error) {
+	token, viaCookie := accessToken(r)
+	if token == "" {
+		return nil, false, errNoToken
+	}
+	actor, err := s.deps.Auth.Authenticate(r.Context(), token)
+	if err != nil {
+		return nil, false, err
+	}
+	c := *actor
+	c.ClientIP = clientIP(r)
+	st := stateFrom(r.Context())
+	st.userID, st.tenantID = c.UserID, c.TenantID
+	return &c, viaCookie, nil
+}
+
+// refuseCaller answers a request whose caller could not be resolved: 401
+// with a Bearer challenge and missing as the detail when no token was sent,
+// an invalid_token challenge for a token that is not (or no longer) valid,
+// else the problem the error maps to.
+func (s *Server) refuseCaller(w http.ResponseWriter, r *http.Request, err error, missing string) {
+	if err == errNoToken {
+		w.Header().Set("WWW-Authenticate", "Bearer")
+		writeProblem(w, http.StatusUnauthorized, missing)
+		return
+	}
+	if whitecross.ErrorCode(err) == whitecross.EUNAUTHORIZED {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+	}
+	writeError(w, s.problem(r.Context(), err))
 }
 
 // accessToken returns the bearer token, else the wc_access cookie, and

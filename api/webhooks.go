@@ -12,6 +12,7 @@ import (
 
 	"whitecross"
 	"whitecross/provider/sendgrid"
+	"whitecross/provider/smtp"
 	"whitecross/provider/twilio"
 )
 
@@ -25,13 +26,9 @@ const (
 	maxSendGridBatchBytes  = 1 << 20
 )
 
-// Provider names the callbacks match deliveries by: the name of the
-// provider that sent them (deliveries.provider). Email goes out through
-// our SMTP provider, SendGrid being the relay, so its events match "smtp".
-const (
-	providerTwilio = "twilio"
-	providerSMTP   = "smtp"
-)
+// TwilioStatusPath is where Twilio posts status callbacks: every SMS and
+// call sent names this route of the public URL as its StatusCallback.
+const TwilioStatusPath = "/api/v1/webhooks/twilio/status"
 
 // emptyTwiML answers an inbound SMS without replying: Twilio itself
 // confirms STOP, START and HELP to the sender.
@@ -52,7 +49,7 @@ func (s *Server) webhookRoutes() {
 	a := s.api
 	callbackErrors := []int{http.StatusForbidden, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity}
 
-	op := s.op(huma.Operation{OperationID: "twilio-status-callback", Method: http.MethodPost, Path: "/api/v1/webhooks/twilio/status", Tags: []string{tagWebhooks},
+	op := s.op(huma.Operation{OperationID: "twilio-status-callback", Method: http.MethodPost, Path: TwilioStatusPath, Tags: []string{tagWebhooks},
 		Summary: "Twilio status callback for an SMS or call", DefaultStatus: http.StatusNoContent,
 		Description: "Twilio posts here (every SMS and call we send names this URL as its StatusCallback) as the message or " +
 			"call moves on. X-Twilio-Signature is checked with the account's auth token over the public URL of this route " +
@@ -160,7 +157,7 @@ func (s *Server) verifyTwilio(ctx context.Context, in *twilioInput) (url.Values,
 	}
 	form, err := url.ParseQuery(string(in.RawBody))
 	if err != nil || !twilio.ValidateSignature(s.cfg.TwilioAuthToken, s.publicRequestURL(stateFrom(ctx).req), form, in.Signature) {
-		s.log.WarnContext(ctx, "webhook signature refused", "request_id", requestIDFrom(ctx), "provider", providerTwilio)
+		s.log.WarnContext(ctx, "webhook signature refused", "request_id", requestIDFrom(ctx), "provider", twilio.ProviderName)
 		return nil, errTwilioSignature
 	}
 	return form, nil
@@ -189,13 +186,15 @@ func (s *Server) twilioStatus(ctx context.Context, in *twilioInput) (*struct{}, 
 	if err != nil {
 		return nil, err
 	}
-	if ev.Channel == whitecross.ChannelSMS && ev.Status == whitecross.DeliveryFailed && ev.ErrorCode == "21610" && form.Get("To") != "" {
-		if err := s.deps.Deliveries.SetPhoneOptOut(ctx, form.Get("To"), true, "twilio:21610"); err != nil && !invalid(err) {
+	if ev.Channel == whitecross.ChannelSMS && ev.Status == whitecross.DeliveryFailed && twilio.OptedOut(ev.ErrorCode) && form.Get("To") != "" {
+		if err := s.deps.Deliveries.SetPhoneOptOut(ctx, form.Get("To"), true, twilio.ProviderName+":"+twilio.OptOutCode); err != nil && !invalid(err) {
 			return nil, err
 		}
 	}
+	// Deliveries are matched by the name of the provider that sent them
+	// (deliveries.provider) and its id.
 	change, err := s.deps.Deliveries.ApplyProviderStatus(ctx, whitecross.ProviderStatus{
-		Provider: providerTwilio, ProviderID: ev.ProviderID, Status: ev.Status, Error: twilioError(ev), At: s.now(),
+		Provider: twilio.ProviderName, ProviderID: ev.ProviderID, Status: ev.Status, Error: twilioError(ev), At: s.now(),
 	})
 	if err != nil {
 		return nil, err
@@ -291,12 +290,11 @@ func (s *Server) sendgridEvents(ctx context.Context, in *sendgridInput, v *sendg
 		if eff.Status == "" || ev.MessageID == "" {
 			continue
 		}
-		at := ev.At
-		if at.IsZero() {
-			at = s.now()
-		}
+		// Email goes out through our SMTP provider, SendGrid being the relay,
+		// so its events match deliveries sent by "smtp". An event without a
+		// timestamp (At zero) takes the store's clock.
 		change, err := s.deps.Deliveries.ApplyProviderStatus(ctx, whitecross.ProviderStatus{
-			Provider: providerSMTP, ProviderID: ev.MessageID, Status: eff.Status, Error: eff.Error, At: at,
+			Provider: smtp.ProviderName, ProviderID: ev.MessageID, Status: eff.Status, Error: eff.Error, At: ev.At,
 		})
 		if err != nil {
 			return nil, err

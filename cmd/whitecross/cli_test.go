@@ -232,12 +232,7 @@ func TestAuditVerifyReportsABrokenChain(t *testing.T) {
 		r := mustCLI(t, e, "", "audit", "verify", "--tenant", "tampered")
 		require.Equal(t, "OK: 2 events\n", r.stdout)
 
-		dsn := e["DATABASE_URL"]
-		if dsn == "" {
-			dsn = filepath.Join(e["WHITECROSS_DATA_DIR"], "whitecross.db")
-		}
-		db, err := store.Open(t.Context(), dsn)
-		require.NoError(t, err)
+		db := openEnvDB(t, e)
 		require.NoError(t, db.InTx(t.Context(), func(tx *store.Tx) error {
 			_, err := tx.Exec(t.Context(), `UPDATE audit_events SET action = 'user.deleted' WHERE seq = 2`)
 			return err

@@ -85,7 +85,10 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 		t.Logf("after restart: %d distinct emails, %d duplicates", distinct, total-distinct)
 		require.Equal(t, crashRecipients, distinct, "no delivery is lost")
 		require.LessOrEqual(t, total-distinct, inFlight, "duplicates are at most the deliveries in flight at the kill")
-		waitUntil(t, time.Minute, "every delivery recorded SENT", func() bool {
+		// A send cut off by the kill before its outcome was recorded waits
+		// for River's rescuer: the rescue delay (45s) plus its interval
+		// (30s) after the kill, which every email may well beat.
+		waitUntil(t, 2*time.Minute, "every delivery recorded SENT", func() bool {
 			return countWhere(t, db, "SELECT COUNT(*) FROM deliveries WHERE channel = 'EMAIL' AND status = 'SENT'") == crashRecipients
 		})
 	})
@@ -172,27 +175,6 @@ func countWhere(t *testing.T, db *store.DB, query string) int {
 	var n int
 	require.NoError(t, db.Reader().QueryRow(context.Background(), query).Scan(&n))
 	return n
-}
-
-func openEnvDB(t *testing.T, e testEnv) *store.DB {
-	t.Helper()
-	dsn := e["DATABASE_URL"]
-	if dsn == "" {
-		dsn = e["WHITECROSS_DATA_DIR"] + "/whitecross.db"
-	}
-	db, err := store.Open(context.Background(), dsn)
-	require.NoError(t, err)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func waitUntil(t *testing.T, limit time.Duration, what string, done func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !done() {
-		require.Truef(t, time.Now().Before(deadline), "gave up waiting for %s after %s", what, limit)
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // slowSMTP is a real SMTP server (go-smtp) that takes a while over each

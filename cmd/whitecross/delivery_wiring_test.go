@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -89,18 +90,14 @@ func TestServeDemoDeliversToTheOutbox(t *testing.T) {
 
 		// The deliver jobs run in the background: wait for both sends.
 		sent := map[string]outboxItem{}
-		deadline := time.Now().Add(jobLimit)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for len(sent) < 2 {
-			require.Truef(t, time.Now().Before(deadline), "the outbox still lacks the sends after %s: %v\nstderr: %s", jobLimit, sent, srv.stderr.String())
-			<-tick.C
+		waitUntil(t, jobLimit, "both sends in the outbox", func() bool {
 			for _, it := range srv.outbox(t, nurse) {
 				if strings.HasSuffix(it.Link, "/messages/"+msg.ID) {
 					sent[it.Channel] = it
 				}
 			}
-		}
+			return len(sent) >= 2
+		}, func() string { return fmt.Sprintf("sent: %v\nstderr: %s", sent, srv.stderr.String()) })
 		email, sms := sent["EMAIL"], sent["SMS"]
 		require.Equal(t, "guardian.garcia@demo.example", email.To)
 		require.Equal(t, "Field trip forms", email.Subject)

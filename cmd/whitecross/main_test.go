@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -247,15 +248,43 @@ func (s *server) login(tenant, email, password string) string {
 	return out.AccessToken
 }
 
-// countRows counts the rows of a table, every tenant's, straight from the database.
-func countRows(t *testing.T, e testEnv, table string) int {
+// openEnvDB opens the database of e as the binary does (DATABASE_URL,
+// else the SQLite file in its data dir), closed when the test ends; closing
+// it sooner is fine.
+func openEnvDB(t *testing.T, e testEnv) *store.DB {
 	t.Helper()
 	dsn := e["DATABASE_URL"]
 	if dsn == "" {
-		dsn = e["WHITECROSS_DATA_DIR"] + "/whitecross.db"
+		dsn = filepath.Join(e["WHITECROSS_DATA_DIR"], "whitecross.db")
 	}
 	db, err := store.Open(context.Background(), dsn)
 	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// waitUntil polls done until it holds, failing the test after limit with
+// what it waited for and, when given, detail() as it is then (the state
+// reached, the server's log).
+func waitUntil(t *testing.T, limit time.Duration, what string, done func() bool, detail ...func() string) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !done() {
+		if !time.Now().Before(deadline) {
+			msg := fmt.Sprintf("gave up waiting for %s after %s", what, limit)
+			for _, d := range detail {
+				msg += "\n" + d()
+			}
+			require.FailNow(t, msg)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// countRows counts the rows of a table, every tenant's, straight from the database.
+func countRows(t *testing.T, e testEnv, table string) int {
+	t.Helper()
+	db := openEnvDB(t, e)
 	defer db.Close()
 	var n int
 	require.NoError(t, db.Reader().QueryRow(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n))

@@ -27,9 +27,6 @@ import (
 	"whitecross/store"
 )
 
-// twilioStatusPath is where Twilio posts status callbacks (api/webhooks.go).
-const twilioStatusPath = "/api/v1/webhooks/twilio/status"
-
 // deliveryWiring is what serve builds for the delivery pipeline before the
 // database opens: a sender per configured channel, the capture outbox in
 // demo mode, the Web Push public key and the metrics registry.
@@ -74,13 +71,13 @@ func newDeliveryWiring(cfg *Config, log *slog.Logger) (*deliveryWiring, error) {
 	}
 	if cfg.TwilioAccountSID != "" {
 		c, err := twilio.New(twilio.Config{BaseURL: cfg.TwilioBaseURL, AccountSID: cfg.TwilioAccountSID,
-			AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom, StatusCallbackURL: cfg.PublicURL + twilioStatusPath})
+			AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom, StatusCallbackURL: cfg.PublicURL + api.TwilioStatusPath})
 		if err != nil {
 			return nil, fmt.Errorf("twilio: %w", err)
 		}
 		// SMS and voice share Twilio's circuit breaker: one name.
-		w.providers[whitecross.ChannelSMS] = delivery.Provider{Name: "twilio", Sender: c}
-		w.providers[whitecross.ChannelVoice] = delivery.Provider{Name: "twilio", Sender: c}
+		w.providers[whitecross.ChannelSMS] = delivery.Provider{Name: twilio.ProviderName, Sender: c}
+		w.providers[whitecross.ChannelVoice] = delivery.Provider{Name: twilio.ProviderName, Sender: c}
 		if u, err := url.Parse(cfg.PublicURL); err == nil && (u.Hostname() == "localhost" || strings.HasPrefix(u.Hostname(), "127.")) {
 			log.Warn("Twilio cannot reach status callbacks at a local public URL; set WHITECROSS_PUBLIC_URL to the address Twilio can reach")
 		}
@@ -90,7 +87,7 @@ func newDeliveryWiring(cfg *Config, log *slog.Logger) (*deliveryWiring, error) {
 		if err != nil {
 			return nil, fmt.Errorf("web push: %w", err)
 		}
-		w.providers[whitecross.ChannelPush] = delivery.Provider{Name: "webpush", Sender: p}
+		w.providers[whitecross.ChannelPush] = delivery.Provider{Name: webpush.ProviderName, Sender: p}
 		w.vapidPublicKey = vapidPublic
 	}
 	var used []string

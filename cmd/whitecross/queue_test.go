@@ -49,14 +49,10 @@ func TestServeDispatchesScheduledMessages(t *testing.T) {
 		require.Equal(t, "SCHEDULED", m.Status)
 
 		// River's scheduler looks for due jobs every five seconds.
-		deadline := time.Now().Add(jobLimit)
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for m.Status != "SENT" {
-			require.Truef(t, time.Now().Before(deadline), "still %s after %s; stderr: %s", m.Status, jobLimit, srv.stderr.String())
-			<-tick.C
+		waitUntil(t, jobLimit, "the scheduled message to be SENT", func() bool {
 			require.Equal(t, http.StatusOK, srv.do(http.MethodGet, "/api/v1/messages/"+m.ID, token, nil, &m))
-		}
+			return m.Status == "SENT"
+		}, func() string { return "still " + m.Status + "; stderr: " + srv.stderr.String() })
 		require.Equal(t, 0, srv.stop())
 		require.NotContains(t, srv.stderr.String(), `"level":"ERROR"`)
 		require.False(t, strings.Contains(srv.stderr.String(), "jobs cut off"), "the queue stopped gracefully")

@@ -70,8 +70,9 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 		return err
 	}
 	defer a.Close()
-	// Everything started with uiCtx (River's UI) stops before the database
-	// closes.
+	// River's UI runs until uiCtx ends, before the database closes. The
+	// realtime gateway, started with it too, does not stop with it (its
+	// Start detaches from the context): stopGateway below stops it.
 	uiCtx, stopUI := context.WithCancel(ctx)
 	defer stopUI()
 	if err := migrateAtStart(ctx, a); err != nil {
@@ -94,6 +95,20 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The gateway stops after the queue, so the queue's last commits still
+	// reach the broker, and before the database closes: on shutdown after
+	// the HTTP server, or on any early return. Its WebSockets are hijacked,
+	// so http.Server.Shutdown does not wait for them; clients reconnect to
+	// another instance and resume.
+	stopGateway := sync.OnceFunc(func() {
+		stopQueue()
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := gw.Shutdown(gctx); err != nil {
+			log.Warn("realtime connections still open at the shutdown timeout were cut off", "error", err.Error())
+		}
+	})
+	defer stopGateway()
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -130,13 +145,7 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve http: %w", err)
 	}
-	// The queue first, so its last commits still reach the broker; then
-	// the WebSockets, which http.Server.Shutdown does not wait for
-	// (hijacked): clients reconnect to another instance and resume.
-	stopQueue()
-	if err := gw.Shutdown(sctx); err != nil {
-		log.Warn("realtime connections still open at the shutdown timeout were cut off", "error", err.Error())
-	}
+	stopGateway()
 	log.Info("stopped")
 	return nil
 }

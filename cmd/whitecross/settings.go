@@ -90,21 +90,21 @@ var settings = []setting{
 		Usage:       "Verification key of SendGrid's signed event webhook (base64, as SendGrid's console shows it, or PEM): bounces and complaints then stop email to the address."},
 	{Field: "MetricsToken", Env: "WHITECROSS_METRICS_TOKEN", Secret: true,
 		DefaultText: "unset: /metrics is open (keep it off the public network)",
-		Usage:       "Bearer token that GET /metrics requires (at least 16 characters): Authorization: Bearer <token>."},
+		Usage:       "Bearer token that GET /metrics requires (at least 16 characters, no spaces; openssl rand -hex 32): Authorization: Bearer <token>."},
 	{Field: "UrgentWorkers", Env: "WHITECROSS_QUEUE_URGENT_WORKERS", Default: strconv.Itoa(delivery.DefaultUrgentWorkers),
-		Usage: "Jobs run at once in the urgent lane (EMERGENCY and URGENT messages), per instance."},
+		Usage: "Jobs run at once in the urgent lane (EMERGENCY and URGENT messages), per instance" + workerRange + "."},
 	{Field: "BulkWorkers", Env: "WHITECROSS_QUEUE_BULK_WORKERS", Default: strconv.Itoa(delivery.DefaultBulkWorkers),
-		Usage: "Jobs run at once in the default lane, per instance. On PostgreSQL each holds a database connection while it runs."},
+		Usage: "Jobs run at once in the default lane, per instance" + workerRange + ". On PostgreSQL each holds a database connection while it runs."},
 	{Field: "UrgentDeliverWorkers", Env: "WHITECROSS_QUEUE_URGENT_DELIVER_WORKERS", Default: strconv.Itoa(delivery.DefaultUrgentDeliverWorkers),
-		Usage: "Sends in flight at once to providers for EMERGENCY and URGENT messages, per instance (lane deliver_urgent)."},
+		Usage: "Sends in flight at once to providers for EMERGENCY and URGENT messages, per instance (lane deliver_urgent)" + workerRange + "."},
 	{Field: "DeliverWorkers", Env: "WHITECROSS_QUEUE_DELIVER_WORKERS", Default: strconv.Itoa(delivery.DefaultDeliverWorkers),
-		Usage: "Sends in flight at once to providers for other messages, per instance (lane deliver). With a provider answering in 100 ms, 32 send about 200-250 a second; keep both under your SMTP relay's and API's per-client limits."},
+		Usage: "Sends in flight at once to providers for other messages, per instance (lane deliver)" + workerRange + ". With a provider answering in 100 ms, 32 send about 200-250 a second; keep both under your SMTP relay's and API's per-client limits."},
 	{Field: "DispatchTimeout", Env: "WHITECROSS_DISPATCH_TIMEOUT", Default: durationText(delivery.DefaultDispatchTimeout),
 		Usage: "Longest attempt of a dispatch job (expanding a message into deliveries); it continues in a new attempt after that."},
 	{Field: "DeliverTimeout", Env: "WHITECROSS_DELIVER_TIMEOUT", Default: durationText(delivery.DefaultDeliverTimeout),
 		Usage: "Longest attempt of one delivery (a call to a provider); a slower one is retried."},
 	{Field: "RescueAfter", Env: "WHITECROSS_QUEUE_RESCUE_AFTER", Default: durationText(delivery.DefaultRescueAfter),
-		Usage: "When a job left running by a crashed instance runs again; must exceed the dispatch timeout, and the deliver timeout plus 15 s for recording a send. A crash delays its jobs by this much."},
+		Usage: "When a job left running by a crashed instance runs again; must exceed the dispatch timeout, and the deliver timeout plus " + durationText(delivery.RecordTimeout) + " for recording a send. A crash delays its jobs by this much."},
 	{Field: "Broker", Env: "WHITECROSS_BROKER",
 		DefaultText: "inmem on SQLite, postgres with DATABASE_URL",
 		Usage:       "How instances share realtime events: inmem (one instance), postgres (LISTEN/NOTIFY) or redis://[:pass@]host:6379/0 (rediss:// for TLS)."},
@@ -113,6 +113,9 @@ var settings = []setting{
 	{Field: "NoMigrate", Flag: "no-migrate", Scope: serveOnly, Default: "false",
 		Usage: "Do not apply pending migrations at start; refuse to start if any are pending (run `whitecross migrate up` first)."},
 }
+
+// workerRange is what validateQueue accepts for a lane's workers.
+var workerRange = fmt.Sprintf(": 1 to %d", maxWorkers)
 
 // durationText writes a default duration the way an operator would:
 // "2m", "1m30s", not "2m0s".

@@ -38,11 +38,6 @@ const (
 	SuppressInvalid     = "invalid"
 )
 
-// MessageIDArg is a unique argument (X-SMTPAPI unique_args) that, when the
-// email carried it, names its Message-ID in the events even if a relay
-// rewrote the header. The smtp-id field is used first.
-const MessageIDArg = "whitecross_message_id"
-
 // Event is one event of a batch, reduced to what whitecross uses.
 type Event struct {
 	Type string // "delivered", "bounce", ... (see the Event constants)
@@ -56,8 +51,6 @@ type Event struct {
 	// ("<deliveryID@domain>"), the delivery's provider id; "" when the
 	// event names none.
 	MessageID string
-	// EventID is SendGrid's sg_event_id, unique per event.
-	EventID string
 	// Status is the SMTP enhanced status code ("5.1.1") of a bounce or
 	// drop, when SendGrid gives a well-formed one.
 	Status string
@@ -74,8 +67,6 @@ type rawEvent struct {
 	Email     string          `json:"email"`
 	Timestamp json.RawMessage `json:"timestamp"`
 	SMTPID    string          `json:"smtp-id"`
-	MessageID string          `json:"whitecross_message_id"`
-	EventID   string          `json:"sg_event_id"`
 	Type      string          `json:"type"`
 	Status    string          `json:"status"`
 	Reason    string          `json:"reason"`
@@ -103,11 +94,7 @@ func ParseEvents(body []byte) ([]Event, error) {
 			BounceType: strings.ToLower(strings.TrimSpace(r.Type)),
 			Email:      strings.TrimSpace(r.Email),
 			MessageID:  normalizeMessageID(r.SMTPID),
-			EventID:    r.EventID,
 			Reason:     r.Reason,
-		}
-		if ev.MessageID == "" {
-			ev.MessageID = normalizeMessageID(r.MessageID)
 		}
 		if s := strings.TrimSpace(r.Status); enhancedStatus.MatchString(s) {
 			ev.Status = s

@@ -23,14 +23,6 @@ import (
 	"whitecross"
 )
 
-// Headers SendGrid signs every event POST with.
-const (
-	// SignatureHeader carries base64 of the ASN.1 DER ECDSA signature.
-	SignatureHeader = "X-Twilio-Email-Event-Webhook-Signature"
-	// TimestampHeader carries the Unix time (seconds) of the signing.
-	TimestampHeader = "X-Twilio-Email-Event-Webhook-Timestamp"
-)
-
 // DefaultMaxAge is how far a signature's timestamp may be from our clock,
 // either way, before the request is refused as a replay. SendGrid posts
 // within seconds of signing; its own retries are signed afresh.
@@ -46,9 +38,8 @@ var (
 // Verifier checks SendGrid's signed event webhook with the account's
 // verification key.
 type Verifier struct {
-	key    *ecdsa.PublicKey
-	now    whitecross.Clock
-	maxAge time.Duration
+	key *ecdsa.PublicKey
+	now whitecross.Clock
 }
 
 // NewVerifier returns a Verifier for publicKey, the "Verification Key" the
@@ -64,7 +55,7 @@ func NewVerifier(publicKey string, now whitecross.Clock) (*Verifier, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Verifier{key: key, now: now, maxAge: DefaultMaxAge}, nil
+	return &Verifier{key: key, now: now}, nil
 }
 
 // ParsePublicKey reads a verification key as NewVerifier takes it, so
@@ -124,7 +115,7 @@ func (v *Verifier) Verify(signature, timestamp string, body []byte) error {
 		return ErrSignature
 	}
 	age := v.now().Sub(time.Unix(secs, 0))
-	if age > v.maxAge || age < -v.maxAge {
+	if age > DefaultMaxAge || age < -DefaultMaxAge {
 		return ErrReplay
 	}
 	return nil

@@ -19,7 +19,7 @@ import (
 // text, and some services echo the endpoint.
 func (s *Sender) classifyStatus(resp *http.Response) *whitecross.ProviderError {
 	code := resp.StatusCode
-	pe := &whitecross.ProviderError{Provider: "webpush", Code: strconv.Itoa(code)}
+	pe := &whitecross.ProviderError{Provider: ProviderName, Code: strconv.Itoa(code)}
 	switch {
 	case code == http.StatusNotFound || code == http.StatusGone:
 		pe.Permanent = true
@@ -47,7 +47,7 @@ func (s *Sender) classifyStatus(resp *http.Response) *whitecross.ProviderError {
 // sending. Raw errors are never returned: a *url.Error names the endpoint.
 func classifySendError(err error) *whitecross.ProviderError {
 	if errors.Is(err, webpushgo.ErrMaxPadExceeded) {
-		return &whitecross.ProviderError{Provider: "webpush", Permanent: true, Code: "413", Message: "payload too large for one push record"}
+		return &whitecross.ProviderError{Provider: ProviderName, Permanent: true, Code: "413", Message: "payload too large for one push record"}
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) {
@@ -55,11 +55,11 @@ func classifySendError(err error) *whitecross.ProviderError {
 		if netErr.Timeout() {
 			msg = "push service timed out"
 		}
-		return &whitecross.ProviderError{Provider: "webpush", Code: "network", Message: msg}
+		return &whitecross.ProviderError{Provider: ProviderName, Code: "network", Message: msg}
 	}
 	// Anything else (TLS, a broken connection, key handling in the library
 	// after parseSubscription checked the keys) may pass on a retry.
-	return &whitecross.ProviderError{Provider: "webpush", Code: "network", Message: "push request failed"}
+	return &whitecross.ProviderError{Provider: ProviderName, Code: "network", Message: "push request failed"}
 }
 
 // maxRetryAfter caps a Retry-After so a hostile or broken service cannot

@@ -25,6 +25,10 @@ import (
 	"whitecross"
 )
 
+// ProviderName is the Provider of every *whitecross.ProviderError this
+// package returns.
+const ProviderName = "webpush"
+
 // Defaults and limits.
 const (
 	// DefaultTTL is how long the push service keeps a message for an
@@ -188,14 +192,14 @@ func (s *Sender) Send(ctx context.Context, out *whitecross.Outbound) (*whitecros
 // exists (HTTP 404 or 410), so the caller should delete it.
 func SubscriptionGone(err error) bool {
 	var pe *whitecross.ProviderError
-	return errors.As(err, &pe) && pe.Provider == "webpush" && pe.Code == "410"
+	return errors.As(err, &pe) && pe.Provider == ProviderName && pe.Code == "410"
 }
 
 // parseSubscription decodes and checks the PushSubscription JSON. Errors
 // never quote the endpoint.
 func parseSubscription(to string) (*webpushgo.Subscription, *whitecross.ProviderError) {
 	invalid := func(msg string) *whitecross.ProviderError {
-		return &whitecross.ProviderError{Provider: "webpush", Permanent: true, Code: "invalid_subscription", Message: msg}
+		return &whitecross.ProviderError{Provider: ProviderName, Permanent: true, Code: "invalid_subscription", Message: msg}
 	}
 	var sub webpushgo.Subscription
 	if err := json.Unmarshal([]byte(to), &sub); err != nil {
@@ -232,7 +236,7 @@ func encodePayload(out *whitecross.Outbound) ([]byte, *whitecross.ProviderError)
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false) // "<" as 1 byte, not 6: more room for text
 		if err := enc.Encode(p); err != nil {
-			return nil, &whitecross.ProviderError{Provider: "webpush", Permanent: true, Code: "invalid_payload", Message: "payload cannot be encoded"}
+			return nil, &whitecross.ProviderError{Provider: ProviderName, Permanent: true, Code: "invalid_payload", Message: "payload cannot be encoded"}
 		}
 		data := bytes.TrimRight(buf.Bytes(), "\n")
 		over := len(data) - MaxPayloadBytes
@@ -240,7 +244,7 @@ func encodePayload(out *whitecross.Outbound) ([]byte, *whitecross.ProviderError)
 			return data, nil
 		}
 		if len(body) == 0 {
-			return nil, &whitecross.ProviderError{Provider: "webpush", Permanent: true, Code: "413", Message: "title and link are too long for a push message"}
+			return nil, &whitecross.ProviderError{Provider: ProviderName, Permanent: true, Code: "413", Message: "title and link are too long for a push message"}
 		}
 		// Each rune is at least one byte; cut at least the overflow plus
 		// the ellipsis, then re-measure (escaping makes bytes uneven).
