@@ -42,9 +42,14 @@ type SessionStore interface {
 	// RevokeSession marks a session revoked (idempotent). Any tenant: the
 	// session id is unguessable and is scoped by the tenant argument.
 	RevokeSession(ctx context.Context, tenantID, sessionID string) error
-	// SessionActive reports whether a session exists, is not revoked and its
-	// user is active; checked on every authenticated request.
-	SessionActive(ctx context.Context, tenantID, sessionID string) (bool, error)
+	// SessionActor returns the caller of a live session (not revoked, its
+	// user active) as the database has them now, with the session's id:
+	// checked on every authenticated request, so that sign-out, a password
+	// change, deactivation and a change of role take effect on the next one
+	// (the role inside an access token is never used for a decision).
+	// ENOTFOUND for an unknown, revoked or other tenant's session or a
+	// deactivated user.
+	SessionActor(ctx context.Context, tenantID, sessionID string) (*Actor, error)
 }
 
 // ErrRefreshReuse is wrapped by RotateRefreshToken when a spent token is

@@ -108,26 +108,26 @@ func (s *Service) JWKS() []byte { return s.deps.Keys.JWKS() }
 
 // Authenticate implements whitecross.AuthService: it verifies the token's
 // signature, algorithm (EdDSA only), issuer, audience and lifetime, then
-// that its session is still live, so logout and deactivation take effect on
-// the next request. EUNAUTHORIZED otherwise.
+// that its session is still live, so logout, a password change and
+// deactivation take effect on the next request. The caller's role is the
+// user's role now, read with the session (one query): the role claim only
+// tells clients what the token was issued for, so a demotion applies at
+// once. EUNAUTHORIZED otherwise.
 func (s *Service) Authenticate(ctx context.Context, accessToken string) (*whitecross.Actor, error) {
 	claims, err := s.tokens.verify(ctx, accessToken)
 	if err != nil {
 		return nil, err
 	}
-	active, err := s.deps.Sessions.SessionActive(ctx, claims.TenantID, claims.SessionID)
+	actor, err := s.deps.Sessions.SessionActor(ctx, claims.TenantID, claims.SessionID)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
-		active, err = false, nil
-	}
-	if err != nil {
+		return nil, errInvalidAccessToken
+	} else if err != nil {
 		return nil, fmt.Errorf("check session: %w", err)
 	}
-	if !active {
+	if !strings.EqualFold(actor.UserID, claims.Subject) {
 		return nil, errInvalidAccessToken
 	}
-	return &whitecross.Actor{
-		UserID: claims.Subject, TenantID: claims.TenantID, Role: claims.Role, SessionID: claims.SessionID,
-	}, nil
+	return actor, nil
 }
 
 // issuePair returns an access token and the given refresh token as a pair.

@@ -38,7 +38,7 @@ type Store interface {
 	ThreadAudience(ctx context.Context, threadID string) ([]string, error)
 	Messagers(ctx context.Context, tenantID, userID string, candidates []string) ([]string, error)
 	FilterMessageable(ctx context.Context, ids []string) (map[string]bool, error)
-	SessionActive(ctx context.Context, tenantID, sessionID string) (bool, error)
+	SessionActor(ctx context.Context, tenantID, sessionID string) (*whitecross.Actor, error)
 	// SetRead is the MessageService's: a client's read frame is PUT /read.
 	SetRead(ctx context.Context, id string, read bool) error
 }

@@ -34,10 +34,11 @@ const (
 // CloseSessionRevoked, which needs a new sign-in.
 const (
 	// CloseTokenExpired: the access token the connection was opened with
-	// expired. Refresh it, reconnect and resume.
+	// expired, or the user's role changed since. Refresh it, reconnect and
+	// resume.
 	CloseTokenExpired websocket.StatusCode = 4001
-	// CloseSessionRevoked: the session was signed out, or the user
-	// deactivated. Sign in again.
+	// CloseSessionRevoked: the session was signed out or ended by a
+	// password change, or the user deactivated. Sign in again.
 	CloseSessionRevoked websocket.StatusCode = 4002
 	// CloseTooSlow: the client did not read fast enough and its send
 	// buffer filled up. Reconnect and resume: nothing durable is lost.
@@ -57,6 +58,7 @@ const (
 const (
 	reasonTokenExpired   = "token expired"
 	reasonSessionRevoked = "session revoked"
+	reasonAccessChanged  = "access changed: refresh, reconnect and resume"
 	reasonTooSlow        = "too slow: send buffer full, reconnect and resume"
 	reasonGoingAway      = "server shutting down"
 	reasonTryAgain       = "event log unavailable, reconnect and resume"

@@ -3,6 +3,8 @@ package realtime
 import (
 	"context"
 	"time"
+
+	"whitecross"
 )
 
 // sweep is the gateway's one timer: every Tick it closes connections whose
@@ -74,8 +76,12 @@ func (g *Gateway) ping(c *conn) {
 	}
 }
 
-// checkSessions closes connections whose session was revoked (sign-out) or
-// whose user was deactivated, one query per session, until ctx ends.
+// checkSessions closes connections whose session was revoked (sign-out, a
+// password change) or whose user was deactivated, with 4002, and those
+// whose user's role changed since the upgrade with 4001, so the client
+// reconnects with a token of the current role: a connection acts with the
+// role it was opened with (presence, typing, read frames), and a demoted
+// user must not keep the old one. One query per session, until ctx ends.
 func (g *Gateway) checkSessions(ctx context.Context) {
 	for {
 		var conns []*conn
@@ -91,16 +97,19 @@ func (g *Gateway) checkSessions(ctx context.Context) {
 			bySession[k] = append(bySession[k], c)
 		}
 		for k, cs := range bySession {
-			active, err := g.cfg.Store.SessionActive(ctx, k.tenant, k.id)
-			if err != nil {
+			now, err := g.cfg.Store.SessionActor(ctx, k.tenant, k.id)
+			if err != nil && whitecross.ErrorCode(err) != whitecross.ENOTFOUND {
 				if ctx.Err() == nil {
 					g.log.Error("realtime: check session", "error", err.Error())
 				}
 				continue
 			}
-			if !active {
-				for _, c := range cs {
+			for _, c := range cs {
+				switch {
+				case now == nil:
 					c.cut(CloseSessionRevoked, reasonSessionRevoked)
+				case now.Role != c.actor.Role:
+					c.cut(CloseTokenExpired, reasonAccessChanged)
 				}
 			}
 		}

@@ -25,7 +25,8 @@ import (
 //     location_ids give no reach: guardians are reached through custody only.
 //   - GUARDIAN: SCHOOL_ADMIN, NURSE and STAFF users with a location that is an
 //     ancestor-or-self of the location of a student the guardian has custody of.
-//   - Non-custodial guardianships give no reach in either direction.
+//   - Non-custodial guardianships give no reach in either direction, and
+//     show the contact nothing of the student (visibleStudent).
 //
 // Administration:
 //   - ADMIN and the system: everyone in the tenant.
@@ -138,7 +139,9 @@ func (r reach) visibleUser(u string) string {
 }
 
 // visibleStudent is a condition on the students row aliased s: ADMIN all;
-// staff the students in their scope; guardians their own children.
+// staff the students in their scope; guardians the children they have
+// custody of. A non-custodial contact sees nothing of the student (not its
+// school, grade or name): the link exists so staff know whom not to tell.
 func (r reach) visibleStudent(s string) string {
 	switch {
 	case r.all():
@@ -146,7 +149,7 @@ func (r reach) visibleStudent(s string) string {
 	case r.a.Role.IsStaff():
 		return `(` + s + `.location_id IN (SELECT id FROM reach_scope))`
 	case r.a.Role == whitecross.RoleGuardian:
-		return `EXISTS (SELECT 1 FROM guardianships vg WHERE vg.student_id = ` + s + `.id AND vg.user_id = $2)`
+		return `EXISTS (SELECT 1 FROM guardianships vg WHERE vg.student_id = ` + s + `.id AND vg.user_id = $2 AND vg.custody)`
 	}
 	return `(1 = 0)`
 }

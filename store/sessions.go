@@ -181,24 +181,27 @@ func revokeSessionTx(ctx context.Context, tx *Tx, sessionID string, now time.Tim
 	return nil
 }
 
-// SessionActive implements whitecross.SessionStore: true only for a session
-// of tenantID that is not revoked and whose user is not deactivated. An
-// unknown id, a non-UUID id or another tenant's session is false, not an
-// error.
-func (s *Store) SessionActive(ctx context.Context, tenantID, sessionID string) (bool, error) {
+// SessionActor implements whitecross.SessionStore in one query per
+// request: the session joined to its user, whose current role it returns.
+// An unknown id, a non-UUID id, a revoked or another tenant's session and a
+// deactivated user are all ENOTFOUND.
+func (s *Store) SessionActor(ctx context.Context, tenantID, sessionID string) (*whitecross.Actor, error) {
+	notFound := whitecross.Errorf(whitecross.ENOTFOUND, "Session not found.")
 	if !validUUID(tenantID) || !validUUID(sessionID) {
-		return false, nil
+		return nil, notFound
 	}
-	var one int
-	err := s.db.Reader().QueryRow(ctx, `SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
+	a := &whitecross.Actor{}
+	var role string
+	err := s.db.Reader().QueryRow(ctx, `SELECT s.id, s.tenant_id, u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id
 		WHERE s.id = $1 AND s.tenant_id = $2 AND s.revoked_at IS NULL AND u.deactivated_at IS NULL`,
-		sessionID, tenantID).Scan(&one)
+		sessionID, tenantID).Scan(&a.SessionID, &a.TenantID, &a.UserID, &role)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
-		return false, nil
+		return nil, notFound
 	} else if err != nil {
-		return false, fmt.Errorf("check session: %w", err)
+		return nil, fmt.Errorf("check session: %w", err)
 	}
-	return true, nil
+	a.Role = whitecross.Role(role)
+	return a, nil
 }
 
 // sessionColumns are read by scanSession; the session table is aliased s.

@@ -74,7 +74,7 @@ func (s *Store) CreateStudent(ctx context.Context, st *whitecross.Student) error
 		if !sc.has(loc) {
 			return whitecross.FieldErrorf(whitecross.EFORBIDDEN, "body.location_id", st.LocationID, "You do not administer this location.")
 		}
-		if err := s.checkGuardians(ctx, tx, a.TenantID, ids, st.Guardians); err != nil {
+		if err := s.checkGuardians(ctx, tx, a, ids, st.Guardians); err != nil {
 			return err
 		}
 		st.ID = newID()
@@ -97,14 +97,18 @@ func (s *Store) CreateStudent(ctx context.Context, st *whitecross.Student) error
 }
 
 // checkGuardians reports EINVALID for the first id that is not a GUARDIAN
-// user of the tenant.
-func (s *Store) checkGuardians(ctx context.Context, q Querier, tenantID string, ids []string, given []whitecross.Guardianship) error {
+// user of the tenant whom the caller may see (FindUserByID's rule). A
+// guardian the caller may not see is "not found" like an unknown id: a link
+// gives reach to the family, so linking needs what reading them needs, and
+// the answer must not tell another school's families apart from no one.
+func (s *Store) checkGuardians(ctx context.Context, q Querier, a *whitecross.Actor, ids []string, given []whitecross.Guardianship) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	r := reach{a}
 	roles := map[string]string{}
-	rows, err := q.Query(ctx, `SELECT id, role FROM users WHERE tenant_id = $1 AND id IN (`+placeholders(2, len(ids))+`)`,
-		append([]any{tenantID}, anySlice(ids)...)...)
+	rows, err := q.Query(ctx, reachWith+`SELECT u.id, u.role FROM users u WHERE u.tenant_id = $1 AND u.id IN (`+
+		placeholders(3, len(ids))+`) AND `+r.visibleUser("u"), append(r.args(), anySlice(ids)...)...)
 	if err != nil {
 		return fmt.Errorf("check guardians: %w", err)
 	}
@@ -134,7 +138,8 @@ func (s *Store) checkGuardians(ctx context.Context, q Querier, tenantID string, 
 // FindStudentByID implements whitecross.StudentService. ENOTFOUND for a
 // student of another tenant or one the caller may not see: ADMIN sees all,
 // SCHOOL_ADMIN, NURSE and STAFF the students in their scope, a guardian only
-// their own children (and only their own guardianship of them).
+// the children they have custody of (and only their own guardianship of
+// them); a non-custodial contact sees nothing of the student.
 func (s *Store) FindStudentByID(ctx context.Context, id string) (*whitecross.Student, error) {
 	a, err := caller(ctx)
 	if err != nil {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"whitecross"
 )
@@ -151,10 +153,16 @@ func (s *Store) findUserToAdminister(ctx context.Context, q Querier, a *whitecro
 
 // UpdateUser implements whitecross.UserService: it applies the non-nil
 // fields of upd with the validation of CreateUser. A SCHOOL_ADMIN may not
-// grant ADMIN nor add or remove a location outside their scope. An empty
-// password clears it (the user can no longer sign in). ENOTFOUND as
-// FindUserByID; EFORBIDDEN when the caller may see but not administer the
-// user; EINVALID naming the field.
+// grant ADMIN, turn a guardian into staff or back, add or remove a location
+// outside their scope, nor place a non-custodial contact of a student near
+// that student (placeNearNonCustodial); an ADMIN may, and the audit event
+// records the override. Only the person themselves (or the system: the
+// operator's CLI) sets a password; an empty one clears it (the user can no
+// longer sign in). A new password ends the user's other sessions in the same
+// transaction: all but the caller's own on a self-change, all of them
+// otherwise. ENOTFOUND as FindUserByID; EFORBIDDEN when the caller may see
+// but not administer the user, or sets another person's password (naming
+// body.password); EINVALID naming the field.
 func (s *Store) UpdateUser(ctx context.Context, id string, upd *whitecross.UserUpdate) (*whitecross.User, error) {
 	a, err := caller(ctx)
 	if err != nil {
@@ -162,7 +170,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd *whitecross.UserU
 	}
 	// Refuse early, so that a caller who may not administer the user never
 	// costs a password hash; the transaction checks again.
-	if _, err := s.findUserToAdminister(ctx, s.db.Reader(), a, id); err != nil {
+	target, err := s.findUserToAdminister(ctx, s.db.Reader(), a, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPasswordSetter(a, target, upd); err != nil {
 		return nil, err
 	}
 	var hash string
@@ -186,6 +198,14 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd *whitecross.UserU
 		if len(changed) == 0 {
 			return nil
 		}
+		overrides, err := s.placeNearNonCustodial(ctx, tx, a, old, u)
+		if err != nil {
+			return err
+		}
+		detail := map[string]string{}
+		if len(overrides) > 0 {
+			detail["overrides_non_custodial"] = strings.Join(overrides, ",")
+		}
 		u.UpdatedAt = s.db.now()
 		args := []any{a.TenantID, u.ID, u.Name, string(u.Role), u.Phone, u.Locale, u.Timezone, u.UpdatedAt}
 		set := `name = $3, role = $4, phone = $5, locale = $6, timezone = $7, updated_at = $8`
@@ -206,8 +226,16 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd *whitecross.UserU
 				return err
 			}
 		}
+		if upd.Password != nil {
+			ended, err := endSessionsTx(ctx, tx, u.ID, ownSession(a, u.ID), s.db.now())
+			if err != nil {
+				return err
+			}
+			detail["sessions_ended"] = strconv.FormatInt(ended, 10)
+		}
 		slices.Sort(changed)
-		return s.auditTx(ctx, tx, whitecross.AuditUserUpdated, "user", u.ID, map[string]string{"fields": strings.Join(changed, ",")})
+		detail["fields"] = strings.Join(changed, ",")
+		return s.auditTx(ctx, tx, whitecross.AuditUserUpdated, "user", u.ID, detail)
 	})
 	if err != nil {
 		return nil, err
@@ -232,6 +260,13 @@ func (s *Store) applyUserUpdate(ctx context.Context, tx *Tx, a *whitecross.Actor
 		}
 		if !a.System && a.Role == whitecross.RoleSchoolAdmin && next.Role == whitecross.RoleAdmin {
 			return nil, whitecross.FieldErrorf(whitecross.EFORBIDDEN, "body.role", string(next.Role), "You may not grant the ADMIN role.")
+		}
+		// A guardian made staff reaches families (possibly the one a court
+		// keeps them from); staff made a guardian loses the record of why.
+		// Either is the district's decision.
+		if !a.System && a.Role != whitecross.RoleAdmin && (old.Role == whitecross.RoleGuardian) != (next.Role == whitecross.RoleGuardian) {
+			return nil, whitecross.FieldErrorf(whitecross.EFORBIDDEN, "body.role", string(next.Role),
+				"Only a district ADMIN may turn a guardian into staff or staff into a guardian.")
 		}
 	}
 	if upd.Phone != nil {
@@ -307,8 +342,8 @@ func (s *Store) DeactivateUser(ctx context.Context, id string) error {
 			return whitecross.Errorf(whitecross.ECONFLICT, "You cannot deactivate your own account.")
 		}
 		now := s.db.now()
-		if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, u.ID, now); err != nil {
-			return fmt.Errorf("revoke sessions: %w", err)
+		if _, err := endSessionsTx(ctx, tx, u.ID, "", now); err != nil {
+			return err
 		}
 		if !u.Active() {
 			return nil
@@ -319,6 +354,43 @@ func (s *Store) DeactivateUser(ctx context.Context, id string) error {
 		}
 		return s.auditTx(ctx, tx, whitecross.AuditUserDeactivated, "user", u.ID, nil)
 	})
+}
+
+// checkPasswordSetter refuses, with EFORBIDDEN naming body.password, an
+// update that sets or clears someone else's password: an administrator who
+// could would sign in as that person and read what only they may read. The
+// person sets their own; administrators deactivate (or, later, trigger a
+// reset the person completes); the system (the operator's CLI) is trusted.
+func checkPasswordSetter(a *whitecross.Actor, target *whitecross.User, upd *whitecross.UserUpdate) error {
+	if upd.Password == nil || a.System || target.ID == strings.ToLower(a.UserID) {
+		return nil
+	}
+	return whitecross.FieldErrorf(whitecross.EFORBIDDEN, "body.password", nil,
+		"Only the person may set their own password; deactivate the account instead.")
+}
+
+// ownSession is the session a password change keeps: the caller's own when
+// they change their own password, none otherwise.
+func ownSession(a *whitecross.Actor, userID string) string {
+	if a.System || strings.ToLower(a.UserID) != userID {
+		return ""
+	}
+	return a.SessionID
+}
+
+// endSessionsTx revokes every live session of the user but keep (none when
+// keep is empty) and returns how many it ended. Access tokens of those
+// sessions are refused from the next request on (SessionActor), their
+// refresh tokens at once (RotateRefreshToken).
+func endSessionsTx(ctx context.Context, tx *Tx, userID, keep string, now time.Time) (int64, error) {
+	if !validUUID(keep) {
+		keep = noUser
+	}
+	n, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL`, userID, keep, now)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	return n, nil
 }
 
 // hashPassword validates and hashes a new password.

@@ -34,6 +34,12 @@ func exerciseDirectory(t *testing.T, open Opener) {
 		{"Students", testStudents},
 		{"Groups", testGroups},
 		{"Unauthenticated", testUnauthenticated},
+		{"AdminsSetNoPassword", testAdminsSetNoPassword},
+		{"GuardianStaffRoleChange", testGuardianStaffRoleChange},
+		{"LinkGuardianVisibility", testLinkGuardianVisibility},
+		{"NonCustodialSeesNoStudent", testNonCustodialSeesNoStudent},
+		{"PasswordChangeEndsSessions", testPasswordChangeEndsSessions},
+		{"SessionActorCurrentRole", testSessionActorCurrentRole},
 	}
 	runSubtests(t, open, tests)
 }
