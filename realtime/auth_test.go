@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"whitecross"
 	"whitecross/auth"
 	"whitecross/realtime"
 	"whitecross/store"
@@ -150,4 +151,39 @@ func TestBadFrames(t *testing.T) {
 		err := c.closed(t)
 		require.Equal(t, tc.code, closeStatus(err), "%s: %v", tc.frame, err)
 	}
+}
+
+// TestPasswordChangeAndDemotionReachSockets (issue 11, defect 5): a live
+// connection of a session that a password change ended closes with 4002
+// at the next session check; one whose user's role changed closes with
+// 4001, so the client reconnects with a token of the current role.
+func TestPasswordChangeAndDemotionReachSockets(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db, options{config: func(cfg *realtime.Config) {
+			cfg.DisablePresence = true
+			cfg.SessionEvery = 50 * time.Millisecond
+		}})
+		d := b.d
+		reset := b.connect(t, b.first, d.LincolnNurse)
+		_, err := b.first.st.UpdateUser(d.System(), d.LincolnNurse.ID, &whitecross.UserUpdate{Password: ptr("an operator's reset")})
+		require.NoError(t, err)
+		err = reset.closed(t)
+		require.Equal(t, realtime.CloseSessionRevoked, closeStatus(err), "%v", err)
+
+		demoted := b.connect(t, b.first, d.LincolnAdmin)
+		bystander := b.connect(t, b.first, d.LincolnStaff)
+		_, err = b.first.st.UpdateUser(d.As(d.Admin), d.LincolnAdmin.ID, &whitecross.UserUpdate{Role: ptr(whitecross.RoleStaff)})
+		require.NoError(t, err)
+		err = demoted.closed(t)
+		require.Equal(t, realtime.CloseTokenExpired, closeStatus(err), "%v", err)
+		var ce websocket.CloseError
+		require.ErrorAs(t, err, &ce)
+		require.Contains(t, ce.Reason, "access changed")
+		require.Empty(t, bystander.sync(t), "other users' connections stay")
+
+		// Reconnecting with a fresh token (of the current role) holds.
+		again := b.connect(t, b.first, d.LincolnAdmin)
+		require.Empty(t, again.sync(t))
+	})
 }
