@@ -150,7 +150,7 @@ type Gateway struct {
 	closing  bool
 	stop     context.CancelFunc
 	done     sync.WaitGroup
-	sessions chan []*conn // session checks for the checker goroutine
+	sessions sessionQueue // connections due for a session check
 }
 
 // counters are the gateway's cumulative statistics.
@@ -179,7 +179,7 @@ func New(cfg Config) *Gateway {
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	g := &Gateway{cfg: cfg, log: cfg.Logger, instance: hex.EncodeToString(id[:]), hub: newHub(),
-		sessions: make(chan []*conn, 1)}
+		sessions: sessionQueue{due: map[*conn]struct{}{}, ready: make(chan struct{}, 1)}}
 	g.content = newContentCache(cfg.Store, cfg.Now)
 	g.typing = newTyping(g)
 	g.presence = newPresence(g)

@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"whitecross"
@@ -56,12 +57,7 @@ func (g *Gateway) sweepOnce(ctx context.Context, tick uint64) {
 			check = append(check, c)
 		}
 	})
-	if len(check) > 0 {
-		select {
-		case g.sessions <- check:
-		default: // the checker is still busy with the last slice: these wait a round
-		}
-	}
+	g.sessions.add(check)
 	g.typing.tick(now)
 	g.presence.tick(ctx, now)
 }
@@ -76,6 +72,44 @@ func (g *Gateway) ping(c *conn) {
 	}
 }
 
+// sessionQueue holds the connections due for a session check. The sweeper
+// adds a slice each tick and the checker takes everything due at once, so
+// a slow round of checks delays the next slices instead of dropping them:
+// every connection is checked within SessionEvery plus one round, which
+// bounds how long a revoked session's socket can go on receiving frames.
+// A set, so a connection waiting through a slow round is queued once.
+type sessionQueue struct {
+	mu    sync.Mutex
+	due   map[*conn]struct{}
+	ready chan struct{} // one buffered signal: something is due
+}
+
+func (q *sessionQueue) add(cs []*conn) {
+	if len(cs) == 0 {
+		return
+	}
+	q.mu.Lock()
+	for _, c := range cs {
+		q.due[c] = struct{}{}
+	}
+	q.mu.Unlock()
+	select {
+	case q.ready <- struct{}{}:
+	default: // already signalled
+	}
+}
+
+func (q *sessionQueue) take() []*conn {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]*conn, 0, len(q.due))
+	for c := range q.due {
+		out = append(out, c)
+	}
+	clear(q.due)
+	return out
+}
+
 // checkSessions closes connections whose session was revoked (sign-out, a
 // password change) or whose user was deactivated, with 4002, and those
 // whose user's role changed since the upgrade with 4001, so the client
@@ -84,12 +118,12 @@ func (g *Gateway) ping(c *conn) {
 // user must not keep the old one. One query per session, until ctx ends.
 func (g *Gateway) checkSessions(ctx context.Context) {
 	for {
-		var conns []*conn
 		select {
 		case <-ctx.Done():
 			return
-		case conns = <-g.sessions:
+		case <-g.sessions.ready:
 		}
+		conns := g.sessions.take()
 		type session struct{ tenant, id string }
 		bySession := map[session][]*conn{}
 		for _, c := range conns {
