@@ -119,8 +119,12 @@ type locationList []string
 func (l *locationList) String() string     { return strings.Join(*l, ",") }
 func (l *locationList) Set(v string) error { *l = append(*l, v); return nil }
 
-// user creates a user, reading the password from standard input.
-func (p *program) user(ctx context.Context, _ string, args []string) error {
+// user creates a user, reading the password from standard input, or sets
+// one's password (set-password).
+func (p *program) user(ctx context.Context, sub string, args []string) error {
+	if sub == "set-password" {
+		return p.userSetPassword(ctx, args)
+	}
 	fs, sf := p.newFlagSet("user create", false)
 	slug := fs.String("tenant", "", "slug of the user's tenant (required)")
 	email := fs.String("email", "", "email address, the sign-in name (required)")
@@ -172,8 +176,51 @@ func (p *program) user(ctx context.Context, _ string, args []string) error {
 	}
 	fmt.Fprintf(p.stdout, "Created user %s (%s) in tenant %s.\n", u.ID, u.Role, t.Slug)
 	if password == "" {
-		fmt.Fprintln(p.stdout, "The user has no password and cannot sign in until an administrator sets one.")
+		fmt.Fprintln(p.stdout, "The user has no password and cannot sign in until the operator sets one (whitecross user set-password).")
 	}
+	return nil
+}
+
+// userSetPassword sets a user's password as the operator and ends every
+// session of theirs. The API lets nobody set another person's password (an
+// administrator who could would sign in as them); the operator, who holds
+// the database anyway, is trusted with it, for someone locked out.
+func (p *program) userSetPassword(ctx context.Context, args []string) error {
+	fs, sf := p.newFlagSet("user set-password", false)
+	slug := fs.String("tenant", "", "slug of the user's tenant (required)")
+	email := fs.String("email", "", "the user's email address (required)")
+	help := verbHelp("user set-password --tenant SLUG --email EMAIL",
+		"Sets a user's password, read from the first line of standard input (so it never appears in the process list or shell "+
+			"history), and ends every session of theirs at once. Administrators cannot set another person's password through the API.", fs)
+	if err := p.parseFlags(fs, args, help); err != nil {
+		return err
+	}
+	if err := required(map[string]string{"tenant": *slug, "email": *email}); err != nil {
+		return err
+	}
+	password, err := readPassword(p.stdin)
+	if err != nil {
+		return err
+	}
+	a, err := p.open(ctx, sf, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	t, err := a.tenant(ctx, *slug)
+	if err != nil {
+		return err
+	}
+	creds, err := a.store.FindCredentials(ctx, t.ID, *email)
+	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+		return usageErrorf("no user with email %q in tenant %s", strings.ToLower(strings.TrimSpace(*email)), t.Slug)
+	} else if err != nil {
+		return err
+	}
+	if _, err := a.store.UpdateUser(whitecross.SystemContext(ctx, t.ID), creds.User.ID, &whitecross.UserUpdate{Password: &password}); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.stdout, "Set the password of user %s in tenant %s; every session of theirs has ended.\n", creds.User.ID, t.Slug)
 	return nil
 }
 

@@ -248,3 +248,30 @@ func TestAuditVerifyReportsABrokenChain(t *testing.T) {
 		require.Contains(t, r.stderr, `no tenant with slug "nowhere"`)
 	})
 }
+
+// TestUserSetPassword: the operator sets a password for someone (the API
+// lets only the person set their own), which ends every session of theirs.
+func TestUserSetPassword(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.SQLite)
+	srv := startServe(t, e, "--demo")
+	old := srv.login("demo", "guardian.smith@demo.example", demoPassword)
+	require.Equal(t, http.StatusOK, srv.do(http.MethodGet, "/api/v1/me", old, nil, nil))
+
+	r := mustCLI(t, e, "an operator's new password\n", "user", "set-password", "--tenant", "demo", "--email", "Guardian.Smith@demo.example")
+	require.Regexp(t, `^Set the password of user [0-9a-f-]{36} in tenant demo; every session of theirs has ended\.\n$`, r.stdout)
+	require.NotContains(t, r.stdout+r.stderr, "operator's new", "the password is never echoed")
+	require.Equal(t, http.StatusUnauthorized, srv.do(http.MethodGet, "/api/v1/me", old, nil, nil), "the old session ended")
+	srv.login("demo", "guardian.smith@demo.example", "an operator's new password")
+
+	r = cli(t, e, "another new password\n", "user", "set-password", "--tenant", "demo", "--email", "nobody@demo.example")
+	require.Equal(t, exitUsage, r.code, r.stderr)
+	require.Equal(t, []string{`whitecross user set-password: no user with email "nobody@demo.example" in tenant demo`}, lines(r.stderr))
+	r = cli(t, e, "", "user", "set-password", "--tenant", "demo", "--email", "guardian.smith@demo.example")
+	require.Equal(t, exitUsage, r.code, r.stderr)
+	require.Contains(t, r.stderr, "no password on the first line of standard input")
+	r = cli(t, e, "short\n", "user", "set-password", "--tenant", "demo", "--email", "guardian.smith@demo.example")
+	require.Equal(t, exitUsage, r.code, r.stderr)
+	require.NotContains(t, r.stderr, "short\n")
+	require.Equal(t, 0, srv.stop())
+}

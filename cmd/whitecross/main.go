@@ -61,7 +61,7 @@ func commands() []command {
 		{"serve", nil, "run the HTTP server (--demo seeds demo districts)", (*program).serve},
 		{"migrate", []string{"up", "status"}, "apply pending database migrations, or list them", (*program).migrate},
 		{"tenant", []string{"create"}, "create a tenant (school district)", (*program).tenant},
-		{"user", []string{"create"}, "create a user in a tenant", (*program).user},
+		{"user", []string{"create", "set-password"}, "create a user in a tenant, or set their password as the operator", (*program).user},
 		{"audit", []string{"verify"}, "verify a tenant's hash-chained audit log", (*program).audit},
 		{"keys", []string{"rotate"}, "start signing access tokens with a new key", (*program).keys},
 		{"version", nil, "print the version", (*program).version},
