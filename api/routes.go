@@ -64,15 +64,21 @@ func (s *Server) routes() {
 	huma.Register(a, s.op(huma.Operation{OperationID: "create-user", Method: http.MethodPost, Path: "/api/v1/users", Tags: []string{tagUsers},
 		Summary: "Create a user", DefaultStatus: http.StatusCreated,
 		Description: "ADMIN anywhere in the district; SCHOOL_ADMIN for non-ADMIN users within their locations and guardians. " +
-			"An email already in the district is 409.",
+			"An email already in the district is 409. An initial password may be given for the new account (it has no data yet); " +
+			"after that only its owner changes it.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.createUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "get-user", Method: http.MethodGet, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
 		Summary: "A user the caller may message or administer",
 		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.getUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "update-user", Method: http.MethodPatch, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
-		Summary:     "Change a user",
-		Description: "Only the fields given change. The email cannot change (sending it is 422).",
+		Summary: "Change a user",
+		Description: "Only the fields given change. The email cannot change (sending it is 422). " +
+			"A password is only ever the caller's own: setting or clearing another person's is 403 naming body.password " +
+			"(deactivate the account instead); a new password ends every other session of the user at once. " +
+			"Turning a guardian into staff or staff into a guardian is an ADMIN's act (403 naming body.role for a SCHOOL_ADMIN); " +
+			"placing a non-custodial contact of a student at, above or below that student's location is 403 naming " +
+			"body.location_ids for a SCHOOL_ADMIN and, for an ADMIN, recorded in the audit as an override.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.updateUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "deactivate-user", Method: http.MethodDelete, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
@@ -91,15 +97,17 @@ func (s *Server) routes() {
 
 	huma.Register(a, s.op(huma.Operation{OperationID: "create-student", Method: http.MethodPost, Path: "/api/v1/students", Tags: []string{tagStudents},
 		Summary: "Create a student with their guardians", DefaultStatus: http.StatusCreated,
-		Description: "The caller must administer the student's location. Guardians must be users of role GUARDIAN in the district.",
+		Description: "The caller must administer the student's location. Guardians must be users of role GUARDIAN in the district " +
+			"whom the caller may see (GET /api/v1/users/{id}); any other id is 422 naming it, alike for unknown and unseen ones.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.createStudent))
 	huma.Register(a, s.op(huma.Operation{OperationID: "list-students", Method: http.MethodGet, Path: "/api/v1/students", Tags: []string{tagStudents},
-		Summary: "The students the caller may see (a guardian: their own children)",
+		Summary: "The students the caller may see (a guardian: the children they have custody of)",
 		Errors:  []int{http.StatusUnauthorized}}, authRequired), handle(s, s.listStudents))
 	huma.Register(a, s.op(huma.Operation{OperationID: "get-student", Method: http.MethodGet, Path: "/api/v1/students/{id}", Tags: []string{tagStudents},
-		Summary: "A student the caller may see",
-		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.getStudent))
+		Summary:     "A student the caller may see",
+		Description: "A non-custodial contact of the student sees nothing of them: 404.",
+		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.getStudent))
 
 	huma.Register(a, s.op(huma.Operation{OperationID: "create-group", Method: http.MethodPost, Path: "/api/v1/groups", Tags: []string{tagGroups},
 		Summary: "Create a group of people the caller may message", DefaultStatus: http.StatusCreated,

@@ -76,7 +76,7 @@ type updateUserInput struct {
 		Locale      *string   `json:"locale,omitempty" maxLength:"35"`
 		Timezone    *string   `json:"timezone,omitempty" maxLength:"64"`
 		LocationIDs *[]string `json:"location_ids,omitempty" maxItems:"100" doc:"Replaces the user's locations"`
-		Password    *string   `json:"password,omitempty" minLength:"10" maxLength:"128" writeOnly:"true"`
+		Password    *string   `json:"password,omitempty" minLength:"10" maxLength:"128" writeOnly:"true" doc:"Your own only (403 for anyone else's); ends your other sessions"`
 	}
 }
 
