@@ -47,6 +47,20 @@ type AuditEvent struct {
 	Detail     map[string]string `json:"detail,omitempty"` // small, PHI-free facts (reason codes)
 	PrevHash   []byte            `json:"prev_hash"`
 	Hash       []byte            `json:"hash"`
+	// StoredDetail is the detail exactly as the store holds it, set by
+	// AuditStore.AuditEvents. The hash covers Detail's canonical encoding,
+	// and a JSON text can decode to that map while showing a reader other
+	// values (a duplicate key, an escape); the verifier requires the stored
+	// text to be the canonical encoding itself.
+	StoredDetail []byte `json:"-"`
+}
+
+// CanonicalDetail returns the one encoding of e.Detail that the store
+// writes and the hash covers: encoding/json of the map, which sorts keys,
+// escapes HTML characters and adds no spaces; "null" when Detail is nil.
+func (e *AuditEvent) CanonicalDetail() []byte {
+	detail, _ := json.Marshal(e.Detail) // a map of strings always encodes
+	return detail
 }
 
 // ChainHash returns the hash of e chained to prev: SHA-256 over the previous
@@ -71,8 +85,7 @@ func (e *AuditEvent) ChainHash(prev []byte) []byte {
 	write([]byte(e.TargetID))
 	write([]byte(e.Outcome))
 	write([]byte(e.ClientIP))
-	detail, _ := json.Marshal(e.Detail) // map keys are sorted: canonical
-	write(detail)
+	write(e.CanonicalDetail())
 	return h.Sum(nil)
 }
 
@@ -89,7 +102,9 @@ type AuditStore interface {
 	// and stores it atomically with the chain head. e.TenantID is required.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	// AuditEvents returns the tenant's events with Seq > afterSeq in Seq
-	// order, at most limit, exactly as stored (for verification).
+	// order, at most limit, exactly as stored (for verification): the
+	// detail text in StoredDetail, and Detail decoded from it (nil when it
+	// does not decode, which the verifier reports as an edited row).
 	AuditEvents(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*AuditEvent, error)
 	// AuditHead returns the tenant's chain head (zero Seq when empty).
 	AuditHead(ctx context.Context, tenantID string) (*AuditHead, error)

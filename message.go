@@ -101,6 +101,9 @@ type MessageSender struct {
 
 // Message is one message as the caller sees it. Subject, Body and
 // Attachments are stored encrypted; ReadAt and ArchivedAt are the caller's own.
+// A Sensitive message read through a list, a thread or a live frame has Body
+// "" and no Attachments: only its audited detail view (FindMessageByID) and
+// the answers to its author's own writes carry them.
 type Message struct {
 	ID             string        `json:"id"`
 	TenantID       string        `json:"-"`
@@ -247,7 +250,8 @@ type MessageService interface {
 	// delivered) and admins who may see it; audited as a read of PHI.
 	FindMessageByID(ctx context.Context, id string) (*Message, error)
 	// ListMessages returns one page of a box, newest first; keyset
-	// pagination never skips or repeats while messages arrive.
+	// pagination never skips or repeats while messages arrive. Sensitive
+	// messages come without body and attachments (see Message).
 	ListMessages(ctx context.Context, f MessageFilter) (*MessagePage, error)
 	// CountMessages returns the size and unread count of every box.
 	CountMessages(ctx context.Context) (map[Box]BoxCount, error)
@@ -257,7 +261,8 @@ type MessageService interface {
 	// broadcast: send a new message instead).
 	Reply(ctx context.Context, id string, in *ReplyCreate) (*Message, error)
 	// Thread returns the caller's visible messages of the thread that
-	// message id belongs to, oldest first.
+	// message id belongs to, oldest first; sensitive ones without body and
+	// attachments, as in ListMessages.
 	Thread(ctx context.Context, id string) ([]*Message, error)
 	// SetRead marks the message read (or unread) for the caller, a recipient.
 	SetRead(ctx context.Context, id string, read bool) error

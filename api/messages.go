@@ -21,14 +21,14 @@ type Message struct {
 	RecipientCount int           `json:"recipient_count" doc:"Recipients after expanding groups"`
 	ReadCount      *int          `json:"read_count,omitempty" doc:"How many recipients have read it; for the sender and ADMINs only"`
 	Subject        string        `json:"subject"`
-	Body           string        `json:"body" doc:"As written, in body_format"`
-	BodyHTML       string        `json:"body_html" doc:"The body as sanitized HTML, safe to insert into a page: MARKDOWN is rendered (raw HTML dropped, images shown as links to them, links get rel=\"nofollow noreferrer\"), PLAIN is escaped with line breaks as <br>. Always present, so clients never insert the raw body."`
+	Body           string        `json:"body" doc:"As written, in body_format. Empty for a sensitive message everywhere but GET /messages/{id} (the audited read) and the answers to its author's own send, reply or reschedule: lists, threads and live frames carry its subject and sensitive: true only, so a client shows a marker and fetches the detail to read it"`
+	BodyHTML       string        `json:"body_html" doc:"The body as sanitized HTML, safe to insert into a page: MARKDOWN is rendered (raw HTML dropped, images shown as links to them, links get rel=\"nofollow noreferrer\"), PLAIN is escaped with line breaks as <br>. Always present, so clients never insert the raw body; empty where body is withheld."`
 	BodyFormat     string        `json:"body_format" enum:"PLAIN,MARKDOWN"`
 	Category       string        `json:"category" enum:"EMERGENCY,HEALTH_UPDATE,MEDICATION,IMMUNIZATION,INCIDENT,APPOINTMENT,REMINDER,GENERAL"`
 	Priority       string        `json:"priority" enum:"LOW,MEDIUM,HIGH,URGENT"`
 	Channels       []string      `json:"channels" nullable:"false" enum:"IN_APP,EMAIL,SMS,PUSH,VOICE"`
-	Attachments    []Attachment  `json:"attachments" nullable:"false"`
-	Sensitive      bool          `json:"sensitive"`
+	Attachments    []Attachment  `json:"attachments" nullable:"false" doc:"Withheld ([]) with the body of a sensitive message"`
+	Sensitive      bool          `json:"sensitive" doc:"Protected health information: its body and attachments are shown only by GET /messages/{id}, whose every read is audited"`
 	Status         string        `json:"status" enum:"SCHEDULED,SENDING,SENT,CANCELED"`
 	ScheduledAt    *time.Time    `json:"scheduled_at"`
 	SentAt         *time.Time    `json:"sent_at"`

@@ -352,3 +352,71 @@ func TestMessageBoxesFilterAndPage(t *testing.T) {
 		}
 	})
 }
+
+// TestSensitiveBodyOnlyInTheAuditedDetail: lists (every box) and threads
+// carry a sensitive message's subject and the sensitive marker, with an
+// empty body, body_html and attachments; only GET /messages/{id} shows the
+// content, and that read is audited.
+func TestSensitiveBodyOnlyInTheAuditedDetail(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, b *bundle) {
+		d := b.d
+		nurse, parent := b.token(t, d, d.LincolnNurse), b.token(t, d, d.LincolnParent)
+		const secret, file = "Two puffs of albuterol at recess", "asthma-plan.pdf"
+		msg := b.send(t, nurse, map[string]any{
+			"recipient_ids": []string{d.LincolnParent.ID}, "subject": "Sofia used her inhaler", "body": secret, "sensitive": true,
+			"attachments": []map[string]any{{"url": "https://files.example.org/" + file, "name": file}},
+		})
+		reply := b.reply(t, parent, msg.ID, "Her spacer is in her bag")
+		plain := b.send(t, nurse, map[string]any{"recipient_ids": []string{d.LincolnParent.ID}, "subject": "Picture day", "body": "Smile on Friday"})
+
+		withheld := func(m api.Message, subject string) {
+			t.Helper()
+			require.True(t, m.Sensitive)
+			require.Equal(t, subject, m.Subject)
+			require.Empty(t, m.Body)
+			require.Empty(t, m.BodyHTML)
+			require.NotNil(t, m.Attachments)
+			require.Empty(t, m.Attachments)
+		}
+		for _, c := range []struct {
+			token, path string
+		}{
+			{parent, "/api/v1/messages?box=inbox"}, {nurse, "/api/v1/messages?box=sent"},
+			{nurse, "/api/v1/messages?box=inbox"}, {parent, "/api/v1/messages?box=sent"},
+			{parent, "/api/v1/messages/" + msg.ID + "/thread"}, {nurse, "/api/v1/messages/" + reply.ID + "/thread"},
+		} {
+			res := b.do(t, req{method: "GET", path: c.path, token: c.token})
+			require.Equal(t, http.StatusOK, res.status, "%s: %s", c.path, res.body)
+			require.NotContains(t, string(res.body), "albuterol", c.path)
+			require.NotContains(t, string(res.body), file, c.path)
+			require.NotContains(t, string(res.body), "spacer", c.path)
+			var page api.MessagePage
+			res.decode(t, &page)
+			require.NotEmpty(t, page.Items, c.path)
+			for _, m := range page.Items {
+				switch m.ID {
+				case msg.ID:
+					withheld(m, "Sofia used her inhaler")
+				case reply.ID:
+					withheld(m, "Re: Sofia used her inhaler")
+				case plain.ID:
+					require.Equal(t, "Smile on Friday", m.Body, "a message that is not sensitive keeps its body")
+				}
+			}
+		}
+
+		// The detail view shows it, and records who read it.
+		var m api.Message
+		b.get(t, parent, "/api/v1/messages/"+msg.ID, &m)
+		require.Equal(t, secret, m.Body)
+		require.Equal(t, secret, m.BodyHTML)
+		require.Equal(t, []api.Attachment{{URL: "https://files.example.org/" + file, Name: file}}, m.Attachments)
+		events, err := d.Store.AuditEvents(context.Background(), d.Tenant.ID, 0, 100000)
+		require.NoError(t, err)
+		last := events[len(events)-1]
+		require.Equal(t, "message.viewed", last.Action)
+		require.Equal(t, msg.ID, last.TargetID)
+		require.Equal(t, d.LincolnParent.ID, last.ActorID)
+	})
+}

@@ -145,7 +145,8 @@ func (s *Server) routes() {
 		Summary: "One page of a box, newest first",
 		Description: "inbox: received and not archived, in arrival order; archived: received and archived; sent: sent by the " +
 			"caller (SENDING or SENT); scheduled: the caller's SCHEDULED messages. Pages never skip or repeat a message " +
-			"while new ones arrive.",
+			"while new ones arrive. A sensitive message is listed with its subject and sensitive: true, its body, body_html " +
+			"and attachments empty: GET /messages/{id}, which is audited, shows them.",
 		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, authRequired), handle(s, s.listMessages))
 	huma.Register(a, s.op(huma.Operation{OperationID: "count-messages", Method: http.MethodGet, Path: "/api/v1/messages/counts", Tags: []string{tagMessages},
 		Summary: "The size and unread count of every box, for badges",
@@ -153,7 +154,8 @@ func (s *Server) routes() {
 	huma.Register(a, s.op(huma.Operation{OperationID: "get-message", Method: http.MethodGet, Path: "/api/v1/messages/{id}", Tags: []string{tagMessages},
 		Summary: "A message, to its sender, its recipients and the district's admins",
 		Description: "Recipients see a message once it is sent (not while SCHEDULED). Reading a message is recorded in " +
-			"the audit log; it does not mark it read: PUT /read does. " +
+			"the audit log; it does not mark it read: PUT /read does. The only read that shows a sensitive message's body " +
+			"and attachments. " +
 			"body_html is the body as sanitized HTML, safe to insert into a page.",
 		Errors: idErrors}, authRequired), handle(s, s.getMessage))
 	huma.Register(a, s.op(huma.Operation{OperationID: "reschedule-message", Method: http.MethodPatch, Path: "/api/v1/messages/{id}", Tags: []string{tagMessages},
@@ -169,7 +171,7 @@ func (s *Server) routes() {
 	huma.Register(a, s.op(huma.Operation{OperationID: "get-message-thread", Method: http.MethodGet, Path: "/api/v1/messages/{id}/thread", Tags: []string{tagMessages},
 		Summary: "The thread of a message, oldest first",
 		Description: "Only the messages of the thread the caller may see: a guardian sees their own exchange with the " +
-			"sender, never other recipients' replies.",
+			"sender, never other recipients' replies. Sensitive messages carry no body or attachments, as in lists.",
 		Errors: idErrors}, authRequired), handle(s, s.messageThread))
 	huma.Register(a, s.op(huma.Operation{OperationID: "get-message-delivery", Method: http.MethodGet, Path: "/api/v1/messages/{id}/delivery", Tags: []string{tagMessages},
 		Summary: "Deliveries of a message by recipient and channel, with a summary by status",

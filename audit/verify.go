@@ -27,9 +27,12 @@ type Report struct {
 
 // Verify walks the tenant's audit log in order and reports the first broken
 // link: a gap or repeat in sequence numbers (a deleted or reordered row), a
-// predecessor hash that does not match (a removed or inserted row), an event
-// whose hash does not match its content (an edited row), or a chain head that
-// does not match the last event (deleted newest rows). It returns an error
+// predecessor hash that does not match (a removed or inserted row), a stored
+// detail that is not the canonical encoding its hash covers (an edited row
+// that decodes to the logged values but shows a reader others: a duplicate
+// key, spacing, key order, escapes), an event whose hash does not match its
+// content (an edited row), or a chain head that does not match the last event
+// (deleted newest rows). It returns an error
 // only when the log cannot be read.
 func Verify(ctx context.Context, st whitecross.AuditStore, tenantID string) (*Report, error) {
 	head, err := st.AuditHead(ctx, tenantID)
@@ -69,6 +72,8 @@ func checkLink(e *whitecross.AuditEvent, prevSeq int64, prevHash []byte) string 
 		return fmt.Sprintf("event %d follows event %d: an event is missing or out of order", e.Seq, prevSeq)
 	case !bytes.Equal(e.PrevHash, prevHash):
 		return fmt.Sprintf("event %d does not link to event %d: an event was removed, inserted or reordered", e.Seq, prevSeq)
+	case !bytes.Equal(e.StoredDetail, e.CanonicalDetail()):
+		return fmt.Sprintf("event %d detail is not in canonical form: it was edited", e.Seq)
 	case !bytes.Equal(e.Hash, e.ChainHash(e.PrevHash)):
 		return fmt.Sprintf("event %d does not match its hash: it was edited", e.Seq)
 	}

@@ -171,3 +171,30 @@ func TestReplies(t *testing.T) {
 		}
 	})
 }
+
+// TestSensitiveMessageCreatedCarriesNoBody: the live frame of a sensitive
+// message, to its recipients and to the sender's tabs, carries the subject
+// and the sensitive marker only; the app fetches the (audited) detail.
+func TestSensitiveMessageCreatedCarriesNoBody(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db, options{})
+		d := b.d
+		nurse := b.connect(t, b.first, d.LincolnNurse)
+		parent := b.connect(t, b.first, d.LincolnParent)
+		m, err := b.first.st.SendMessage(d.As(d.LincolnNurse), &whitecross.MessageCreate{Subject: "Sofia used her inhaler",
+			Body: "Two puffs of albuterol at recess", Sensitive: true, RecipientIDs: []string{d.LincolnParent.ID},
+			Attachments: []whitecross.Attachment{{URL: "https://files.example.org/asthma-plan.pdf", Name: "asthma-plan.pdf"}}})
+		require.NoError(t, err)
+		for _, c := range []*client{parent, nurse} {
+			f, got := c.messageCreated(t)
+			require.NotContains(t, string(f.Data), "albuterol")
+			require.NotContains(t, string(f.Data), "asthma-plan")
+			require.Equal(t, m.ID, got.ID)
+			require.Equal(t, "Sofia used her inhaler", got.Subject)
+			require.True(t, got.Sensitive)
+			require.Empty(t, got.Body)
+			require.Empty(t, got.Attachments)
+		}
+	})
+}

@@ -44,14 +44,11 @@ func (s *Store) appendAuditTx(ctx context.Context, tx *Tx, e *whitecross.AuditEv
 		e.PrevHash = []byte{}
 	}
 	e.Hash = e.ChainHash(e.PrevHash)
-	detail, err := json.Marshal(e.Detail)
-	if err != nil {
-		return fmt.Errorf("audit detail: %w", err)
-	}
+	e.StoredDetail = e.CanonicalDetail()
 	if _, err := tx.Exec(ctx, `INSERT INTO audit_events
 		(tenant_id, seq, at, actor_id, action, target_type, target_id, outcome, client_ip, detail, prev_hash, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		e.TenantID, e.Seq, e.At, e.ActorID, e.Action, e.TargetType, e.TargetID, e.Outcome, e.ClientIP, string(detail), e.PrevHash, e.Hash); err != nil {
+		e.TenantID, e.Seq, e.At, e.ActorID, e.Action, e.TargetType, e.TargetID, e.Outcome, e.ClientIP, string(e.StoredDetail), e.PrevHash, e.Hash); err != nil {
 		return fmt.Errorf("insert audit event: %w", err)
 	}
 	if _, err := tx.Exec(ctx, `UPDATE audit_heads SET hash = $2 WHERE tenant_id = $1`, e.TenantID, e.Hash); err != nil {
@@ -91,8 +88,11 @@ func (s *Store) AuditEvents(ctx context.Context, tenantID string, afterSeq int64
 			return nil, fmt.Errorf("scan audit event: %w", err)
 		}
 		e.At = e.At.UTC()
-		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
-			return nil, fmt.Errorf("audit detail: %w", err)
+		e.StoredDetail = []byte(detail)
+		// An edited detail that does not decode must not hide the rest of
+		// the log: it is left nil, and the verifier reports the row.
+		if json.Unmarshal(e.StoredDetail, &e.Detail) != nil {
+			e.Detail = nil
 		}
 		out = append(out, &e)
 	}

@@ -192,11 +192,12 @@ func (s *Store) sealContent(ctx context.Context, q Querier, tenantID, messageID 
 }
 
 // openContent opens content sealed by sealContent for the same tenant and
-// message. The data key is read outside any transaction (or from the cache,
+// message: the subject, and the body and attachments when withBody (else ""
+// and [], left sealed). The data key is read outside any transaction (or from the cache,
 // which always holds keys created by this Store). It fails when the store
 // has no sealer, the key is not the tenant's, or a value was altered or
 // belongs to another message or field.
-func (s *Store) openContent(ctx context.Context, tenantID, messageID string, sc *sealedContent) (subject, body string, att []whitecross.Attachment, err error) {
+func (s *Store) openContent(ctx context.Context, tenantID, messageID string, sc *sealedContent, withBody bool) (subject, body string, att []whitecross.Attachment, err error) {
 	if s.sealer == nil {
 		return "", "", nil, errNoContentSealer
 	}
@@ -222,6 +223,9 @@ func (s *Store) openContent(ctx context.Context, tenantID, messageID string, sc 
 	sub, err := open(fieldSubject, sc.Subject)
 	if err != nil {
 		return "", "", nil, err
+	}
+	if !withBody {
+		return string(sub), "", []whitecross.Attachment{}, nil
 	}
 	bod, err := open(fieldBody, sc.Body)
 	if err != nil {

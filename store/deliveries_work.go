@@ -121,7 +121,7 @@ func (s *Store) loadTaskMessage(ctx context.Context, q Querier, tenantID, messag
 	if m.Sensitive {
 		return m, nil
 	}
-	if err := s.openRows(ctx, []*messageRow{row}); err != nil {
+	if err := s.openRows(ctx, []*messageRow{row}, fullContent); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -116,7 +116,7 @@ func (s *Store) sendIdempotent(ctx context.Context, a *whitecross.Actor, key str
 			} else if err := s.warmContentKeys(ctx, tx, a.TenantID); err != nil {
 				return err
 			}
-			out, err = s.loadMessage(ctx, tx, a, id)
+			out, err = s.loadMessage(ctx, tx, a, id, fullContent)
 			return err
 		})
 		if errors.Is(err, errKeyTaken) {

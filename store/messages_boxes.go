@@ -33,7 +33,8 @@ const listRecipientIDsCap = 100
 // ListMessages implements whitecross.MessageService. Category and priority
 // are matched case-insensitively; Unread (read_at not set) applies to inbox
 // and archived only; Since is inclusive and Until exclusive, on the box's
-// time above. EINVALID naming query.box, query.category, query.priority,
+// time above. Sensitive messages come without body and attachments, which
+// stay sealed (messages_read.go). EINVALID naming query.box, query.category, query.priority,
 // query.sender_id, query.until (before since), query.limit (outside 1..100)
 // or query.cursor (not made by this box); EUNAUTHORIZED without a caller.
 func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*whitecross.MessagePage, error) {
@@ -152,7 +153,7 @@ func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*
 	if err := s.fillRecipients(ctx, s.db.Reader(), a, list, listRecipientIDsCap); err != nil {
 		return nil, err
 	}
-	if err := s.openRows(ctx, list); err != nil {
+	if err := s.openRows(ctx, list, listContent); err != nil {
 		return nil, err
 	}
 	for _, row := range list {
@@ -259,7 +260,8 @@ const maxThreadMessages = 500
 // of message id that the caller may see (as FindMessageByID), oldest first,
 // at most 500. A recipient of a broadcast sees the root and their own
 // conversation with the sender, never another recipient's private reply.
-// recipient_ids are capped at 100 per message as in ListMessages. Audited
+// recipient_ids are capped at 100 per message and sensitive messages come
+// without body and attachments, as in ListMessages. Audited
 // as one message.viewed event on id (detail: thread, count). ENOTFOUND
 // "Message not found." when the caller may not see message id;
 // EUNAUTHORIZED without a caller.
@@ -269,7 +271,7 @@ func (s *Store) Thread(ctx context.Context, id string) ([]*whitecross.Message, e
 		return nil, err
 	}
 	q := s.db.Reader()
-	m, err := s.loadMessage(ctx, q, a, id)
+	m, err := s.loadMessage(ctx, q, a, id, listContent)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +303,7 @@ func (s *Store) Thread(ctx context.Context, id string) ([]*whitecross.Message, e
 	if err := s.fillRecipients(ctx, q, a, list, listRecipientIDsCap); err != nil {
 		return nil, err
 	}
-	if err := s.openRows(ctx, list); err != nil {
+	if err := s.openRows(ctx, list, listContent); err != nil {
 		return nil, err
 	}
 	out := make([]*whitecross.Message, len(list))

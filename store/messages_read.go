@@ -23,6 +23,23 @@ import (
 // the message (recipient_ids holds only their own id); the sender and admins
 // see every recipient and the read count.
 
+// A sensitive message's body and attachments are read through its detail
+// view only (FindMessageByID), which is audited. Lists, threads and realtime
+// frames carry its subject and the sensitive flag, with an empty body and no
+// attachments, and do not even decrypt what they withhold.
+
+// contentView says how much of a message's content a read returns.
+type contentView int
+
+const (
+	// fullContent is everything: the audited detail view, and the answers
+	// to the author's own send, reply or reschedule.
+	fullContent contentView = iota
+	// listContent withholds the body and attachments of sensitive messages:
+	// boxes, threads and realtime frames.
+	listContent
+)
+
 // errMessageNotFound is the one answer to "no such message" and "not yours".
 func errMessageNotFound() error {
 	return whitecross.Errorf(whitecross.ENOTFOUND, "Message not found.")
@@ -121,9 +138,9 @@ func (row *messageRow) visible(a *whitecross.Actor) bool {
 }
 
 // loadMessage returns message id as the caller a sees it, read through q,
-// without auditing. ENOTFOUND "Message not found." when it does not exist,
+// with the content view asks for, without auditing. ENOTFOUND "Message not found." when it does not exist,
 // belongs to another tenant, is not a UUID or is not visible to the caller.
-func (s *Store) loadMessage(ctx context.Context, q Querier, a *whitecross.Actor, id string) (*whitecross.Message, error) {
+func (s *Store) loadMessage(ctx context.Context, q Querier, a *whitecross.Actor, id string, view contentView) (*whitecross.Message, error) {
 	id, ok := parseID(id)
 	if !ok {
 		return nil, errMessageNotFound()
@@ -144,7 +161,7 @@ func (s *Store) loadMessage(ctx context.Context, q Querier, a *whitecross.Actor,
 	if err := s.fillRecipients(ctx, q, a, rows, 0); err != nil {
 		return nil, err
 	}
-	if err := s.openRows(ctx, rows); err != nil {
+	if err := s.openRows(ctx, rows, view); err != nil {
 		return nil, err
 	}
 	return row.msg, nil
@@ -239,16 +256,16 @@ func (s *Store) loadReadCounts(ctx context.Context, q Querier, byID map[string]*
 	return nil
 }
 
-// openRows decrypts the subject, body and attachments of every row.
-func (s *Store) openRows(ctx context.Context, rows []*messageRow) error {
+// openRows decrypts the subject, body and attachments of every row; with
+// listContent a sensitive message's body and attachments stay sealed and
+// read as "" and [].
+func (s *Store) openRows(ctx context.Context, rows []*messageRow, view contentView) error {
 	for _, row := range rows {
 		m := row.msg
-		subject, body, att, err := s.openContent(ctx, m.TenantID, m.ID, &row.sealed)
+		withBody := view == fullContent || !m.Sensitive
+		subject, body, att, err := s.openContent(ctx, m.TenantID, m.ID, &row.sealed, withBody)
 		if err != nil {
 			return fmt.Errorf("open message %s: %w", m.ID, err)
-		}
-		if att == nil {
-			att = []whitecross.Attachment{}
 		}
 		m.Subject, m.Body, m.Attachments = subject, body, att
 	}
@@ -256,7 +273,8 @@ func (s *Store) openRows(ctx context.Context, rows []*messageRow) error {
 }
 
 // FindMessageByID implements whitecross.MessageService: the message as the
-// caller sees it, audited as a read of PHI (message.viewed). The message is
+// caller sees it, audited as a read of PHI (message.viewed); the one read
+// that returns a sensitive message's body and attachments. The message is
 // read outside the write transaction (a large recipient list never holds
 // SQLite's writer); a view whose audit event cannot be written fails.
 // ENOTFOUND "Message not found." when it does not exist, belongs to another
@@ -266,7 +284,7 @@ func (s *Store) FindMessageByID(ctx context.Context, id string) (*whitecross.Mes
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.loadMessage(ctx, s.db.Reader(), a, id)
+	m, err := s.loadMessage(ctx, s.db.Reader(), a, id, fullContent)
 	if err != nil {
 		return nil, err
 	}

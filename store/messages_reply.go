@@ -51,7 +51,7 @@ func (s *Store) Reply(ctx context.Context, id string, in *whitecross.ReplyCreate
 	if mid, err := replayedMessageID(ctx, s.db.Reader(), a, in.IdempotencyKey, in.RequestHash); err != nil {
 		return nil, err
 	} else if mid != "" {
-		return s.loadMessage(ctx, s.db.Reader(), a, mid)
+		return s.loadMessage(ctx, s.db.Reader(), a, mid, fullContent)
 	}
 	var ev *txEvents // as in SendMessage
 	msg, err := s.sendIdempotent(ctx, a, in.IdempotencyKey, in.RequestHash, func(tx *Tx) (string, error) {
@@ -59,7 +59,8 @@ func (s *Store) Reply(ctx context.Context, id string, in *whitecross.ReplyCreate
 		if err := s.warmContentKeys(ctx, tx, a.TenantID); err != nil {
 			return "", err
 		}
-		orig, err := s.loadMessage(ctx, tx, a, id)
+		// The reply needs the original's subject and thread, not its body.
+		orig, err := s.loadMessage(ctx, tx, a, id, listContent)
 		if err != nil {
 			return "", err
 		}

@@ -53,7 +53,7 @@ func (s *Store) Reschedule(ctx context.Context, id string, at time.Time) (*white
 			map[string]string{"from": old, "to": at.Format(time.RFC3339Nano)}); err != nil {
 			return err
 		}
-		out, err = s.loadMessage(ctx, tx, a, m.ID)
+		out, err = s.loadMessage(ctx, tx, a, m.ID, fullContent)
 		return err
 	})
 	if err != nil {
@@ -91,7 +91,7 @@ func (s *Store) ownScheduled(ctx context.Context, tx *Tx, a *whitecross.Actor, i
 	if err := s.warmContentKeys(ctx, tx, a.TenantID); err != nil {
 		return nil, err
 	}
-	m, err := s.loadMessage(ctx, tx, a, id)
+	m, err := s.loadMessage(ctx, tx, a, id, listContent)
 	if err != nil {
 		return nil, err
 	}

@@ -51,7 +51,7 @@ func (s *Store) SendMessage(ctx context.Context, in *whitecross.MessageCreate) (
 	if id, err := replayedMessageID(ctx, s.db.Reader(), a, in.IdempotencyKey, in.RequestHash); err != nil {
 		return nil, err
 	} else if id != "" {
-		return s.loadMessage(ctx, s.db.Reader(), a, id)
+		return s.loadMessage(ctx, s.db.Reader(), a, id, fullContent)
 	}
 	if err := checkAllowedChannels(ctx, s.db.Reader(), a.TenantID, in.Channels); err != nil {
 		return nil, err

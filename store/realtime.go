@@ -19,7 +19,9 @@ import (
 // count, as GET /messages/{id} shows the sender); otherwise the recipients'
 // shared view, with RecipientIDs empty: the gateway puts each recipient's
 // own id there, so one load (and one decryption) serves a whole fan-out.
-// ReadAt and ArchivedAt are nil (the message as it arrived). ENOTFOUND
+// ReadAt and ArchivedAt are nil (the message as it arrived). A sensitive
+// message comes without body and attachments, as in lists: a frame is not
+// an audited read (the app fetches the detail). ENOTFOUND
 // "Message not found." for an unknown message or tenant. Not audited: it is
 // the push of a message to the people it was sent to.
 func (s *Store) EventMessage(ctx context.Context, tenantID, messageID string, forSender bool) (*whitecross.Message, error) {
@@ -29,7 +31,7 @@ func (s *Store) EventMessage(ctx context.Context, tenantID, messageID string, fo
 	}
 	a := &whitecross.Actor{TenantID: tenantID, System: true}
 	if forSender {
-		return s.loadMessage(ctx, s.db.Reader(), a, messageID)
+		return s.loadMessage(ctx, s.db.Reader(), a, messageID, listContent)
 	}
 	id, ok := parseID(messageID)
 	if !ok {
@@ -44,7 +46,7 @@ func (s *Store) EventMessage(ctx context.Context, tenantID, messageID string, fo
 	} else if err != nil {
 		return nil, fmt.Errorf("load event message: %w", err)
 	}
-	if err := s.openRows(ctx, []*messageRow{row}); err != nil {
+	if err := s.openRows(ctx, []*messageRow{row}, listContent); err != nil {
 		return nil, err
 	}
 	row.msg.RecipientIDs = []string{}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -274,4 +275,31 @@ func TestUserSetPassword(t *testing.T) {
 	require.Equal(t, exitUsage, r.code, r.stderr)
 	require.NotContains(t, r.stderr, "short\n")
 	require.Equal(t, 0, srv.stop())
+}
+
+// TestAuditVerifyRejectsADuplicateKeyDetail stores a detail whose first
+// "role" shows a raw reader a value never logged while the last one decodes
+// to the logged value, so the hash alone still matches.
+func TestAuditVerifyRejectsADuplicateKeyDetail(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d store.Dialect) {
+		e := newEnv(t, d)
+		mustCLI(t, e, "", "migrate", "up")
+		mustCLI(t, e, "", "tenant", "create", "--slug", "forged", "--name", "Forged District")
+		mustCLI(t, e, "pw-0123456789\n", "user", "create", "--tenant", "forged", "--email", "a@t.example", "--name", "A", "--role", "ADMIN", "--password-stdin")
+
+		db := openEnvDB(t, e)
+		require.NoError(t, db.InTx(t.Context(), func(tx *store.Tx) error {
+			n, err := tx.Exec(t.Context(), `UPDATE audit_events SET detail = '{"role":"STAFF","role":"ADMIN"}' WHERE seq = 2 AND detail = '{"role":"ADMIN"}'`)
+			if err == nil && n != 1 {
+				err = fmt.Errorf("%d rows tampered, want 1", n)
+			}
+			return err
+		}))
+		require.NoError(t, db.Close())
+
+		r := cli(t, e, "", "audit", "verify", "--tenant", "forged")
+		require.Equal(t, exitFailure, r.code, r.stdout)
+		require.Equal(t, "BROKEN: event 2 detail is not in canonical form: it was edited (1 events verified before the break)\n", r.stdout)
+	})
 }

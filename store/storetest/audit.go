@@ -105,6 +105,42 @@ func exerciseAudit(t *testing.T, open Opener) {
 		}
 	})
 
+	t.Run("EventsCarryTheStoredDetail", func(t *testing.T) {
+		t.Parallel()
+		ctx := context.Background()
+		db := open(t)
+		st := store.New(db, nil, nil)
+		tenant := insertBareTenant(t, db)
+		for _, d := range []map[string]string{nil, {"reason": "<a&b>", "at": "x"}} {
+			if err := st.AppendAudit(ctx, &whitecross.AuditEvent{TenantID: tenant, Action: whitecross.AuditLogout, Detail: d}); err != nil {
+				t.Fatalf("append: %v", err)
+			}
+		}
+		events, err := st.AuditEvents(ctx, tenant, 0, 10)
+		if err != nil || len(events) != 2 {
+			t.Fatalf("%d events, err %v", len(events), err)
+		}
+		if got := string(events[0].StoredDetail); got != "null" || events[0].Detail != nil {
+			t.Fatalf("no detail stored as %q, read as %v", got, events[0].Detail)
+		}
+		if got, want := string(events[1].StoredDetail), `{"at":"x","reason":"\u003ca\u0026b\u003e"}`; got != want || events[1].Detail["reason"] != "<a&b>" {
+			t.Fatalf("detail stored as %s, want %s; read as %v", got, want, events[1].Detail)
+		}
+		// A detail edited into something that does not decode is returned
+		// as stored, for the verifier to report, instead of failing the read.
+		const raw = `{"at": 1}`
+		if err := db.InTx(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE audit_events SET detail = $2 WHERE tenant_id = $1 AND seq = 2`, tenant, raw)
+			return err
+		}); err != nil {
+			t.Fatalf("tamper: %v", err)
+		}
+		events, err = st.AuditEvents(ctx, tenant, 1, 10)
+		if err != nil || len(events) != 1 || string(events[0].StoredDetail) != raw || events[0].Detail != nil {
+			t.Fatalf("tampered detail read as %+v, err %v", events, err)
+		}
+	})
+
 	t.Run("UnknownTenantHasEmptyChain", func(t *testing.T) {
 		t.Parallel()
 		st := store.New(open(t), nil, nil)

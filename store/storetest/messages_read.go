@@ -27,6 +27,7 @@ func exerciseMessagesRead(t *testing.T, open Opener) {
 		{"Counts", testReadCounts},
 		{"ReadAndArchiveState", testReadState},
 		{"Thread", testReadThread},
+		{"SensitiveWithheld", testReadSensitiveWithheld},
 		{"Reports", testReadReports},
 		{"Unauthenticated", testReadUnauthenticated},
 	}

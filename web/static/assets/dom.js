@@ -108,6 +108,18 @@ export function isAlert(m) {
   return m.category === 'EMERGENCY' || m.priority === 'URGENT';
 }
 
+// SENSITIVE_MARKER stands in for the text of a sensitive message wherever
+// the server withheld it.
+export const SENSITIVE_MARKER = 'Sensitive — open to read';
+
+// bodyWithheld says whether the server left out m's body: a sensitive
+// message in a list, a thread or a live frame carries its subject only, and
+// its text comes with GET /messages/{id}, whose every read is audited (a
+// body is never empty otherwise).
+export function bodyWithheld(m) {
+  return m.sensitive && !m.body;
+}
+
 // badges are the markers of a message: emergency and urgent in red with an
 // icon and a word (never colour alone), high priority, sensitive.
 export function badges(m) {

@@ -3,7 +3,7 @@
 import * as api from './api.js';
 import * as people from './people.js';
 import { showTypingLine, onTyping } from './typing.js';
-import { h, badges, debounce, formatTime, isAlert, visuallyHidden, CATEGORIES, PRIORITIES } from './dom.js';
+import { h, badges, debounce, formatTime, isAlert, visuallyHidden, CATEGORIES, PRIORITIES, SENSITIVE_MARKER } from './dom.js';
 
 export const BOXES = [['inbox', 'Inbox'], ['sent', 'Sent'], ['scheduled', 'Scheduled'], ['archived', 'Archived']];
 export const PAGE_SIZE = 25;
@@ -185,8 +185,11 @@ function item(app, box, m) {
         unread ? visuallyHidden('Unread: ') : null, who, when),
       h('span', { class: 'message-subject' }, m.subject),
       h('span', { class: 'message-line' }, badges(m), h('span', { class: 'message-category' }, CATEGORIES[m.category] ?? m.category)),
-      // A sensitive message's text stays out of lists on a shared screen.
-      h('span', { class: 'message-snippet' }, m.sensitive ? 'Sensitive: open to read.' : snippet(m.body)),
+      // A sensitive message's text is not in lists (the server withholds
+      // it; opening the message is the audited read).
+      m.sensitive
+        ? h('span', { class: 'message-snippet is-withheld' }, SENSITIVE_MARKER)
+        : h('span', { class: 'message-snippet' }, snippet(m.body)),
       box === 'sent' ? h('span', { class: 'receipt' }, receiptText(m)) : null),
     h('p', { class: 'typing-line', hidden: true, 'aria-live': 'polite' }));
   showTypingLine(li.querySelector('.typing-line'), m.thread_id);

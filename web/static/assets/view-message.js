@@ -7,7 +7,7 @@ import * as api from './api.js';
 import * as pending from './pending.js';
 import * as people from './people.js';
 import { TypingSender, showTypingLine, onTyping } from './typing.js';
-import { h, announce, badges, formatTime, setServerHTML, safeURL, uuid, visuallyHidden, isAlert, CATEGORIES, PRIORITIES, CHANNELS, ROLES } from './dom.js';
+import { h, announce, badges, bodyWithheld, formatTime, setServerHTML, safeURL, uuid, visuallyHidden, isAlert, CATEGORIES, PRIORITIES, CHANNELS, ROLES, SENSITIVE_MARKER } from './dom.js';
 import { receiptsSection, deliverySection } from './view-message-report.js';
 
 export async function messageView(app, container, id) {
@@ -20,8 +20,9 @@ export async function messageView(app, container, id) {
   const isSender = m.sender.id === me;
   const isRecipient = !isSender && m.recipient_ids.includes(me);
   const items = new Map(); // thread messages by id
-  for (const t of thread.items.length ? thread.items : [m]) items.set(t.id, t);
-  if (!items.has(m.id)) items.set(m.id, m);
+  for (const t of thread.items) items.set(t.id, t);
+  // The detail is the reference: the thread withholds a sensitive body.
+  items.set(m.id, m);
 
   const threadList = h('ol', { class: 'thread', 'aria-labelledby': 'thread-heading' });
   const typingLine = h('p', { class: 'typing-line', id: 'thread-typing', 'aria-live': 'polite', hidden: true });
@@ -124,7 +125,10 @@ function backLink(m, isSender) {
 
 function threadItem(t, current) {
   const body = h('div', { class: 'message-body' });
-  setServerHTML(body, t.body_html);
+  // Another sensitive message of the thread is read by opening it (the
+  // audited detail), never shown from the thread list.
+  if (bodyWithheld(t)) body.append(h('a', { href: `/messages/${t.id}`, class: 'withheld' }, SENSITIVE_MARKER));
+  else setServerHTML(body, t.body_html);
   const attachments = t.attachments.length
     ? h('ul', { class: 'attachments', 'aria-label': 'Attachments' }, t.attachments.map((a) => {
       const href = safeURL(a.url);
@@ -141,10 +145,11 @@ function threadItem(t, current) {
   body, attachments));
 }
 
-// markThreadRead marks read what the user received in the thread and has
-// not read: opening a message is reading it.
+// markThreadRead marks read what the user received in the thread, has not
+// read and sees: opening a message is reading it (a withheld sensitive one is
+// read when opened).
 function markThreadRead(app, items) {
-  const unread = [...items.values()].filter((t) => t.sender.id !== app.user.id && t.recipient_ids.includes(app.user.id) && !t.read_at);
+  const unread = [...items.values()].filter((t) => t.sender.id !== app.user.id && t.recipient_ids.includes(app.user.id) && !t.read_at && !bodyWithheld(t));
   if (!unread.length) return;
   Promise.all(unread.map((t) => api.put(`/api/v1/messages/${t.id}/read`).then(() => { t.read_at = new Date().toISOString(); })))
     .catch(() => {})
