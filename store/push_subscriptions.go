@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"crypto/ecdh"
 	"encoding/base64"
 	"fmt"
@@ -9,10 +10,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"whitecross"
+	"whitecross/netguard"
 )
 
 var _ whitecross.PushSubscriptionService = (*Store)(nil)
@@ -40,6 +43,9 @@ func (s *Store) SavePushSubscription(ctx context.Context, sub *whitecross.PushSu
 		return err
 	}
 	if err := validPushSubscription(sub); err != nil {
+		return err
+	}
+	if err := s.checkPushEndpointHost(ctx, sub.Endpoint); err != nil {
 		return err
 	}
 	sub.UserAgent = cleanUserAgent(sub.UserAgent)
@@ -173,4 +179,43 @@ func cleanUserAgent(ua string) string {
 		ua = ua[:len(ua)-size]
 	}
 	return ua
+}
+
+// SetPushGuard sets which push endpoints may be registered: the public
+// address rule, and the operator's allow-list of push service hosts
+// (Guard.Hosts). The default, the zero Guard, resolves names with the
+// system resolver and allows any public host. Call it before serving.
+func (s *Store) SetPushGuard(g netguard.Guard) { s.pushGuard = g }
+
+// pushLookupTimeout bounds resolving an endpoint's host at registration.
+const pushLookupTimeout = 5 * time.Second
+
+// checkPushEndpointHost refuses an endpoint the server must never connect
+// to (issue 11, SSRF): a port other than 443 (push services use it, and
+// nothing else should be reachable), a host outside the allow-list, an
+// address that is not public or a name that resolves to one. The sender's
+// dialer checks again at each connection. EINVALID naming body.endpoint;
+// EUNAVAILABLE when the name could not be resolved for now.
+func (s *Store) checkPushEndpointHost(ctx context.Context, endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.endpoint", nil, "The push endpoint must be an https URL.")
+	}
+	if p := u.Port(); p != "" && p != "443" {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.endpoint", nil, "The push endpoint must use the https port, 443.")
+	}
+	if !s.pushGuard.HostAllowed(u.Hostname()) {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.endpoint", nil, "The push endpoint's host is not a push service this server sends to.")
+	}
+	lctx, cancel := context.WithTimeout(ctx, pushLookupTimeout)
+	defer cancel()
+	err = s.pushGuard.CheckHost(lctx, u.Hostname())
+	switch {
+	case errors.Is(err, netguard.ErrRefused):
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.endpoint", nil,
+			"The push endpoint must be a push service on the public internet; its host is not a public address or does not resolve.")
+	case err != nil:
+		return whitecross.Errorf(whitecross.EUNAVAILABLE, "The push endpoint's host could not be resolved now; try again.")
+	}
+	return nil
 }
