@@ -36,7 +36,9 @@ const (
 // SavePushSubscription implements whitecross.PushSubscriptionService. The
 // endpoint is unique across the deployment: a browser belongs to whoever
 // registered it last, in whichever district, so a shared computer never
-// shows one person's notifications to the next.
+// shows one person's notifications to the next. Registering a disabled
+// subscription again enables it (its failures are forgotten). An endpoint
+// the server must not connect to is refused (checkPushEndpointHost).
 func (s *Store) SavePushSubscription(ctx context.Context, sub *whitecross.PushSubscription) error {
 	tenantID, userID, err := pushCaller(ctx)
 	if err != nil {
@@ -61,7 +63,8 @@ func (s *Store) SavePushSubscription(ctx context.Context, sub *whitecross.PushSu
 					THEN push_subscriptions.id ELSE excluded.id END,
 				tenant_id = excluded.tenant_id, user_id = excluded.user_id,
 				p256dh = excluded.p256dh, auth = excluded.auth, user_agent = excluded.user_agent,
-				created_at = excluded.created_at, last_used_at = NULL
+				created_at = excluded.created_at, last_used_at = NULL,
+				failures = 0, failing_since = NULL, last_error = '', disabled_at = NULL
 			RETURNING id`,
 			newID(), tenantID, userID, sub.Endpoint, sub.P256dh, sub.Auth, sub.UserAgent, now).Scan(&id); err != nil {
 			return fmt.Errorf("save push subscription: %w", err)
@@ -81,13 +84,14 @@ func (s *Store) SavePushSubscription(ctx context.Context, sub *whitecross.PushSu
 }
 
 // ListPushSubscriptions implements whitecross.PushSubscriptionService: the
-// caller's subscriptions, newest first.
+// caller's subscriptions, newest first, disabled ones included (with their
+// failures), so the owner sees why a browser gets nothing.
 func (s *Store) ListPushSubscriptions(ctx context.Context) ([]*whitecross.PushSubscription, error) {
 	tenantID, userID, err := pushCaller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	subs, err := loadUserPushSubscriptions(ctx, s.db.Reader(), tenantID, userID)
+	subs, err := loadUserPushSubscriptions(ctx, s.db.Reader(), tenantID, userID, false)
 	if err != nil {
 		return nil, err
 	}
