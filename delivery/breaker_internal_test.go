@@ -92,7 +92,7 @@ func TestPushBreakersAreKeyedByDistrictAndHost(t *testing.T) {
 	require.ErrorIs(t, sendN(b, pushKey(down, "tenant-a", "https://dead.push.example/s/2"), down, 1), errBreakerOpen, "same district and host")
 
 	for _, k := range []breakerKey{
-		pushKey(up, "tenant-b", "https://dead.push.example/s/3"), // another district, same host
+		pushKey(up, "tenant-b", "https://dead.push.example/s/3"),  // another district, same host
 		pushKey(up, "tenant-a", "https://fcm.googleapis.com/s/4"), // same district, another host
 		{provider: "webpush"},
 	} {

@@ -2,9 +2,9 @@ package store
 
 import (
 	"context"
-	"errors"
 	"crypto/ecdh"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
