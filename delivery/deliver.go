@@ -190,7 +190,7 @@ func (w *DeliverWorker) sendPush(ctx context.Context, p Provider, task *whitecro
 			}
 		case errors.Is(err, errBreakerOpen):
 			open = true
-		case subscriptionGone(err):
+		case subscriptionGone(err): // notePush removed it
 		case isPermanent(err):
 			permanent = err
 		default:
