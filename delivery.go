@@ -49,6 +49,16 @@ type PushSubscription struct {
 	Auth      string    `json:"-"`
 	UserAgent string    `json:"user_agent"`
 	CreatedAt time.Time `json:"created_at"`
+	// Failures counts the sends to it that failed in a row (one that
+	// works resets it); FailingSince is when the first of them failed, and
+	// LastError the latest reason (no endpoint in it).
+	Failures     int        `json:"failures"`
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	LastError    string     `json:"last_error,omitempty"`
+	// DisabledAt is set when it kept failing (see
+	// DeliveryWorkStore.RecordPushResult): deliveries skip it; registering
+	// the browser again enables it.
+	DisabledAt *time.Time `json:"disabled_at,omitempty"`
 }
 
 // BrowserJSON is the subscription as the browser's PushSubscription.toJSON()
@@ -125,6 +135,13 @@ type DeliveryWorkStore interface {
 	// RemovePushSubscription forgets a subscription the push service says
 	// is gone.
 	RemovePushSubscription(ctx context.Context, tenantID, id string) error
+	// RecordPushResult records a send to one push subscription: failure ""
+	// when it worked (the failure streak ends), else the reason. A
+	// subscription that has failed several times in a row over a long
+	// enough time is disabled, so deliveries stop trying it; a push
+	// service outage shorter than that disables nothing. A subscription
+	// that no longer exists (or is another tenant's) is not an error.
+	RecordPushResult(ctx context.Context, tenantID, id, failure string) error
 }
 
 // PushSubscriptionService keeps the caller's browsers' push subscriptions.
@@ -134,11 +151,15 @@ type PushSubscriptionService interface {
 	// for the caller and fills in ID, UserID and CreatedAt. An endpoint
 	// already known moves to the caller (the same browser, signed in by
 	// someone else); the caller's own again keeps its id. Each user keeps
-	// their newest 20; older ones are dropped. EINVALID naming a bad field
-	// (body.endpoint, body.keys.p256dh, body.keys.auth).
+	// their newest 20; older ones are dropped. Saving a disabled one again
+	// enables it. EINVALID naming a bad field (body.endpoint,
+	// body.keys.p256dh, body.keys.auth), also for an endpoint the server
+	// must not connect to (not https on 443, a host that is not public or
+	// resolves to an address that is not, or outside the operator's
+	// allow-list); EUNAVAILABLE when its host cannot be resolved now.
 	SavePushSubscription(ctx context.Context, sub *PushSubscription) error
 	// ListPushSubscriptions returns the caller's subscriptions, newest
-	// first.
+	// first, disabled ones included.
 	ListPushSubscriptions(ctx context.Context) ([]*PushSubscription, error)
 	// DeletePushSubscription removes the caller's subscription with that
 	// id; ENOTFOUND when the caller has none with it.

@@ -64,6 +64,12 @@ type ProviderError struct {
 	Message string // safe to store and show: no message content, no addresses
 	// RetryAfter is the provider's requested wait for a temporary failure.
 	RetryAfter time.Duration
+	// Recipient says the failure concerns this recipient's address alone
+	// (a mailbox refused at RCPT TO, a push subscription the push service
+	// refused, an endpoint on a forbidden address), not the provider: it
+	// never counts toward the provider's circuit breaker, so one user's bad
+	// address cannot delay anyone else's deliveries.
+	Recipient bool
 	// OptedOut, on a permanent SMS failure, says the recipient's number
 	// refused our sender (texted STOP): the pipeline records the opt-out so
 	// the number is not texted again (Twilio's error 21610).

@@ -18,6 +18,7 @@ import (
 	"whitecross"
 	"whitecross/api"
 	"whitecross/auth"
+	"whitecross/netguard"
 	"whitecross/store"
 	"whitecross/store/storetest"
 	"whitecross/vault"
@@ -50,6 +51,7 @@ func setup(t *testing.T, db *store.DB, cfg api.Config, with ...func(*api.Deps)) 
 	require.NoError(t, err)
 	hasher := storetest.InsecureHasher()
 	st := store.New(db, hasher, v)
+	st.SetPushGuard(netguard.Guard{Resolver: storetest.TestResolver{}})
 	keys, err := auth.LoadKeyring(ctx, st, nil)
 	require.NoError(t, err)
 	authSvc := auth.NewService(auth.DefaultConfig(publicURL), auth.Deps{

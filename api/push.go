@@ -30,14 +30,21 @@ func (s *Server) pushRoutes() {
 		Description: "The body is the browser's PushSubscription.toJSON() as it is. The endpoint must be an https URL of at " +
 			"most 2,048 characters, keys.p256dh base64url of a 65-byte uncompressed P-256 public key, keys.auth base64url " +
 			"of 16 bytes; expirationTime is accepted and ignored (an expired subscription is removed when its push service " +
-			"says it is gone). An endpoint already registered, by the caller or by anyone else on that browser, becomes " +
-			"the caller's (a moved subscription gets a new id). Each user keeps their 20 newest subscriptions; registering " +
-			"another drops the oldest. 404 when Web Push is not configured on this server.",
+			"says it is gone). The server only sends to push services on the public internet: an endpoint on a port other " +
+			"than 443, whose host is a loopback, private, link-local, multicast or other special-purpose address or a name " +
+			"that resolves to one (or does not resolve), or outside the operator's allow-list of push services " +
+			"(WHITECROSS_PUSH_ALLOWED_HOSTS), is 422 naming body.endpoint; 503 when its name cannot be resolved now. " +
+			"An endpoint already registered, by the caller or by anyone else on that browser, becomes " +
+			"the caller's (a moved subscription gets a new id); registering a disabled one again enables it. Each user " +
+			"keeps their 20 newest subscriptions; registering another drops the oldest. 404 when Web Push is not " +
+			"configured on this server.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.createPushSubscription))
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}}, authRequired), handle(s, s.createPushSubscription))
 	huma.Register(a, s.op(huma.Operation{OperationID: "list-push-subscriptions", Method: http.MethodGet, Path: "/api/v1/push/subscriptions", Tags: []string{tagPush},
 		Summary: "The caller's browsers registered for push, newest first",
-		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.listPushSubscriptions))
+		Description: "Disabled subscriptions are listed too, with disabled_at: one whose sends kept failing (5 in a row over " +
+			"at least a day) is no longer sent to; delete it, or register the browser again to enable it.",
+		Errors: []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.listPushSubscriptions))
 	huma.Register(a, s.op(huma.Operation{OperationID: "delete-push-subscription", Method: http.MethodDelete, Path: "/api/v1/push/subscriptions/{id}", Tags: []string{tagPush},
 		Summary: "Stop push notifications to one of the caller's browsers", DefaultStatus: http.StatusNoContent,
 		Description: "Another user's subscription is 404. A browser should also call PushSubscription.unsubscribe().",
@@ -77,10 +84,15 @@ type PushSubscription struct {
 	Endpoint  string    `json:"endpoint"`
 	UserAgent string    `json:"user_agent" doc:"The browser's User-Agent when it registered, to tell browsers apart"`
 	CreatedAt time.Time `json:"created_at" doc:"When this browser last registered"`
+	Failures  int       `json:"failures" doc:"Sends to this browser that failed in a row (0 when the last one worked)"`
+	LastError string    `json:"last_error,omitempty" doc:"Why the latest send failed, while failures is not 0"`
+	// DisabledAt is set once the subscription kept failing.
+	DisabledAt *time.Time `json:"disabled_at,omitempty" doc:"When it was disabled for failing (5 sends in a row over at least a day): nothing is sent to it until the browser registers again"`
 }
 
 func pushSubscriptionFrom(p *whitecross.PushSubscription) PushSubscription {
-	return PushSubscription{ID: p.ID, Endpoint: p.Endpoint, UserAgent: p.UserAgent, CreatedAt: p.CreatedAt}
+	return PushSubscription{ID: p.ID, Endpoint: p.Endpoint, UserAgent: p.UserAgent, CreatedAt: p.CreatedAt,
+		Failures: p.Failures, LastError: p.LastError, DisabledAt: p.DisabledAt}
 }
 
 type createPushSubscriptionInput struct {

@@ -122,6 +122,14 @@ func TestPushSubscriptionInput(t *testing.T) {
 		{"no keys", func(m map[string]any) { delete(m, "keys") }, 422, "body.keys"},
 		{"unknown field", func(m map[string]any) { m["options"] = map[string]any{} }, 422, "body.options"},
 		{"expirationTime a string", func(m map[string]any) { m["expirationTime"] = "soon" }, 422, "body.expirationTime"},
+		// Issue 11, SSRF: endpoints on the server's own network (or a name
+		// that resolves there) are refused.
+		{"loopback endpoint", func(m map[string]any) { m["endpoint"] = "https://127.0.0.1/push" }, 422, "body.endpoint"},
+		{"metadata endpoint", func(m map[string]any) { m["endpoint"] = "https://169.254.169.254/latest/meta-data/" }, 422, "body.endpoint"},
+		{"private endpoint", func(m map[string]any) { m["endpoint"] = "https://10.1.2.3/push" }, 422, "body.endpoint"},
+		{"IPv6 loopback endpoint", func(m map[string]any) { m["endpoint"] = "https://[::1]/push" }, 422, "body.endpoint"},
+		{"endpoint resolving to loopback", func(m map[string]any) { m["endpoint"] = "https://localhost/push" }, 422, "body.endpoint"},
+		{"endpoint on another port", func(m map[string]any) { m["endpoint"] = "https://push.example.net:8443/s/1" }, 422, "body.endpoint"},
 	} {
 		body := good()
 		c.change(body)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,21 +15,40 @@ import (
 	"whitecross"
 )
 
-// errBreakerOpen is returned instead of sending while a provider's circuit
-// breaker is open (or half-open with its probe already in flight).
+// errBreakerOpen is returned instead of sending while a circuit breaker is
+// open (or half-open with its probe already in flight).
 var errBreakerOpen = errors.New("provider circuit breaker is open")
 
-// breakers holds one circuit breaker per provider name, so that an outage
-// of Twilio stops SMS and voice sends (they share it) but not email.
+// breakerKey names one circuit breaker. Email, SMS and voice have one per
+// provider name (the operator's one SMTP relay or Twilio account serves
+// every district, and SMS and voice share Twilio's). Push has one per
+// provider, district and push service host: each subscription's endpoint
+// is on a host its browser chose, so one family's dead endpoints (or a
+// host that fails only for them) open only that family's district's
+// breaker for that host, never another district's (issue 11).
+type breakerKey struct {
+	provider string
+	tenant   string // push only
+	host     string // push only: the endpoint's host, e.g. fcm.googleapis.com
+}
+
+// maxKeyedBreakers bounds the push breakers kept: the hosts come from
+// users, so past this many the closed ones are forgotten (they hold
+// nothing but a count of recent failures).
+const maxKeyedBreakers = 10000
+
+// breakers holds the circuit breakers (see breakerKey).
 //
 // A breaker opens after BreakerFailures temporary failures in a row —
-// failures that are the provider's (5xx, 429, timeouts, unreachable).
-// Permanent failures are the recipient's (an invalid number, a hard bounce)
-// and count as successes: the provider answered. A canceled send (shutdown)
-// does not count at all. After BreakerOpenFor it lets one probe through
-// (half-open); the probe's success closes it, its failure opens it again.
-// While open, the worker snoozes jobs instead of calling the provider, so
-// an outage spends no attempts and loses no deliveries.
+// failures that are the service's (5xx, timeouts, unreachable). Permanent
+// failures count as successes: the service answered. A failure marked
+// ProviderError.Recipient is one address's problem (an SMTP mailbox
+// refused at RCPT TO, a push subscription refused or on a forbidden
+// address) and does not count at all, nor does a canceled send
+// (shutdown). After BreakerOpenFor it lets one probe through (half-open);
+// the probe's success closes it, its failure opens it again. While open,
+// the worker snoozes jobs instead of calling the service, so an outage
+// spends no attempts and loses no deliveries.
 //
 // gobreaker keeps its own (real) time; tests shorten BreakerOpenFor.
 type breakers struct {
@@ -36,59 +57,104 @@ type breakers struct {
 	metrics  *Metrics
 	log      *slog.Logger
 
-	mu     sync.Mutex
-	byName map[string]*gobreaker.CircuitBreaker[*whitecross.SendResult]
+	mu    sync.Mutex
+	byKey map[breakerKey]*gobreaker.CircuitBreaker[*whitecross.SendResult]
+	keyed int // breakers with a host
 }
 
 func newBreakers(cfg DeliverConfig, log *slog.Logger) *breakers {
 	b := &breakers{failures: uint32(cfg.BreakerFailures), openFor: cfg.BreakerOpenFor, metrics: cfg.Metrics, log: log,
-		byName: map[string]*gobreaker.CircuitBreaker[*whitecross.SendResult]{}}
-	for _, p := range cfg.Providers {
-		b.get(p.Name) // the state gauge of every configured provider starts at closed
+		byKey: map[breakerKey]*gobreaker.CircuitBreaker[*whitecross.SendResult]{}}
+	for c, p := range cfg.Providers {
+		if c == whitecross.ChannelPush {
+			b.metrics.initKeyedBreakers(p.Name)
+			continue
+		}
+		b.get(breakerKey{provider: p.Name}) // the state gauge of every provider starts at closed
 	}
 	return b
 }
 
-// get returns the breaker of the provider name, creating it closed.
-func (b *breakers) get(name string) *gobreaker.CircuitBreaker[*whitecross.SendResult] {
+// pushKey is the breaker key of a push to endpoint for the tenant: its
+// host (and port, if any), lower case; "-" when it cannot be read (the
+// provider will refuse it).
+func pushKey(p Provider, tenantID, endpoint string) breakerKey {
+	host := "-"
+	if u, err := url.Parse(endpoint); err == nil && u.Host != "" {
+		host = strings.ToLower(u.Host)
+	}
+	return breakerKey{provider: p.Name, tenant: tenantID, host: host}
+}
+
+// get returns the breaker of key, creating it closed.
+func (b *breakers) get(key breakerKey) *gobreaker.CircuitBreaker[*whitecross.SendResult] {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if cb, ok := b.byName[name]; ok {
+	if cb, ok := b.byKey[key]; ok {
 		return cb
 	}
+	if key.host != "" && b.keyed >= maxKeyedBreakers {
+		b.forgetClosed()
+	}
 	cb := gobreaker.NewCircuitBreaker[*whitecross.SendResult](gobreaker.Settings{
-		Name:        name,
-		MaxRequests: 1, // one probe while half-open
-		Timeout:     b.openFor,
-		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= b.failures },
-		IsSuccessful: func(err error) bool {
-			var pe *whitecross.ProviderError
-			return err == nil || (errors.As(err, &pe) && pe.Permanent)
-		},
-		IsExcluded:    func(err error) bool { return errors.Is(err, context.Canceled) },
-		OnStateChange: b.changed,
+		Name:          key.provider,
+		MaxRequests:   1, // one probe while half-open
+		Timeout:       b.openFor,
+		ReadyToTrip:   func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= b.failures },
+		IsSuccessful:  func(err error) bool { return err == nil || isPermanent(err) },
+		IsExcluded:    notTheProviders,
+		OnStateChange: func(_ string, from, to gobreaker.State) { b.changed(key, from, to) },
 	})
-	b.byName[name] = cb
-	b.metrics.setBreakerState(name, gobreaker.StateClosed)
+	b.byKey[key] = cb
+	if key.host == "" {
+		b.metrics.setBreakerState(key.provider, gobreaker.StateClosed)
+	} else {
+		b.keyed++
+	}
 	return cb
 }
 
+// notTheProviders reports failures that say nothing about the provider: a
+// canceled send, or a temporary failure of one recipient's address.
+func notTheProviders(err error) bool {
+	var pe *whitecross.ProviderError
+	return errors.Is(err, context.Canceled) || (errors.As(err, &pe) && pe.Recipient)
+}
+
+// forgetClosed drops the closed push breakers (b.mu held). Open and
+// half-open ones stay: forgetting them would end an outage's protection.
+func (b *breakers) forgetClosed() {
+	for k, cb := range b.byKey {
+		if k.host != "" && cb.State() == gobreaker.StateClosed {
+			delete(b.byKey, k)
+			b.keyed--
+		}
+	}
+}
+
 // changed reports a breaker's new state (gobreaker calls it holding the
-// breaker's lock: it must not call back into the breaker).
-func (b *breakers) changed(name string, from, to gobreaker.State) {
-	b.metrics.setBreakerState(name, to)
+// breaker's lock: it must not call back into the breaker, nor take b.mu,
+// which forgetClosed holds while it reads breakers' states).
+func (b *breakers) changed(key breakerKey, from, to gobreaker.State) {
 	level := slog.LevelInfo
 	if to == gobreaker.StateOpen {
 		level = slog.LevelWarn
 	}
-	b.log.Log(context.Background(), level, "provider circuit breaker "+to.String(),
-		"provider", name, "from", from.String(), "open_for", b.openFor.String())
+	if key.host == "" {
+		b.metrics.setBreakerState(key.provider, to)
+		b.log.Log(context.Background(), level, "provider circuit breaker "+to.String(),
+			"provider", key.provider, "from", from.String(), "open_for", b.openFor.String())
+		return
+	}
+	b.metrics.keyedBreakerChanged(key.provider, from, to)
+	b.log.Log(context.Background(), level, "push service circuit breaker "+to.String(),
+		"provider", key.provider, "tenant_id", key.tenant, "host", key.host, "from", from.String(), "open_for", b.openFor.String())
 }
 
-// send sends out through the provider's breaker; errBreakerOpen when the
-// breaker refuses the request without calling the provider.
-func (b *breakers) send(ctx context.Context, p Provider, out *whitecross.Outbound) (*whitecross.SendResult, error) {
-	res, err := b.get(p.Name).Execute(func() (*whitecross.SendResult, error) { return p.Sender.Send(ctx, out) })
+// send sends out through p and the breaker of key; errBreakerOpen when
+// the breaker refuses the request without calling the provider.
+func (b *breakers) send(ctx context.Context, key breakerKey, p Provider, out *whitecross.Outbound) (*whitecross.SendResult, error) {
+	res, err := b.get(key).Execute(func() (*whitecross.SendResult, error) { return p.Sender.Send(ctx, out) })
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
 		return nil, errBreakerOpen
 	}

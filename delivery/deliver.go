@@ -91,7 +91,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 		res, err = w.sendPush(ctx, p, task, out)
 	} else {
 		out.To = address(task)
-		res, err = w.send(ctx, p, out)
+		res, err = w.send(ctx, breakerKey{provider: p.Name}, p, out)
 	}
 	return w.settle(ctx, job, task, p, res, err)
 }
@@ -150,10 +150,10 @@ func address(task *whitecross.DeliveryTask) string {
 	return task.Recipient.Phone
 }
 
-// send calls the provider through its breaker and measures the call.
-func (w *DeliverWorker) send(ctx context.Context, p Provider, out *whitecross.Outbound) (*whitecross.SendResult, error) {
+// send calls the provider through the breaker of key and measures the call.
+func (w *DeliverWorker) send(ctx context.Context, key breakerKey, p Provider, out *whitecross.Outbound) (*whitecross.SendResult, error) {
 	start := time.Now()
-	res, err := w.breakers.send(ctx, p, out)
+	res, err := w.breakers.send(ctx, key, p, out)
 	if !errors.Is(err, errBreakerOpen) {
 		w.cfg.Metrics.observeSend(p.Name, err, time.Since(start))
 	}
@@ -163,9 +163,11 @@ func (w *DeliverWorker) send(ctx context.Context, p Provider, out *whitecross.Ou
 	return res, err
 }
 
-// sendPush sends to each of the recipient's browsers. It succeeds when any
-// accepted; subscriptions the push service says are gone are removed; when
-// every one is gone it is a permanent failure (and the delivery falls back).
+// sendPush sends to each of the recipient's browsers, each through the
+// breaker of its district and push service host. It succeeds when any
+// accepted; when every one is gone it is a permanent failure (and the
+// delivery falls back). What each send came to is remembered per
+// subscription (notePush), so one that keeps failing stops being tried.
 func (w *DeliverWorker) sendPush(ctx context.Context, p Provider, task *whitecross.DeliveryTask, out *whitecross.Outbound) (*whitecross.SendResult, error) {
 	var accepted *whitecross.SendResult
 	var open bool
@@ -173,7 +175,14 @@ func (w *DeliverWorker) sendPush(ctx context.Context, p Provider, task *whitecro
 	for _, sub := range task.Recipient.Push {
 		o := *out
 		o.To = sub.BrowserJSON()
-		res, err := w.send(ctx, p, &o)
+		res, err := w.send(ctx, pushKey(p, task.Message.TenantID, sub.Endpoint), p, &o)
+		if err != nil && ctx.Err() != nil {
+			if accepted != nil {
+				return accepted, nil // record what was accepted before the attempt ended
+			}
+			return nil, err
+		}
+		w.notePush(ctx, task, sub, err)
 		switch {
 		case err == nil:
 			if accepted == nil {
@@ -181,15 +190,7 @@ func (w *DeliverWorker) sendPush(ctx context.Context, p Provider, task *whitecro
 			}
 		case errors.Is(err, errBreakerOpen):
 			open = true
-		case ctx.Err() != nil:
-			if accepted != nil {
-				return accepted, nil // record what was accepted before the attempt ended
-			}
-			return nil, err
-		case subscriptionGone(err):
-			if err := w.cfg.Store.RemovePushSubscription(ctx, task.Message.TenantID, sub.ID); err != nil {
-				w.log.WarnContext(ctx, "could not remove a gone push subscription", "subscription_id", sub.ID, "error", err.Error())
-			}
+		case subscriptionGone(err): // notePush removed it
 		case isPermanent(err):
 			permanent = err
 		default:
@@ -209,6 +210,32 @@ func (w *DeliverWorker) sendPush(ctx context.Context, p Provider, task *whitecro
 	return nil, &whitecross.ProviderError{Provider: p.Name, Permanent: true, Code: "410", Message: "every push subscription of the recipient is gone"}
 }
 
+// notePush remembers what a send to one subscription came to: a gone one
+// is removed; a failure that concerns the subscription or its push
+// service is counted against it (the store disables it when it keeps
+// failing); a send that worked ends its failure streak. A send the breaker
+// refused, or that failed for the message's or our own reasons (a payload
+// too long, our VAPID credentials refused), says nothing about it.
+func (w *DeliverWorker) notePush(ctx context.Context, task *whitecross.DeliveryTask, sub *whitecross.PushSubscription, err error) {
+	tenantID := task.Message.TenantID
+	var serr error
+	switch {
+	case err == nil && sub.Failures == 0, errors.Is(err, errBreakerOpen):
+		return
+	case err == nil:
+		serr = w.cfg.Store.RecordPushResult(ctx, tenantID, sub.ID, "")
+	case subscriptionGone(err):
+		serr = w.cfg.Store.RemovePushSubscription(ctx, tenantID, sub.ID)
+	case isPermanent(err) && !isRecipients(err):
+		return
+	default:
+		serr = w.cfg.Store.RecordPushResult(ctx, tenantID, sub.ID, err.Error())
+	}
+	if serr != nil {
+		w.log.WarnContext(ctx, "could not record a push subscription's result", "subscription_id", sub.ID, "error", serr.Error())
+	}
+}
+
 // subscriptionGone reports whether the push service said the subscription
 // no longer exists (404 or 410; webpush.SubscriptionGone is this check for
 // the webpush provider).
@@ -220,6 +247,13 @@ func subscriptionGone(err error) bool {
 func isPermanent(err error) bool {
 	var pe *whitecross.ProviderError
 	return errors.As(err, &pe) && pe.Permanent
+}
+
+// isRecipients reports a failure of one recipient's address rather than
+// of the provider (ProviderError.Recipient).
+func isRecipients(err error) bool {
+	var pe *whitecross.ProviderError
+	return errors.As(err, &pe) && pe.Recipient
 }
 
 // settle records what the send came to and tells River what to do next.

@@ -21,6 +21,7 @@ type Metrics struct {
 	sendDuration *prometheus.HistogramVec
 	retries      *prometheus.CounterVec
 	breakerState *prometheus.GaugeVec
+	keyedOpen    *prometheus.GaugeVec
 }
 
 // Send outcomes, the outcome label of whitecross_provider_send_duration_seconds.
@@ -45,7 +46,10 @@ const queueScrapeTimeout = 5 * time.Second
 //     to a provider, outcome success, temporary, permanent or canceled;
 //   - whitecross_delivery_retries_total{channel}: temporary failures that
 //     will be retried;
-//   - whitecross_breaker_state{provider}: 0 closed, 1 half-open, 2 open;
+//   - whitecross_breaker_state{provider}: 0 closed, 1 half-open, 2 open,
+//     for the providers of email, SMS and voice;
+//   - whitecross_push_breakers_open{provider}: push breakers (one per
+//     district and push service host) open or half-open;
 //   - whitecross_queue_jobs{queue,state}: jobs available, scheduled,
 //     retryable and running, per lane.
 //
@@ -69,6 +73,10 @@ func NewMetrics(reg prometheus.Registerer, db *store.DB) *Metrics {
 			Name: "whitecross_breaker_state",
 			Help: "Circuit breaker of each provider: 0 closed, 1 half-open, 2 open.",
 		}, []string{"provider"}),
+		keyedOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "whitecross_push_breakers_open",
+			Help: "Push circuit breakers (one per district and push service host) open or half-open.",
+		}, []string{"provider"}),
 	}
 	// Series that exist from the start, so dashboards and rate() see zeros.
 	for _, c := range []whitecross.Channel{whitecross.ChannelEmail, whitecross.ChannelSMS, whitecross.ChannelPush, whitecross.ChannelVoice} {
@@ -78,7 +86,7 @@ func NewMetrics(reg prometheus.Registerer, db *store.DB) *Metrics {
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.transitions, m.sendDuration, m.retries, m.breakerState)
+		reg.MustRegister(m.transitions, m.sendDuration, m.retries, m.breakerState, m.keyedOpen)
 		if db != nil {
 			reg.MustRegister(newQueueCollector(db))
 		}
@@ -140,6 +148,27 @@ func (m *Metrics) setBreakerState(provider string, s gobreaker.State) {
 		v = 2
 	}
 	m.breakerState.WithLabelValues(provider).Set(v)
+}
+
+// initKeyedBreakers starts the push provider's open-breaker count at zero.
+func (m *Metrics) initKeyedBreakers(provider string) {
+	if m == nil {
+		return
+	}
+	m.keyedOpen.WithLabelValues(provider).Add(0)
+}
+
+// keyedBreakerChanged counts a push breaker that left or reached closed.
+func (m *Metrics) keyedBreakerChanged(provider string, from, to gobreaker.State) {
+	if m == nil {
+		return
+	}
+	switch {
+	case from == gobreaker.StateClosed && to != gobreaker.StateClosed:
+		m.keyedOpen.WithLabelValues(provider).Inc()
+	case from != gobreaker.StateClosed && to == gobreaker.StateClosed:
+		m.keyedOpen.WithLabelValues(provider).Dec()
+	}
 }
 
 // queueStates are the job states whitecross_queue_jobs reports: work

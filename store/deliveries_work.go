@@ -96,7 +96,7 @@ func (s *Store) LoadDeliveryTask(ctx context.Context, tenantID, deliveryID strin
 		return nil, err
 	}
 	if d.Channel == whitecross.ChannelPush { // the only channel that reads them
-		if rc.Push, err = loadUserPushSubscriptions(ctx, q, tenantID, d.RecipientID); err != nil {
+		if rc.Push, err = loadUserPushSubscriptions(ctx, q, tenantID, d.RecipientID, true); err != nil {
 			return nil, err
 		}
 	}
@@ -127,10 +127,15 @@ func (s *Store) loadTaskMessage(ctx context.Context, q Querier, tenantID, messag
 	return m, nil
 }
 
-// loadUserPushSubscriptions returns the user's push subscriptions, oldest first.
-func loadUserPushSubscriptions(ctx context.Context, q Querier, tenantID, userID string) ([]*whitecross.PushSubscription, error) {
-	rows, err := q.Query(ctx, `SELECT id, user_id, endpoint, p256dh, auth, user_agent, created_at
-		FROM push_subscriptions WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at, id`, tenantID, userID)
+// loadUserPushSubscriptions returns the user's push subscriptions, oldest
+// first; only the enabled ones when enabledOnly (what deliveries try).
+func loadUserPushSubscriptions(ctx context.Context, q Querier, tenantID, userID string, enabledOnly bool) ([]*whitecross.PushSubscription, error) {
+	where := ""
+	if enabledOnly {
+		where = " AND disabled_at IS NULL"
+	}
+	rows, err := q.Query(ctx, `SELECT id, user_id, endpoint, p256dh, auth, user_agent, created_at, failures, failing_since, last_error, disabled_at
+		FROM push_subscriptions WHERE tenant_id = $1 AND user_id = $2`+where+` ORDER BY created_at, id`, tenantID, userID)
 	if err != nil {
 		return nil, fmt.Errorf("load push subscriptions: %w", err)
 	}
@@ -138,10 +143,12 @@ func loadUserPushSubscriptions(ctx context.Context, q Querier, tenantID, userID 
 	out := []*whitecross.PushSubscription{}
 	for rows.Next() {
 		var p whitecross.PushSubscription
-		if err := rows.Scan(&p.ID, &p.UserID, &p.Endpoint, &p.P256dh, &p.Auth, &p.UserAgent, &p.CreatedAt); err != nil {
+		if err := rows.Scan(&p.ID, &p.UserID, &p.Endpoint, &p.P256dh, &p.Auth, &p.UserAgent, &p.CreatedAt,
+			&p.Failures, &p.FailingSince, &p.LastError, &p.DisabledAt); err != nil {
 			return nil, fmt.Errorf("load push subscriptions: %w", err)
 		}
 		p.ID, p.UserID, p.CreatedAt = strings.ToLower(p.ID), strings.ToLower(p.UserID), p.CreatedAt.UTC()
+		p.FailingSince, p.DisabledAt = utcPtr(p.FailingSince), utcPtr(p.DisabledAt)
 		out = append(out, &p)
 	}
 	if err := rows.Err(); err != nil {
@@ -214,6 +221,53 @@ func (s *Store) RemovePushSubscription(ctx context.Context, tenantID, id string)
 	})
 	if err != nil {
 		return fmt.Errorf("remove push subscription: %w", err)
+	}
+	return nil
+}
+
+// When a push subscription that keeps failing is disabled: after
+// PushFailuresToDisable failed sends in a row, the first of them at least
+// PushFailingFor ago. Both must hold: a subscription that receives little
+// is not kept for ever, and a push service outage shorter than a day (its
+// sends fail in bursts, then the breaker holds them) disables nothing.
+const (
+	PushFailuresToDisable = 5
+	PushFailingFor        = 24 * time.Hour
+)
+
+// RecordPushResult implements whitecross.DeliveryWorkStore. failure "" ends
+// the subscription's failure streak; otherwise it counts one more failure
+// and disables the subscription when the streak is long enough.
+func (s *Store) RecordPushResult(ctx context.Context, tenantID, id, failure string) error {
+	tenantID, ok1 := parseID(tenantID)
+	id, ok2 := parseID(id)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	now := s.db.now()
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		if failure == "" {
+			_, err := tx.Exec(ctx, `UPDATE push_subscriptions SET failures = 0, failing_since = NULL, last_error = '', last_used_at = $3
+				WHERE tenant_id = $1 AND id = $2`, tenantID, id, now)
+			return err
+		}
+		var failures int
+		var since time.Time
+		err := tx.QueryRow(ctx, `UPDATE push_subscriptions SET failures = failures + 1,
+				failing_since = COALESCE(failing_since, $3), last_error = $4
+			WHERE tenant_id = $1 AND id = $2 AND disabled_at IS NULL
+			RETURNING failures, failing_since`, tenantID, id, now, clipDetail(failure)).Scan(&failures, &since)
+		if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+			return nil // gone, moved or already disabled
+		}
+		if err != nil || failures < PushFailuresToDisable || now.Sub(since) < PushFailingFor {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE push_subscriptions SET disabled_at = $3 WHERE tenant_id = $1 AND id = $2`, tenantID, id, now)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record push result: %w", err)
 	}
 	return nil
 }

@@ -4,15 +4,18 @@ import (
 	"context"
 	"crypto/ecdh"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"whitecross"
+	"whitecross/netguard"
 )
 
 var _ whitecross.PushSubscriptionService = (*Store)(nil)
@@ -33,13 +36,18 @@ const (
 // SavePushSubscription implements whitecross.PushSubscriptionService. The
 // endpoint is unique across the deployment: a browser belongs to whoever
 // registered it last, in whichever district, so a shared computer never
-// shows one person's notifications to the next.
+// shows one person's notifications to the next. Registering a disabled
+// subscription again enables it (its failures are forgotten). An endpoint
+// the server must not connect to is refused (checkPushEndpointHost).
 func (s *Store) SavePushSubscription(ctx context.Context, sub *whitecross.PushSubscription) error {
 	tenantID, userID, err := pushCaller(ctx)
 	if err != nil {
 		return err
 	}
 	if err := validPushSubscription(sub); err != nil {
+		return err
+	}
+	if err := s.checkPushEndpointHost(ctx, sub.Endpoint); err != nil {
 		return err
 	}
 	sub.UserAgent = cleanUserAgent(sub.UserAgent)
@@ -55,7 +63,8 @@ func (s *Store) SavePushSubscription(ctx context.Context, sub *whitecross.PushSu
 					THEN push_subscriptions.id ELSE excluded.id END,
 				tenant_id = excluded.tenant_id, user_id = excluded.user_id,
 				p256dh = excluded.p256dh, auth = excluded.auth, user_agent = excluded.user_agent,
-				created_at = excluded.created_at, last_used_at = NULL
+				created_at = excluded.created_at, last_used_at = NULL,
+				failures = 0, failing_since = NULL, last_error = '', disabled_at = NULL
 			RETURNING id`,
 			newID(), tenantID, userID, sub.Endpoint, sub.P256dh, sub.Auth, sub.UserAgent, now).Scan(&id); err != nil {
 			return fmt.Errorf("save push subscription: %w", err)
@@ -75,13 +84,14 @@ func (s *Store) SavePushSubscription(ctx context.Context, sub *whitecross.PushSu
 }
 
 // ListPushSubscriptions implements whitecross.PushSubscriptionService: the
-// caller's subscriptions, newest first.
+// caller's subscriptions, newest first, disabled ones included (with their
+// failures), so the owner sees why a browser gets nothing.
 func (s *Store) ListPushSubscriptions(ctx context.Context) ([]*whitecross.PushSubscription, error) {
 	tenantID, userID, err := pushCaller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	subs, err := loadUserPushSubscriptions(ctx, s.db.Reader(), tenantID, userID)
+	subs, err := loadUserPushSubscriptions(ctx, s.db.Reader(), tenantID, userID, false)
 	if err != nil {
 		return nil, err
 	}
@@ -173,4 +183,43 @@ func cleanUserAgent(ua string) string {
 		ua = ua[:len(ua)-size]
 	}
 	return ua
+}
+
+// SetPushGuard sets which push endpoints may be registered: the public
+// address rule, and the operator's allow-list of push service hosts
+// (Guard.Hosts). The default, the zero Guard, resolves names with the
+// system resolver and allows any public host. Call it before serving.
+func (s *Store) SetPushGuard(g netguard.Guard) { s.pushGuard = g }
+
+// pushLookupTimeout bounds resolving an endpoint's host at registration.
+const pushLookupTimeout = 5 * time.Second
+
+// checkPushEndpointHost refuses an endpoint the server must never connect
+// to (issue 11, SSRF): a port other than 443 (push services use it, and
+// nothing else should be reachable), a host outside the allow-list, an
+// address that is not public or a name that resolves to one. The sender's
+// dialer checks again at each connection. EINVALID naming body.endpoint;
+// EUNAVAILABLE when the name could not be resolved for now.
+func (s *Store) checkPushEndpointHost(ctx context.Context, endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.endpoint", nil, "The push endpoint must be an https URL.")
+	}
+	if p := u.Port(); p != "" && p != "443" {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.endpoint", nil, "The push endpoint must use the https port, 443.")
+	}
+	if !s.pushGuard.HostAllowed(u.Hostname()) {
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.endpoint", nil, "The push endpoint's host is not a push service this server sends to.")
+	}
+	lctx, cancel := context.WithTimeout(ctx, pushLookupTimeout)
+	defer cancel()
+	err = s.pushGuard.CheckHost(lctx, u.Hostname())
+	switch {
+	case errors.Is(err, netguard.ErrRefused):
+		return whitecross.FieldErrorf(whitecross.EINVALID, "body.endpoint", nil,
+			"The push endpoint must be a push service on the public internet; its host is not a public address or does not resolve.")
+	case err != nil:
+		return whitecross.Errorf(whitecross.EUNAVAILABLE, "The push endpoint's host could not be resolved now; try again.")
+	}
+	return nil
 }

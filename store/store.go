@@ -6,6 +6,7 @@ import (
 	"github.com/google/uuid"
 
 	"whitecross"
+	"whitecross/netguard"
 )
 
 // Store implements the domain services on a DB. Every method that reads or
@@ -22,6 +23,8 @@ type Store struct {
 	// It is atomic: serve sets it once the gateway exists, while the
 	// queue's workers already commit.
 	notifier atomic.Pointer[EventNotifier]
+	// pushGuard decides which push endpoints may be registered.
+	pushGuard netguard.Guard
 }
 
 // New returns a Store on db. hasher hashes user passwords; sealer protects

@@ -69,6 +69,7 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 	}
 	hasher := auth.NewArgon2id()
 	st := store.New(db, hasher, sealer)
+	st.SetPushGuard(cfg.pushGuard())
 	qc := cfg.queueConfig()
 	qc.Deliver.Store = st
 	if w != nil {

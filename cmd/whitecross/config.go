@@ -21,6 +21,7 @@ import (
 
 	"whitecross/auth"
 	"whitecross/delivery"
+	"whitecross/netguard"
 	"whitecross/provider/sendgrid"
 	"whitecross/vault"
 )
@@ -46,6 +47,7 @@ type Config struct {
 	VAPIDPublicKey       string
 	VAPIDPrivateKey      string
 	VAPIDSubject         string
+	PushAllowedHosts     string
 	SendGridWebhookKey   string
 	MetricsToken         string
 	UrgentWorkers        int
@@ -306,6 +308,11 @@ func (c *Config) validatePushAndMetrics(add func(field, format string, args ...a
 			add("VAPIDSubject", "must be mailto:<address> or an https:// URL, got %q", c.VAPIDSubject)
 		}
 	}
+	for _, h := range c.pushHosts() {
+		if !pushHostPattern.MatchString(h) {
+			add("PushAllowedHosts", "must be host names separated by commas, like fcm.googleapis.com,push.services.mozilla.com (no scheme, port or path), got %q", h)
+		}
+	}
 	if c.SendGridWebhookKey != "" {
 		if _, err := sendgrid.ParsePublicKey(c.SendGridWebhookKey); err != nil {
 			add("SendGridWebhookKey", "not a SendGrid verification key (the base64 public key SendGrid's console shows, or PEM)")
@@ -314,6 +321,29 @@ func (c *Config) validatePushAndMetrics(add func(field, format string, args ...a
 	if c.MetricsToken != "" && (len(c.MetricsToken) < 16 || strings.ContainsFunc(c.MetricsToken, unicode.IsSpace)) {
 		add("MetricsToken", "must be at least 16 characters without spaces (openssl rand -hex 32)")
 	}
+}
+
+// pushHostPattern is a DNS name of at least two labels: an entry of
+// WHITECROSS_PUSH_ALLOWED_HOSTS.
+var pushHostPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// pushHosts is WHITECROSS_PUSH_ALLOWED_HOSTS as a list: lower case, without
+// blanks and trailing dots; empty when any public push service may be used.
+func (c *Config) pushHosts() []string {
+	var hosts []string
+	for _, h := range strings.Split(c.PushAllowedHosts, ",") {
+		if h = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(h)), "."); h != "" {
+			hosts = append(hosts, h)
+		}
+	}
+	return hosts
+}
+
+// pushGuard is the policy for Web Push endpoints, both when a browser
+// registers one and when the sender connects: public addresses only, and
+// the operator's allow-list of push service hosts when set.
+func (c *Config) pushGuard() netguard.Guard {
+	return netguard.Guard{Hosts: c.pushHosts()}
 }
 
 // checkVAPIDPair checks a VAPID key pair in base64url: a P-256 private key

@@ -65,6 +65,8 @@ func TestConfigProblemsAreReportedOneLineEachWithExitCode2(t *testing.T) {
 			"WHITECROSS_TWILIO_BASE_URL: must be an absolute",
 			"WHITECROSS_TWILIO_ACCOUNT_SID: required", "WHITECROSS_TWILIO_AUTH_TOKEN: required",
 			"WHITECROSS_TWILIO_FROM: must be an E.164 number"}},
+		{"push allowed hosts with a scheme", testEnv{"WHITECROSS_PUSH_ALLOWED_HOSTS": "fcm.googleapis.com, https://push.services.mozilla.com"}, nil,
+			[]string{"WHITECROSS_PUSH_ALLOWED_HOSTS: must be host names separated by commas"}},
 		{"broker postgres on sqlite", testEnv{"WHITECROSS_BROKER": "postgres"}, nil, []string{"WHITECROSS_BROKER: postgres needs DATABASE_URL"}},
 		{"broker unknown", testEnv{"WHITECROSS_BROKER": "nats://x"}, nil, []string{"WHITECROSS_BROKER: must be inmem, postgres or a redis:// URL"}},
 		{"many at once", testEnv{"DATABASE_URL": "postgres://db.example/x", "WHITECROSS_PUBLIC_URL": "nope", "WHITECROSS_BROKER": "kafka"}, nil, []string{

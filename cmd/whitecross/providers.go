@@ -83,7 +83,7 @@ func newDeliveryWiring(cfg *Config, log *slog.Logger) (*deliveryWiring, error) {
 		}
 	}
 	if vapidPublic != "" {
-		p, err := webpush.New(webpush.Config{PublicKey: vapidPublic, PrivateKey: vapidPrivate, Subscriber: vapidSubject(cfg)})
+		p, err := webpush.New(webpush.Config{PublicKey: vapidPublic, PrivateKey: vapidPrivate, Subscriber: vapidSubject(cfg), Guard: cfg.pushGuard()})
 		if err != nil {
 			return nil, fmt.Errorf("web push: %w", err)
 		}

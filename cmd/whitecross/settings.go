@@ -85,6 +85,11 @@ var settings = []setting{
 	{Field: "VAPIDSubject", Env: "WHITECROSS_VAPID_SUBJECT",
 		DefaultText: "the public URL when it is https, else mailto:webpush@<its host>",
 		Usage:       "Contact that push services may use about our pushes: mailto:ops@district.example or an https:// URL."},
+	{Field: "PushAllowedHosts", Env: "WHITECROSS_PUSH_ALLOWED_HOSTS",
+		DefaultText: "unset: any push service on the public internet",
+		Usage: "Push services browsers may register and the server sends to: host names separated by commas, each allowing itself and its subdomains " +
+			"(fcm.googleapis.com,push.services.mozilla.com,push.apple.com,notify.windows.com). Other endpoints are refused (422). " +
+			"Whatever it says, endpoints must be https on port 443 and resolve to public addresses only, checked again at every connection."},
 	{Field: "SendGridWebhookKey", Env: "WHITECROSS_SENDGRID_WEBHOOK_KEY",
 		DefaultText: "unset: the SendGrid event webhook answers 404",
 		Usage:       "Verification key of SendGrid's signed event webhook (base64, as SendGrid's console shows it, or PEM): bounces and complaints then stop email to the address."},

@@ -66,7 +66,8 @@ func (s *Sender) sessionError(ctx context.Context, err error) error {
 }
 
 // sendError classifies a failure after the session was ready: the
-// server's reply code decides (5xx permanent, 4xx temporary).
+// server's reply code decides (5xx permanent, 4xx temporary); a refused
+// recipient is marked Recipient.
 func sendError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("send email: %w", ctx.Err())
@@ -95,10 +96,19 @@ func sendError(ctx context.Context, err error) error {
 	if esc := se.EnhancedStatusCode(); esc != "" {
 		what += " (" + esc + ")" // e.g. 5.1.1: a code, never an address
 	}
+	// A reply to RCPT TO is about that mailbox (unknown, full, greylisted,
+	// unverified), except 421: the relay closing the session. Marked
+	// Recipient, it never counts toward the breaker, so one family's bad
+	// address cannot stop every district's email (issue 11).
+	recipient := se.Reason == mail.ErrSMTPRcptTo && code != 421
+	var pe *whitecross.ProviderError
 	if code >= 500 {
-		return permanent(strconv.Itoa(code), what)
+		pe = permanent(strconv.Itoa(code), what)
+	} else {
+		pe = temporary(strconv.Itoa(code), what)
 	}
-	return temporary(strconv.Itoa(code), what)
+	pe.Recipient = recipient
+	return pe
 }
 
 // networkError classifies transport failures, all temporary.

@@ -246,10 +246,16 @@ func TestSendRecipientRejected(t *testing.T) {
 		reply     *gosmtp.SMTPError
 		permanent bool
 		code      string
+		// recipient: this address's problem, not the relay's (issue 11:
+		// it must not count toward the SMTP circuit breaker).
+		recipient bool
 	}{
-		{"MailboxUnavailable550", &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user parent@families.example"}, true, "550"},
-		{"BadAddress553", &gosmtp.SMTPError{Code: 553, EnhancedCode: gosmtp.EnhancedCode{5, 1, 3}, Message: "bad address"}, true, "553"},
-		{"Greylisted451", &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 7, 1}, Message: "try later"}, false, "451"},
+		{"MailboxUnavailable550", &gosmtp.SMTPError{Code: 550, EnhancedCode: gosmtp.EnhancedCode{5, 1, 1}, Message: "no such user parent@families.example"}, true, "550", true},
+		{"BadAddress553", &gosmtp.SMTPError{Code: 553, EnhancedCode: gosmtp.EnhancedCode{5, 1, 3}, Message: "bad address"}, true, "553", true},
+		{"Greylisted451", &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 7, 1}, Message: "try later"}, false, "451", true},
+		{"UnverifiedRecipient450", &gosmtp.SMTPError{Code: 450, EnhancedCode: gosmtp.EnhancedCode{4, 1, 1}, Message: "unverified address"}, false, "450", true},
+		{"MailboxFull452", &gosmtp.SMTPError{Code: 452, EnhancedCode: gosmtp.EnhancedCode{4, 2, 2}, Message: "mailbox full"}, false, "452", true},
+		{"ServiceClosing421", &gosmtp.SMTPError{Code: 421, EnhancedCode: gosmtp.EnhancedCode{4, 3, 2}, Message: "shutting down"}, false, "421", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -258,6 +264,7 @@ func TestSendRecipientRejected(t *testing.T) {
 			pe := providerError(t, err)
 			require.Equal(t, tc.permanent, pe.Permanent)
 			require.Equal(t, tc.code, pe.Code)
+			require.Equal(t, tc.recipient, pe.Recipient)
 			require.Contains(t, pe.Message, "recipient rejected")
 			require.NotContains(t, err.Error(), "parent@families.example")
 			require.NotContains(t, err.Error(), "vacunación")

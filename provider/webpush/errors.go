@@ -12,6 +12,7 @@ import (
 	webpushgo "github.com/SherClockHolmes/webpush-go"
 
 	"whitecross"
+	"whitecross/netguard"
 )
 
 // classifyStatus turns a non-2xx push service response into a
@@ -19,7 +20,7 @@ import (
 // text, and some services echo the endpoint.
 func (s *Sender) classifyStatus(resp *http.Response) *whitecross.ProviderError {
 	code := resp.StatusCode
-	pe := &whitecross.ProviderError{Provider: ProviderName, Code: strconv.Itoa(code)}
+	pe := &whitecross.ProviderError{Provider: ProviderName, Code: strconv.Itoa(code), Recipient: code != http.StatusUnauthorized && code < 500}
 	switch {
 	case code == http.StatusNotFound || code == http.StatusGone:
 		pe.Permanent = true
@@ -33,7 +34,8 @@ func (s *Sender) classifyStatus(resp *http.Response) *whitecross.ProviderError {
 		pe.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), s.now())
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		// 403 usually means the subscription was made with another VAPID
-		// public key; retrying cannot help.
+		// public key; retrying cannot help. 401 is our JWT: not the
+		// subscription's fault (Recipient false).
 		pe.Permanent = true
 		pe.Message = "push service rejected the VAPID credentials (HTTP " + strconv.Itoa(code) + ")"
 	default:
@@ -48,6 +50,10 @@ func (s *Sender) classifyStatus(resp *http.Response) *whitecross.ProviderError {
 func classifySendError(err error) *whitecross.ProviderError {
 	if errors.Is(err, webpushgo.ErrMaxPadExceeded) {
 		return &whitecross.ProviderError{Provider: ProviderName, Permanent: true, Code: "413", Message: "payload too large for one push record"}
+	}
+	if errors.Is(err, netguard.ErrRefused) {
+		return &whitecross.ProviderError{Provider: ProviderName, Permanent: true, Recipient: true, Code: "forbidden_address",
+			Message: "subscription endpoint is not a public address; not sent"}
 	}
 	var netErr net.Error
 	if errors.As(err, &netErr) {

@@ -7,6 +7,7 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -157,6 +158,13 @@ func newPushService(t *testing.T) *pushService {
 	}))
 	t.Cleanup(ps.Close)
 	return ps
+}
+
+// roots trusts the push service's self-signed certificate.
+func (ps *pushService) roots() *x509.CertPool {
+	pool := x509.NewCertPool()
+	pool.AddCert(ps.Certificate())
+	return pool
 }
 
 func (ps *pushService) respond(status int, header http.Header) {

@@ -9,12 +9,16 @@ package webpush
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdh"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,6 +27,7 @@ import (
 	webpushgo "github.com/SherClockHolmes/webpush-go"
 
 	"whitecross"
+	"whitecross/netguard"
 )
 
 // ProviderName is the Provider of every *whitecross.ProviderError this
@@ -56,8 +61,17 @@ type Config struct {
 	// TTL is how long the push service stores an undelivered message, in
 	// whole seconds; 0 means DefaultTTL, more than MaxTTL is rejected.
 	TTL time.Duration
-	// HTTPClient sends the requests; nil means a client with DefaultTimeout.
-	HTTPClient *http.Client
+	// Guard says which push services the Sender may connect to: every
+	// connection's address must be public (or in Guard.Allow), and when
+	// Guard.Hosts is set the endpoint's host must be one of them. The zero
+	// Guard is the production default; tests set Allow to reach an
+	// httptest push service on 127.0.0.1.
+	Guard netguard.Guard
+	// RootCAs verifies push services' certificates; nil means the
+	// system's roots. Tests pass their httptest server's certificate.
+	RootCAs *x509.CertPool
+	// Timeout bounds one request; 0 means DefaultTimeout.
+	Timeout time.Duration
 	// Now reads the clock for Retry-After dates; nil means time.Now.
 	Now func() time.Time
 }
@@ -68,6 +82,7 @@ type Sender struct {
 	subscriber      string // without "mailto:": the library adds it back
 	ttlSeconds      int
 	client          *http.Client
+	guard           *netguard.Guard
 	now             func() time.Time
 }
 
@@ -101,10 +116,7 @@ func New(cfg Config) (*Sender, error) {
 	if ttl < 0 || ttl > MaxTTL {
 		return nil, whitecross.Errorf(whitecross.EINVALID, "Web Push TTL must be between 0 and %s.", MaxTTL)
 	}
-	client := cfg.HTTPClient
-	if client == nil {
-		client = &http.Client{Timeout: DefaultTimeout}
-	}
+	client := newClient(cfg)
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -115,9 +127,40 @@ func New(cfg Config) (*Sender, error) {
 		subscriber: sub,
 		ttlSeconds: int(ttl / time.Second),
 		client:     client,
+		guard:      &cfg.Guard,
 		now:        now,
 	}, nil
 }
+
+// newClient returns the HTTP client of a Sender. Every connection goes
+// through cfg.Guard's Control, which sees the address actually dialed, so
+// neither a stored endpoint on a private address nor a name that resolves
+// (or re-resolves: DNS rebinding) to one is reached. There is no proxy
+// (a proxy would dial the endpoint where the guard cannot see it) and no
+// redirect (push services answer, they do not redirect).
+func newClient(cfg Config) *http.Client {
+	guard := cfg.Guard
+	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second, Control: guard.Control}
+	transport := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		TLSClientConfig:       &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout:   dialTimeout,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   20,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: DefaultTimeout,
+	}
+	return &http.Client{
+		Transport:     transport,
+		Timeout:       cmp.Or(cfg.Timeout, DefaultTimeout),
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// dialTimeout bounds connecting to a push service and its TLS handshake.
+const dialTimeout = 10 * time.Second
 
 // PublicKey returns the VAPID public key (unpadded base64url) that browsers
 // pass to pushManager.subscribe as applicationServerKey.
@@ -150,7 +193,7 @@ type Payload struct {
 //
 // When ctx ends first, Send returns ctx.Err() (wrapped).
 func (s *Sender) Send(ctx context.Context, out *whitecross.Outbound) (*whitecross.SendResult, error) {
-	sub, perr := parseSubscription(out.To)
+	sub, perr := s.parseSubscription(out.To)
 	if perr != nil {
 		return nil, perr
 	}
@@ -197,9 +240,9 @@ func SubscriptionGone(err error) bool {
 
 // parseSubscription decodes and checks the PushSubscription JSON. Errors
 // never quote the endpoint.
-func parseSubscription(to string) (*webpushgo.Subscription, *whitecross.ProviderError) {
+func (s *Sender) parseSubscription(to string) (*webpushgo.Subscription, *whitecross.ProviderError) {
 	invalid := func(msg string) *whitecross.ProviderError {
-		return &whitecross.ProviderError{Provider: ProviderName, Permanent: true, Code: "invalid_subscription", Message: msg}
+		return &whitecross.ProviderError{Provider: ProviderName, Permanent: true, Recipient: true, Code: "invalid_subscription", Message: msg}
 	}
 	var sub webpushgo.Subscription
 	if err := json.Unmarshal([]byte(to), &sub); err != nil {
@@ -210,6 +253,11 @@ func parseSubscription(to string) (*webpushgo.Subscription, *whitecross.Provider
 		// Push services are always https; refusing anything else keeps a
 		// forged subscription from reaching plain-http internal services.
 		return nil, invalid("subscription endpoint must be an https URL")
+	}
+	if !s.guard.HostAllowed(u.Hostname()) {
+		// Registered before the operator set the allow-list.
+		return nil, &whitecross.ProviderError{Provider: ProviderName, Permanent: true, Recipient: true, Code: "host_not_allowed",
+			Message: "subscription endpoint is not an allowed push service"}
 	}
 	if p, err := decodeKey(sub.Keys.P256dh); err != nil {
 		return nil, invalid("subscription p256dh key is not base64")

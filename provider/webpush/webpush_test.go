@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"whitecross"
+	"whitecross/netguard"
 	"whitecross/provider/webpush"
 )
 
@@ -40,12 +43,16 @@ func setup(t *testing.T, subscriber string) *bundle {
 	ps := newPushService(t)
 	s, err := webpush.New(webpush.Config{
 		PublicKey: public, PrivateKey: private, Subscriber: subscriber,
-		TTL: time.Hour, HTTPClient: ps.Client(), Now: func() time.Time { return now },
+		TTL: time.Hour, RootCAs: ps.roots(), Guard: loopbackAllowed, Now: func() time.Time { return now },
 	})
 	require.NoError(t, err)
 	br := newBrowser(t)
 	return &bundle{ps: ps, br: br, sender: s, public: public, subJSON: br.subscription(t, ps.URL+secretPath)}
 }
+
+// loopbackAllowed lets a Sender reach the httptest push service on
+// 127.0.0.1; production Senders never allow it.
+var loopbackAllowed = netguard.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
 
 func (b *bundle) outbound() *whitecross.Outbound {
 	return &whitecross.Outbound{
@@ -132,15 +139,18 @@ func TestSendClassifiesResponses(t *testing.T) {
 		code       string
 		retryAfter time.Duration
 		gone       bool
+		// recipient: the subscription's problem, not the push service's.
+		recipient bool
 	}{
-		{status: http.StatusGone, permanent: true, code: "410", gone: true},
-		{status: http.StatusNotFound, permanent: true, code: "410", gone: true},
-		{status: http.StatusRequestEntityTooLarge, permanent: true, code: "413"},
-		{status: http.StatusForbidden, permanent: true, code: "403"},
-		{status: http.StatusBadRequest, permanent: true, code: "400"},
+		{status: http.StatusGone, permanent: true, code: "410", gone: true, recipient: true},
+		{status: http.StatusNotFound, permanent: true, code: "410", gone: true, recipient: true},
+		{status: http.StatusRequestEntityTooLarge, permanent: true, code: "413", recipient: true},
+		{status: http.StatusForbidden, permanent: true, code: "403", recipient: true},
+		{status: http.StatusUnauthorized, permanent: true, code: "401"},
+		{status: http.StatusBadRequest, permanent: true, code: "400", recipient: true},
 		{status: http.StatusServiceUnavailable, header: http.Header{"Retry-After": {"120"}}, code: "503", retryAfter: 2 * time.Minute},
 		{status: http.StatusInternalServerError, code: "500"},
-		{status: http.StatusTooManyRequests, header: http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}, code: "429", retryAfter: 90 * time.Second},
+		{status: http.StatusTooManyRequests, header: http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}, code: "429", retryAfter: 90 * time.Second, recipient: true},
 	} {
 		t.Run(http.StatusText(tc.status), func(t *testing.T) {
 			t.Parallel()
@@ -155,6 +165,7 @@ func TestSendClassifiesResponses(t *testing.T) {
 			require.Equal(t, tc.code, pe.Code)
 			require.Equal(t, tc.retryAfter, pe.RetryAfter)
 			require.Equal(t, tc.gone, webpush.SubscriptionGone(err))
+			require.Equal(t, tc.recipient, pe.Recipient)
 			require.NotContains(t, err.Error(), "SECRET")
 		})
 	}
@@ -263,4 +274,59 @@ func TestNewValidatesConfig(t *testing.T) {
 		require.Equal(t, whitecross.EINVALID, whitecross.ErrorCode(err), name)
 		require.NotContains(t, whitecross.ErrorMessage(err), private, name)
 	}
+}
+
+// TestSendRefusesNonPublicAddresses is issue 11's SSRF at connection time:
+// a stored subscription whose endpoint is, or resolves to, a loopback
+// address is refused by the dialer; the request never reaches the server.
+func TestSendRefusesNonPublicAddresses(t *testing.T) {
+	t.Parallel()
+	ps := newPushService(t)
+	public, private, err := webpush.GenerateVAPIDKeys()
+	require.NoError(t, err)
+	strict, err := webpush.New(webpush.Config{PublicKey: public, PrivateKey: private, Subscriber: "mailto:ops@district.example",
+		RootCAs: ps.roots()}) // the production guard: public addresses only
+	require.NoError(t, err)
+	u, err := url.Parse(ps.URL)
+	require.NoError(t, err)
+	br := newBrowser(t)
+	for _, endpoint := range []string{
+		ps.URL + secretPath,                          // https://127.0.0.1:port
+		"https://localhost:" + u.Port() + secretPath, // a name that resolves to it
+		"https://[::ffff:127.0.0.1]:" + u.Port() + secretPath,
+	} {
+		out := &whitecross.Outbound{DeliveryID: "d1", Channel: whitecross.ChannelPush, To: br.subscription(t, endpoint), Subject: "Lockdown"}
+		_, err := strict.Send(context.Background(), out)
+		var pe *whitecross.ProviderError
+		require.True(t, errors.As(err, &pe), "%s: %v", endpoint, err)
+		require.True(t, pe.Permanent, endpoint)
+		require.True(t, pe.Recipient, "%s: the subscription's problem, not the push service's", endpoint)
+		require.Equal(t, "forbidden_address", pe.Code, endpoint)
+		require.NotContains(t, err.Error(), "SECRET")
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	require.Empty(t, ps.requests, "the dialer refused before any request")
+}
+
+// TestSendRefusesHostsOutsideTheAllowList: with an allow-list of push
+// service hosts, a stored subscription elsewhere is not sent to.
+func TestSendRefusesHostsOutsideTheAllowList(t *testing.T) {
+	t.Parallel()
+	ps := newPushService(t)
+	public, private, err := webpush.GenerateVAPIDKeys()
+	require.NoError(t, err)
+	g := loopbackAllowed
+	g.Hosts = []string{"fcm.googleapis.com"}
+	s, err := webpush.New(webpush.Config{PublicKey: public, PrivateKey: private, Subscriber: "mailto:ops@district.example", RootCAs: ps.roots(), Guard: g})
+	require.NoError(t, err)
+	out := &whitecross.Outbound{DeliveryID: "d1", Channel: whitecross.ChannelPush, To: newBrowser(t).subscription(t, ps.URL+secretPath)}
+	_, err = s.Send(context.Background(), out)
+	var pe *whitecross.ProviderError
+	require.True(t, errors.As(err, &pe), "%v", err)
+	require.True(t, pe.Permanent)
+	require.Equal(t, "host_not_allowed", pe.Code)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	require.Empty(t, ps.requests)
 }

@@ -28,6 +28,7 @@ func exerciseDeliveriesWork(t *testing.T, open Opener) {
 		{"FallbackTenantPolicy", testWorkFallbackTenantPolicy},
 		{"NoDoubleFallback", testWorkNoDoubleFallback},
 		{"ProviderStatusForwardOnly", testWorkProviderStatus},
+		{"PushFailures", testWorkPushFailures},
 	}
 	runSubtests(t, open, tests)
 }

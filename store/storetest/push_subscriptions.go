@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"whitecross"
+	"whitecross/netguard"
 	"whitecross/store"
 )
 
@@ -23,6 +24,8 @@ func exercisePushSubscriptions(t *testing.T, open Opener) {
 		{"EndpointMovesToCaller", testPushEndpointMoves},
 		{"OldestDropped", testPushOldestDropped},
 		{"CallerRequired", testPushCallerRequired},
+		{"NonPublicEndpointsRefused", testPushNonPublicEndpointsRefused},
+		{"AllowedHosts", testPushAllowedHosts},
 	}
 	runSubtests(t, open, tests)
 }
@@ -41,6 +44,7 @@ func setupPush(t *testing.T, open Opener) *pushBundle {
 	clock := NewClock(time.Date(2026, 5, 4, 9, 30, 0, 0, time.UTC))
 	db.Now = clock.Now
 	st := store.New(db, testHasher{}, newTestVault(t))
+	st.SetPushGuard(netguard.Guard{Resolver: TestResolver{}})
 	return &pushBundle{db: db, st: st, clock: clock, d: SeedDistrict(t, st), other: SeedDistrictSlug(t, st, "shelbyville")}
 }
 
@@ -255,4 +259,48 @@ func testPushCallerRequired(t *testing.T, open Opener) {
 		require.Equal(t, code, whitecross.ErrorCode(err))
 		require.Equal(t, code, whitecross.ErrorCode(b.st.DeletePushSubscription(ctx, "0197a1b2-0000-7000-8000-000000000001")))
 	}
+}
+
+// testPushNonPublicEndpointsRefused is issue 11's SSRF: an endpoint on
+// the server's own network is refused when registered, whether it names
+// the address or a name that resolves to it.
+func testPushNonPublicEndpointsRefused(t *testing.T, open Opener) {
+	b := setupPush(t, open)
+	d := b.d
+	for _, endpoint := range []string{
+		"https://127.0.0.1/push", "https://127.0.0.1:8443/push", "https://10.0.0.8/push", "https://172.16.4.2/push",
+		"https://192.168.1.20/push", "https://169.254.169.254/latest/meta-data/", "https://[::1]/push",
+		"https://[fe80::1]/push", "https://0.0.0.0/push", "https://224.0.0.1/push", "https://[ff02::1]/push",
+		"https://100.64.0.1/push", "https://[::ffff:127.0.0.1]/push", "https://[fd00::5]/push",
+		"https://localhost/push", "https://LOCALHOST./push", "https://metadata.internal.test/latest",
+		"https://nurse-office.internal.test/push",
+		"https://fcm.googleapis.com:8443/fcm/send/x", // push services listen on 443 only
+	} {
+		err := b.st.SavePushSubscription(d.As(d.LincolnParent), NewPushSubscription(t, endpoint))
+		var e *whitecross.Error
+		require.ErrorAs(t, err, &e, endpoint)
+		require.Equal(t, whitecross.EINVALID, e.Code, endpoint)
+		require.Equal(t, "body.endpoint", e.Field, endpoint)
+		require.NotContains(t, e.Message, "/push", "the endpoint is never echoed")
+	}
+	require.Empty(t, b.list(t, d, d.LincolnParent), "nothing stored")
+	for _, endpoint := range []string{"https://fcm.googleapis.com/fcm/send/x", "https://fcm.googleapis.com:443/fcm/send/y", "https://[2a00:1450:4001:80b::200a]/push"} {
+		require.NoError(t, b.st.SavePushSubscription(d.As(d.LincolnParent), NewPushSubscription(t, endpoint)), endpoint)
+	}
+}
+
+// testPushAllowedHosts: with an allow-list of push service hosts, only
+// those hosts (and their subdomains) can be registered.
+func testPushAllowedHosts(t *testing.T, open Opener) {
+	b := setupPush(t, open)
+	d := b.d
+	b.st.SetPushGuard(netguard.Guard{Resolver: TestResolver{}, Hosts: []string{"fcm.googleapis.com", "push.services.mozilla.com"}})
+	require.NoError(t, b.st.SavePushSubscription(d.As(d.LincolnParent), NewPushSubscription(t, "https://fcm.googleapis.com/fcm/send/a")))
+	require.NoError(t, b.st.SavePushSubscription(d.As(d.LincolnParent), NewPushSubscription(t, "https://updates.push.services.mozilla.com/wpush/v2/b")))
+	err := b.st.SavePushSubscription(d.As(d.LincolnParent), NewPushSubscription(t, "https://push.example.net/s/1"))
+	var e *whitecross.Error
+	require.ErrorAs(t, err, &e)
+	require.Equal(t, whitecross.EINVALID, e.Code)
+	require.Equal(t, "body.endpoint", e.Field)
+	require.Len(t, b.list(t, d, d.LincolnParent), 2)
 }
