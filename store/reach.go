@@ -262,7 +262,8 @@ func (s *Store) filterMessageable(ctx context.Context, q Querier, a *whitecross.
 // the caller may message, ordered by lower-cased name then id. Query matches
 // a substring of the name or email (case-insensitive for ASCII), Role one
 // role, LocationID users at that location or below it (guardians count as at
-// their students' locations). The cursor is a keyset over (name, id), so
+// the locations of their students; for anyone but a district ADMIN only of
+// those they have custody of). The cursor is a keyset over (name, id), so
 // pages never skip or repeat a user. EINVALID for a limit outside 1..100
 // (query.limit), a bad cursor (query.cursor), role (query.role), location
 // id (query.location_id) or an over-long search (query.q).
@@ -306,9 +307,16 @@ func (s *Store) ListUsers(ctx context.Context, f whitecross.UserFilter) (*whitec
 	SELECT id FROM locations WHERE tenant_id = $1 AND id = ` + arg(loc) + `
 	UNION SELECT l.id FROM locations l JOIN reach_filter rf ON l.parent_id = rf.id WHERE l.tenant_id = $1)
 `
+		// Only a district ADMIN, who administers every link, finds a
+		// non-custodial contact at their child's school; anyone else could
+		// learn where a restricted parent's child goes.
+		custody := ` AND fg.custody`
+		if a.Role == whitecross.RoleAdmin || a.System {
+			custody = ``
+		}
 		where = append(where, `(EXISTS (SELECT 1 FROM user_locations fl WHERE fl.user_id = u.id AND fl.location_id IN (SELECT id FROM reach_filter))
 		OR (u.role = 'GUARDIAN' AND EXISTS (SELECT 1 FROM guardianships fg JOIN students fs ON fs.id = fg.student_id
-			WHERE fg.user_id = u.id AND fs.location_id IN (SELECT id FROM reach_filter))))`)
+			WHERE fg.user_id = u.id`+custody+` AND fs.location_id IN (SELECT id FROM reach_filter))))`)
 	}
 	if f.Cursor != "" {
 		name, id, err := decodeUserCursor(f.Cursor)

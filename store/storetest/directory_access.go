@@ -205,6 +205,15 @@ func testNonCustodialSeesNoStudent(t *testing.T, open Opener) {
 	require.Equal(t, s.ID, list[0].ID)
 	_, err = b.st.FindStudentByID(ctx, d.LincolnStudent.ID)
 	requireCode(t, err, whitecross.ENOTFOUND, "")
+
+	// Washington staff may now message that parent (custody of the half
+	// sibling), and the directory's location filter must not tell them
+	// where the parent's non-custodial child goes to school.
+	for _, u := range listAllUsers(t, b.st, d.As(d.WashingtonNurse), whitecross.UserFilter{LocationID: d.Lincoln.ID}) {
+		require.NotEqual(t, d.NonCustodialParent.ID, u.ID, "a non-custodial link places nobody at a location")
+	}
+	require.Contains(t, d.labels(listAllUsers(t, b.st, d.As(d.WashingtonNurse), whitecross.UserFilter{LocationID: d.Washington.ID})),
+		"NonCustodialParent", "their custodial link does place them")
 }
 
 // userSession signs u in at the store level: a session with one refresh
