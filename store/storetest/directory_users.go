@@ -47,7 +47,7 @@ func testCreateUser(t *testing.T, open Opener) {
 	t.Run("password is hashed", func(t *testing.T) {
 		hash := passwordHash(t, b.db, u.ID)
 		require.NotContains(t, hash, "0123456789")
-		require.True(t, testHasher{}.VerifyPassword(hash, "0123456789"))
+		require.True(t, verifies(hash, "0123456789"))
 		noPassword, err := b.st.CreateUser(ctx, &whitecross.UserCreate{Email: "nopw@x.example", Name: "N", Role: whitecross.RoleGuardian})
 		require.NoError(t, err)
 		require.Equal(t, "", passwordHash(t, b.db, noPassword.ID))
@@ -200,7 +200,7 @@ func testUpdateUser(t *testing.T, open Opener) {
 		require.NoError(t, err)
 		require.Equal(t, u.Name, got.Name)
 		require.Equal(t, u.LocationIDs, got.LocationIDs)
-		require.True(t, testHasher{}.VerifyPassword(passwordHash(t, b.db, target.ID), "a new password"))
+		require.True(t, verifies(passwordHash(t, b.db, target.ID), "a new password"))
 		require.Equal(t, []string{"EMAIL " + target.Email, "PHONE +15557654321"}, contactPoints(t, b.db, target.ID))
 
 		e := lastAudit(t, b.st, d.Tenant.ID)
