@@ -115,7 +115,7 @@ type ThrottleCharge struct {
 
 // ThrottlePolicy sets how failures turn into lockouts.
 type ThrottlePolicy struct {
-	Threshold  int           // failures within Window before the first lockout
+	Threshold  int           // attempts charged within Window that start a lockout
 	Window     time.Duration // failures older than this are forgotten
 	Lockout    time.Duration // first lockout
 	MaxLockout time.Duration // lockouts double up to this

@@ -39,9 +39,10 @@ func (s *Server) routes() {
 		Description: "Returns an access/refresh token pair and sets the browser cookies: wc_access (HttpOnly, SameSite=Lax, Path=/), " +
 			"wc_refresh (HttpOnly, SameSite=Strict, Path=/api/v1/auth) and wc_csrf (readable by scripts, SameSite=Strict). " +
 			"Every credential failure (unknown district, unknown or deactivated user, wrong password) is the same 401; " +
-			"during a lockout the answer is 429 with Retry-After.",
+			"during a lockout, or while the account's or address's allowed attempts are being checked, the answer is 429 with Retry-After; " +
+			"when the server is too busy checking passwords to take this one, 503 with Retry-After (the attempt is not counted).",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge,
-			http.StatusUnsupportedMediaType, http.StatusTooManyRequests}}, ""), handle(s, s.login))
+			http.StatusUnsupportedMediaType, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, ""), handle(s, s.login))
 	huma.Register(a, s.op(huma.Operation{OperationID: "refresh", Method: http.MethodPost, Path: "/api/v1/auth/refresh", Tags: []string{tagAuth},
 		Summary: "Exchange a refresh token for a new pair",
 		Description: "The refresh token comes from the body, else from the wc_refresh cookie (then X-CSRF-Token must equal the " +
@@ -64,17 +65,18 @@ func (s *Server) routes() {
 	huma.Register(a, s.op(huma.Operation{OperationID: "create-user", Method: http.MethodPost, Path: "/api/v1/users", Tags: []string{tagUsers},
 		Summary: "Create a user", DefaultStatus: http.StatusCreated,
 		Description: "ADMIN anywhere in the district; SCHOOL_ADMIN for non-ADMIN users within their locations and guardians. " +
-			"An email already in the district is 409.",
+			"An email already in the district is 409. A password is hashed in a bounded number of slots: 503 with Retry-After when none frees in time.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.createUser))
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}}, authRequired), handle(s, s.createUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "get-user", Method: http.MethodGet, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
 		Summary: "A user the caller may message or administer",
 		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.getUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "update-user", Method: http.MethodPatch, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
 		Summary:     "Change a user",
-		Description: "Only the fields given change. The email cannot change (sending it is 422).",
+		Description: "Only the fields given change. The email cannot change (sending it is 422). " +
+			"A new password is hashed in a bounded number of slots: 503 with Retry-After when none frees in time.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.updateUser))
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}}, authRequired), handle(s, s.updateUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "deactivate-user", Method: http.MethodDelete, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
 		Summary: "Deactivate a user", DefaultStatus: http.StatusNoContent,
 		Description: "The user can no longer sign in and their sessions end at once; their messages stay.",
