@@ -56,20 +56,24 @@ func (s *Service) Login(ctx context.Context, req whitecross.LoginRequest) (*whit
 	if err != nil {
 		return nil, nil, s.giveBack(ctx, charges, err)
 	}
-
-	reason := ""
-	switch {
-	case creds == nil:
-		reason = reasonUnknownUser
-	case !creds.User.Active():
-		reason = reasonDeactivated
-	case !matched:
-		reason = reasonBadPassword
-	}
-	if reason != "" {
+	if reason := failureReason(creds, matched); reason != "" {
 		return nil, nil, s.loginFailed(ctx, tenant, creds, req, reason, keys, charges, now)
 	}
 	return s.loginSucceeded(ctx, creds.User, req, keys[0].key, charges[1:], now)
+}
+
+// failureReason is the audit reason code of a failed sign-in, or "" when
+// the sign-in succeeds.
+func failureReason(creds *whitecross.Credentials, matched bool) string {
+	switch {
+	case creds == nil:
+		return reasonUnknownUser
+	case !creds.User.Active():
+		return reasonDeactivated
+	case !matched:
+		return reasonBadPassword
+	}
+	return ""
 }
 
 // throttleKey is one counter a sign-in attempt is charged to.

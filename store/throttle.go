@@ -202,6 +202,9 @@ func updateThrottleRow(ctx context.Context, tx *Tx, key string, r *throttleRow) 
 // Refund implements whitecross.LoginThrottle, in one transaction that locks
 // the rows in key order (as Reserve does). A key without a row was Reset.
 func (s *Store) Refund(ctx context.Context, charges []whitecross.ThrottleCharge) error {
+	if len(charges) == 0 {
+		return nil
+	}
 	order := keyOrder(len(charges), func(i int) string { return charges[i].Key })
 	return s.db.InTx(ctx, func(tx *Tx) error {
 		for _, i := range order {
