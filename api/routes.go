@@ -72,7 +72,7 @@ func (s *Server) routes() {
 		Summary: "A user the caller may message or administer",
 		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.getUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "update-user", Method: http.MethodPatch, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
-		Summary:     "Change a user",
+		Summary: "Change a user",
 		Description: "Only the fields given change. The email cannot change (sending it is 422). " +
 			"A new password is hashed in a bounded number of slots: 503 with Retry-After when none frees in time.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
