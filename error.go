@@ -13,9 +13,9 @@ const (
 	EINTERNAL     = "internal"     // 500
 	EINVALID      = "invalid"      // 422: validation failed; Field names the offending input
 	ENOTFOUND     = "not_found"    // 404: missing, or belongs to another tenant, or not visible to the caller
-	ERATELIMIT    = "rate_limited" // 429: too many attempts; RetryAfter says when to come back
+	ERATELIMIT    = "rate_limited" // 429: too many attempts; RetryAfterSeconds says when to come back
 	EUNAUTHORIZED = "unauthorized" // 401: missing or bad credentials
-	EUNAVAILABLE  = "unavailable"  // 503: a dependency is down
+	EUNAVAILABLE  = "unavailable"  // 503: a dependency is down, or the server is busy (RetryAfterSeconds)
 	ETOOLARGE     = "too_large"    // 413
 )
 
@@ -30,7 +30,8 @@ type Error struct {
 	Field string
 	// Value is the offending value, echoed back to the caller; never PHI.
 	Value any
-	// RetryAfterSeconds is set on ERATELIMIT.
+	// RetryAfterSeconds says when to try again: set on ERATELIMIT, and on
+	// EUNAVAILABLE when the server is only busy (the API sends Retry-After).
 	RetryAfterSeconds int
 }
 

@@ -69,23 +69,58 @@ type CredentialStore interface {
 	FindCredentials(ctx context.Context, tenantID, email string) (*Credentials, error)
 }
 
-// LoginThrottle counts failed sign-ins per key ("acct:<tenant>:<email>",
+// LoginThrottle limits sign-in attempts per key ("acct:<tenant>:<email>",
 // "ip:<addr>") in shared storage so every instance sees the same counts.
+//
+// An attempt is charged to its keys before its password is checked, as if
+// it had failed: at most a policy's Threshold attempts per key can be in
+// flight or failed within its Window, however many arrive at once and on
+// however many instances. A charge whose attempt turns out not to be a
+// failure is given back (Refund) or the key cleared (Reset). A charge that
+// is never given back, because the process died mid-attempt, simply counts
+// as a failure.
 type LoginThrottle interface {
+	// Reserve charges one attempt to every key at now, atomically: each
+	// key's row is locked, and when any key is locked out at now it charges
+	// none and returns the latest lockout end (charges nil). Otherwise it
+	// returns one charge per key, in the order of keys. The charge that
+	// brings a key's count within its window to Threshold starts a lockout
+	// of Lockout, doubled for each lockout since the key was last quiet for
+	// a whole Window (up to MaxLockout); that charge's LockedUntil says so.
+	// After a lockout ends the count starts again.
+	Reserve(ctx context.Context, now time.Time, keys []ThrottleKey) (charges []ThrottleCharge, lockedUntil time.Time, err error)
+	// Refund gives the charges back: each is taken off its key's count
+	// unless the key's window has moved on since, and a lockout the charge
+	// started is lifted. Refunding a key that was Reset is a no-op.
+	Refund(ctx context.Context, charges []ThrottleCharge) error
 	// LockedUntil returns when the key's lockout ends, or the zero time.
 	LockedUntil(ctx context.Context, key string, now time.Time) (time.Time, error)
-	// RecordFailure counts one failure within window and, at or beyond
-	// threshold failures, locks the key until now+lockout, doubling the
-	// lockout each time it is reached again (up to maxLockout). It returns
-	// the lockout end (zero if not locked).
-	RecordFailure(ctx context.Context, key string, now time.Time, p ThrottlePolicy) (time.Time, error)
-	// Reset clears the key after a successful sign-in.
+	// Reset clears the key's count and lockouts after a successful sign-in.
 	Reset(ctx context.Context, key string) error
+}
+
+// ThrottleKey is one counter an attempt is charged to, with its policy.
+type ThrottleKey struct {
+	Key    string
+	Policy ThrottlePolicy
+}
+
+// ThrottleCharge is one attempt charged to a key by LoginThrottle.Reserve;
+// it is what Refund needs to give it back.
+type ThrottleCharge struct {
+	Key string
+	At  time.Time // when it was charged
+	// Window is the start of the counting window it was charged in: once
+	// the key's window moved on, the charge is forgotten and not refunded.
+	Window time.Time
+	// LockedUntil is set when this charge reached the threshold and so
+	// started a lockout (audited once, when the attempt fails).
+	LockedUntil time.Time
 }
 
 // ThrottlePolicy sets how failures turn into lockouts.
 type ThrottlePolicy struct {
-	Threshold  int           // failures within Window before the first lockout
+	Threshold  int           // attempts charged within Window that start a lockout
 	Window     time.Duration // failures older than this are forgotten
 	Lockout    time.Duration // first lockout
 	MaxLockout time.Duration // lockouts double up to this

@@ -62,11 +62,16 @@ func RequireActor(ctx context.Context) (*Actor, error) {
 }
 
 // PasswordHasher hashes and checks passwords (argon2id in package auth).
+// Hashing is deliberately expensive in memory and time, so the server bounds
+// how many run at once (auth.BoundedHasher): a call may wait for a turn and
+// then fail with EUNAVAILABLE and RetryAfterSeconds when none comes in time.
 type PasswordHasher interface {
 	// HashPassword returns an encoded hash that carries its own parameters.
-	HashPassword(password string) (string, error)
-	// VerifyPassword reports whether password matches hash, in constant time.
-	VerifyPassword(hash, password string) bool
+	HashPassword(ctx context.Context, password string) (string, error)
+	// VerifyPassword reports whether password matches hash, in constant
+	// time. A malformed hash does not match; the error is only for a hash
+	// that could not be checked (EUNAVAILABLE when the server is busy).
+	VerifyPassword(ctx context.Context, hash, password string) (bool, error)
 }
 
 // Sealer encrypts small secrets at rest (package vault: AES-256-GCM under

@@ -1,18 +1,23 @@
 package api_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
+	"whitecross"
 	"whitecross/api"
+	"whitecross/auth"
 	"whitecross/store"
 	"whitecross/store/storetest"
 )
@@ -275,5 +280,60 @@ func TestJWKSVerifiesAccessToken(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, parsed.Valid)
 		require.Equal(t, b.d.Admin.ID, claims["sub"])
+	})
+}
+
+// gatedHasher is the test hasher, except that a verification waits at the
+// gate (announcing itself on entered) while the gate is closed.
+type gatedHasher struct {
+	whitecross.PasswordHasher
+	entered chan struct{}
+	gate    chan struct{}
+}
+
+func (h *gatedHasher) VerifyPassword(ctx context.Context, hash, password string) (bool, error) {
+	h.entered <- struct{}{}
+	<-h.gate
+	return h.PasswordHasher.VerifyPassword(ctx, hash, password)
+}
+
+// TestLoginWhenHashingIsBusyIs503WithRetryAfter: with every hashing slot
+// taken, a sign-in is answered 503 with Retry-After as a problem, and is
+// not counted against the account.
+func TestLoginWhenHashingIsBusyIs503WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		gated := &gatedHasher{PasswordHasher: storetest.InsecureHasher(), entered: make(chan struct{}, 10), gate: make(chan struct{})}
+		b := setup(t, db, api.Config{}, func(d *api.Deps) {
+			st := d.Users.(*store.Store)
+			keys, err := auth.LoadKeyring(context.Background(), st, nil)
+			require.NoError(t, err)
+			d.Auth = auth.NewService(auth.DefaultConfig(publicURL), auth.Deps{
+				Tenants: st, Users: st, Credentials: st, Sessions: st, Throttle: st, Audit: st,
+				Hasher: auth.NewBoundedHasher(gated, 1, time.Nanosecond), Keys: keys,
+			})
+		})
+		login := func(password string) *response {
+			return b.do(t, req{method: "POST", path: "/api/v1/auth/login",
+				body: map[string]string{"tenant": "springfield", "email": b.d.LincolnStaff.Email, "password": password}})
+		}
+		var open sync.Once
+		openGate := func() { open.Do(func() { close(gated.gate) }) }
+		t.Cleanup(openGate) // before the server closes, even when the test fails
+		held := make(chan *response, 1)
+		go func() { held <- login(storetest.SeedPassword) }()
+		<-gated.entered // it holds the only slot
+		for range 6 {
+			res := login("wrong password")
+			require.Equal(t, http.StatusServiceUnavailable, res.status, "%s", res.body)
+			p := res.problem(t)
+			require.Contains(t, p.Detail, "busy")
+			secs, err := strconv.Atoi(res.header.Get("Retry-After"))
+			require.NoError(t, err)
+			require.Positive(t, secs)
+		}
+		openGate()
+		require.Equal(t, http.StatusOK, (<-held).status, "the sign-in holding the slot completes")
+		require.Equal(t, http.StatusOK, login(storetest.SeedPassword).status, "busy answers did not lock the account")
 	})
 }

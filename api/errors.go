@@ -131,7 +131,8 @@ func (s *Server) problem(ctx context.Context, err error) error {
 		details = append(details, &huma.ErrorDetail{Location: e.Field, Message: e.Message, Value: e.Value})
 	}
 	perr := huma.NewError(status, e.Message, details...)
-	if code == whitecross.ERATELIMIT && e.RetryAfterSeconds > 0 {
+	// ERATELIMIT (429) and EUNAVAILABLE (503) may say when to come back.
+	if e.RetryAfterSeconds > 0 {
 		return huma.ErrorWithHeaders(perr, http.Header{"Retry-After": {strconv.Itoa(e.RetryAfterSeconds)}})
 	}
 	return perr

@@ -39,9 +39,10 @@ func (s *Server) routes() {
 		Description: "Returns an access/refresh token pair and sets the browser cookies: wc_access (HttpOnly, SameSite=Lax, Path=/), " +
 			"wc_refresh (HttpOnly, SameSite=Strict, Path=/api/v1/auth) and wc_csrf (readable by scripts, SameSite=Strict). " +
 			"Every credential failure (unknown district, unknown or deactivated user, wrong password) is the same 401; " +
-			"during a lockout the answer is 429 with Retry-After.",
+			"during a lockout, or while the account's or address's allowed attempts are being checked, the answer is 429 with Retry-After; " +
+			"when the server is too busy checking passwords to take this one, 503 with Retry-After (the attempt is not counted).",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge,
-			http.StatusUnsupportedMediaType, http.StatusTooManyRequests}}, ""), handle(s, s.login))
+			http.StatusUnsupportedMediaType, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, ""), handle(s, s.login))
 	huma.Register(a, s.op(huma.Operation{OperationID: "refresh", Method: http.MethodPost, Path: "/api/v1/auth/refresh", Tags: []string{tagAuth},
 		Summary: "Exchange a refresh token for a new pair",
 		Description: "The refresh token comes from the body, else from the wc_refresh cookie (then X-CSRF-Token must equal the " +
@@ -65,9 +66,10 @@ func (s *Server) routes() {
 		Summary: "Create a user", DefaultStatus: http.StatusCreated,
 		Description: "ADMIN anywhere in the district; SCHOOL_ADMIN for non-ADMIN users within their locations and guardians. " +
 			"An email already in the district is 409. An initial password may be given for the new account (it has no data yet); " +
-			"after that only its owner changes it.",
+			"after that only its owner changes it. " +
+			"A password is hashed in a bounded number of slots: 503 with Retry-After when none frees in time.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.createUser))
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}}, authRequired), handle(s, s.createUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "get-user", Method: http.MethodGet, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
 		Summary: "A user the caller may message or administer",
 		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.getUser))
@@ -78,9 +80,10 @@ func (s *Server) routes() {
 			"(deactivate the account instead); a new password ends every other session of the user at once. " +
 			"Turning a guardian into staff or staff into a guardian is an ADMIN's act (403 naming body.role for a SCHOOL_ADMIN); " +
 			"placing a non-custodial contact of a student at, above or below that student's location is 403 naming " +
-			"body.location_ids for a SCHOOL_ADMIN and, for an ADMIN, recorded in the audit as an override.",
+			"body.location_ids for a SCHOOL_ADMIN and, for an ADMIN, recorded in the audit as an override. " +
+			"A new password is hashed in a bounded number of slots: 503 with Retry-After when none frees in time.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.updateUser))
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}}, authRequired), handle(s, s.updateUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "deactivate-user", Method: http.MethodDelete, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
 		Summary: "Deactivate a user", DefaultStatus: http.StatusNoContent,
 		Description: "The user can no longer sign in and their sessions end at once; their messages stay.",

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -24,63 +25,55 @@ const (
 
 // Login implements whitecross.AuthService.
 //
-// While the account key ("acct:<slug>:<email>") or the address key
-// ("ip:<addr>") is locked out it returns ERATELIMIT with RetryAfterSeconds
+// The attempt is first charged to the account key ("acct:<slug>:<email>")
+// and the address key ("ip:<addr>") in one atomic reservation, so however
+// many attempts arrive at once, on however many instances, at most each
+// key's threshold are evaluated per lockout: while a key is locked, or its
+// allowed attempts are taken, it returns ERATELIMIT with RetryAfterSeconds
 // and checks nothing. Otherwise every failure — unknown tenant, unknown or
-// deactivated user, empty or wrong password — returns the same EUNAUTHORIZED
-// error after the same password-hash work, counts against both keys and is
-// audited in the tenant's chain (reason code, never the email). Success
-// clears the account key, opens a session and returns its tokens.
+// deactivated user, empty or wrong password — returns the same
+// EUNAUTHORIZED error after the same password-hash work, keeps its charge
+// and is audited in the tenant's chain (reason code, never the email).
+// Success clears the account key, gives the address its charge back (a
+// school's shared address is not penalised for correct sign-ins), opens a
+// session and returns its tokens. An attempt that could not be evaluated
+// (EUNAVAILABLE when the server is too busy hashing, or an internal error)
+// gets its charges back.
 func (s *Service) Login(ctx context.Context, req whitecross.LoginRequest) (*whitecross.TokenPair, *whitecross.User, error) {
 	now := s.now()
 	slug := strings.ToLower(strings.TrimSpace(req.TenantSlug))
 	email := strings.ToLower(strings.TrimSpace(req.Email))
-	keys := []throttleKey{{key: "acct:" + slug + ":" + email, policy: s.cfg.AccountThrottle, scope: "account"}}
-	if req.ClientIP != "" {
-		keys = append(keys, throttleKey{key: "ip:" + req.ClientIP, policy: s.cfg.AddressThrottle, scope: "address"})
-	}
-	if err := s.checkLockouts(ctx, keys, now); err != nil {
+	keys := s.throttleKeys(slug, email, req.ClientIP)
+	charges, err := s.reserve(ctx, keys, now)
+	if err != nil {
 		return nil, nil, err
 	}
-
-	tenant, err := s.deps.Tenants.FindTenantBySlug(ctx, slug)
-	if code := whitecross.ErrorCode(err); code == whitecross.ENOTFOUND || code == whitecross.EINVALID {
-		tenant = nil
-	} else if err != nil {
-		return nil, nil, fmt.Errorf("find tenant: %w", err)
+	tenant, creds, err := s.findCredentials(ctx, slug, email)
+	if err != nil {
+		return nil, nil, s.giveBack(ctx, charges, err)
 	}
-	var creds *whitecross.Credentials
-	if tenant != nil {
-		creds, err = s.deps.Credentials.FindCredentials(whitecross.SystemContext(ctx, tenant.ID), tenant.ID, email)
-		if code := whitecross.ErrorCode(err); code == whitecross.ENOTFOUND || code == whitecross.EINVALID {
-			creds = nil
-		} else if err != nil {
-			return nil, nil, fmt.Errorf("find credentials: %w", err)
-		}
+	matched, err := s.checkPassword(ctx, creds, req.Password)
+	if err != nil {
+		return nil, nil, s.giveBack(ctx, charges, err)
 	}
-
-	// Always verify something, so the time taken does not tell whether the
-	// tenant or user exists or has a password.
-	hash := s.decoyHash()
-	hasHash := creds != nil && creds.PasswordHash != ""
-	if hasHash {
-		hash = creds.PasswordHash
+	if reason := failureReason(creds, matched); reason != "" {
+		return nil, nil, s.loginFailed(ctx, tenant, creds, req, reason, keys, charges, now)
 	}
-	matched := s.deps.Hasher.VerifyPassword(hash, req.Password) && hasHash && req.Password != ""
+	return s.loginSucceeded(ctx, creds.User, req, keys[0].key, charges[1:], now)
+}
 
-	reason := ""
+// failureReason is the audit reason code of a failed sign-in, or "" when
+// the sign-in succeeds.
+func failureReason(creds *whitecross.Credentials, matched bool) string {
 	switch {
 	case creds == nil:
-		reason = reasonUnknownUser
+		return reasonUnknownUser
 	case !creds.User.Active():
-		reason = reasonDeactivated
+		return reasonDeactivated
 	case !matched:
-		reason = reasonBadPassword
+		return reasonBadPassword
 	}
-	if reason != "" {
-		return nil, nil, s.loginFailed(ctx, tenant, creds, req, reason, keys, now)
-	}
-	return s.loginSucceeded(ctx, creds.User, req, keys[0].key, now)
+	return ""
 }
 
 // throttleKey is one counter a sign-in attempt is charged to.
@@ -90,22 +83,88 @@ type throttleKey struct {
 	scope  string // "account" or "address", for the audit detail
 }
 
-// checkLockouts returns ERATELIMIT when any key is locked at now.
-func (s *Service) checkLockouts(ctx context.Context, keys []throttleKey, now time.Time) error {
-	var until time.Time
-	for _, k := range keys {
-		u, err := s.deps.Throttle.LockedUntil(ctx, k.key, now)
+// throttleKeys are the account key, then the address key when the address
+// is known.
+func (s *Service) throttleKeys(slug, email, clientIP string) []throttleKey {
+	keys := []throttleKey{{key: "acct:" + slug + ":" + email, policy: s.cfg.AccountThrottle, scope: "account"}}
+	if clientIP != "" {
+		keys = append(keys, throttleKey{key: "ip:" + clientIP, policy: s.cfg.AddressThrottle, scope: "address"})
+	}
+	return keys
+}
+
+// reserve charges the attempt to every key, or returns ERATELIMIT when any
+// is locked or has no attempt left.
+func (s *Service) reserve(ctx context.Context, keys []throttleKey, now time.Time) ([]whitecross.ThrottleCharge, error) {
+	tks := make([]whitecross.ThrottleKey, len(keys))
+	for i, k := range keys {
+		tks[i] = whitecross.ThrottleKey{Key: k.key, Policy: k.policy}
+	}
+	charges, until, err := s.deps.Throttle.Reserve(ctx, now, tks)
+	if err != nil {
+		return nil, fmt.Errorf("reserve login attempt: %w", err)
+	}
+	if charges == nil {
+		return nil, rateLimited(until.Sub(now))
+	}
+	return charges, nil
+}
+
+// giveBack refunds the charges of an attempt that was not evaluated and
+// returns cause. The refund outlives a cancelled request, so a client that
+// hangs up is not counted as a failure it never had checked.
+func (s *Service) giveBack(ctx context.Context, charges []whitecross.ThrottleCharge, cause error) error {
+	if err := s.deps.Throttle.Refund(context.WithoutCancel(ctx), charges); err != nil {
+		return errors.Join(cause, fmt.Errorf("refund login attempt: %w", err))
+	}
+	return cause
+}
+
+// findCredentials returns the tenant and the user's credentials, each nil
+// when unknown.
+func (s *Service) findCredentials(ctx context.Context, slug, email string) (*whitecross.Tenant, *whitecross.Credentials, error) {
+	tenant, err := s.deps.Tenants.FindTenantBySlug(ctx, slug)
+	if notFound(err) {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("find tenant: %w", err)
+	}
+	creds, err := s.deps.Credentials.FindCredentials(whitecross.SystemContext(ctx, tenant.ID), tenant.ID, email)
+	if notFound(err) {
+		return tenant, nil, nil
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("find credentials: %w", err)
+	}
+	return tenant, creds, nil
+}
+
+// notFound reports whether a lookup found nothing (or the name cannot
+// exist), which sign-in treats like a wrong password.
+func notFound(err error) bool {
+	code := whitecross.ErrorCode(err)
+	return code == whitecross.ENOTFOUND || code == whitecross.EINVALID
+}
+
+// checkPassword reports whether password is the user's. It always verifies
+// something, so the time taken does not tell whether the tenant or user
+// exists or has a password. EUNAVAILABLE when the server is too busy.
+func (s *Service) checkPassword(ctx context.Context, creds *whitecross.Credentials, password string) (bool, error) {
+	hasHash := creds != nil && creds.PasswordHash != ""
+	var hash string
+	if hasHash {
+		hash = creds.PasswordHash
+	} else {
+		decoy, err := s.decoyHash(ctx)
 		if err != nil {
-			return fmt.Errorf("check login throttle: %w", err)
+			return false, err
 		}
-		if u.After(until) {
-			until = u
-		}
+		hash = decoy
 	}
-	if !until.After(now) {
-		return nil
+	ok, err := s.deps.Hasher.VerifyPassword(ctx, hash, password)
+	if err != nil {
+		return false, fmt.Errorf("verify password: %w", err)
 	}
-	return rateLimited(until.Sub(now))
+	return ok && hasHash && password != "", nil
 }
 
 // rateLimited returns the ERATELIMIT error for a lockout with d left,
@@ -120,23 +179,11 @@ func rateLimited(d time.Duration) error {
 	return e
 }
 
-// loginFailed counts the failure against every key, audits it (and any
-// lockout it starts) in the tenant's chain, and returns the uniform error.
+// loginFailed audits the failure (its charges stand) and any lockout its
+// charges started, in the tenant's chain, and returns the uniform error.
 // An unknown tenant has no chain, so nothing is audited for it.
 func (s *Service) loginFailed(ctx context.Context, tenant *whitecross.Tenant, creds *whitecross.Credentials,
-	req whitecross.LoginRequest, reason string, keys []throttleKey, now time.Time) error {
-	var locked []throttleKey
-	var lockedUntil []time.Time
-	for _, k := range keys {
-		until, err := s.deps.Throttle.RecordFailure(ctx, k.key, now, k.policy)
-		if err != nil {
-			return fmt.Errorf("record login failure: %w", err)
-		}
-		if until.After(now) {
-			locked = append(locked, k)
-			lockedUntil = append(lockedUntil, until)
-		}
-	}
+	req whitecross.LoginRequest, reason string, keys []throttleKey, charges []whitecross.ThrottleCharge, now time.Time) error {
 	if tenant == nil {
 		return errInvalidCredentials
 	}
@@ -151,15 +198,19 @@ func (s *Service) loginFailed(ctx context.Context, tenant *whitecross.Tenant, cr
 	}); err != nil {
 		return err
 	}
-	// A lockout is audited once, when this failure starts it, rather than
-	// on every refused attempt, so a flood of attempts cannot flood the log.
-	for i, k := range locked {
+	// A lockout is audited once, by the failed attempt whose charge started
+	// it, rather than on every refused attempt, so a flood of attempts
+	// cannot flood the log.
+	for i, c := range charges {
+		if c.LockedUntil.IsZero() {
+			continue
+		}
 		if err := s.audit(ctx, &whitecross.AuditEvent{
 			TenantID: tenant.ID, At: now, ActorID: actorID, Action: whitecross.AuditLoginLocked,
 			TargetType: targetType, TargetID: actorID, Outcome: whitecross.OutcomeDenied,
 			ClientIP: req.ClientIP, Detail: map[string]string{
-				"scope":           k.scope,
-				"lockout_seconds": fmt.Sprint(int(lockedUntil[i].Sub(now) / time.Second)),
+				"scope":           keys[i].scope,
+				"lockout_seconds": fmt.Sprint(int(c.LockedUntil.Sub(now) / time.Second)),
 			},
 		}); err != nil {
 			return err
@@ -168,12 +219,16 @@ func (s *Service) loginFailed(ctx context.Context, tenant *whitecross.Tenant, cr
 	return errInvalidCredentials
 }
 
-// loginSucceeded clears the account's failures, opens a session with its
-// first refresh token, audits the sign-in and returns the tokens.
+// loginSucceeded clears the account's count, refunds the other charges
+// (the address's), opens a session with its first refresh token, audits
+// the sign-in and returns the tokens.
 func (s *Service) loginSucceeded(ctx context.Context, user *whitecross.User, req whitecross.LoginRequest,
-	accountKey string, now time.Time) (*whitecross.TokenPair, *whitecross.User, error) {
+	accountKey string, refunds []whitecross.ThrottleCharge, now time.Time) (*whitecross.TokenPair, *whitecross.User, error) {
 	if err := s.deps.Throttle.Reset(ctx, accountKey); err != nil {
 		return nil, nil, fmt.Errorf("reset login throttle: %w", err)
+	}
+	if err := s.deps.Throttle.Refund(ctx, refunds); err != nil {
+		return nil, nil, fmt.Errorf("refund login attempt: %w", err)
 	}
 	sessionID, err := uuid.NewV7()
 	if err != nil {

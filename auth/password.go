@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -65,7 +66,7 @@ func NewArgon2id() *Argon2id {
 
 // HashPassword implements whitecross.PasswordHasher. It fails only when the
 // system random source does.
-func (a *Argon2id) HashPassword(password string) (string, error) {
+func (a *Argon2id) HashPassword(_ context.Context, password string) (string, error) {
 	salt := make([]byte, a.saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read salt: %w", err)
@@ -79,14 +80,14 @@ func (a *Argon2id) HashPassword(password string) (string, error) {
 
 // VerifyPassword implements whitecross.PasswordHasher: it recomputes the
 // hash with the parameters and salt stored in hash and compares in constant
-// time. A malformed hash never matches.
-func (a *Argon2id) VerifyPassword(hash, password string) bool {
+// time. A malformed hash never matches; it never returns an error.
+func (a *Argon2id) VerifyPassword(_ context.Context, hash, password string) (bool, error) {
 	p, err := decodePHC(hash)
 	if err != nil {
-		return false
+		return false, nil
 	}
 	key := argon2.IDKey([]byte(password), p.salt, p.time, p.memory, p.threads, uint32(len(p.key)))
-	return subtle.ConstantTimeCompare(key, p.key) == 1
+	return subtle.ConstantTimeCompare(key, p.key) == 1, nil
 }
 
 // phcHash is a decoded argon2id PHC string.

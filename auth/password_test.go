@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/argon2"
+
+	"whitecross"
 )
 
 // fastHasher is argon2id with the cheapest parameters, so tests that create
@@ -17,33 +19,41 @@ func fastHasher() *Argon2id {
 	return &Argon2id{time: 1, memory: 64, threads: 1, saltLen: 16, keyLen: 32}
 }
 
+// verifies reports whether h says password matches hash; h must not fail.
+func verifies(t *testing.T, h whitecross.PasswordHasher, hash, password string) bool {
+	t.Helper()
+	ok, err := h.VerifyPassword(t.Context(), hash, password)
+	require.NoError(t, err)
+	return ok
+}
+
 func TestArgon2idDefaults(t *testing.T) {
 	t.Parallel()
 	h := NewArgon2id()
-	hash, err := h.HashPassword("correct horse battery staple")
+	hash, err := h.HashPassword(t.Context(), "correct horse battery staple")
 	require.NoError(t, err)
 	require.Regexp(t, regexp.MustCompile(`^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`), hash)
 
-	require.True(t, h.VerifyPassword(hash, "correct horse battery staple"))
-	require.False(t, h.VerifyPassword(hash, "correct horse battery stapl"))
-	require.False(t, h.VerifyPassword(hash, ""))
+	require.True(t, verifies(t, h, hash, "correct horse battery staple"))
+	require.False(t, verifies(t, h, hash, "correct horse battery stapl"))
+	require.False(t, verifies(t, h, hash, ""))
 
 	// The stored parameters are used, not the hasher's: a cheap hasher
 	// verifies a default hash and vice versa.
-	require.True(t, fastHasher().VerifyPassword(hash, "correct horse battery staple"))
+	require.True(t, verifies(t, fastHasher(), hash, "correct horse battery staple"))
 }
 
 func TestArgon2idSaltsDiffer(t *testing.T) {
 	t.Parallel()
 	h := fastHasher()
-	a, err := h.HashPassword("same")
+	a, err := h.HashPassword(t.Context(), "same")
 	require.NoError(t, err)
-	b, err := h.HashPassword("same")
+	b, err := h.HashPassword(t.Context(), "same")
 	require.NoError(t, err)
 	require.NotEqual(t, a, b)
-	require.True(t, h.VerifyPassword(a, "same"))
-	require.True(t, h.VerifyPassword(b, "same"))
-	require.True(t, NewArgon2id().VerifyPassword(a, "same"))
+	require.True(t, verifies(t, h, a, "same"))
+	require.True(t, verifies(t, h, b, "same"))
+	require.True(t, verifies(t, NewArgon2id(), a, "same"))
 }
 
 // TestArgon2idKnownHash checks the encoding against argon2.IDKey directly,
@@ -54,13 +64,13 @@ func TestArgon2idKnownHash(t *testing.T) {
 	key := argon2.IDKey([]byte("pässwörd"), salt, 3, 32, 2, 32)
 	phc := "$argon2id$v=19$m=32,t=3,p=2$" + base64.RawStdEncoding.EncodeToString(salt) + "$" +
 		base64.RawStdEncoding.EncodeToString(key)
-	require.True(t, fastHasher().VerifyPassword(phc, "pässwörd"))
-	require.False(t, fastHasher().VerifyPassword(phc, "passwort"))
+	require.True(t, verifies(t, fastHasher(), phc, "pässwörd"))
+	require.False(t, verifies(t, fastHasher(), phc, "passwort"))
 }
 
 func TestDecodePHCErrors(t *testing.T) {
 	t.Parallel()
-	good, err := fastHasher().HashPassword("pw")
+	good, err := fastHasher().HashPassword(t.Context(), "pw")
 	require.NoError(t, err)
 	_, err = decodePHC(good)
 	require.NoError(t, err)
@@ -102,6 +112,6 @@ func TestDecodePHCErrors(t *testing.T) {
 	for name, phc := range cases {
 		_, err := decodePHC(phc)
 		require.ErrorIs(t, err, errMalformedHash, name)
-		require.False(t, fastHasher().VerifyPassword(phc, "pw"), name)
+		require.False(t, verifies(t, fastHasher(), phc, "pw"), name)
 	}
 }

@@ -97,7 +97,7 @@ func NewService(cfg Config, deps Deps) *Service {
 	s.tokens = newTokenIssuer(cfg.Issuer, cfg.Audience, cfg.AccessTTL, deps.Keys, s.now)
 	// Hash the decoy now so the first sign-in of an unknown user does not
 	// take twice as long as the others.
-	_ = s.decoyHash()
+	_, _ = s.decoyHash(context.Background())
 	return s
 }
 
@@ -155,15 +155,22 @@ func (s *Service) audit(ctx context.Context, e *whitecross.AuditEvent) error {
 
 // decoyHash returns a hash of a random password made with the configured
 // hasher, verified against when there is no real hash so that an unknown
-// tenant or user costs the same time as a wrong password.
-func (s *Service) decoyHash() string {
+// tenant or user costs the same time as a wrong password. It is made once;
+// when that fails (the hasher was busy) the next sign-in tries again.
+func (s *Service) decoyHash(ctx context.Context) (string, error) {
 	s.dummyMu.Lock()
 	defer s.dummyMu.Unlock()
-	if s.dummyHash == "" {
-		pw, err := randomToken(18)
-		if err == nil {
-			s.dummyHash, _ = s.deps.Hasher.HashPassword(pw)
-		}
+	if s.dummyHash != "" {
+		return s.dummyHash, nil
 	}
-	return s.dummyHash
+	pw, err := randomToken(18)
+	if err != nil {
+		return "", err
+	}
+	hash, err := s.deps.Hasher.HashPassword(ctx, pw)
+	if err != nil {
+		return "", fmt.Errorf("hash decoy password: %w", err)
+	}
+	s.dummyHash = hash
+	return hash, nil
 }

@@ -28,9 +28,9 @@ type countingHasher struct {
 	verifies atomic.Int64
 }
 
-func (h *countingHasher) VerifyPassword(hash, password string) bool {
+func (h *countingHasher) VerifyPassword(ctx context.Context, hash, password string) (bool, error) {
 	h.verifies.Add(1)
-	return h.PasswordHasher.VerifyPassword(hash, password)
+	return h.PasswordHasher.VerifyPassword(ctx, hash, password)
 }
 
 type serviceBundle struct {

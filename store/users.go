@@ -59,7 +59,7 @@ func (s *Store) CreateUser(ctx context.Context, in *whitecross.UserCreate) (*whi
 	}
 	var hash string
 	if in.Password != "" {
-		if hash, err = s.hashPassword(in.Password); err != nil {
+		if hash, err = s.hashPassword(ctx, in.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -179,7 +179,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd *whitecross.UserU
 	}
 	var hash string
 	if upd.Password != nil && *upd.Password != "" {
-		if hash, err = s.hashPassword(*upd.Password); err != nil {
+		if hash, err = s.hashPassword(ctx, *upd.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -393,15 +393,16 @@ func endSessionsTx(ctx context.Context, tx *Tx, userID, keep string, now time.Ti
 	return n, nil
 }
 
-// hashPassword validates and hashes a new password.
-func (s *Store) hashPassword(pw string) (string, error) {
+// hashPassword validates and hashes a new password. EUNAVAILABLE when the
+// server is too busy hashing to take it now.
+func (s *Store) hashPassword(ctx context.Context, pw string) (string, error) {
 	if err := validPassword("body.password", pw); err != nil {
 		return "", err
 	}
 	if s.hasher == nil {
 		return "", fmt.Errorf("hash password: store has no password hasher")
 	}
-	hash, err := s.hasher.HashPassword(pw)
+	hash, err := s.hasher.HashPassword(ctx, pw)
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}

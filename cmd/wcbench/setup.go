@@ -242,7 +242,7 @@ func setPasswords(ctx context.Context, db *store.DB, tenantID string) (string, e
 		return "", err
 	}
 	password := base64.RawURLEncoding.EncodeToString(raw)
-	hash, err := auth.NewArgon2id().HashPassword(password)
+	hash, err := auth.NewArgon2id().HashPassword(ctx, password)
 	if err != nil {
 		return "", err
 	}

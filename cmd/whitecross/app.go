@@ -67,7 +67,9 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 	if cfg.DatabaseURL == "" {
 		restrictSQLiteFiles(cfg, log)
 	}
-	hasher := auth.NewArgon2id()
+	// One bound for every password hash of this process: sign-ins and new
+	// passwords alike.
+	hasher := auth.NewBoundedHasher(auth.NewArgon2id(), cfg.PasswordHashConcurrency, cfg.PasswordHashWait)
 	st := store.New(db, hasher, sealer)
 	st.SetPushGuard(cfg.pushGuard())
 	qc := cfg.queueConfig()

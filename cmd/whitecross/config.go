@@ -57,9 +57,13 @@ type Config struct {
 	DispatchTimeout      time.Duration
 	DeliverTimeout       time.Duration
 	RescueAfter          time.Duration
-	Broker               string
-	Demo                 bool
-	NoMigrate            bool
+	// PasswordHashConcurrency bounds argon2id runs at once; 0 until
+	// deriveDefaults sizes it to the machine.
+	PasswordHashConcurrency int
+	PasswordHashWait        time.Duration
+	Broker                  string
+	Demo                    bool
+	NoMigrate               bool
 
 	// sources says where each field's value came from ("default",
 	// "WHITECROSS_ADDR", "--addr"), so problems name what to fix.
@@ -122,6 +126,9 @@ func (c *Config) deriveDefaults() {
 		if c.DatabaseURL != "" {
 			c.Broker = "postgres"
 		}
+	}
+	if c.sources["PasswordHashConcurrency"] == "default" {
+		c.PasswordHashConcurrency = auth.DefaultHashConcurrency()
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
 	if c.PublicURL == "" {
@@ -230,6 +237,7 @@ func (c *Config) Validate() error {
 	c.validateProviders(add)
 	c.validatePushAndMetrics(add)
 	c.validateQueue(add)
+	c.validateHashing(add)
 	if len(p) == 0 {
 		return nil
 	}
@@ -404,6 +412,23 @@ func (c *Config) validateQueue(add func(field, format string, args ...any)) {
 	if longest := c.DeliverTimeout + delivery.RecordTimeout; c.DeliverTimeout > 0 && c.RescueAfter <= longest {
 		add("RescueAfter", "must exceed %s plus %s to record the outcome (%s): a job still running would be started twice, got %s",
 			c.source("DeliverTimeout"), delivery.RecordTimeout, longest, c.RescueAfter)
+	}
+}
+
+// Bounds of the password hashing settings: beyond them a burst of sign-ins
+// would again take the machine's memory, or a caller would hang.
+const (
+	maxHashConcurrency = 1024
+	maxHashWait        = time.Minute
+)
+
+// validateHashing checks the bound on concurrent password hashes.
+func (c *Config) validateHashing(add func(field, format string, args ...any)) {
+	if c.PasswordHashConcurrency < 1 || c.PasswordHashConcurrency > maxHashConcurrency {
+		add("PasswordHashConcurrency", "must be 1 to %d, got %d", maxHashConcurrency, c.PasswordHashConcurrency)
+	}
+	if c.PasswordHashWait <= 0 || c.PasswordHashWait > maxHashWait {
+		add("PasswordHashWait", "must be positive and at most %s, got %s", durationText(maxHashWait), c.PasswordHashWait)
 	}
 }
 

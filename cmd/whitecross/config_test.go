@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"runtime"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"whitecross/auth"
 )
 
 var update = flag.Bool("update", false, "rewrite the settings table in docs/configuration.md")
@@ -237,4 +240,20 @@ func TestHelpAndVersion(t *testing.T) {
 		require.Equalf(t, 0, r.code, "%v", args)
 		require.Contains(t, r.stdout, "Usage: whitecross "+args[0])
 	}
+}
+
+// TestPasswordHashSettings: the bound on concurrent password hashes is
+// sized to the machine unless set.
+func TestPasswordHashSettings(t *testing.T) {
+	t.Parallel()
+	noFlags := &settingFlags{values: map[string]string{}}
+	c := loadConfig(testEnv{}.get, noFlags)
+	require.NoError(t, c.Validate())
+	require.Equal(t, max(runtime.GOMAXPROCS(0), 1), c.PasswordHashConcurrency)
+	require.Equal(t, auth.DefaultHashWait, c.PasswordHashWait)
+
+	c = loadConfig(testEnv{"WHITECROSS_PASSWORD_HASH_CONCURRENCY": "3", "WHITECROSS_PASSWORD_HASH_WAIT": "500ms"}.get, noFlags)
+	require.NoError(t, c.Validate())
+	require.Equal(t, 3, c.PasswordHashConcurrency)
+	require.Equal(t, 500*time.Millisecond, c.PasswordHashWait)
 }

@@ -258,6 +258,9 @@ func TestDeliverySettingsProblemsOneLineEach(t *testing.T) {
 			"WHITECROSS_QUEUE_RESCUE_AFTER: must exceed WHITECROSS_DELIVER_TIMEOUT plus 15s to record the outcome (1m15s)"}},
 		{"timeouts not positive", testEnv{"WHITECROSS_DELIVER_TIMEOUT": "-1s", "WHITECROSS_QUEUE_RESCUE_AFTER": "0s"}, []string{
 			"WHITECROSS_DELIVER_TIMEOUT: must be positive", "WHITECROSS_QUEUE_RESCUE_AFTER: must be positive"}},
+		{"password hashing", testEnv{"WHITECROSS_PASSWORD_HASH_CONCURRENCY": "0", "WHITECROSS_PASSWORD_HASH_WAIT": "2h"}, []string{
+			"WHITECROSS_PASSWORD_HASH_CONCURRENCY: must be 1 to 1024, got 0",
+			"WHITECROSS_PASSWORD_HASH_WAIT: must be positive and at most 1m, got 2h0m0s"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"whitecross/auth"
 	"whitecross/delivery"
 )
 
@@ -110,6 +111,12 @@ var settings = []setting{
 		Usage: "Longest attempt of one delivery (a call to a provider); a slower one is retried."},
 	{Field: "RescueAfter", Env: "WHITECROSS_QUEUE_RESCUE_AFTER", Default: durationText(delivery.DefaultRescueAfter),
 		Usage: "When a job left running by a crashed instance runs again; must exceed the dispatch timeout, and the deliver timeout plus " + durationText(delivery.RecordTimeout) + " for recording a send. A crash delays its jobs by this much."},
+	{Field: "PasswordHashConcurrency", Env: "WHITECROSS_PASSWORD_HASH_CONCURRENCY",
+		DefaultText: "the number of usable CPUs (GOMAXPROCS)",
+		Usage: "Password hashes (argon2id, 19 MiB each: sign-in checks and new passwords) run at once, per instance" + hashRange +
+			". More add memory, not speed; a burst of sign-ins beyond it waits, then is answered 503 with Retry-After."},
+	{Field: "PasswordHashWait", Env: "WHITECROSS_PASSWORD_HASH_WAIT", Default: durationText(auth.DefaultHashWait),
+		Usage: "How long a sign-in or password change waits for a free hashing slot before it is answered 503 with Retry-After (up to " + durationText(maxHashWait) + ")."},
 	{Field: "Broker", Env: "WHITECROSS_BROKER",
 		DefaultText: "inmem on SQLite, postgres with DATABASE_URL",
 		Usage:       "How instances share realtime events: inmem (one instance), postgres (LISTEN/NOTIFY) or redis://[:pass@]host:6379/0 (rediss:// for TLS)."},
@@ -118,6 +125,9 @@ var settings = []setting{
 	{Field: "NoMigrate", Flag: "no-migrate", Scope: serveOnly, Default: "false",
 		Usage: "Do not apply pending migrations at start; refuse to start if any are pending (run `whitecross migrate up` first)."},
 }
+
+// hashRange is what validateHashing accepts for concurrent hashes.
+var hashRange = fmt.Sprintf(": 1 to %d", maxHashConcurrency)
 
 // workerRange is what validateQueue accepts for a lane's workers.
 var workerRange = fmt.Sprintf(": 1 to %d", maxWorkers)

@@ -55,11 +55,11 @@ func testAdminsSetNoPassword(t *testing.T, open Opener) {
 	for _, u := range []*whitecross.User{d.LincolnAdmin, d.Admin} {
 		_, err := b.st.UpdateUser(d.As(u), u.ID, &whitecross.UserUpdate{Password: ptr(pw)})
 		require.NoError(t, err)
-		require.True(t, testHasher{}.VerifyPassword(passwordHash(t, b.db, u.ID), pw))
+		require.True(t, verifies(passwordHash(t, b.db, u.ID), pw))
 	}
 	_, err = b.st.UpdateUser(d.System(), d.LincolnParent.ID, &whitecross.UserUpdate{Password: ptr(pw)})
 	require.NoError(t, err)
-	require.True(t, testHasher{}.VerifyPassword(passwordHash(t, b.db, d.LincolnParent.ID), pw))
+	require.True(t, verifies(passwordHash(t, b.db, d.LincolnParent.ID), pw))
 }
 
 // testGuardianStaffRoleChange: a SCHOOL_ADMIN who could turn a

@@ -20,14 +20,20 @@ const SeedPassword = "correct horse battery staple"
 // package auth.
 type testHasher struct{}
 
-func (testHasher) HashPassword(pw string) (string, error) {
+func (testHasher) HashPassword(_ context.Context, pw string) (string, error) {
 	sum := sha256.Sum256([]byte(pw))
 	return "test$" + hex.EncodeToString(sum[:]), nil
 }
 
-func (h testHasher) VerifyPassword(hash, pw string) bool {
-	want, _ := h.HashPassword(pw)
-	return subtle.ConstantTimeCompare([]byte(hash), []byte(want)) == 1
+func (h testHasher) VerifyPassword(ctx context.Context, hash, pw string) (bool, error) {
+	want, _ := h.HashPassword(ctx, pw)
+	return subtle.ConstantTimeCompare([]byte(hash), []byte(want)) == 1, nil
+}
+
+// verifies reports whether pw matches hash under the test hasher.
+func verifies(hash, pw string) bool {
+	ok, _ := testHasher{}.VerifyPassword(context.Background(), hash, pw)
+	return ok
 }
 
 // InsecureHasher returns the fast test-only hasher, for tests in other

@@ -47,7 +47,7 @@ func testCreateUser(t *testing.T, open Opener) {
 	t.Run("password is hashed", func(t *testing.T) {
 		hash := passwordHash(t, b.db, u.ID)
 		require.NotContains(t, hash, "0123456789")
-		require.True(t, testHasher{}.VerifyPassword(hash, "0123456789"))
+		require.True(t, verifies(hash, "0123456789"))
 		noPassword, err := b.st.CreateUser(ctx, &whitecross.UserCreate{Email: "nopw@x.example", Name: "N", Role: whitecross.RoleGuardian})
 		require.NoError(t, err)
 		require.Equal(t, "", passwordHash(t, b.db, noPassword.ID))
