@@ -6,6 +6,7 @@
 //
 //	wcbench setup --users 20000            # bench tenant, users, sessions -> wcbench-tokens.json
 //	wcbench run --conns 20000 --duration 1m
+//	wcbench logins --server http://127.0.0.1:8080 --pid PID --n 40   # sign-in bursts
 //
 // setup writes into the server's database (the same DATABASE_URL or data
 // dir as `whitecross serve`); run talks to the server over HTTP only, and
@@ -34,6 +35,7 @@ func main() {
 const usage = `Usage:
   wcbench setup [flags]   create the bench tenant, its users and sessions (writes the tokens file)
   wcbench run [flags]     connect, measure, report
+  wcbench logins [flags]  bursts of parallel sign-ins: answers and the server's peak memory
 `
 
 // run is the program with its surroundings passed in; it returns the exit
@@ -49,6 +51,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = setup(ctx, args[1:], getenv, stdout)
 	case "run":
 		err = runBench(ctx, args[1:], getenv, stdout, stderr)
+	case "logins":
+		err = runLogins(ctx, args[1:], stdout)
 	case "worker":
 		// A child of run: it stops when run says so (or its input ends),
 		// not on the terminal's Ctrl-C, so its connections close cleanly.

@@ -89,18 +89,22 @@ func parseMetrics(r io.Reader, s *serverSample) error {
 }
 
 // procRSS reads VmRSS of a process from /proc, in bytes.
-func procRSS(pid int) (float64, error) {
+func procRSS(pid int) (float64, error) { return procMemory(pid, "VmRSS") }
+
+// procMemory reads one memory field of a process's /proc status (VmRSS
+// now, VmHWM its peak so far), in bytes.
+func procMemory(pid int, field string) (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, fmt.Errorf("read server memory: %w", err)
 	}
-	return parseVmRSS(string(b))
+	return parseStatusField(string(b), field)
 }
 
-// parseVmRSS finds "VmRSS:  123456 kB" in a /proc status file.
-func parseVmRSS(status string) (float64, error) {
+// parseStatusField finds "FIELD:  123456 kB" in a /proc status file.
+func parseStatusField(status, field string) (float64, error) {
 	for line := range strings.Lines(status) {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			f := strings.Fields(rest)
 			if len(f) == 2 && f[1] == "kB" {
 				kb, err := strconv.ParseFloat(f[0], 64)
@@ -110,7 +114,7 @@ func parseVmRSS(status string) (float64, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in the server's /proc status")
+	return 0, fmt.Errorf("no %s in the server's /proc status", field)
 }
 
 // loadAverage is the machine's 1-minute load average (0 when unreadable):

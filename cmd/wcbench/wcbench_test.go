@@ -129,10 +129,10 @@ func TestServerSampleParsing(t *testing.T) {
 	require.NoError(t, parseMetrics(strings.NewReader(text), &s))
 	require.Equal(t, serverSample{RSS: 3.2e7, HeapInuse: 1.5e6, StackInuse: 65536, Goroutines: 42, MaxFDs: 20000}, s)
 
-	rss, err := parseVmRSS("Name:\twhitecross\nVmPeak:\t 900 kB\nVmRSS:\t  2048 kB\n")
+	rss, err := parseStatusField("Name:\twhitecross\nVmPeak:\t 900 kB\nVmRSS:\t  2048 kB\n", "VmRSS")
 	require.NoError(t, err)
 	require.Equal(t, float64(2048*1024), rss)
-	_, err = parseVmRSS("Name:\tx\n")
+	_, err = parseStatusField("Name:\tx\n", "VmRSS")
 	require.Error(t, err)
 }
 
@@ -280,4 +280,18 @@ func TestSetupThenRunMeasuresEveryPhase(t *testing.T) {
 		require.NoError(t, err)
 		require.Zero(t, failed)
 	})
+}
+
+func TestLoginsRefusesOtherServersAndBadCounts(t *testing.T) {
+	t.Parallel()
+	var out strings.Builder
+	for _, args := range [][]string{
+		{"--server", "http://10.0.0.1:8080", "--pid", "1"},
+		{"--server", "http://127.0.0.1:8080"},
+		{"--server", "http://127.0.0.1:8080", "--pid", "1", "--n", "251"},
+	} {
+		require.Error(t, runLogins(t.Context(), args, &out), args)
+	}
+	require.Empty(t, out.String(), "nothing was sent")
+	require.Equal(t, "200 x1, 401 x6, 429 x33", formatCodes(map[int]int{429: 33, 200: 1, 401: 6}))
 }
