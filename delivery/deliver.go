@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -163,25 +164,34 @@ func (w *DeliverWorker) send(ctx context.Context, key breakerKey, p Provider, ou
 	return res, err
 }
 
-// sendPush sends to each of the recipient's browsers, each through the
-// breaker of its district and push service host. It succeeds when any
-// accepted; when every one is gone it is a permanent failure (and the
-// delivery falls back). What each send came to is remembered per
-// subscription (notePush), so one that keeps failing stops being tried.
+// sendPush sends to each of the recipient's browsers at once, each through
+// the breaker of its district and push service host, so a family's slow
+// endpoints hold a worker for one push timeout, not one per browser. It
+// succeeds when any accepted; when every one is gone it is a permanent
+// failure (and the delivery falls back). What each send came to is
+// remembered per subscription (notePush), so one that keeps failing stops
+// being tried.
 func (w *DeliverWorker) sendPush(ctx context.Context, p Provider, task *whitecross.DeliveryTask, out *whitecross.Outbound) (*whitecross.SendResult, error) {
+	subs := task.Recipient.Push
+	results := make([]*whitecross.SendResult, len(subs))
+	errs := make([]error, len(subs))
+	var wg sync.WaitGroup
+	for i, sub := range subs {
+		wg.Go(func() {
+			o := *out
+			o.To = sub.BrowserJSON()
+			results[i], errs[i] = w.send(ctx, pushKey(p, task.Message.TenantID, sub.Endpoint), p, &o)
+		})
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return firstAccepted(ctx, results, errs) // record what was accepted before the attempt ended
+	}
 	var accepted *whitecross.SendResult
 	var open bool
 	var temporary, permanent error
-	for _, sub := range task.Recipient.Push {
-		o := *out
-		o.To = sub.BrowserJSON()
-		res, err := w.send(ctx, pushKey(p, task.Message.TenantID, sub.Endpoint), p, &o)
-		if err != nil && ctx.Err() != nil {
-			if accepted != nil {
-				return accepted, nil // record what was accepted before the attempt ended
-			}
-			return nil, err
-		}
+	for i, sub := range subs {
+		res, err := results[i], errs[i]
 		w.notePush(ctx, task, sub, err)
 		switch {
 		case err == nil:
@@ -208,6 +218,22 @@ func (w *DeliverWorker) sendPush(ctx context.Context, p Provider, task *whitecro
 		return nil, permanent
 	}
 	return nil, &whitecross.ProviderError{Provider: p.Name, Permanent: true, Code: "410", Message: "every push subscription of the recipient is gone"}
+}
+
+// firstAccepted is, for a push attempt whose time ran out, the first send
+// that was accepted, else the first error, else the context's.
+func firstAccepted(ctx context.Context, results []*whitecross.SendResult, errs []error) (*whitecross.SendResult, error) {
+	for i, err := range errs {
+		if err == nil {
+			return results[i], nil
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return nil, ctx.Err()
 }
 
 // notePush remembers what a send to one subscription came to: a gone one

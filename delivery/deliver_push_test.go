@@ -26,20 +26,35 @@ import (
 // pushFake is a TLS push service speaking Web Push: it answers each
 // subscription by the first segment of its endpoint's path: /dead/... 503
 // (the service failing for that endpoint), /bad/... 400 (a subscription
-// the service refuses), anything else 201. It counts requests per path.
+// the service refuses), /slow/... 201 once slowTogether such requests are
+// in flight at once (or after slowLimit), anything else 201. It counts
+// requests per path, and the most /slow/ requests in flight at once.
 type pushFake struct {
 	*httptest.Server
-	mu       sync.Mutex
-	requests map[string]int
+	mu          sync.Mutex
+	requests    map[string]int
+	slow        int           // /slow/ requests in flight
+	maxSlow     int           // the most at once
+	slowArrived chan struct{} // closed when slowTogether are in flight
 }
+
+// slowTogether /slow/ requests in flight release each other; slowLimit
+// bounds the wait of one that never sees them.
+const (
+	slowTogether = 3
+	slowLimit    = 5 * time.Second
+)
 
 func newPushFake(t *testing.T) *pushFake {
 	t.Helper()
-	f := &pushFake{requests: map[string]int{}}
+	f := &pushFake{requests: map[string]int{}, slowArrived: make(chan struct{})}
 	f.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.requests[r.URL.Path]++
 		f.mu.Unlock()
+		if strings.HasPrefix(r.URL.Path, "/slow/") {
+			f.waitForSlow()
+		}
 		switch {
 		case r.Method != http.MethodPost || r.Header.Get("Content-Encoding") != "aes128gcm":
 			w.WriteHeader(http.StatusBadRequest)
@@ -54,6 +69,25 @@ func newPushFake(t *testing.T) *pushFake {
 	}))
 	t.Cleanup(f.Close)
 	return f
+}
+
+// waitForSlow holds a /slow/ request until slowTogether are in flight, or
+// slowLimit passed: an endpoint that answers slowly.
+func (f *pushFake) waitForSlow() {
+	f.mu.Lock()
+	f.slow++
+	f.maxSlow = max(f.maxSlow, f.slow)
+	if f.slow == slowTogether {
+		close(f.slowArrived)
+	}
+	f.mu.Unlock()
+	select {
+	case <-f.slowArrived:
+	case <-time.After(slowLimit):
+	}
+	f.mu.Lock()
+	f.slow--
+	f.mu.Unlock()
 }
 
 // count returns how many requests reached path.
@@ -234,5 +268,30 @@ func TestASubscriptionThatKeepsFailingIsDisabled(t *testing.T) {
 		b.waitDelivered(t, d.ID)
 		require.Equal(t, store.PushFailuresToDisable, push.count("/bad/old-laptop"), "a disabled subscription is not tried")
 		require.Equal(t, store.PushFailuresToDisable+1, push.count("/ok/phone"))
+	})
+}
+
+// TestAllOfARecipientsBrowsersAreSentToAtOnce: a family's slow endpoints
+// hold a delivery worker, which other districts' alerts also need, for
+// one push timeout, not one per browser: the sends to a recipient's
+// browsers are in flight together.
+func TestAllOfARecipientsBrowsersAreSentToAtOnce(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		push := newPushFake(t)
+		b := newDeliverBundle(t, db, delivery.QueueConfig{Deliver: delivery.DeliverConfig{
+			Providers: map[whitecross.Channel]delivery.Provider{whitecross.ChannelPush: {Name: webpush.ProviderName, Sender: push.sender(t)}},
+		}})
+		parent := b.d.LincolnParent
+		for _, name := range []string{"phone", "laptop", "tablet"} {
+			b.addPushIn(t, b.d, parent, push.URL+"/slow/"+name)
+		}
+		m := b.pushMessage(t, b.d, parent, "Early dismissal", whitecross.CategoryGeneral)
+		d := b.mustDelivery(t, m.ID, parent, whitecross.ChannelPush)
+		b.waitDelivered(t, d.ID)
+		require.Equal(t, "SENT", b.mustDelivery(t, m.ID, parent, whitecross.ChannelPush).Status)
+		push.mu.Lock()
+		defer push.mu.Unlock()
+		require.Equal(t, slowTogether, push.maxSlow, "every browser of the recipient was being sent to at the same time")
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"syscall"
 )
@@ -39,8 +40,12 @@ type Guard struct {
 	// that host and its subdomains ("push.apple.com" allows
 	// "web.push.apple.com"). Entries are lower case, without a port.
 	Hosts []string
-	// Allow are exceptions to the public-address rule. Tests use it for
-	// an httptest server on 127.0.0.1; production leaves it empty.
+	// Ports, when not empty, are the only ports Control lets the server
+	// connect to (push services listen on 443), so a stored address cannot
+	// aim it at another service of a public host.
+	Ports []uint16
+	// Allow are exceptions to the public-address and port rules. Tests use
+	// it for an httptest server on 127.0.0.1; production leaves it empty.
 	Allow []netip.Prefix
 }
 
@@ -94,13 +99,18 @@ func Public(addr netip.Addr) bool {
 // Permitted reports whether the guard lets the server connect to addr: a
 // public address, or one of Allow.
 func (g *Guard) Permitted(addr netip.Addr) bool {
+	return g.allowed(addr) || Public(addr)
+}
+
+// allowed reports whether addr is one of the Allow exceptions.
+func (g *Guard) allowed(addr netip.Addr) bool {
 	addr = addr.Unmap().WithZone("")
 	for _, p := range g.Allow {
 		if p.Contains(addr) {
 			return true
 		}
 	}
-	return Public(addr)
+	return false
 }
 
 // HostAllowed reports whether host (a name or an IP literal, without port)
@@ -161,16 +171,21 @@ func (g *Guard) CheckHost(ctx context.Context, host string) error {
 }
 
 // Control is a net.Dialer Control function: it refuses to connect to an
-// address that is not permitted. It runs after name resolution, on the
-// address actually dialed, for every connection attempt. Its error wraps
-// ErrRefused.
+// address that is not permitted, or on a port not among Ports. It runs
+// after name resolution, on the address actually dialed, for every
+// connection attempt. Its error wraps ErrRefused.
 func (g *Guard) Control(_, address string, _ syscall.RawConn) error {
 	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return fmt.Errorf("%w: cannot read the dialed address", ErrRefused)
 	}
-	if !g.Permitted(ap.Addr()) {
+	switch {
+	case g.allowed(ap.Addr()):
+		return nil
+	case !Public(ap.Addr()):
 		return fmt.Errorf("%w: not a public address", ErrRefused)
+	case len(g.Ports) > 0 && !slices.Contains(g.Ports, ap.Port()):
+		return fmt.Errorf("%w: port %d is not an allowed one", ErrRefused, ap.Port())
 	}
 	return nil
 }

@@ -86,6 +86,10 @@ func TestControlAndAllow(t *testing.T) {
 		require.ErrorIs(t, strict.Control("tcp", a, nil), netguard.ErrRefused, a)
 	}
 	require.NoError(t, strict.Control("tcp4", "142.250.74.10:443", nil))
+	https := netguard.Guard{Ports: []uint16{443}}
+	require.NoError(t, https.Control("tcp4", "142.250.74.10:443", nil))
+	require.ErrorIs(t, https.Control("tcp4", "142.250.74.10:22", nil), netguard.ErrRefused, "only the allowed ports")
+	require.ErrorIs(t, https.Control("tcp4", "127.0.0.1:443", nil), netguard.ErrRefused)
 	loopback := netguard.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
 	require.NoError(t, loopback.Control("tcp4", "127.0.0.1:8443", nil))
 	require.ErrorIs(t, loopback.Control("tcp6", "[::1]:8443", nil), netguard.ErrRefused)

@@ -17,10 +17,14 @@ import (
 
 // classifyStatus turns a non-2xx push service response into a
 // ProviderError. The response body is not included: it is the service's
-// text, and some services echo the endpoint.
+// text, and some services echo the endpoint. A 4xx is the subscription's
+// problem (Recipient) except 401 (our VAPID token), 413 (the message's
+// size) and 429 (the service throttling this district's traffic, which its
+// own breaker should slow down).
 func (s *Sender) classifyStatus(resp *http.Response) *whitecross.ProviderError {
 	code := resp.StatusCode
-	pe := &whitecross.ProviderError{Provider: ProviderName, Code: strconv.Itoa(code), Recipient: code != http.StatusUnauthorized && code < 500}
+	pe := &whitecross.ProviderError{Provider: ProviderName, Code: strconv.Itoa(code), Recipient: code < 500 &&
+		code != http.StatusUnauthorized && code != http.StatusRequestEntityTooLarge && code != http.StatusTooManyRequests}
 	switch {
 	case code == http.StatusNotFound || code == http.StatusGone:
 		pe.Permanent = true

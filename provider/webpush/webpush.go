@@ -41,8 +41,10 @@ const (
 	DefaultTTL = 24 * time.Hour
 	// MaxTTL is the longest TTL accepted (push services cap it near 4 weeks).
 	MaxTTL = 28 * 24 * time.Hour
-	// DefaultTimeout bounds one request when Config.HTTPClient is nil.
-	DefaultTimeout = 30 * time.Second
+	// DefaultTimeout bounds one request when Config.Timeout is zero. Push
+	// services answer within a second; a longer wait is an endpoint
+	// holding a delivery worker that other districts' alerts need.
+	DefaultTimeout = 10 * time.Second
 	// MaxPayloadBytes is the largest JSON payload that fits one 4096-byte
 	// aes128gcm record (4096 - 16 tag - 86 header - 1 delimiter). Longer
 	// bodies are shortened with "…"; see Send.
@@ -115,6 +117,11 @@ func New(cfg Config) (*Sender, error) {
 	}
 	if ttl < 0 || ttl > MaxTTL {
 		return nil, whitecross.Errorf(whitecross.EINVALID, "Web Push TTL must be between 0 and %s.", MaxTTL)
+	}
+	if len(cfg.Guard.Ports) == 0 {
+		// Push services listen on 443; endpoints registered before that was
+		// checked at registration are held to it here.
+		cfg.Guard.Ports = []uint16{443}
 	}
 	client := newClient(cfg)
 	now := cfg.Now

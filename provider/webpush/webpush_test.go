@@ -144,13 +144,13 @@ func TestSendClassifiesResponses(t *testing.T) {
 	}{
 		{status: http.StatusGone, permanent: true, code: "410", gone: true, recipient: true},
 		{status: http.StatusNotFound, permanent: true, code: "410", gone: true, recipient: true},
-		{status: http.StatusRequestEntityTooLarge, permanent: true, code: "413", recipient: true},
+		{status: http.StatusRequestEntityTooLarge, permanent: true, code: "413"},
 		{status: http.StatusForbidden, permanent: true, code: "403", recipient: true},
 		{status: http.StatusUnauthorized, permanent: true, code: "401"},
 		{status: http.StatusBadRequest, permanent: true, code: "400", recipient: true},
 		{status: http.StatusServiceUnavailable, header: http.Header{"Retry-After": {"120"}}, code: "503", retryAfter: 2 * time.Minute},
 		{status: http.StatusInternalServerError, code: "500"},
-		{status: http.StatusTooManyRequests, header: http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}, code: "429", retryAfter: 90 * time.Second, recipient: true},
+		{status: http.StatusTooManyRequests, header: http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}, code: "429", retryAfter: 90 * time.Second},
 	} {
 		t.Run(http.StatusText(tc.status), func(t *testing.T) {
 			t.Parallel()
