@@ -174,6 +174,12 @@ type AuthService interface {
 	// Logout revokes the session of the refresh token if given, else the
 	// session named by sessionID in the caller's tenant. Idempotent.
 	Logout(ctx context.Context, refreshToken string, actor *Actor) error
+	// ChangePassword sets the caller's password to next once current is
+	// proved theirs, and ends their other sessions. The attempt is charged
+	// to the sign-in lockout like a login: EFORBIDDEN naming
+	// body.current_password when it is wrong, ERATELIMIT while locked out;
+	// EINVALID naming body.new_password when next fails CheckPassword.
+	ChangePassword(ctx context.Context, current, next string) error
 	// Authenticate verifies an access token and that its session is live.
 	// EUNAUTHORIZED otherwise.
 	Authenticate(ctx context.Context, accessToken string) (*Actor, error)

@@ -99,7 +99,6 @@ type UserUpdate struct {
 	Locale      *string
 	Timezone    *string
 	LocationIDs *[]string
-	Password    *string
 }
 
 // UserFilter narrows a directory listing.
@@ -130,6 +129,12 @@ type UserService interface {
 	// UpdateUser applies upd. ENOTFOUND as FindUserByID; EINVALID; EFORBIDDEN
 	// when the caller may see but not administer the user.
 	UpdateUser(ctx context.Context, id string, upd *UserUpdate) (*User, error)
+	// SetPassword replaces user id's password (empty clears it) and ends
+	// their other sessions. Only the system or the person themselves, once
+	// AuthService.ChangePassword has checked their current password:
+	// EFORBIDDEN naming body.password for anyone else; EINVALID naming
+	// body.password when it fails CheckPassword.
+	SetPassword(ctx context.Context, id, password string) error
 	// DeactivateUser stops the user from signing in and revokes their
 	// sessions; their messages stay. ENOTFOUND, EFORBIDDEN as UpdateUser.
 	DeactivateUser(ctx context.Context, id string) error

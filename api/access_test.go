@@ -9,6 +9,7 @@ import (
 
 	"whitecross"
 	"whitecross/api"
+	"whitecross/store/storetest"
 )
 
 // The school-admin and stale-session attacks of issue 11 (defects 4, 5 and
@@ -27,7 +28,8 @@ func requireProblemField(t *testing.T, res *response, status int, field string) 
 
 // TestSchoolAdminCannotSignInAsGuardian: a SCHOOL_ADMIN who may not read the
 // nurse's sensitive message to a guardian cannot set the guardian's
-// password to sign in as them; nor can an ADMIN set anyone else's.
+// password to sign in as them, nor create a guardian account with a
+// password they chose; nor can an ADMIN set anyone else's.
 func TestSchoolAdminCannotSignInAsGuardian(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, b *bundle) {
@@ -52,9 +54,18 @@ func TestSchoolAdminCannotSignInAsGuardian(t *testing.T) {
 			body: map[string]string{"tenant": d.Tenant.Slug, "email": d.LincolnParent.Email, "password": chosen}})
 		require.Equal(t, http.StatusUnauthorized, res.status, "the guardian's password did not change")
 
-		// An administrator still changes their own through the same route.
+		for _, tok := range []string{schoolAdmin, admin} {
+			res = b.do(t, req{method: "POST", path: "/api/v1/users", token: tok, body: map[string]any{
+				"email": "second.parent@springfield.example", "name": "Second Parent", "role": "GUARDIAN", "password": chosen}})
+			requireProblemField(t, res, http.StatusForbidden, "body.password")
+		}
+		res = b.do(t, req{method: "POST", path: "/api/v1/auth/login",
+			body: map[string]string{"tenant": d.Tenant.Slug, "email": "second.parent@springfield.example", "password": chosen}})
+		require.Equal(t, http.StatusUnauthorized, res.status, "no account was made")
+
+		// Not even their own through PATCH: that needs the current password.
 		res = b.do(t, req{method: "PATCH", path: "/api/v1/users/" + d.LincolnAdmin.ID, token: schoolAdmin, body: map[string]any{"password": chosen}})
-		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		requireProblemField(t, res, http.StatusForbidden, "body.password")
 	})
 }
 
@@ -118,17 +129,31 @@ func TestNonCustodialParentSeesNoStudent(t *testing.T) {
 	})
 }
 
-// TestPasswordChangeEndsOtherSessions: right after a password change the
-// other sessions' access and refresh tokens are refused; the changer's own
-// session carries on.
+// TestPasswordChangeEndsOtherSessions: a password change needs the current
+// password (a stolen session is not enough to take the account), and right
+// after it the other sessions' access and refresh tokens are refused; the
+// changer's own session carries on.
 func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, b *bundle) {
 		d := b.d
 		mine, other := b.login(t, d, d.LincolnAdmin), b.login(t, d, d.LincolnAdmin)
-		res := b.do(t, req{method: "PATCH", path: "/api/v1/users/" + d.LincolnAdmin.ID, token: mine.AccessToken,
-			body: map[string]any{"password": "a brand new password"}})
-		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		change := func(current, next string) *response {
+			return b.do(t, req{method: "PUT", path: "/api/v1/me/password", token: other.AccessToken,
+				body: map[string]any{"current_password": current, "new_password": next}})
+		}
+		requireProblemField(t, change("a guess at it", "a brand new password"), http.StatusForbidden, "body.current_password")
+		for next, problem := range map[string]string{"short one": "12 to 128", "password1234": "too easy", d.LincolnAdmin.Email: "email"} {
+			res := change(storetest.SeedPassword, next)
+			requireProblemField(t, res, http.StatusUnprocessableEntity, "body.new_password")
+			require.Contains(t, string(res.body), problem)
+		}
+		require.Equal(t, http.StatusOK, b.do(t, req{method: "GET", path: "/api/v1/me", token: other.AccessToken}).status,
+			"refused changes end nothing")
+
+		res := b.do(t, req{method: "PUT", path: "/api/v1/me/password", token: mine.AccessToken,
+			body: map[string]any{"current_password": storetest.SeedPassword, "new_password": "a brand new password"}})
+		require.Equal(t, http.StatusNoContent, res.status, "%s", res.body)
 
 		require.Equal(t, http.StatusUnauthorized, b.do(t, req{method: "GET", path: "/api/v1/me", token: other.AccessToken}).status)
 		require.Equal(t, http.StatusUnauthorized, b.do(t, req{method: "POST", path: "/api/v1/auth/refresh",

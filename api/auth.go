@@ -62,6 +62,13 @@ type logoutOutput struct {
 
 type meOutput struct{ Body User }
 
+type changePasswordInput struct {
+	Body struct {
+		CurrentPassword string `json:"current_password" minLength:"1" maxLength:"1024" writeOnly:"true"`
+		NewPassword     string `json:"new_password" maxLength:"128" writeOnly:"true" doc:"12 to 128 characters, not your email or name, not easy to guess"`
+	}
+}
+
 // JWKSet is a JSON Web Key Set (RFC 7517).
 type JWKSet struct {
 	Keys []map[string]any `json:"keys" nullable:"false" doc:"Ed25519 public keys (kty OKP, crv Ed25519, alg EdDSA) named by kid"`
@@ -208,4 +215,13 @@ func newCSRFToken() (string, error) {
 		return "", fmt.Errorf("generate csrf token: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// changePassword sets the caller's own password once they prove the
+// current one; their other sessions end, this one stays.
+func (s *Server) changePassword(ctx context.Context, in *changePasswordInput) (*struct{}, error) {
+	if err := s.deps.Auth.ChangePassword(ctx, in.Body.CurrentPassword, in.Body.NewPassword); err != nil {
+		return nil, err
+	}
+	return nil, nil
 }

@@ -55,6 +55,15 @@ func (s *Server) routes() {
 		Errors: []int{http.StatusBadRequest, http.StatusForbidden}}, authOptional), handle(s, s.logout))
 	huma.Register(a, s.op(huma.Operation{OperationID: "me", Method: http.MethodGet, Path: "/api/v1/me", Tags: []string{tagAuth},
 		Summary: "The signed-in user", Errors: []int{http.StatusUnauthorized}}, authRequired), handle(s, s.me))
+	huma.Register(a, s.op(huma.Operation{OperationID: "change-password", Method: http.MethodPut, Path: "/api/v1/me/password", Tags: []string{tagAuth},
+		Summary: "Change your own password", DefaultStatus: http.StatusNoContent,
+		Description: "Needs the current password: a wrong one is 403 naming body.current_password and counts toward the " +
+			"sign-in lockout (429 with Retry-After while it lasts). The new password has at least 12 characters, is not the " +
+			"email or name and is not easy to guess (common, a word, name, date or pattern): else 422 naming body.new_password. " +
+			"Every other session of the user ends at once; this one stays. Passwords are hashed in a bounded number of " +
+			"slots: 503 with Retry-After when none frees in time.",
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity,
+			http.StatusTooManyRequests, http.StatusServiceUnavailable}}, authRequired), handle(s, s.changePassword))
 	huma.Register(a, s.op(huma.Operation{OperationID: "jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json", Tags: []string{tagAuth},
 		Summary: "Public keys that verify access tokens (JWKS)"}, ""), handle(s, s.jwks))
 
@@ -65,25 +74,23 @@ func (s *Server) routes() {
 	huma.Register(a, s.op(huma.Operation{OperationID: "create-user", Method: http.MethodPost, Path: "/api/v1/users", Tags: []string{tagUsers},
 		Summary: "Create a user", DefaultStatus: http.StatusCreated,
 		Description: "ADMIN anywhere in the district; SCHOOL_ADMIN for non-ADMIN users within their locations and guardians. " +
-			"An email already in the district is 409. An initial password may be given for the new account (it has no data yet); " +
-			"after that only its owner changes it. " +
-			"A password is hashed in a bounded number of slots: 503 with Retry-After when none frees in time.",
+			"An email already in the district is 409. Nobody chooses another person's password: a password in the body is 403 " +
+			"naming body.password (the person signs in with a code, or the operator sets a first password with the CLI).",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}}, authRequired), handle(s, s.createUser))
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.createUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "get-user", Method: http.MethodGet, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
 		Summary: "A user the caller may message or administer",
 		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.getUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "update-user", Method: http.MethodPatch, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
 		Summary: "Change a user",
 		Description: "Only the fields given change. The email cannot change (sending it is 422). " +
-			"A password is only ever the caller's own: setting or clearing another person's is 403 naming body.password " +
-			"(deactivate the account instead); a new password ends every other session of the user at once. " +
+			"A password is never set here, not even one's own: 403 naming body.password (PUT /api/v1/me/password " +
+			"with the current password; an administrator deactivates the account instead). " +
 			"Turning a guardian into staff or staff into a guardian is an ADMIN's act (403 naming body.role for a SCHOOL_ADMIN); " +
 			"placing a non-custodial contact of a student at, above or below that student's location is 403 naming " +
-			"body.location_ids for a SCHOOL_ADMIN and, for an ADMIN, recorded in the audit as an override. " +
-			"A new password is hashed in a bounded number of slots: 503 with Retry-After when none frees in time.",
+			"body.location_ids for a SCHOOL_ADMIN and, for an ADMIN, recorded in the audit as an override.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}}, authRequired), handle(s, s.updateUser))
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.updateUser))
 	huma.Register(a, s.op(huma.Operation{OperationID: "deactivate-user", Method: http.MethodDelete, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
 		Summary: "Deactivate a user", DefaultStatus: http.StatusNoContent,
 		Description: "The user can no longer sign in and their sessions end at once; their messages stay.",

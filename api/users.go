@@ -63,7 +63,7 @@ type createUserInput struct {
 		Locale      string   `json:"locale,omitempty" maxLength:"35" doc:"BCP 47, e.g. en-US; the district's default_locale (else en) when absent"`
 		Timezone    string   `json:"timezone,omitempty" maxLength:"64" doc:"IANA time zone, e.g. America/Chicago"`
 		LocationIDs []string `json:"location_ids,omitempty" maxItems:"100" doc:"May be empty for a guardian: their students place them"`
-		Password    string   `json:"password,omitempty" minLength:"10" maxLength:"128" writeOnly:"true" doc:"Without one the user cannot sign in yet"`
+		Password    string   `json:"password,omitempty" maxLength:"128" writeOnly:"true" doc:"Refused (403): nobody chooses another person's password"`
 	}
 }
 
@@ -76,7 +76,7 @@ type updateUserInput struct {
 		Locale      *string   `json:"locale,omitempty" maxLength:"35"`
 		Timezone    *string   `json:"timezone,omitempty" maxLength:"64"`
 		LocationIDs *[]string `json:"location_ids,omitempty" maxItems:"100" doc:"Replaces the user's locations"`
-		Password    *string   `json:"password,omitempty" minLength:"10" maxLength:"128" writeOnly:"true" doc:"Your own only (403 for anyone else's); ends your other sessions"`
+		Password    *string   `json:"password,omitempty" maxLength:"128" writeOnly:"true" doc:"Refused (403): change your own with PUT /api/v1/me/password"`
 	}
 }
 
@@ -123,11 +123,18 @@ func (s *Server) getUser(ctx context.Context, in *userIDInput) (*userOutput, err
 	return &userOutput{Body: userFrom(u)}, nil
 }
 
+// errPasswordOnPatch refuses a password in a user update: another person's
+// is nobody else's to choose, and one's own needs the current one.
+var errPasswordOnPatch = whitecross.FieldErrorf(whitecross.EFORBIDDEN, "body.password", nil,
+	"Passwords are not changed here: change your own with PUT /api/v1/me/password; an administrator deactivates an account instead.")
+
 func (s *Server) updateUser(ctx context.Context, in *updateUserInput) (*userOutput, error) {
 	b := in.Body
+	if b.Password != nil {
+		return nil, errPasswordOnPatch
+	}
 	upd := &whitecross.UserUpdate{
-		Name: b.Name, Phone: b.Phone, Locale: b.Locale, Timezone: b.Timezone,
-		LocationIDs: b.LocationIDs, Password: b.Password,
+		Name: b.Name, Phone: b.Phone, Locale: b.Locale, Timezone: b.Timezone, LocationIDs: b.LocationIDs,
 	}
 	if b.Role != nil {
 		role := whitecross.Role(*b.Role)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -57,7 +58,10 @@ func (s *Service) Login(ctx context.Context, req whitecross.LoginRequest) (*whit
 		return nil, nil, s.giveBack(ctx, charges, err)
 	}
 	if reason := failureReason(creds, matched); reason != "" {
-		return nil, nil, s.loginFailed(ctx, tenant, creds, req, reason, keys, charges, now)
+		if err := s.recordFailure(ctx, tenant, creds, req.ClientIP, reason, keys, charges, now); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, errInvalidCredentials
 	}
 	return s.loginSucceeded(ctx, creds.User, req, keys[0].key, charges[1:], now)
 }
@@ -86,11 +90,32 @@ type throttleKey struct {
 // throttleKeys are the account key, then the address key when the address
 // is known.
 func (s *Service) throttleKeys(slug, email, clientIP string) []throttleKey {
-	keys := []throttleKey{{key: "acct:" + slug + ":" + email, policy: s.cfg.AccountThrottle, scope: "account"}}
+	keys := []throttleKey{{key: AccountThrottleKey(slug, email), policy: s.cfg.AccountThrottle, scope: "account"}}
 	if clientIP != "" {
-		keys = append(keys, throttleKey{key: "ip:" + clientIP, policy: s.cfg.AddressThrottle, scope: "address"})
+		keys = append(keys, throttleKey{key: addressThrottleKey(clientIP), policy: s.cfg.AddressThrottle, scope: "address"})
 	}
 	return keys
+}
+
+// AccountThrottleKey is the sign-in lockout counter of one account, which
+// the operator clears when they set its password.
+func AccountThrottleKey(slug, email string) string {
+	return "acct:" + strings.ToLower(strings.TrimSpace(slug)) + ":" + strings.ToLower(strings.TrimSpace(email))
+}
+
+// addressThrottleKey is the counter of a client address. An IPv6 client
+// is counted by its /64, the block one subscriber is given, since it can
+// take a fresh address of its block for every attempt.
+func addressThrottleKey(clientIP string) string {
+	addr, err := netip.ParseAddr(clientIP)
+	if err != nil {
+		return "ip:" + clientIP
+	}
+	addr = addr.Unmap()
+	if addr.Is4() {
+		return "ip:" + addr.String()
+	}
+	return "ip:" + netip.PrefixFrom(addr.WithZone(""), 64).Masked().String()
 }
 
 // reserve charges the attempt to every key, or returns ERATELIMIT when any
@@ -179,13 +204,13 @@ func rateLimited(d time.Duration) error {
 	return e
 }
 
-// loginFailed audits the failure (its charges stand) and any lockout its
-// charges started, in the tenant's chain, and returns the uniform error.
-// An unknown tenant has no chain, so nothing is audited for it.
-func (s *Service) loginFailed(ctx context.Context, tenant *whitecross.Tenant, creds *whitecross.Credentials,
-	req whitecross.LoginRequest, reason string, keys []throttleKey, charges []whitecross.ThrottleCharge, now time.Time) error {
+// recordFailure audits a failed check of a password (its charges stand)
+// and any lockout its charges started, in the tenant's chain. An unknown
+// tenant has no chain, so nothing is audited for it.
+func (s *Service) recordFailure(ctx context.Context, tenant *whitecross.Tenant, creds *whitecross.Credentials,
+	clientIP, reason string, keys []throttleKey, charges []whitecross.ThrottleCharge, now time.Time) error {
 	if tenant == nil {
-		return errInvalidCredentials
+		return nil
 	}
 	actorID, targetType := "", ""
 	if creds != nil {
@@ -194,7 +219,7 @@ func (s *Service) loginFailed(ctx context.Context, tenant *whitecross.Tenant, cr
 	if err := s.audit(ctx, &whitecross.AuditEvent{
 		TenantID: tenant.ID, At: now, ActorID: actorID, Action: whitecross.AuditLoginFailed,
 		TargetType: targetType, TargetID: actorID, Outcome: whitecross.OutcomeFailure,
-		ClientIP: req.ClientIP, Detail: map[string]string{"reason": reason},
+		ClientIP: clientIP, Detail: map[string]string{"reason": reason},
 	}); err != nil {
 		return err
 	}
@@ -208,7 +233,7 @@ func (s *Service) loginFailed(ctx context.Context, tenant *whitecross.Tenant, cr
 		if err := s.audit(ctx, &whitecross.AuditEvent{
 			TenantID: tenant.ID, At: now, ActorID: actorID, Action: whitecross.AuditLoginLocked,
 			TargetType: targetType, TargetID: actorID, Outcome: whitecross.OutcomeDenied,
-			ClientIP: req.ClientIP, Detail: map[string]string{
+			ClientIP: clientIP, Detail: map[string]string{
 				"scope":           keys[i].scope,
 				"lockout_seconds": fmt.Sprint(int(c.LockedUntil.Sub(now) / time.Second)),
 			},
@@ -216,7 +241,7 @@ func (s *Service) loginFailed(ctx context.Context, tenant *whitecross.Tenant, cr
 			return err
 		}
 	}
-	return errInvalidCredentials
+	return nil
 }
 
 // loginSucceeded clears the account's count, refunds the other charges

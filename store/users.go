@@ -5,9 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"whitecross"
 )
@@ -21,7 +19,9 @@ const userColumns = `u.id, u.tenant_id, u.email, u.name, u.role, u.phone, u.loca
 // GUARDIAN users whose location_ids all lie in their scope. EFORBIDDEN
 // otherwise (naming body.role or body.location_ids[i] when one field is the
 // reason); EINVALID naming the field; ECONFLICT for an email already in the
-// tenant.
+// tenant. Only the system (the operator's CLI, the demo) may give the new
+// user a password: an administrator who chose one could sign in as that
+// person (EFORBIDDEN naming body.password).
 func (s *Store) CreateUser(ctx context.Context, in *whitecross.UserCreate) (*whitecross.User, error) {
 	a, err := caller(ctx)
 	if err != nil {
@@ -59,7 +59,10 @@ func (s *Store) CreateUser(ctx context.Context, in *whitecross.UserCreate) (*whi
 	}
 	var hash string
 	if in.Password != "" {
-		if hash, err = s.hashPassword(ctx, in.Password); err != nil {
+		if !a.System {
+			return nil, errOthersPassword
+		}
+		if hash, err = s.hashPassword(ctx, "body.password", in.Password, u); err != nil {
 			return nil, err
 		}
 	}
@@ -156,32 +159,13 @@ func (s *Store) findUserToAdminister(ctx context.Context, q Querier, a *whitecro
 // grant ADMIN, turn a guardian into staff or back, add or remove a location
 // outside their scope, nor place a non-custodial contact of a student near
 // that student (placeNearNonCustodial); an ADMIN may, and the audit event
-// records the override. Only the person themselves (or the system: the
-// operator's CLI) sets a password; an empty one clears it (the user can no
-// longer sign in). A new password ends the user's other sessions in the same
-// transaction: all but the caller's own on a self-change, all of them
-// otherwise. ENOTFOUND as FindUserByID; EFORBIDDEN when the caller may see
-// but not administer the user, or sets another person's password (naming
-// body.password); EINVALID naming the field.
+// records the override. Passwords are SetPassword's. ENOTFOUND as
+// FindUserByID; EFORBIDDEN when the caller may see but not administer the
+// user; EINVALID naming the field.
 func (s *Store) UpdateUser(ctx context.Context, id string, upd *whitecross.UserUpdate) (*whitecross.User, error) {
 	a, err := caller(ctx)
 	if err != nil {
 		return nil, err
-	}
-	// Refuse early, so that a caller who may not administer the user never
-	// costs a password hash; the transaction checks again.
-	target, err := s.findUserToAdminister(ctx, s.db.Reader(), a, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkPasswordSetter(a, target, upd); err != nil {
-		return nil, err
-	}
-	var hash string
-	if upd.Password != nil && *upd.Password != "" {
-		if hash, err = s.hashPassword(ctx, *upd.Password); err != nil {
-			return nil, err
-		}
 	}
 	var u *whitecross.User
 	err = s.db.InTx(ctx, func(tx *Tx) error {
@@ -207,13 +191,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd *whitecross.UserU
 			detail["overrides_non_custodial"] = strings.Join(overrides, ",")
 		}
 		u.UpdatedAt = s.db.now()
-		args := []any{a.TenantID, u.ID, u.Name, string(u.Role), u.Phone, u.Locale, u.Timezone, u.UpdatedAt}
-		set := `name = $3, role = $4, phone = $5, locale = $6, timezone = $7, updated_at = $8`
-		if upd.Password != nil {
-			set += `, password_hash = $9`
-			args = append(args, hash)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE users SET `+set+` WHERE tenant_id = $1 AND id = $2`, args...); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE users SET name = $3, role = $4, phone = $5, locale = $6, timezone = $7, updated_at = $8
+			WHERE tenant_id = $1 AND id = $2`, a.TenantID, u.ID, u.Name, string(u.Role), u.Phone, u.Locale, u.Timezone, u.UpdatedAt); err != nil {
 			return fmt.Errorf("update user: %w", err)
 		}
 		if slices.Contains(changed, "location_ids") {
@@ -225,13 +204,6 @@ func (s *Store) UpdateUser(ctx context.Context, id string, upd *whitecross.UserU
 			if err := s.syncContactPoint(ctx, tx, u, whitecross.ContactPhone, u.Phone); err != nil {
 				return err
 			}
-		}
-		if upd.Password != nil {
-			ended, err := endSessionsTx(ctx, tx, u.ID, ownSession(a, u.ID), s.db.now())
-			if err != nil {
-				return err
-			}
-			detail["sessions_ended"] = strconv.FormatInt(ended, 10)
 		}
 		slices.Sort(changed)
 		detail["fields"] = strings.Join(changed, ",")
@@ -315,7 +287,6 @@ func (s *Store) applyUserUpdate(ctx context.Context, tx *Tx, a *whitecross.Actor
 		{"locale", next.Locale != old.Locale},
 		{"timezone", next.Timezone != old.Timezone},
 		{"location_ids", !slices.Equal(next.LocationIDs, old.LocationIDs)},
-		{"password", upd.Password != nil},
 	} {
 		if f.diff {
 			changed = append(changed, f.name)
@@ -354,59 +325,6 @@ func (s *Store) DeactivateUser(ctx context.Context, id string) error {
 		}
 		return s.auditTx(ctx, tx, whitecross.AuditUserDeactivated, "user", u.ID, nil)
 	})
-}
-
-// checkPasswordSetter refuses, with EFORBIDDEN naming body.password, an
-// update that sets or clears someone else's password: an administrator who
-// could would sign in as that person and read what only they may read. The
-// person sets their own; administrators deactivate (or, later, trigger a
-// reset the person completes); the system (the operator's CLI) is trusted.
-func checkPasswordSetter(a *whitecross.Actor, target *whitecross.User, upd *whitecross.UserUpdate) error {
-	if upd.Password == nil || a.System || target.ID == strings.ToLower(a.UserID) {
-		return nil
-	}
-	return whitecross.FieldErrorf(whitecross.EFORBIDDEN, "body.password", nil,
-		"Only the person may set their own password; deactivate the account instead.")
-}
-
-// ownSession is the session a password change keeps: the caller's own when
-// they change their own password, none otherwise.
-func ownSession(a *whitecross.Actor, userID string) string {
-	if a.System || strings.ToLower(a.UserID) != userID {
-		return ""
-	}
-	return a.SessionID
-}
-
-// endSessionsTx revokes every live session of the user but keep (none when
-// keep is empty) and returns how many it ended. Access tokens of those
-// sessions are refused from the next request on (SessionActor), their
-// refresh tokens at once (RotateRefreshToken).
-func endSessionsTx(ctx context.Context, tx *Tx, userID, keep string, now time.Time) (int64, error) {
-	if !validUUID(keep) {
-		keep = noUser
-	}
-	n, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL`, userID, keep, now)
-	if err != nil {
-		return 0, fmt.Errorf("end sessions: %w", err)
-	}
-	return n, nil
-}
-
-// hashPassword validates and hashes a new password. EUNAVAILABLE when the
-// server is too busy hashing to take it now.
-func (s *Store) hashPassword(ctx context.Context, pw string) (string, error) {
-	if err := validPassword("body.password", pw); err != nil {
-		return "", err
-	}
-	if s.hasher == nil {
-		return "", fmt.Errorf("hash password: store has no password hasher")
-	}
-	hash, err := s.hasher.HashPassword(ctx, pw)
-	if err != nil {
-		return "", fmt.Errorf("hash password: %w", err)
-	}
-	return hash, nil
 }
 
 // setUserLocations stores u.LocationIDs, replacing the old ones when replace.

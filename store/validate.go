@@ -16,19 +16,17 @@ import (
 
 // Limits of the directory, shared by validation and documentation.
 const (
-	maxNameLength     = 200   // characters, for tenant, location, user, student and group names
-	maxGradeLength    = 16    // characters
-	maxEmailLength    = 254   // bytes, RFC 5321's practical limit
-	minPasswordLength = 10    // characters
-	maxPasswordLength = 128   // characters
-	maxUserLocations  = 100   // location_ids per user
-	maxGuardians      = 20    // guardians per student
-	maxGroupMembers   = 10000 // member_ids per group
-	maxQueryLength    = 200   // characters of a directory search
-	defaultPageLimit  = 50
-	maxPageLimit      = 100
-	defaultTimezone   = "America/Chicago"
-	defaultLocale     = "en"
+	maxNameLength    = 200   // characters, for tenant, location, user, student and group names
+	maxGradeLength   = 16    // characters
+	maxEmailLength   = 254   // bytes, RFC 5321's practical limit
+	maxUserLocations = 100   // location_ids per user
+	maxGuardians     = 20    // guardians per student
+	maxGroupMembers  = 10000 // member_ids per group
+	maxQueryLength   = 200   // characters of a directory search
+	defaultPageLimit = 50
+	maxPageLimit     = 100
+	defaultTimezone  = "America/Chicago"
+	defaultLocale    = "en"
 	// idBatch is how many ids go into one IN list, far below both dialects'
 	// parameter limits.
 	idBatch = 500
@@ -101,14 +99,6 @@ func validTimezone(field, tz string) error {
 	}
 	if _, err := time.LoadLocation(tz); err != nil {
 		return whitecross.FieldErrorf(whitecross.EINVALID, field, tz, "Timezone must be an IANA zone like America/Chicago.")
-	}
-	return nil
-}
-
-// validPassword checks the length of a non-empty password.
-func validPassword(field, pw string) error {
-	if n := utf8.RuneCountInString(pw); n < minPasswordLength || n > maxPasswordLength {
-		return whitecross.FieldErrorf(whitecross.EINVALID, field, nil, "Password must be %d to %d characters.", minPasswordLength, maxPasswordLength)
 	}
 	return nil
 }

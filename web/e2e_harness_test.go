@@ -33,7 +33,7 @@ const (
 	// screenshotsEnv is where the screenshots go (default build/screenshots
 	// at the module root).
 	screenshotsEnv = "WHITECROSS_SCREENSHOTS"
-	demoPassword   = "whitecross-demo"
+	demoPassword   = "whitecross demo day"
 	// waitTimeout bounds every wait for something to appear. It is a
 	// deadline against hanging, never an assertion about speed.
 	waitTimeout = 30 * time.Second

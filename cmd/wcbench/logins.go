@@ -42,7 +42,7 @@ func runLogins(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&c.n, "n", 40, "sign-ins per burst, 1 to 250")
 	fs.StringVar(&c.tenant, "tenant", "demo", "tenant slug of the attacked account")
 	fs.StringVar(&c.email, "email", "nurse.lincoln@demo.example", "the attacked account")
-	fs.StringVar(&c.password, "password", "whitecross-demo", "its right password, sent last in the second burst")
+	fs.StringVar(&c.password, "password", "whitecross demo day", "its right password, sent last in the second burst")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"whitecross"
 	"whitecross/audit"
+	"whitecross/auth"
 )
 
 // open validates the configuration of a non-serve verb, whose flags are
@@ -181,8 +182,8 @@ func (p *program) user(ctx context.Context, sub string, args []string) error {
 	return nil
 }
 
-// userSetPassword sets a user's password as the operator and ends every
-// session of theirs. The API lets nobody set another person's password (an
+// userSetPassword sets a user's password as the operator, ends every
+// session of theirs and lifts the account's sign-in lockout. The API lets nobody set another person's password (an
 // administrator who could would sign in as them); the operator, who holds
 // the database anyway, is trusted with it, for someone locked out.
 func (p *program) userSetPassword(ctx context.Context, args []string) error {
@@ -217,10 +218,14 @@ func (p *program) userSetPassword(ctx context.Context, args []string) error {
 	} else if err != nil {
 		return err
 	}
-	if _, err := a.store.UpdateUser(whitecross.SystemContext(ctx, t.ID), creds.User.ID, &whitecross.UserUpdate{Password: &password}); err != nil {
+	if err := a.store.SetPassword(whitecross.SystemContext(ctx, t.ID), creds.User.ID, password); err != nil {
 		return err
 	}
-	fmt.Fprintf(p.stdout, "Set the password of user %s in tenant %s; every session of theirs has ended.\n", creds.User.ID, t.Slug)
+	// Someone locked out by failed attempts can sign in with it at once.
+	if err := a.store.Reset(ctx, auth.AccountThrottleKey(t.Slug, creds.User.Email)); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.stdout, "Set the password of user %s in tenant %s; every session of theirs has ended and any sign-in lockout of the account is lifted.\n", creds.User.ID, t.Slug)
 	return nil
 }
 

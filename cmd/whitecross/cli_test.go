@@ -165,7 +165,7 @@ func TestDemoSeedsOnceAndItsAuditLogVerifies(t *testing.T) {
 		srv := startServe(t, e, "--demo")
 		out := srv.stdout.String()
 		require.Contains(t, out, "whitecross demo is running at "+strings.Replace(srv.URL, "127.0.0.1", "localhost", 1))
-		require.Contains(t, out, `Sign in with password "whitecross-demo"`)
+		require.Contains(t, out, `Sign in with password "whitecross demo day"`)
 		for _, dt := range demoTenants() {
 			for _, u := range dt.Users {
 				require.Regexp(t, regexp.MustCompile(`(?m)^  `+dt.Slug+`\s+`+regexp.QuoteMeta(u.Email)+`\s+`+string(u.Role)+`$`), out)
@@ -258,12 +258,19 @@ func TestUserSetPassword(t *testing.T) {
 	srv := startServe(t, e, "--demo")
 	old := srv.login("demo", "guardian.smith@demo.example", demoPassword)
 	require.Equal(t, http.StatusOK, srv.do(http.MethodGet, "/api/v1/me", old, nil, nil))
+	// Someone who forgot their password has locked their account by guessing.
+	wrong := map[string]string{"tenant": "demo", "email": "guardian.smith@demo.example", "password": "was it this one"}
+	for range 5 {
+		require.Equal(t, http.StatusUnauthorized, srv.do(http.MethodPost, "/api/v1/auth/login", "", wrong, nil))
+	}
+	require.Equal(t, http.StatusTooManyRequests, srv.do(http.MethodPost, "/api/v1/auth/login", "", wrong, nil))
 	// The CLI runs with the server stopped, as the other CLI tests do: the
 	// SQLite file has one writer at a time.
 	require.Equal(t, 0, srv.stop())
 
 	r := mustCLI(t, e, "an operator's new password\n", "user", "set-password", "--tenant", "demo", "--email", "Guardian.Smith@demo.example")
-	require.Regexp(t, `^Set the password of user [0-9a-f-]{36} in tenant demo; every session of theirs has ended\.\n$`, r.stdout)
+	require.Regexp(t, `^Set the password of user [0-9a-f-]{36} in tenant demo; every session of theirs has ended `+
+		`and any sign-in lockout of the account is lifted\.\n$`, r.stdout)
 	require.NotContains(t, r.stdout+r.stderr, "operator's new", "the password is never echoed")
 
 	r = cli(t, e, "another new password\n", "user", "set-password", "--tenant", "demo", "--email", "nobody@demo.example")
@@ -272,9 +279,12 @@ func TestUserSetPassword(t *testing.T) {
 	r = cli(t, e, "", "user", "set-password", "--tenant", "demo", "--email", "guardian.smith@demo.example")
 	require.Equal(t, exitUsage, r.code, r.stderr)
 	require.Contains(t, r.stderr, "no password on the first line of standard input")
-	r = cli(t, e, "short\n", "user", "set-password", "--tenant", "demo", "--email", "guardian.smith@demo.example")
-	require.Equal(t, exitUsage, r.code, r.stderr)
-	require.NotContains(t, r.stderr, "short\n")
+	for pw, problem := range map[string]string{"short": "12 to 128", "password1234": "too easy"} {
+		r = cli(t, e, pw+"\n", "user", "set-password", "--tenant", "demo", "--email", "guardian.smith@demo.example")
+		require.Equal(t, exitUsage, r.code, r.stderr)
+		require.Contains(t, r.stderr, problem)
+		require.NotContains(t, r.stderr, pw)
+	}
 
 	srv = startServe(t, e)
 	require.Equal(t, http.StatusUnauthorized, srv.do(http.MethodGet, "/api/v1/me", old, nil, nil), "the old session ended")

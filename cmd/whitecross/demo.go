@@ -14,7 +14,7 @@ import (
 
 // demoPassword signs in every demo user. It is printed at start and is
 // only ever used for the demo data.
-const demoPassword = "whitecross-demo"
+const demoPassword = "whitecross demo day"
 
 // demoTenant is one seeded district. Names refer to each other by location
 // name and user email, so the whole demo reads as data.

@@ -20,7 +20,8 @@ import (
 // nothing of the student.
 
 // testAdminsSetNoPassword: an administrator who could set a guardian's
-// password could sign in as them and read what the guardian may read.
+// password — on an existing account or on one they create — could sign in
+// as them and read what the guardian may read.
 func testAdminsSetNoPassword(t *testing.T, open Opener) {
 	b := setupDirectory(t, open)
 	d := SeedDistrict(t, b.st)
@@ -38,28 +39,32 @@ func testAdminsSetNoPassword(t *testing.T, open Opener) {
 		{d.LincolnAdmin, d.LincolnParent, ""}, // clearing it locks the person out: also theirs to decide
 		{d.Admin, d.LincolnParent, pw},
 		{d.Admin, d.LincolnAdmin, pw},
+		{d.WashingtonAdmin, d.LincolnParent, pw}, // not even visible: still never theirs to set
 	} {
-		_, err := b.st.UpdateUser(d.As(tc.caller), tc.target.ID, &whitecross.UserUpdate{Password: ptr(tc.set), Name: ptr("Renamed")})
+		requireCode(t, b.st.SetPassword(d.As(tc.caller), tc.target.ID, tc.set), whitecross.EFORBIDDEN, "body.password")
+	}
+	require.Equal(t, before, passwordHash(t, b.db, d.LincolnParent.ID), "a refused change changes nothing")
+
+	// Nor on an account they create: they would know the first password.
+	for _, caller := range []*whitecross.User{d.Admin, d.LincolnAdmin} {
+		_, err := b.st.CreateUser(d.As(caller), &whitecross.UserCreate{Email: "new." + caller.ID[:8] + "@x.example", Name: "New Parent",
+			Role: whitecross.RoleGuardian, LocationIDs: []string{}, Password: pw})
 		requireCode(t, err, whitecross.EFORBIDDEN, "body.password")
 	}
-	require.Equal(t, before, passwordHash(t, b.db, d.LincolnParent.ID), "a refused update changes nothing")
-	got, err := b.st.FindUserByID(d.As(d.Admin), d.LincolnParent.ID)
-	require.NoError(t, err)
-	require.Equal(t, d.LincolnParent.Name, got.Name)
+	_, err := b.st.CreateUser(d.As(d.Admin), &whitecross.UserCreate{Email: "nopw@x.example", Name: "New Parent", Role: whitecross.RoleGuardian})
+	require.NoError(t, err, "without a password the account is created")
 
-	// Someone the caller may not see stays not found, password or not.
-	_, err = b.st.UpdateUser(d.As(d.WashingtonAdmin), d.LincolnParent.ID, &whitecross.UserUpdate{Password: ptr(pw)})
-	requireCode(t, err, whitecross.ENOTFOUND, "")
-
-	// Their own password, and the operator's (the system: the CLI), are fine.
+	// Their own password (AuthService.ChangePassword has checked the
+	// current one), and the operator's (the system: the CLI), are fine.
 	for _, u := range []*whitecross.User{d.LincolnAdmin, d.Admin} {
-		_, err := b.st.UpdateUser(d.As(u), u.ID, &whitecross.UserUpdate{Password: ptr(pw)})
-		require.NoError(t, err)
+		require.NoError(t, b.st.SetPassword(d.As(u), u.ID, pw))
 		require.True(t, verifies(passwordHash(t, b.db, u.ID), pw))
 	}
-	_, err = b.st.UpdateUser(d.System(), d.LincolnParent.ID, &whitecross.UserUpdate{Password: ptr(pw)})
-	require.NoError(t, err)
+	require.NoError(t, b.st.SetPassword(d.System(), d.LincolnParent.ID, pw))
 	require.True(t, verifies(passwordHash(t, b.db, d.LincolnParent.ID), pw))
+	requireCode(t, b.st.SetPassword(d.System(), d.LincolnParent.ID, "password1234"), whitecross.EINVALID, "body.password")
+	requireCode(t, b.st.SetPassword(d.System(), d.LincolnParent.ID, d.LincolnParent.Email), whitecross.EINVALID, "body.password")
+	require.True(t, verifies(passwordHash(t, b.db, d.LincolnParent.ID), pw), "a refused password changes nothing")
 }
 
 // testGuardianStaffRoleChange: a SCHOOL_ADMIN who could turn a
@@ -309,8 +314,7 @@ func testPasswordChangeEndsSessions(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	require.True(t, b.sessionLive(t, d, stolen))
 
-	_, err = b.st.UpdateUser(self, d.LincolnAdmin.ID, &whitecross.UserUpdate{Password: ptr(pw)})
-	require.NoError(t, err)
+	require.NoError(t, b.st.SetPassword(self, d.LincolnAdmin.ID, pw))
 	require.False(t, b.sessionLive(t, d, stolen), "the other session's access token is refused at once")
 	_, ok := b.refreshes(t, stolenTok)
 	require.False(t, ok, "and its refresh token")
@@ -321,8 +325,7 @@ func testPasswordChangeEndsSessions(t *testing.T, open Opener) {
 
 	// The operator's reset (the system, e.g. the CLI) ends every session.
 	second, secondTok := b.userSession(t, d, d.LincolnNurse)
-	_, err = b.st.UpdateUser(d.System(), d.LincolnNurse.ID, &whitecross.UserUpdate{Password: ptr(pw)})
-	require.NoError(t, err)
+	require.NoError(t, b.st.SetPassword(d.System(), d.LincolnNurse.ID, pw))
 	for _, s := range []*whitecross.Session{bystander, second} {
 		require.False(t, b.sessionLive(t, d, s))
 	}
