@@ -166,9 +166,8 @@ func TestPasswordChangeAndDemotionReachSockets(t *testing.T) {
 		}})
 		d := b.d
 		reset := b.connect(t, b.first, d.LincolnNurse)
-		_, err := b.first.st.UpdateUser(d.System(), d.LincolnNurse.ID, &whitecross.UserUpdate{Password: ptr("an operator's reset")})
-		require.NoError(t, err)
-		err = reset.closed(t)
+		require.NoError(t, b.first.st.SetPassword(d.System(), d.LincolnNurse.ID, "an operator's reset"))
+		err := reset.closed(t)
 		require.Equal(t, realtime.CloseSessionRevoked, closeStatus(err), "%v", err)
 
 		demoted := b.connect(t, b.first, d.LincolnAdmin)
