@@ -108,7 +108,9 @@ func (s *Server) routes() {
 	huma.Register(a, s.op(huma.Operation{OperationID: "create-student", Method: http.MethodPost, Path: "/api/v1/students", Tags: []string{tagStudents},
 		Summary: "Create a student with their guardians", DefaultStatus: http.StatusCreated,
 		Description: "The caller must administer the student's location. Guardians must be users of role GUARDIAN in the district " +
-			"whom the caller may see (GET /api/v1/users/{id}); any other id is 422 naming it, alike for unknown and unseen ones.",
+			"whom the caller may see (GET /api/v1/users/{id}); any other id is 422 naming it, alike for unknown and unseen ones. " +
+			"Custody for a guardian who is a non-custodial contact of a student at or near this location is an ADMIN's decision " +
+			"(403 naming body.guardians[i].custody for a SCHOOL_ADMIN; audited as an override).",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.createStudent))
 	huma.Register(a, s.op(huma.Operation{OperationID: "list-students", Method: http.MethodGet, Path: "/api/v1/students", Tags: []string{tagStudents},

@@ -44,6 +44,36 @@ func (s *Store) placeNearNonCustodial(ctx context.Context, q Querier, a *whitecr
 		"This person is a non-custodial contact of a student at or near one of these locations; only a district ADMIN may place them there.")
 }
 
+// custodyNearNonCustodial guards a new student's custodial links the way
+// placeNearNonCustodial guards a staff placement: custody of a student
+// places the guardian at the student's location, in its staff's reach and
+// its audiences, so custody near a student of whom they are a
+// non-custodial contact would lead them to that student's school. It
+// returns, for the audit event, the guardians whose link an ADMIN (or the
+// system) overrides; a SCHOOL_ADMIN is refused with EFORBIDDEN naming
+// body.guardians[i].custody. At most maxGuardians lookups.
+func custodyNearNonCustodial(ctx context.Context, q Querier, a *whitecross.Actor, locationID string, guardians []whitecross.Guardianship) ([]string, error) {
+	var overridden []string
+	for i, g := range guardians {
+		if !g.Custody {
+			continue
+		}
+		students, err := nonCustodialNear(ctx, q, a.TenantID, g.UserID, []string{locationID}, false)
+		if err != nil {
+			return nil, err
+		}
+		if len(students) == 0 {
+			continue
+		}
+		if !a.System && a.Role != whitecross.RoleAdmin {
+			return nil, whitecross.FieldErrorf(whitecross.EFORBIDDEN, fmt.Sprintf("body.guardians[%d].custody", i), nil,
+				"This guardian is a non-custodial contact of a student at or near this location; only a district ADMIN may give them custody here.")
+		}
+		overridden = append(overridden, g.UserID)
+	}
+	return overridden, nil
+}
+
 // nonCustodialNear returns, ordered, the students of whom the user is a
 // non-custodial contact and whose location is above, at or below one of
 // locations (any location when everywhere).

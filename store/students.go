@@ -20,7 +20,9 @@ const studentColumns = `st.id, st.tenant_id, st.name, st.location_id, st.grade, 
 // location is the reason). EINVALID for a bad name or grade (1..16
 // characters, like "K" or "3"), a location not in the tenant, more than 20
 // guardians, or a guardian listed twice, not in the tenant or whose role is
-// not GUARDIAN (naming body.guardians[i].user_id).
+// not GUARDIAN (naming body.guardians[i].user_id). Custody near a student
+// of whom the guardian is a non-custodial contact is an ADMIN's decision
+// (custodyNearNonCustodial).
 func (s *Store) CreateStudent(ctx context.Context, st *whitecross.Student) error {
 	a, err := caller(ctx)
 	if err != nil {
@@ -77,6 +79,10 @@ func (s *Store) CreateStudent(ctx context.Context, st *whitecross.Student) error
 		if err := s.checkGuardians(ctx, tx, a, ids, st.Guardians); err != nil {
 			return err
 		}
+		overrides, err := custodyNearNonCustodial(ctx, tx, a, loc, guardians)
+		if err != nil {
+			return err
+		}
 		st.ID = newID()
 		st.TenantID = a.TenantID
 		st.LocationID = loc
@@ -92,7 +98,11 @@ func (s *Store) CreateStudent(ctx context.Context, st *whitecross.Student) error
 				return fmt.Errorf("insert guardianship: %w", err)
 			}
 		}
-		return s.auditTx(ctx, tx, whitecross.AuditStudentCreated, "student", st.ID, map[string]string{"location_id": st.LocationID})
+		detail := map[string]string{"location_id": st.LocationID}
+		if len(overrides) > 0 {
+			detail["overrides_non_custodial"] = strings.Join(overrides, ",")
+		}
+		return s.auditTx(ctx, tx, whitecross.AuditStudentCreated, "student", st.ID, detail)
 	})
 }
 

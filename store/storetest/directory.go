@@ -37,6 +37,7 @@ func exerciseDirectory(t *testing.T, open Opener) {
 		{"AdminsSetNoPassword", testAdminsSetNoPassword},
 		{"GuardianStaffRoleChange", testGuardianStaffRoleChange},
 		{"LinkGuardianVisibility", testLinkGuardianVisibility},
+		{"CustodyNearNonCustodial", testCustodyNearNonCustodial},
 		{"NonCustodialSeesNoStudent", testNonCustodialSeesNoStudent},
 		{"PasswordChangeEndsSessions", testPasswordChangeEndsSessions},
 		{"SessionActorCurrentRole", testSessionActorCurrentRole},

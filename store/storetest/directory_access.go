@@ -183,9 +183,43 @@ func testLinkGuardianVisibility(t *testing.T, open Opener) {
 	placed, err := b.st.CreateUser(sa, &whitecross.UserCreate{Email: "new.parent@springfield.example", Name: "New Parent",
 		Role: whitecross.RoleGuardian, LocationIDs: []string{d.Lincoln.ID}})
 	require.NoError(t, err)
-	require.NoError(t, b.st.CreateStudent(sa, student(d.AnnexParent.ID, d.NonCustodialParent.ID, placed.ID)))
+	require.NoError(t, b.st.CreateStudent(sa, student(d.AnnexParent.ID, placed.ID)))
 	// The ADMIN sees every family.
 	require.NoError(t, b.st.CreateStudent(d.As(d.Admin), student(d.WashingtonParent.ID)))
+}
+
+// testCustodyNearNonCustodial: custody of a student places the guardian at
+// the student's school, so a SCHOOL_ADMIN who could give a non-custodial
+// parent custody of another child at (or near) their child's school would
+// put them in that school's reach and audiences. Giving it is an ADMIN's
+// decision, recorded in the audit as an override.
+func testCustodyNearNonCustodial(t *testing.T, open Opener) {
+	b := setupDirectory(t, open)
+	d := SeedDistrict(t, b.st)
+	student := func(at *whitecross.Location, custody bool) *whitecross.Student {
+		return &whitecross.Student{Name: "A Sibling", LocationID: at.ID, Grade: "1", Guardians: []whitecross.Guardianship{
+			{UserID: d.AnnexParent.ID, Custody: true}, {UserID: d.NonCustodialParent.ID, Custody: custody}}}
+	}
+	// Lincoln, where their child is, and the Annex below it are near.
+	for _, at := range []*whitecross.Location{d.Lincoln, d.Annex} {
+		err := b.st.CreateStudent(d.As(d.LincolnAdmin), student(at, true))
+		requireCode(t, err, whitecross.EFORBIDDEN, "body.guardians[1].custody")
+	}
+	list, err := b.st.ListStudents(d.As(d.Admin))
+	require.NoError(t, err)
+	require.Len(t, list, 3, "nothing was stored")
+
+	// Without custody it is only another non-custodial link; elsewhere in
+	// the district it places them nowhere near their child.
+	require.NoError(t, b.st.CreateStudent(d.As(d.LincolnAdmin), student(d.Lincoln, false)))
+	require.NoError(t, b.st.CreateStudent(d.As(d.Admin), student(d.Washington, true)))
+	require.Equal(t, map[string]string{"location_id": d.Washington.ID}, lastAudit(t, b.st, d.Tenant.ID).Detail)
+
+	sibling := student(d.Lincoln, true)
+	require.NoError(t, b.st.CreateStudent(d.As(d.Admin), sibling))
+	e := lastAudit(t, b.st, d.Tenant.ID)
+	require.Equal(t, whitecross.AuditStudentCreated, e.Action)
+	require.Equal(t, map[string]string{"location_id": d.Lincoln.ID, "overrides_non_custodial": d.NonCustodialParent.ID}, e.Detail)
 }
 
 // testNonCustodialSeesNoStudent: a non-custodial contact learns nothing of
