@@ -110,6 +110,11 @@ func (f *pushFake) sender(t *testing.T) *webpush.Sender {
 	return s
 }
 
+// providers is a delivery setup whose only channel is Web Push to f.
+func (f *pushFake) providers(t *testing.T) map[whitecross.Channel]delivery.Provider {
+	return map[whitecross.Channel]delivery.Provider{whitecross.ChannelPush: {Name: webpush.ProviderName, Sender: f.sender(t)}}
+}
+
 // addPushIn registers a browser for u of district d (raw SQL, as
 // addPushSubscription).
 func (b *deliverBundle) addPushIn(t *testing.T, d *storetest.District, u *whitecross.User, endpoint string) *whitecross.PushSubscription {
@@ -146,7 +151,7 @@ func TestPoisonedSubscriptionsNeverDelayAnotherDistrictsPush(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		push := newPushFake(t)
 		b := newDeliverBundle(t, db, delivery.QueueConfig{Deliver: delivery.DeliverConfig{
-			Providers: map[whitecross.Channel]delivery.Provider{whitecross.ChannelPush: {Name: webpush.ProviderName, Sender: push.sender(t)}},
+			Providers: push.providers(t),
 			// Open far longer than the test: a breaker that opens stays open.
 			BreakerOpenFor: time.Hour,
 		}})
@@ -228,9 +233,7 @@ func TestASubscriptionThatKeepsFailingIsDisabled(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		push := newPushFake(t)
-		b := newDeliverBundle(t, db, delivery.QueueConfig{Deliver: delivery.DeliverConfig{
-			Providers: map[whitecross.Channel]delivery.Provider{whitecross.ChannelPush: {Name: webpush.ProviderName, Sender: push.sender(t)}},
-		}})
+		b := newDeliverBundle(t, db, delivery.QueueConfig{Deliver: delivery.DeliverConfig{Providers: push.providers(t)}})
 		parent := b.d.LincolnParent
 		bad := b.addPushIn(t, b.d, parent, push.URL+"/bad/old-laptop")
 		b.addPushIn(t, b.d, parent, push.URL+"/ok/phone")
@@ -279,9 +282,7 @@ func TestAllOfARecipientsBrowsersAreSentToAtOnce(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		push := newPushFake(t)
-		b := newDeliverBundle(t, db, delivery.QueueConfig{Deliver: delivery.DeliverConfig{
-			Providers: map[whitecross.Channel]delivery.Provider{whitecross.ChannelPush: {Name: webpush.ProviderName, Sender: push.sender(t)}},
-		}})
+		b := newDeliverBundle(t, db, delivery.QueueConfig{Deliver: delivery.DeliverConfig{Providers: push.providers(t)}})
 		parent := b.d.LincolnParent
 		for _, name := range []string{"phone", "laptop", "tablet"} {
 			b.addPushIn(t, b.d, parent, push.URL+"/slow/"+name)
