@@ -28,6 +28,21 @@ func (p *program) open(ctx context.Context, sf *settingFlags, schema bool) (*app
 	return p.openWith(ctx, cfg, schema)
 }
 
+// openTenant opens the app with its schema and finds the tenant of slug;
+// the caller closes the app.
+func (p *program) openTenant(ctx context.Context, sf *settingFlags, slug string) (*app, *whitecross.Tenant, error) {
+	a, err := p.open(ctx, sf, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := a.tenant(ctx, slug)
+	if err != nil {
+		a.Close()
+		return nil, nil, err
+	}
+	return a, t, nil
+}
+
 // openWith is open with the configuration already loaded.
 func (p *program) openWith(ctx context.Context, cfg *Config, schema bool) (*app, error) {
 	a, err := openApp(ctx, cfg, p.logger(cfg))
@@ -155,15 +170,11 @@ func (p *program) user(ctx context.Context, sub string, args []string) error {
 		}
 		password = pw
 	}
-	a, err := p.open(ctx, sf, true)
+	a, t, err := p.openTenant(ctx, sf, *slug)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	t, err := a.tenant(ctx, *slug)
-	if err != nil {
-		return err
-	}
 	sys := whitecross.SystemContext(ctx, t.ID)
 	locationIDs, err := resolveLocations(sys, a, locations)
 	if err != nil {
@@ -203,15 +214,11 @@ func (p *program) userSetPassword(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := p.open(ctx, sf, true)
+	a, t, err := p.openTenant(ctx, sf, *slug)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	t, err := a.tenant(ctx, *slug)
-	if err != nil {
-		return err
-	}
 	creds, err := a.store.FindCredentials(ctx, t.ID, *email)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
 		return usageErrorf("no user with email %q in tenant %s", strings.ToLower(strings.TrimSpace(*email)), t.Slug)
@@ -288,15 +295,11 @@ func (p *program) audit(ctx context.Context, _ string, args []string) error {
 	if err := required(map[string]string{"tenant": *slug}); err != nil {
 		return err
 	}
-	a, err := p.open(ctx, sf, true)
+	a, t, err := p.openTenant(ctx, sf, *slug)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	t, err := a.tenant(ctx, *slug)
-	if err != nil {
-		return err
-	}
 	rep, err := audit.Verify(ctx, a.store, t.ID)
 	if err != nil {
 		return err
