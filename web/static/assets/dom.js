@@ -67,33 +67,6 @@ export function announce(text) {
   while (region.childElementCount > 3) region.firstElementChild.remove();
 }
 
-let timeZone;
-// Formatters by style, built once per time zone: constructing an
-// Intl.DateTimeFormat is costly and a delivery table formats many times.
-const formatters = new Map();
-
-// setTimeZone makes dates display in the user's own time zone.
-export function setTimeZone(tz) {
-  formatters.clear();
-  try {
-    new Intl.DateTimeFormat(undefined, { timeZone: tz });
-    timeZone = tz;
-  } catch {
-    timeZone = undefined;
-  }
-}
-
-// formatTime renders an RFC 3339 time for people, in a <time> element.
-export function formatTime(iso, style = 'short') {
-  if (!iso) return null;
-  if (!formatters.has(style)) {
-    formatters.set(style, new Intl.DateTimeFormat(undefined, style === 'long'
-      ? { dateStyle: 'full', timeStyle: 'short', timeZone }
-      : { dateStyle: 'medium', timeStyle: 'short', timeZone }));
-  }
-  return h('time', { datetime: iso }, formatters.get(style).format(new Date(iso)));
-}
-
 export const CATEGORIES = {
   EMERGENCY: 'Emergency', HEALTH_UPDATE: 'Health update', MEDICATION: 'Medication',
   IMMUNIZATION: 'Immunization', INCIDENT: 'Incident', APPOINTMENT: 'Appointment',

@@ -8,6 +8,7 @@ import { fieldErrors } from './api.js';
 import { recipientPicker } from './recipients.js';
 import { renderMarkdown } from './markdown.js';
 import { h, announce, uuid, visuallyHidden, CATEGORIES, PRIORITIES, CHANNELS } from './dom.js';
+import { fromZoneInput, zoneName } from './time.js';
 
 const MAX_ATTACHMENTS = 10;
 
@@ -66,7 +67,7 @@ export async function composeView(app, container) {
       radio('schedule', 'NOW', 'Send now', true), radio('schedule', 'LATER', 'Send later', false),
       h('div', { id: 'compose-when-field', hidden: true },
         h('label', { for: 'compose-when' }, 'Send at'),
-        h('p', { id: 'compose-when-hint', class: 'hint' }, 'In your time zone, at most a year ahead.'),
+        h('p', { id: 'compose-when-hint', class: 'hint' }, `In your time zone, ${zoneName()}; at most a year ahead.`),
         when)),
     h('div', { class: 'actions' }, submit));
 
@@ -163,8 +164,8 @@ export async function composeView(app, container) {
     if (to.group_ids.length) request.group_ids = to.group_ids;
     if (links.length) request.attachments = links;
     if (form.elements.schedule.value === 'LATER') {
-      const at = new Date(when.value);
-      if (!when.value || Number.isNaN(at.getTime())) errors.scheduled_at = ['Choose when to send it.'];
+      const at = fromZoneInput(when.value);
+      if (!at) errors.scheduled_at = ['Choose when to send it.'];
       else if (at.getTime() <= Date.now()) errors.scheduled_at = ['Choose a time in the future.'];
       else request.scheduled_at = at.toISOString();
     }

@@ -4,7 +4,8 @@
 // be lifted once the person confirms it works. Without this page both are
 // reachable only through the API.
 import * as api from './api.js';
-import { h, announce, formatTime, visuallyHidden, CHANNELS } from './dom.js';
+import { h, announce, visuallyHidden, CHANNELS } from './dom.js';
+import { formatTime } from './time.js';
 
 const PAGE_SIZE = 50;
 const MAX_RETRY = 1000; // delivery ids per POST /api/v1/admin/deliveries/retry

@@ -2,7 +2,8 @@
 // of 5", names on demand) and the delivery status of every recipient and
 // channel, both kept current by live events.
 import * as api from './api.js';
-import { h, debounce, formatTime, CHANNELS } from './dom.js';
+import { h, debounce, CHANNELS } from './dom.js';
+import { formatTime } from './time.js';
 
 const SHOW_ROWS = 200;
 // A burst of receipt.read events (a group message being read) is waited out
