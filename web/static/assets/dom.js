@@ -57,6 +57,41 @@ export function visuallyHidden(text) {
   return h('span', { class: 'visually-hidden' }, text);
 }
 
+// markInvalid marks a field invalid and describes it by its error (the
+// element of errorId) besides its other descriptions; markValid undoes it.
+export function markInvalid(input, errorId) {
+  input.setAttribute('aria-invalid', 'true');
+  const ids = (input.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean);
+  if (!ids.includes(errorId)) input.setAttribute('aria-describedby', [...ids, errorId].join(' '));
+}
+
+export function markValid(input, errorId) {
+  input.removeAttribute('aria-invalid');
+  const ids = (input.getAttribute('aria-describedby') ?? '').split(' ').filter((id) => id && id !== errorId);
+  if (ids.length) input.setAttribute('aria-describedby', ids.join(' '));
+  else input.removeAttribute('aria-describedby');
+}
+
+// inlineError ties an error paragraph (with an id) to its field:
+// show(text) says what is wrong and moves the focus to the field; the
+// error goes as soon as the field is edited, or with clear().
+export function inlineError(input, error) {
+  const clear = () => {
+    error.hidden = true;
+    markValid(input, error.id);
+  };
+  input.addEventListener('input', clear);
+  return {
+    show(text) {
+      error.textContent = text;
+      error.hidden = false;
+      markInvalid(input, error.id);
+      input.focus();
+    },
+    clear,
+  };
+}
+
 const announcer = () => document.getElementById('announcer');
 
 // announce tells screen readers something happened (the polite live region).

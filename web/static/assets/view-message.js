@@ -7,7 +7,7 @@ import * as api from './api.js';
 import * as pending from './pending.js';
 import * as people from './people.js';
 import { TypingSender, showTypingLine, onTyping } from './typing.js';
-import { h, announce, badges, bodyWithheld, setServerHTML, safeURL, uuid, visuallyHidden, isAlert, CATEGORIES, PRIORITIES, CHANNELS, ROLES, SENSITIVE_MARKER } from './dom.js';
+import { h, announce, badges, bodyWithheld, inlineError, setServerHTML, safeURL, uuid, visuallyHidden, isAlert, CATEGORIES, PRIORITIES, CHANNELS, ROLES, SENSITIVE_MARKER } from './dom.js';
 import { formatTime, timeText, toZoneInput, fromZoneInput, zoneName } from './time.js';
 import { receiptsSection, deliverySection } from './view-message-report.js';
 
@@ -195,9 +195,10 @@ function scheduleActions(app, m, say) {
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'button' }, 'Reschedule'),
       h('button', { type: 'button', class: 'button button-danger', id: 'cancel-scheduled' }, 'Cancel sending')));
+  const { show: showError, clear } = inlineError(input, error);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    error.hidden = true;
+    clear();
     const when = fromZoneInput(input.value);
     if (!when) {
       showError('Choose a date and time.');
@@ -208,7 +209,7 @@ function scheduleActions(app, m, say) {
       document.getElementById('scheduled-at')?.replaceChildren(formatTime(updated.scheduled_at, 'long'));
       say('Rescheduled.');
     } catch (err) {
-      showError(err.errors?.[0]?.message ? `${err.detail} ${err.errors[0].message}` : (err.detail || err.message));
+      showError(api.problemText(err));
     }
   });
   form.querySelector('#cancel-scheduled').addEventListener('click', async () => {
@@ -221,13 +222,6 @@ function scheduleActions(app, m, say) {
       showError(err.detail || err.message);
     }
   });
-  function showError(text) {
-    error.textContent = text;
-    error.hidden = false;
-    input.setAttribute('aria-invalid', 'true');
-    input.setAttribute('aria-describedby', 'reschedule-error');
-    input.focus();
-  }
   return form;
 }
 
@@ -245,18 +239,15 @@ function replyForm(app, m, typingSender, onSent) {
     status);
   textarea.addEventListener('input', () => typingSender.input());
   textarea.addEventListener('blur', () => typingSender.stop());
+  const { show: showError, clear } = inlineError(textarea, error);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    error.hidden = true;
+    clear();
     const body = textarea.value.trim();
     if (!body) {
-      error.textContent = 'Write a reply first.';
-      error.hidden = false;
-      textarea.setAttribute('aria-invalid', 'true');
-      textarea.focus();
+      showError('Write a reply first.');
       return;
     }
-    textarea.removeAttribute('aria-invalid');
     typingSender.stop();
     const key = uuid();
     pending.add(app.user.id, { key, path: `/api/v1/messages/${m.id}/replies`, body: { body, body_format: 'PLAIN' },
@@ -270,9 +261,7 @@ function replyForm(app, m, typingSender, onSent) {
       status.textContent = 'You are offline. The reply is saved on this device and will be sent when the connection returns.';
     } else {
       textarea.value = body;
-      error.textContent = `The reply was not sent: ${result.error.errors?.[0]?.message ?? result.error.detail ?? result.error.message}`;
-      error.hidden = false;
-      textarea.focus();
+      showError(`The reply was not sent: ${api.problemText(result.error)}`);
     }
   });
   return form;
