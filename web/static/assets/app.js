@@ -306,6 +306,8 @@ function wireLive(live) {
   live.on('state', (state) => {
     showConnection();
     if (state === 'open') flushPending();
+    else people.forgetOnline();
+    showOnline();
   });
   live.on('hello', (data) => {
     if (data.reload) reloadEverything();
@@ -344,7 +346,10 @@ function showOnline() {
   if (!ul) return;
   const ids = people.onlineIds();
   ul.replaceChildren(...ids.map((id) => h('li', null, h('span', { class: 'dot', 'aria-hidden': 'true' }), people.nameNode(id))));
-  document.getElementById('online-empty').hidden = ids.length > 0;
+  const empty = document.getElementById('online-empty');
+  empty.hidden = ids.length > 0;
+  const state = navigator.onLine ? app.live?.state : 'offline';
+  empty.textContent = { open: 'Nobody else right now.', offline: 'Not known while offline.' }[state] ?? 'Not known until connected.';
 }
 
 // boot finds out who is signed in and starts the app or the sign-in form.
