@@ -57,19 +57,25 @@ export function visuallyHidden(text) {
   return h('span', { class: 'visually-hidden' }, text);
 }
 
+// describedBy adds (on) or removes one id of el's aria-describedby, keeping
+// the others.
+export function describedBy(el, id, on) {
+  const ids = (el.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && x !== id);
+  if (on) ids.push(id);
+  if (ids.length) el.setAttribute('aria-describedby', ids.join(' '));
+  else el.removeAttribute('aria-describedby');
+}
+
 // markInvalid marks a field invalid and describes it by its error (the
-// element of errorId) besides its other descriptions; markValid undoes it.
+// element of errorId); markValid undoes it.
 export function markInvalid(input, errorId) {
   input.setAttribute('aria-invalid', 'true');
-  const ids = (input.getAttribute('aria-describedby') ?? '').split(' ').filter(Boolean);
-  if (!ids.includes(errorId)) input.setAttribute('aria-describedby', [...ids, errorId].join(' '));
+  describedBy(input, errorId, true);
 }
 
 export function markValid(input, errorId) {
   input.removeAttribute('aria-invalid');
-  const ids = (input.getAttribute('aria-describedby') ?? '').split(' ').filter((id) => id && id !== errorId);
-  if (ids.length) input.setAttribute('aria-describedby', ids.join(' '));
-  else input.removeAttribute('aria-describedby');
+  describedBy(input, errorId, false);
 }
 
 // inlineError ties an error paragraph (with an id) to its field:
@@ -90,6 +96,27 @@ export function inlineError(input, error) {
     },
     clear,
   };
+}
+
+// reflowTable is a data table that reflows on phones into one block per
+// row (app.css .reflow), each cell shown under its column's name. The
+// explicit roles keep it a table for screen readers when the stylesheet
+// changes how its parts display. columns are names, or {label, hidden}
+// for a column whose name only screen readers need.
+export function reflowTable(props, columns, tbody, caption = null) {
+  tbody.setAttribute('role', 'rowgroup');
+  return h('table', { ...props, class: `${props.class ?? ''} reflow`.trim(), role: 'table' },
+    caption,
+    h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, columns.map((c) => h('th', { scope: 'col', role: 'columnheader' },
+      c.hidden ? visuallyHidden(c.label) : c.label ?? c)))),
+    tbody);
+}
+
+// reflowRow is a row of a reflowTable: one cell per column, in order.
+export function reflowRow(props, columns, cells) {
+  return h('tr', { ...props, role: 'row' }, cells.map((cell, i) => h('td', {
+    role: 'cell', 'data-label': columns[i].hidden ? null : columns[i].label ?? columns[i],
+  }, cell)));
 }
 
 const announcer = () => document.getElementById('announcer');

@@ -7,7 +7,7 @@ import * as pending from './pending.js';
 import { fieldErrors } from './api.js';
 import { recipientPicker } from './recipients.js';
 import { renderMarkdown } from './markdown.js';
-import { h, announce, markInvalid, markValid, uuid, visuallyHidden, CATEGORIES, PRIORITIES, CHANNELS } from './dom.js';
+import { h, announce, describedBy, markInvalid, markValid, uuid, visuallyHidden, CATEGORIES, PRIORITIES, CHANNELS } from './dom.js';
 import { fromZoneInput, zoneName } from './time.js';
 
 const MAX_ATTACHMENTS = 10;
@@ -16,7 +16,9 @@ export async function composeView(app, container) {
   const picker = recipientPicker({ id: 'compose-to', labelId: 'compose-to-label', describedBy: 'compose-to-hint' });
   const summary = h('div', { class: 'error-summary', id: 'compose-errors', role: 'alert', tabindex: '-1', hidden: true });
   const subject = h('input', { id: 'compose-subject', name: 'subject', maxlength: '200', required: true, autocomplete: 'off' });
-  const body = h('textarea', { id: 'compose-body', name: 'body', rows: '10', maxlength: '20000', required: true, 'aria-describedby': 'compose-body-hint' });
+  const body = h('textarea', { id: 'compose-body', name: 'body', rows: '10', maxlength: '20000', required: true });
+  // The Markdown hint shows (and describes the text box) only for Markdown.
+  const markdownHint = h('p', { id: 'compose-body-hint', class: 'hint', hidden: true }, 'Markdown: **bold**, *italic*, - lists, [links](https://…). Raw HTML is shown as text.');
   const preview = h('div', { id: 'compose-preview', class: 'preview message-body', hidden: true, 'aria-live': 'polite', tabindex: '-1' });
   const previewToggle = h('button', { type: 'button', class: 'button-link', 'aria-expanded': 'false', 'aria-controls': 'compose-preview', id: 'compose-preview-toggle' }, 'Show preview');
   const attachments = h('ul', { class: 'attachment-rows plain-list', id: 'compose-attachments' });
@@ -44,7 +46,7 @@ export async function composeView(app, container) {
       h('div', { class: 'inline-options', role: 'radiogroup', 'aria-label': 'Format' },
         radio('format', 'PLAIN', 'Plain text', true), radio('format', 'MARKDOWN', 'Markdown', false)),
       h('label', { for: 'compose-body', class: 'visually-hidden' }, 'Message text'),
-      h('p', { id: 'compose-body-hint', class: 'hint' }, 'Markdown: **bold**, *italic*, - lists, [links](https://…). Raw HTML is shown as text.'),
+      markdownHint,
       body, previewToggle, preview),
     h('div', { class: 'field-row' },
       select('compose-category', 'Category', CATEGORIES, 'GENERAL'),
@@ -64,7 +66,7 @@ export async function composeView(app, container) {
       attachments, addAttachment),
     h('fieldset', { class: 'field', id: 'field-scheduled_at' },
       h('legend', null, 'When'),
-      radio('schedule', 'NOW', 'Send now', true), radio('schedule', 'LATER', 'Send later', false),
+      h('div', { class: 'inline-options' }, radio('schedule', 'NOW', 'Send now', true), radio('schedule', 'LATER', 'Send later', false)),
       h('div', { id: 'compose-when-field', hidden: true },
         h('label', { for: 'compose-when' }, 'Send at'),
         h('p', { id: 'compose-when-hint', class: 'hint' }, `In your time zone, ${zoneName()}; at most a year ahead.`),
@@ -88,7 +90,12 @@ export async function composeView(app, container) {
   });
   body.addEventListener('input', () => { if (!preview.hidden) showPreview(); });
   form.addEventListener('change', (e) => {
-    if (e.target.name === 'format' && !preview.hidden) showPreview();
+    if (e.target.name === 'format') {
+      const markdown = form.elements.format.value === 'MARKDOWN';
+      markdownHint.hidden = !markdown;
+      describedBy(body, markdownHint.id, markdown);
+      if (!preview.hidden) showPreview();
+    }
     if (e.target.name === 'schedule') {
       const later = form.elements.schedule.value === 'LATER';
       when.disabled = !later;
