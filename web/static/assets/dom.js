@@ -112,11 +112,12 @@ export function reflowTable(props, columns, tbody, caption = null) {
     tbody);
 }
 
-// reflowRow is a row of a reflowTable: one cell per column, in order.
+// reflowRow is a row of a reflowTable: one cell per column, in order, its
+// content in one box beside the column's name on phones.
 export function reflowRow(props, columns, cells) {
   return h('tr', { ...props, role: 'row' }, cells.map((cell, i) => h('td', {
     role: 'cell', 'data-label': columns[i].hidden ? null : columns[i].label ?? columns[i],
-  }, cell)));
+  }, h('span', { class: 'cell' }, cell))));
 }
 
 const announcer = () => document.getElementById('announcer');
