@@ -121,3 +121,17 @@ export function fieldErrors(err) {
   }
   return byField;
 }
+
+// GENERIC_DETAIL is the detail of a validation problem that says no more
+// than its field errors do.
+const GENERIC_DETAIL = 'Validation failed.';
+
+// problemText explains a problem to people with each sentence once: the
+// field messages, and the detail only when it adds to them (a domain error
+// repeats its one field message as the detail).
+export function problemText(err) {
+  const messages = [...new Set((err.errors ?? []).map((e) => e.message).filter(Boolean))];
+  const detail = err.detail || err.message;
+  if (detail && !messages.includes(detail) && !(messages.length && detail === GENERIC_DETAIL)) messages.unshift(detail);
+  return messages.join(' ');
+}

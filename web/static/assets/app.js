@@ -7,18 +7,22 @@ import * as pending from './pending.js';
 import * as people from './people.js';
 import { Live } from './live.js';
 import { noteTyping } from './typing.js';
-import { h, announce, setTimeZone, debounce, visuallyHidden } from './dom.js';
+import { h, announce, debounce, visuallyHidden } from './dom.js';
+import { setTimeZone } from './time.js';
 import { signInView } from './view-signin.js';
 import { boxView, BOXES } from './view-box.js';
 import { messageView } from './view-message.js';
 import { composeView } from './view-compose.js';
 import { devOutboxView } from './view-devoutbox.js';
 import { deliveriesView } from './view-deliveries.js';
-import { pushControl, disablePush } from './push.js';
+import { pushControl, pushPrompt, disablePush } from './push.js';
+import { menu } from './menu.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const connection = document.getElementById('connection');
+const menuToggle = document.getElementById('menu-toggle');
+const navMenu = menu(nav, menuToggle);
 
 // app is the state every view shares.
 const app = {
@@ -79,6 +83,7 @@ async function render({ focus = false } = {}) {
   }
   const r = route();
   markNav(r);
+  navMenu.close();
   const container = h('div', { class: 'view' });
   main.replaceChildren(container);
   let view;
@@ -100,7 +105,7 @@ async function render({ focus = false } = {}) {
 }
 
 function missingView(container) {
-  container.append(h('h1', { tabindex: '-1' }, 'Page not found'), h('p', null, h('a', { href: '/inbox' }, 'Go to your inbox')));
+  container.append(h('h1', { tabindex: '-1' }, 'Page not found'), h('p', null, h('a', { href: '/inbox', class: 'standalone-link' }, 'Go to your inbox')));
   return { title: 'Page not found' };
 }
 
@@ -112,7 +117,7 @@ function errorView(container, err) {
     h('h1', { tabindex: '-1' }, title),
     h('p', { role: 'alert' }, offline ? 'The server cannot be reached. Check your connection; this page reloads when it returns.'
       : notFound ? 'This message does not exist or you may not see it.' : (err.detail || err.message)),
-    h('p', null, h('a', { href: '/inbox' }, 'Go to your inbox')),
+    h('p', null, h('a', { href: '/inbox', class: 'standalone-link' }, 'Go to your inbox')),
   );
   return { title, retryWhenOnline: offline };
 }
@@ -150,8 +155,12 @@ function startApp(user) {
   showConnection();
   refreshCountsSoon();
   probeDevOutbox();
-  pushControl(user).then((panel) => {
-    if (panel && app.user === user) nav.querySelector('.online-panel').before(panel);
+  const prompt = pushPrompt(user);
+  if (prompt) nav.before(prompt.node);
+  pushControl(user).then((push) => {
+    if (app.user !== user) return;
+    prompt?.connect(push?.toggle);
+    if (push) nav.querySelector('.online-panel').before(push.panel);
   });
   render();
   flushPending();
@@ -165,7 +174,9 @@ function stopApp(notice = '') {
   app.user = null;
   app.notice = notice;
   nav.hidden = true;
+  menuToggle.hidden = true;
   nav.replaceChildren();
+  document.getElementById('push-prompt')?.remove();
   document.getElementById('account').hidden = true;
   connection.hidden = true;
   render();
@@ -201,6 +212,7 @@ function buildNav() {
       h('p', { id: 'online-empty', class: 'muted' }, 'Nobody else right now.')),
   );
   nav.hidden = false;
+  menuToggle.hidden = false;
   showPending();
 }
 
@@ -224,13 +236,16 @@ const refreshCountsSoon = debounce(async () => {
 
 function showCounts(counts) {
   for (const [box] of BOXES) {
-    const el = document.getElementById(`count-${box}`);
-    if (!el) continue;
     const c = counts[box] ?? { total: 0, unread: 0 };
-    const n = box === 'scheduled' ? c.total : c.unread;
-    el.replaceChildren();
-    if (n > 0) el.append(h('span', { class: 'badge-count' }, String(n)), visuallyHidden(box === 'scheduled' ? ' scheduled' : ' unread'));
+    document.getElementById(`count-${box}`)?.replaceChildren(...countBadge(box === 'scheduled' ? c.total : c.unread, box === 'scheduled' ? 'scheduled' : 'unread'));
   }
+  // The menu button carries the inbox's unread count, for phones.
+  document.getElementById('menu-count').replaceChildren(...countBadge(counts.inbox?.unread ?? 0, 'unread'));
+}
+
+// countBadge is a count in a badge, with what it counts for screen readers.
+function countBadge(n, what) {
+  return n > 0 ? [h('span', { class: 'badge-count' }, String(n)), visuallyHidden(` ${what}`)] : [];
 }
 
 async function probeDevOutbox() {
@@ -305,6 +320,8 @@ function wireLive(live) {
   live.on('state', (state) => {
     showConnection();
     if (state === 'open') flushPending();
+    else people.forgetOnline();
+    showOnline();
   });
   live.on('hello', (data) => {
     if (data.reload) reloadEverything();
@@ -343,7 +360,10 @@ function showOnline() {
   if (!ul) return;
   const ids = people.onlineIds();
   ul.replaceChildren(...ids.map((id) => h('li', null, h('span', { class: 'dot', 'aria-hidden': 'true' }), people.nameNode(id))));
-  document.getElementById('online-empty').hidden = ids.length > 0;
+  const empty = document.getElementById('online-empty');
+  empty.hidden = ids.length > 0;
+  const state = navigator.onLine ? app.live?.state : 'offline';
+  empty.textContent = { open: 'Nobody else right now.', offline: 'Not known while offline.' }[state] ?? 'Not known until connected.';
 }
 
 // boot finds out who is signed in and starts the app or the sign-in form.

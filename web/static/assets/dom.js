@@ -57,6 +57,69 @@ export function visuallyHidden(text) {
   return h('span', { class: 'visually-hidden' }, text);
 }
 
+// describedBy adds (on) or removes one id of el's aria-describedby, keeping
+// the others.
+export function describedBy(el, id, on) {
+  const ids = (el.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && x !== id);
+  if (on) ids.push(id);
+  if (ids.length) el.setAttribute('aria-describedby', ids.join(' '));
+  else el.removeAttribute('aria-describedby');
+}
+
+// markInvalid marks a field invalid and describes it by its error (the
+// element of errorId); markValid undoes it.
+export function markInvalid(input, errorId) {
+  input.setAttribute('aria-invalid', 'true');
+  describedBy(input, errorId, true);
+}
+
+export function markValid(input, errorId) {
+  input.removeAttribute('aria-invalid');
+  describedBy(input, errorId, false);
+}
+
+// inlineError ties an error paragraph (with an id) to its field:
+// show(text) says what is wrong and moves the focus to the field; the
+// error goes as soon as the field is edited, or with clear().
+export function inlineError(input, error) {
+  const clear = () => {
+    error.hidden = true;
+    markValid(input, error.id);
+  };
+  input.addEventListener('input', clear);
+  return {
+    show(text) {
+      error.textContent = text;
+      error.hidden = false;
+      markInvalid(input, error.id);
+      input.focus();
+    },
+    clear,
+  };
+}
+
+// reflowTable is a data table that reflows on phones into one block per
+// row (app.css .reflow), each cell shown under its column's name. The
+// explicit roles keep it a table for screen readers when the stylesheet
+// changes how its parts display. columns are names, or {label, hidden}
+// for a column whose name only screen readers need.
+export function reflowTable(props, columns, tbody, caption = null) {
+  tbody.setAttribute('role', 'rowgroup');
+  return h('table', { ...props, class: `${props.class ?? ''} reflow`.trim(), role: 'table' },
+    caption,
+    h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, columns.map((c) => h('th', { scope: 'col', role: 'columnheader' },
+      c.hidden ? visuallyHidden(c.label) : c.label ?? c)))),
+    tbody);
+}
+
+// reflowRow is a row of a reflowTable: one cell per column, in order, its
+// content in one box beside the column's name on phones.
+export function reflowRow(props, columns, cells) {
+  return h('tr', { ...props, role: 'row' }, cells.map((cell, i) => h('td', {
+    role: 'cell', 'data-label': columns[i].hidden ? null : columns[i].label ?? columns[i],
+  }, h('span', { class: 'cell' }, cell))));
+}
+
 const announcer = () => document.getElementById('announcer');
 
 // announce tells screen readers something happened (the polite live region).
@@ -65,33 +128,6 @@ export function announce(text) {
   if (!region) return;
   region.append(h('p', null, text));
   while (region.childElementCount > 3) region.firstElementChild.remove();
-}
-
-let timeZone;
-// Formatters by style, built once per time zone: constructing an
-// Intl.DateTimeFormat is costly and a delivery table formats many times.
-const formatters = new Map();
-
-// setTimeZone makes dates display in the user's own time zone.
-export function setTimeZone(tz) {
-  formatters.clear();
-  try {
-    new Intl.DateTimeFormat(undefined, { timeZone: tz });
-    timeZone = tz;
-  } catch {
-    timeZone = undefined;
-  }
-}
-
-// formatTime renders an RFC 3339 time for people, in a <time> element.
-export function formatTime(iso, style = 'short') {
-  if (!iso) return null;
-  if (!formatters.has(style)) {
-    formatters.set(style, new Intl.DateTimeFormat(undefined, style === 'long'
-      ? { dateStyle: 'full', timeStyle: 'short', timeZone }
-      : { dateStyle: 'medium', timeStyle: 'short', timeZone }));
-  }
-  return h('time', { datetime: iso }, formatters.get(style).format(new Date(iso)));
 }
 
 export const CATEGORIES = {

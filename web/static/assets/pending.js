@@ -70,7 +70,7 @@ export function send(userId, key, { keepRefused = true } = {}) {
       return { outcome: SENT, message };
     } catch (err) {
       if (isTransient(err)) return { outcome: WAITING, error: err };
-      if (keepRefused) update(userId, key, { error: err.detail || err.message });
+      if (keepRefused) update(userId, key, { error: api.problemText(err) });
       else discard(userId, key);
       return { outcome: REFUSED, error: err };
     }

@@ -32,6 +32,14 @@ export function nameNode(id) {
   return span;
 }
 
+// forgetOnline forgets who is online and clears every marker: while the
+// connection is down nobody can know, and the next connection's snapshot
+// of presence events says it again.
+export function forgetOnline() {
+  online.clear();
+  for (const span of document.querySelectorAll('[data-presence-of]')) showPresence(span, span.dataset.presenceOf);
+}
+
 // setOnline records a presence event.
 export function setOnline(id, isOnline) {
   if (isOnline) online.add(id);

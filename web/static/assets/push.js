@@ -22,9 +22,13 @@ export function registerWorker() {
   return navigator.serviceWorker.register(workerURL ? workerURL.createScriptURL('/sw.js') : '/sw.js');
 }
 
-// pushControl returns the panel, or null when push is not possible here.
+// browserCanPush says whether this browser can receive Web Push at all.
+const browserCanPush = () => 'serviceWorker' in navigator && 'PushManager' in globalThis && 'Notification' in globalThis;
+
+// pushControl returns {panel, toggle}, or null when push is not possible
+// here: the switch in the navigation, and what it does when clicked.
 export async function pushControl(user) {
-  if (!('serviceWorker' in navigator) || !('PushManager' in globalThis) || !('Notification' in globalThis)) return null;
+  if (!browserCanPush()) return null;
   let key;
   try {
     key = (await api.get('/api/v1/push/key')).public_key;
@@ -50,7 +54,9 @@ export async function pushControl(user) {
     button.hidden = false;
   };
 
-  button.addEventListener('click', async () => {
+  // toggle runs in the click's own task up to the permission request,
+  // which browsers grant only in answer to a click.
+  const toggle = async () => {
     button.disabled = true;
     try {
       if (localStorage.getItem(storageKey(user.id))) await turnOff(user);
@@ -62,9 +68,42 @@ export async function pushControl(user) {
     }
     button.disabled = false;
     show();
-  });
+  };
+  button.addEventListener('click', toggle);
   show();
-  return panel;
+  return { panel, toggle };
+}
+
+const promptedKey = (userId) => `wc.push.prompted.${userId}`;
+
+// pushPrompt is the invitation to turn notifications on, above the page,
+// or null: only while this browser has not been asked, on one visit only
+// (never again on this browser), gone with "Not now"; the switch in the
+// navigation stays for later. It is made at once, before the server says
+// whether it has push, so it never moves the page under a reader's finger;
+// connect(toggle) then enables it, or removes it when push is not possible
+// (toggle null).
+export function pushPrompt(user) {
+  if (!browserCanPush() || Notification.permission !== 'default' || localStorage.getItem(storageKey(user.id)) || localStorage.getItem(promptedKey(user.id))) return null;
+  let toggle = null;
+  const on = h('button', { type: 'button', class: 'button button-primary', id: 'push-prompt-on', disabled: true, onclick: () => { toggle(); close(); } }, 'Turn on');
+  const node = h('section', { class: 'push-prompt', id: 'push-prompt', 'aria-labelledby': 'push-prompt-text' },
+    h('p', { id: 'push-prompt-text' }, 'Get a notification on this device when a message arrives? You can change this later under Notifications.'),
+    h('div', { class: 'actions' }, on, h('button', { type: 'button', class: 'button', id: 'push-prompt-dismiss', onclick: () => close() }, 'Not now')));
+  const close = () => {
+    node.remove();
+    document.getElementById('main').focus();
+  };
+  const connect = (t) => {
+    if (!t) {
+      node.remove();
+      return;
+    }
+    toggle = t;
+    on.disabled = false;
+    localStorage.setItem(promptedKey(user.id), new Date().toISOString());
+  };
+  return { node, connect };
 }
 
 async function turnOn(user, key) {

@@ -79,7 +79,11 @@ export function recipientPicker({ id, labelId, describedBy }) {
     close();
     status.textContent = `${o.name} added.`;
     input.focus();
+    changed();
   }
+
+  // changed tells the form the choice changed (choosing is no input event).
+  const changed = () => input.dispatchEvent(new Event('change', { bubbles: true }));
 
   function add(o) {
     if (chosen.has(o.key)) return;
@@ -89,6 +93,7 @@ export function recipientPicker({ id, labelId, describedBy }) {
       chip.remove();
       status.textContent = `${o.name} removed.`;
       input.focus();
+      changed();
     } }, h('span', { 'aria-hidden': 'true' }, '×'), visuallyHidden(`Remove ${o.name}`));
     const chip = h('li', { class: 'chip', dataset: { key: o.key } }, o.kind === 'group' ? `${o.name} (group)` : o.name, remove);
     chips.append(chip);

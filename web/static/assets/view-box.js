@@ -3,7 +3,8 @@
 import * as api from './api.js';
 import * as people from './people.js';
 import { showTypingLine, onTyping } from './typing.js';
-import { h, badges, debounce, formatTime, isAlert, visuallyHidden, CATEGORIES, PRIORITIES, SENSITIVE_MARKER } from './dom.js';
+import { h, badges, debounce, isAlert, visuallyHidden, CATEGORIES, PRIORITIES, SENSITIVE_MARKER } from './dom.js';
+import { formatTime } from './time.js';
 
 export const BOXES = [['inbox', 'Inbox'], ['sent', 'Sent'], ['scheduled', 'Scheduled'], ['archived', 'Archived']];
 export const PAGE_SIZE = 25;
@@ -177,7 +178,7 @@ function item(app, box, m) {
     ? h('span', { class: 'message-who' }, m.sender.name, ' ', people.presenceNode(m.sender.id))
     : h('span', { class: 'message-who' }, visuallyHidden('To '), recipientsNode(m));
   const when = box === 'scheduled'
-    ? h('span', { class: 'message-when' }, 'Sends ', formatTime(m.scheduled_at))
+    ? h('span', { class: 'message-when' }, 'Sends ', formatTime(m.scheduled_at, 'zoned'))
     : h('span', { class: 'message-when' }, formatTime(m.sent_at ?? m.created_at));
   const li = h('li', { class: classes.join(' '), dataset: { id: m.id, threadId: m.thread_id } },
     h('a', { href: `/messages/${m.id}`, class: 'message-link' },

@@ -7,7 +7,8 @@ import * as pending from './pending.js';
 import { fieldErrors } from './api.js';
 import { recipientPicker } from './recipients.js';
 import { renderMarkdown } from './markdown.js';
-import { h, announce, uuid, visuallyHidden, CATEGORIES, PRIORITIES, CHANNELS } from './dom.js';
+import { h, announce, describedBy, markInvalid, markValid, uuid, visuallyHidden, CATEGORIES, PRIORITIES, CHANNELS } from './dom.js';
+import { fromZoneInput, zoneName } from './time.js';
 
 const MAX_ATTACHMENTS = 10;
 
@@ -15,7 +16,9 @@ export async function composeView(app, container) {
   const picker = recipientPicker({ id: 'compose-to', labelId: 'compose-to-label', describedBy: 'compose-to-hint' });
   const summary = h('div', { class: 'error-summary', id: 'compose-errors', role: 'alert', tabindex: '-1', hidden: true });
   const subject = h('input', { id: 'compose-subject', name: 'subject', maxlength: '200', required: true, autocomplete: 'off' });
-  const body = h('textarea', { id: 'compose-body', name: 'body', rows: '10', maxlength: '20000', required: true, 'aria-describedby': 'compose-body-hint' });
+  const body = h('textarea', { id: 'compose-body', name: 'body', rows: '10', maxlength: '20000', required: true });
+  // The Markdown hint shows (and describes the text box) only for Markdown.
+  const markdownHint = h('p', { id: 'compose-body-hint', class: 'hint', hidden: true }, 'Markdown: **bold**, *italic*, - lists, [links](https://…). Raw HTML is shown as text.');
   const preview = h('div', { id: 'compose-preview', class: 'preview message-body', hidden: true, 'aria-live': 'polite', tabindex: '-1' });
   const previewToggle = h('button', { type: 'button', class: 'button-link', 'aria-expanded': 'false', 'aria-controls': 'compose-preview', id: 'compose-preview-toggle' }, 'Show preview');
   const attachments = h('ul', { class: 'attachment-rows plain-list', id: 'compose-attachments' });
@@ -43,7 +46,7 @@ export async function composeView(app, container) {
       h('div', { class: 'inline-options', role: 'radiogroup', 'aria-label': 'Format' },
         radio('format', 'PLAIN', 'Plain text', true), radio('format', 'MARKDOWN', 'Markdown', false)),
       h('label', { for: 'compose-body', class: 'visually-hidden' }, 'Message text'),
-      h('p', { id: 'compose-body-hint', class: 'hint' }, 'Markdown: **bold**, *italic*, - lists, [links](https://…). Raw HTML is shown as text.'),
+      markdownHint,
       body, previewToggle, preview),
     h('div', { class: 'field-row' },
       select('compose-category', 'Category', CATEGORIES, 'GENERAL'),
@@ -63,10 +66,10 @@ export async function composeView(app, container) {
       attachments, addAttachment),
     h('fieldset', { class: 'field', id: 'field-scheduled_at' },
       h('legend', null, 'When'),
-      radio('schedule', 'NOW', 'Send now', true), radio('schedule', 'LATER', 'Send later', false),
+      h('div', { class: 'inline-options' }, radio('schedule', 'NOW', 'Send now', true), radio('schedule', 'LATER', 'Send later', false)),
       h('div', { id: 'compose-when-field', hidden: true },
         h('label', { for: 'compose-when' }, 'Send at'),
-        h('p', { id: 'compose-when-hint', class: 'hint' }, 'In your time zone, at most a year ahead.'),
+        h('p', { id: 'compose-when-hint', class: 'hint' }, `In your time zone, ${zoneName()}; at most a year ahead.`),
         when)),
     h('div', { class: 'actions' }, submit));
 
@@ -87,7 +90,12 @@ export async function composeView(app, container) {
   });
   body.addEventListener('input', () => { if (!preview.hidden) showPreview(); });
   form.addEventListener('change', (e) => {
-    if (e.target.name === 'format' && !preview.hidden) showPreview();
+    if (e.target.name === 'format') {
+      const markdown = form.elements.format.value === 'MARKDOWN';
+      markdownHint.hidden = !markdown;
+      describedBy(body, markdownHint.id, markdown);
+      if (!preview.hidden) showPreview();
+    }
     if (e.target.name === 'schedule') {
       const later = form.elements.schedule.value === 'LATER';
       when.disabled = !later;
@@ -163,8 +171,8 @@ export async function composeView(app, container) {
     if (to.group_ids.length) request.group_ids = to.group_ids;
     if (links.length) request.attachments = links;
     if (form.elements.schedule.value === 'LATER') {
-      const at = new Date(when.value);
-      if (!when.value || Number.isNaN(at.getTime())) errors.scheduled_at = ['Choose when to send it.'];
+      const at = fromZoneInput(when.value);
+      if (!at) errors.scheduled_at = ['Choose when to send it.'];
       else if (at.getTime() <= Date.now()) errors.scheduled_at = ['Choose a time in the future.'];
       else request.scheduled_at = at.toISOString();
     }
@@ -177,45 +185,76 @@ export async function composeView(app, container) {
     attachments: 'compose-attachments', scheduled_at: 'compose-when', channels: 'compose-channel-email', category: 'compose-category', priority: 'compose-priority' };
   const FIELD_BOX = { recipient_ids: 'to', group_ids: 'to' };
 
+  // shown maps each field whose error is on the page to its box.
+  const shown = new Map();
+
   // showErrors lists the problems at the top (links to the fields) and
-  // beside each field, then moves the focus to the list.
+  // beside each field, each message once, then moves the focus to the list.
+  // The heading repeats the server's detail only when it adds to the list.
   function showErrors(byField, detail) {
     clearErrors();
     const list = h('ul');
-    for (const [field, messages] of Object.entries(byField)) {
-      const target = FIELD_TARGET[field];
-      for (const text of messages) {
-        list.append(h('li', null, target ? h('a', { href: `#${target}`, onclick: (e) => { e.preventDefault(); document.getElementById(target)?.focus(); } },
-          `${FIELD_LABELS[field] ?? field}: ${text}`) : `${FIELD_LABELS[field] ?? field}: ${text}`));
-      }
-      const box = document.getElementById(`field-${FIELD_BOX[field] ?? field}`);
-      if (box) {
-        const errorId = `error-${field}`;
-        box.classList.add('has-error');
-        box.append(h('p', { class: 'error-text field-error', id: errorId }, messages.join(' ')));
-        const input = document.getElementById(target);
-        if (input && !input.matches('ul')) {
-          input.setAttribute('aria-invalid', 'true');
-          input.setAttribute('aria-describedby', `${input.getAttribute('aria-describedby') ?? ''} ${errorId}`.trim());
-        }
-      }
+    const said = new Set();
+    for (const [field, all] of Object.entries(byField)) {
+      const messages = [...new Set(all)];
+      messages.forEach((text) => said.add(text));
+      list.append(...messages.map((text) => h('li', { dataset: { field } }, summaryEntry(field, text))));
+      showFieldError(field, messages);
     }
-    summary.replaceChildren(h('h2', null, detail && detail !== 'Validation failed.' ? detail : 'Please fix these problems'), list);
+    const heading = detail && detail !== 'Validation failed.' && !said.has(detail) ? detail : 'Please fix these problems';
+    summary.replaceChildren(h('h2', null, heading), list);
     summary.hidden = false;
     summary.focus();
   }
 
+  function summaryEntry(field, text) {
+    const target = FIELD_TARGET[field];
+    const label = `${FIELD_LABELS[field] ?? field}: ${text}`;
+    if (!target) return label;
+    return h('a', { href: `#${target}`, onclick: (e) => { e.preventDefault(); document.getElementById(target)?.focus(); } }, label);
+  }
+
+  // showFieldError puts the messages beside the field and marks its input.
+  function showFieldError(field, messages) {
+    const box = document.getElementById(`field-${FIELD_BOX[field] ?? field}`);
+    if (!box) return;
+    const errorId = `error-${field}`;
+    shown.set(field, box);
+    box.classList.add('has-error');
+    box.append(h('p', { class: 'error-text field-error', id: errorId }, messages.join(' ')));
+    const input = document.getElementById(FIELD_TARGET[field]);
+    if (input && !input.matches('ul')) markInvalid(input, errorId);
+  }
+
+  // clearField takes one field's error off the page, and the summary with
+  // its last entry.
+  function clearField(field) {
+    const box = shown.get(field);
+    shown.delete(field);
+    document.getElementById(`error-${field}`)?.remove();
+    for (const li of summary.querySelectorAll('li')) if (li.dataset.field === field) li.remove();
+    const input = document.getElementById(FIELD_TARGET[field]);
+    if (input) markValid(input, `error-${field}`);
+    if (![...shown.values()].includes(box)) box.classList.remove('has-error');
+    if (!summary.querySelector('li')) summary.hidden = true;
+  }
+
   function clearErrors() {
     summary.hidden = true;
-    for (const el of form.querySelectorAll('.field-error')) el.remove();
-    for (const el of form.querySelectorAll('.has-error')) el.classList.remove('has-error');
-    for (const el of form.querySelectorAll('[aria-invalid]')) {
-      el.removeAttribute('aria-invalid');
-      const ids = (el.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && !x.startsWith('error-'));
-      if (ids.length) el.setAttribute('aria-describedby', ids.join(' '));
-      else el.removeAttribute('aria-describedby');
-    }
+    summary.replaceChildren();
+    for (const field of [...shown.keys()]) clearField(field);
   }
+
+  // An error goes as soon as its field is right: the form's own checks run
+  // again as the field changes, and a refusal only the server can judge
+  // (an http link, a time too far ahead) goes once the field is edited.
+  const recheck = (e) => {
+    if (!shown.size) return;
+    const { errors } = read();
+    for (const [field, box] of [...shown]) if (box.contains(e.target) && !errors[field]) clearField(field);
+  };
+  form.addEventListener('input', recheck);
+  form.addEventListener('change', recheck);
 
   return { title: 'New message' };
 }

@@ -4,11 +4,13 @@
 // be lifted once the person confirms it works. Without this page both are
 // reachable only through the API.
 import * as api from './api.js';
-import { h, announce, formatTime, visuallyHidden, CHANNELS } from './dom.js';
+import { h, announce, reflowRow, reflowTable, visuallyHidden, CHANNELS } from './dom.js';
+import { formatTime } from './time.js';
 
 const PAGE_SIZE = 50;
 const MAX_RETRY = 1000; // delivery ids per POST /api/v1/admin/deliveries/retry
 const STATUSES = { FAILED: 'Failed', BOUNCED: 'Bounced' };
+const SUPPRESSION_COLUMNS = ['Person', 'Email address', 'Reason', 'Since', { label: 'Action', hidden: true }];
 const REASONS = { bounce: 'Bounced', complaint: 'Reported as spam', unsubscribe: 'Unsubscribed', invalid: 'Not a valid address' };
 
 export async function deliveriesView(app, container) {
@@ -145,9 +147,7 @@ function deadLetter(d) {
 // again" behind a second, confirming click.
 function suppressedSection(notice) {
   const body = h('tbody', { id: 'suppression-list' });
-  const table = h('div', { class: 'table-scroll' }, h('table', { class: 'delivery-table', 'aria-labelledby': 'suppression-heading' },
-    h('thead', null, h('tr', null, ['Person', 'Email address', 'Reason', 'Since', h('span', { class: 'visually-hidden' }, 'Action')].map((c) => h('th', { scope: 'col' }, c)))),
-    body));
+  const table = h('div', { class: 'table-scroll' }, reflowTable({ class: 'delivery-table', 'aria-labelledby': 'suppression-heading' }, SUPPRESSION_COLUMNS, body));
   const error = h('p', { class: 'error-text', role: 'alert', id: 'suppression-error', hidden: true });
   const empty = h('p', { class: 'empty muted', hidden: true }, 'No suppressed addresses.');
   const more = h('button', { type: 'button', class: 'button', id: 'suppression-more', hidden: true }, 'Load more');
@@ -174,9 +174,9 @@ function suppressedSection(notice) {
   function row(s) {
     const button = h('button', { type: 'button', class: 'button' }, 'Email again', visuallyHidden(` ${s.user_name}`));
     const cancel = h('button', { type: 'button', class: 'button-link', hidden: true }, 'Cancel', visuallyHidden(` emailing ${s.user_name} again`));
-    const tr = h('tr', { dataset: { userId: s.user_id } },
-      h('td', null, s.user_name), h('td', { class: 'pre-wrap' }, s.email), h('td', null, REASONS[s.reason] ?? s.reason),
-      h('td', null, formatTime(s.since)), h('td', null, h('span', { class: 'actions actions-row' }, button, cancel)));
+    const tr = reflowRow({ dataset: { userId: s.user_id } }, SUPPRESSION_COLUMNS, [
+      s.user_name, h('span', { class: 'pre-wrap' }, s.email), REASONS[s.reason] ?? s.reason,
+      formatTime(s.since), h('span', { class: 'actions actions-row' }, button, cancel)]);
     const arm = (armed) => {
       button.replaceChildren(armed ? 'Confirm' : 'Email again', visuallyHidden(armed ? `: email ${s.user_name} again` : ` ${s.user_name}`));
       button.classList.toggle('button-danger', armed);

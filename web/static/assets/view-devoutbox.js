@@ -2,7 +2,8 @@
 // out by email, SMS, voice and push. Everything is shown as text; an
 // email's HTML part is not rendered.
 import * as api from './api.js';
-import { h, formatTime, safeURL, CHANNELS } from './dom.js';
+import { h, safeURL, CHANNELS } from './dom.js';
+import { formatTime } from './time.js';
 
 export async function devOutboxView(app, container) {
   const list = h('ol', { class: 'outbox-list plain-list', id: 'outbox-list', 'aria-labelledby': 'outbox-heading' });

@@ -2,7 +2,8 @@
 // of 5", names on demand) and the delivery status of every recipient and
 // channel, both kept current by live events.
 import * as api from './api.js';
-import { h, debounce, formatTime, CHANNELS } from './dom.js';
+import { h, debounce, reflowRow, reflowTable, CHANNELS } from './dom.js';
+import { formatTime } from './time.js';
 
 const SHOW_ROWS = 200;
 // A burst of receipt.read events (a group message being read) is waited out
@@ -58,6 +59,7 @@ function readBy(n, total) {
   return `Read by ${n} of ${total}`;
 }
 
+const DELIVERY_COLUMNS = ['Recipient', 'Channel', 'Status', 'Updated'];
 const STATUS_TEXT = { PENDING: 'Waiting', SENT: 'Sent', DELIVERED: 'Delivered', FAILED: 'Failed', BOUNCED: 'Bounced' };
 
 // deliverySection is the per-recipient, per-channel delivery table.
@@ -67,10 +69,8 @@ export function deliverySection(m, receipts) {
   const summary = h('p', { id: 'delivery-summary' });
   const tbody = h('tbody');
   const more = h('p', { class: 'muted', hidden: true });
-  const table = h('table', { class: 'delivery-table', id: 'delivery-table' },
-    h('caption', { class: 'visually-hidden' }, 'Delivery status by recipient and channel'),
-    h('thead', null, h('tr', null, ['Recipient', 'Channel', 'Status', 'Updated'].map((c) => h('th', { scope: 'col' }, c)))),
-    tbody);
+  const table = reflowTable({ class: 'delivery-table', id: 'delivery-table' }, DELIVERY_COLUMNS, tbody,
+    h('caption', { class: 'visually-hidden' }, 'Delivery status by recipient and channel'));
   const node = h('section', { class: 'panel delivery', 'aria-labelledby': 'delivery-heading' },
     h('h2', { id: 'delivery-heading' }, 'Delivery'), summary, h('div', { class: 'table-scroll' }, table), more);
   let names = new Map();
@@ -95,12 +95,12 @@ export function deliverySection(m, receipts) {
       render();
     });
   };
-  const row = (d) => h('tr', { dataset: { deliveryId: d.id, status: d.status } },
-    h('td', null, names.get(d.recipient_id) ?? 'Recipient'),
-    h('td', null, CHANNELS[d.channel] ?? d.channel),
-    h('td', null, h('span', { class: `status status-${d.status.toLowerCase()}` }, STATUS_TEXT[d.status] ?? d.status),
-      d.error ? h('span', { class: 'error-text' }, ` (${d.error})`) : null),
-    h('td', null, formatTime(d.delivered_at ?? d.bounced_at ?? d.failed_at ?? d.sent_at ?? d.queued_at)));
+  const row = (d) => reflowRow({ dataset: { deliveryId: d.id, status: d.status } }, DELIVERY_COLUMNS, [
+    names.get(d.recipient_id) ?? 'Recipient',
+    CHANNELS[d.channel] ?? d.channel,
+    [h('span', { class: `status status-${d.status.toLowerCase()}` }, STATUS_TEXT[d.status] ?? d.status),
+      d.error ? h('span', { class: 'error-text' }, ` (${d.error})`) : null],
+    formatTime(d.delivered_at ?? d.bounced_at ?? d.failed_at ?? d.sent_at ?? d.queued_at)]);
 
   Promise.all([api.get(`/api/v1/messages/${m.id}/delivery`), receipts.names().catch(() => new Map())])
     .then(([report, n]) => {

@@ -7,7 +7,8 @@ import * as api from './api.js';
 import * as pending from './pending.js';
 import * as people from './people.js';
 import { TypingSender, showTypingLine, onTyping } from './typing.js';
-import { h, announce, badges, bodyWithheld, formatTime, setServerHTML, safeURL, uuid, visuallyHidden, isAlert, CATEGORIES, PRIORITIES, CHANNELS, ROLES, SENSITIVE_MARKER } from './dom.js';
+import { h, announce, badges, bodyWithheld, inlineError, setServerHTML, safeURL, uuid, visuallyHidden, isAlert, CATEGORIES, PRIORITIES, CHANNELS, ROLES, SENSITIVE_MARKER } from './dom.js';
+import { formatTime, timeText, toZoneInput, fromZoneInput, zoneName } from './time.js';
 import { receiptsSection, deliverySection } from './view-message-report.js';
 
 export async function messageView(app, container, id) {
@@ -137,7 +138,7 @@ function threadItem(t, current) {
     : null;
   return h('li', null, h('article', {
     class: `thread-message${current ? ' is-current' : ''}${isAlert(t) ? ' is-alert' : ''}`,
-    dataset: { id: t.id }, 'aria-label': `${t.sender.name}, ${new Date(t.sent_at ?? t.created_at).toLocaleString()}`,
+    dataset: { id: t.id }, 'aria-label': `${t.sender.name}, ${timeText(t.sent_at ?? t.created_at, 'zoned')}`,
   },
   h('header', { class: 'thread-message-header' },
     h('span', { class: 'author' }, t.sender.name), ' ', people.presenceNode(t.sender.id), ' ',
@@ -187,18 +188,19 @@ function recipientActions(app, m, say) {
 }
 
 function scheduleActions(app, m, say) {
-  const input = h('input', { type: 'datetime-local', id: 'reschedule-at', value: toLocalInput(m.scheduled_at), required: true });
+  const input = h('input', { type: 'datetime-local', id: 'reschedule-at', value: toZoneInput(m.scheduled_at), required: true });
   const error = h('p', { class: 'error-text', id: 'reschedule-error', hidden: true });
   const form = h('form', { class: 'reschedule', 'aria-label': 'Reschedule' },
-    h('div', { class: 'field' }, h('label', { for: 'reschedule-at' }, 'Send at (your time)'), input, error),
+    h('div', { class: 'field' }, h('label', { for: 'reschedule-at' }, `Send at (${zoneName()})`), input, error),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'button' }, 'Reschedule'),
       h('button', { type: 'button', class: 'button button-danger', id: 'cancel-scheduled' }, 'Cancel sending')));
+  const { show: showError, clear } = inlineError(input, error);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    error.hidden = true;
-    const when = new Date(input.value);
-    if (!input.value || Number.isNaN(when.getTime())) {
+    clear();
+    const when = fromZoneInput(input.value);
+    if (!when) {
       showError('Choose a date and time.');
       return;
     }
@@ -207,7 +209,7 @@ function scheduleActions(app, m, say) {
       document.getElementById('scheduled-at')?.replaceChildren(formatTime(updated.scheduled_at, 'long'));
       say('Rescheduled.');
     } catch (err) {
-      showError(err.errors?.[0]?.message ? `${err.detail} ${err.errors[0].message}` : (err.detail || err.message));
+      showError(api.problemText(err));
     }
   });
   form.querySelector('#cancel-scheduled').addEventListener('click', async () => {
@@ -220,22 +222,7 @@ function scheduleActions(app, m, say) {
       showError(err.detail || err.message);
     }
   });
-  function showError(text) {
-    error.textContent = text;
-    error.hidden = false;
-    input.setAttribute('aria-invalid', 'true');
-    input.setAttribute('aria-describedby', 'reschedule-error');
-    input.focus();
-  }
   return form;
-}
-
-// toLocalInput formats an RFC 3339 time for a datetime-local input.
-export function toLocalInput(iso) {
-  if (!iso) return '';
-  const d = new Date(iso);
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
 // replyForm writes a reply. It goes through the outbox like every message,
@@ -252,18 +239,15 @@ function replyForm(app, m, typingSender, onSent) {
     status);
   textarea.addEventListener('input', () => typingSender.input());
   textarea.addEventListener('blur', () => typingSender.stop());
+  const { show: showError, clear } = inlineError(textarea, error);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    error.hidden = true;
+    clear();
     const body = textarea.value.trim();
     if (!body) {
-      error.textContent = 'Write a reply first.';
-      error.hidden = false;
-      textarea.setAttribute('aria-invalid', 'true');
-      textarea.focus();
+      showError('Write a reply first.');
       return;
     }
-    textarea.removeAttribute('aria-invalid');
     typingSender.stop();
     const key = uuid();
     pending.add(app.user.id, { key, path: `/api/v1/messages/${m.id}/replies`, body: { body, body_format: 'PLAIN' },
@@ -277,9 +261,7 @@ function replyForm(app, m, typingSender, onSent) {
       status.textContent = 'You are offline. The reply is saved on this device and will be sent when the connection returns.';
     } else {
       textarea.value = body;
-      error.textContent = `The reply was not sent: ${result.error.errors?.[0]?.message ?? result.error.detail ?? result.error.message}`;
-      error.hidden = false;
-      textarea.focus();
+      showError(`The reply was not sent: ${api.problemText(result.error)}`);
     }
   });
   return form;
