@@ -229,7 +229,7 @@ func TestAuditVerifyReportsABrokenChain(t *testing.T) {
 		e := newEnv(t, d)
 		mustCLI(t, e, "", "migrate", "up")
 		mustCLI(t, e, "", "tenant", "create", "--slug", "tampered", "--name", "Tampered District")
-		mustCLI(t, e, "pw-0123456789\n", "user", "create", "--tenant", "tampered", "--email", "a@t.example", "--name", "A", "--role", "ADMIN", "--password-stdin")
+		mustCLI(t, e, "lunchbox violin 47 harbor\n", "user", "create", "--tenant", "tampered", "--email", "a@t.example", "--name", "A", "--role", "ADMIN", "--password-stdin")
 		r := mustCLI(t, e, "", "audit", "verify", "--tenant", "tampered")
 		require.Equal(t, "OK: 2 events\n", r.stdout)
 
@@ -301,7 +301,7 @@ func TestAuditVerifyRejectsADuplicateKeyDetail(t *testing.T) {
 		e := newEnv(t, d)
 		mustCLI(t, e, "", "migrate", "up")
 		mustCLI(t, e, "", "tenant", "create", "--slug", "forged", "--name", "Forged District")
-		mustCLI(t, e, "pw-0123456789\n", "user", "create", "--tenant", "forged", "--email", "a@t.example", "--name", "A", "--role", "ADMIN", "--password-stdin")
+		mustCLI(t, e, "lunchbox violin 47 harbor\n", "user", "create", "--tenant", "forged", "--email", "a@t.example", "--name", "A", "--role", "ADMIN", "--password-stdin")
 
 		db := openEnvDB(t, e)
 		require.NoError(t, db.InTx(t.Context(), func(tx *store.Tx) error {
