@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -137,6 +138,23 @@ func TestConfigPrecedenceIsDefaultsThenEnvironmentThenFlags(t *testing.T) {
 
 	c = load(testEnv{"DATABASE_URL": "postgres://db.example/x", "WHITECROSS_MASTER_KEY": key})
 	require.Equal(t, "postgres", c.Broker, "PostgreSQL deployments share realtime events through it by default")
+}
+
+// TestDerivedPublicURLReachesTheServer: with no public URL, the one the
+// server prints is an address a browser reaches it at.
+func TestDerivedPublicURLReachesTheServer(t *testing.T) {
+	t.Parallel()
+	for addr, want := range map[string]string{
+		"127.0.0.1:41234":   "http://localhost:41234",
+		"[::]:8080":         "http://localhost:8080",
+		"[::1]:8080":        "http://localhost:8080",
+		"192.168.1.5:8080":  "http://192.168.1.5:8080",
+		"[2001:db8::5]:443": "http://[2001:db8::5]:443",
+	} {
+		tcp, err := net.ResolveTCPAddr("tcp", addr)
+		require.NoError(t, err)
+		require.Equal(t, want, derivedPublicURL(tcp), addr)
+	}
 }
 
 func TestServeHelpListsEverySetting(t *testing.T) {

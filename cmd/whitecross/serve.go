@@ -59,7 +59,7 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	}
 	defer ln.Close()
 	if cfg.publicURLDerived {
-		cfg.PublicURL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+		cfg.PublicURL = derivedPublicURL(ln.Addr().(*net.TCPAddr))
 	}
 	wiring, err := newDeliveryWiring(cfg, log)
 	if err != nil {
@@ -91,7 +91,7 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	handler, keys, gw, err := buildHandler(uiCtx, a, wiring)
+	handler, keys, gw, err := buildHandler(uiCtx, a, wiring, ln.Addr().String())
 	if err != nil {
 		return err
 	}
@@ -176,9 +176,21 @@ func stopQueueWorkers(ctx context.Context, a *app) {
 	}
 }
 
-// buildHandler wires the services into the HTTP API. River's UI runs
+// derivedPublicURL is the public URL of a server given none: localhost
+// when it listens on a loopback or wildcard address (a browser on this
+// machine), else the one address it listens on, which is then the only
+// one that reaches it.
+func derivedPublicURL(addr *net.TCPAddr) string {
+	if addr.IP == nil || addr.IP.IsUnspecified() || addr.IP.IsLoopback() {
+		return fmt.Sprintf("http://localhost:%d", addr.Port)
+	}
+	return "http://" + addr.String()
+}
+
+// buildHandler wires the services into the HTTP API, whose pages may also
+// be opened at listenAddr (see api.Config.ListenAddr). River's UI runs
 // until ctx ends.
-func buildHandler(ctx context.Context, a *app, w *deliveryWiring) (http.Handler, *auth.Keyring, *realtime.Gateway, error) {
+func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr string) (http.Handler, *auth.Keyring, *realtime.Gateway, error) {
 	keys, err := a.keyring(ctx)
 	if err != nil {
 		return nil, nil, nil, err
@@ -192,7 +204,7 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring) (http.Handler,
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	apiCfg := api.Config{PublicURL: cfg.PublicURL, MaxBodyBytes: maxBodyBytes,
+	apiCfg := api.Config{PublicURL: cfg.PublicURL, ListenAddr: listenAddr, MaxBodyBytes: maxBodyBytes,
 		SendGridWebhookKey: cfg.SendGridWebhookKey, VAPIDPublicKey: w.vapidPublicKey, MetricsToken: cfg.MetricsToken}
 	if cfg.TwilioAccountSID != "" {
 		apiCfg.TwilioAuthToken = cfg.TwilioAuthToken
