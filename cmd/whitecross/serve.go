@@ -116,13 +116,16 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"database", string(a.db.Dialect), "demo", cfg.Demo, "version", whitecross.Version)
 	if cfg.Demo {
+		// Start-up has logged all it logs: the banner comes last, before
+		// the first request's log line (connections wait in the listen
+		// backlog meanwhile), so the logins are not mixed with the logs.
 		writeDemoBanner(p.stdout, cfg.PublicURL, logins)
 	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
 
 	var wg sync.WaitGroup
 	reloadCtx, stopReload := context.WithCancel(ctx)

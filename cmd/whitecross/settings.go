@@ -57,7 +57,7 @@ var settings = []setting{
 		DefaultText: "unset: keys generated and stored in the database, sealed with the master key",
 		Usage:       "Ed25519 private key (PKCS#8 PEM) that signs access tokens. Set it to manage the key yourself; `keys rotate` is then disabled."},
 	{Field: "LogLevel", Env: "WHITECROSS_LOG_LEVEL", Flag: "log-level", Scope: everyVerb, Default: "info",
-		Usage: "Least severe log level written (debug, info, warn, error). Logs are JSON on stderr."},
+		Usage: "Least severe log level written (debug, info, warn, error). Logs are JSON on stderr (text lines with --demo)."},
 	{Field: "ShutdownTimeout", Env: "WHITECROSS_SHUTDOWN_TIMEOUT", Flag: "shutdown-timeout", Scope: serveOnly, Default: "15s",
 		Usage: "How long a stopping server waits for requests in flight before closing them (Go duration: 15s, 1m)."},
 	{Field: "SMTPURL", Env: "WHITECROSS_SMTP_URL", Secret: true,
