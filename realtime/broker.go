@@ -192,7 +192,9 @@ func (g *Gateway) publish(ctx context.Context, m *wireMsg) {
 	m.From = g.instance
 	payload, err := json.Marshal(m)
 	if err == nil {
-		err = g.cfg.Broker.Publish(ctx, payload)
+		pctx, cancel := g.storeContext(ctx)
+		err = g.cfg.Broker.Publish(pctx, payload)
+		cancel()
 	}
 	if err != nil {
 		g.log.Error("realtime: publish", "kind", m.Kind, "error", err.Error())

@@ -70,7 +70,9 @@ func (t *typing) handle(c *conn, thread, state string) {
 	t.mu.Unlock()
 
 	if !looked {
-		ids, err := t.g.cfg.Store.ThreadAudience(whitecross.NewContextWithActor(context.Background(), c.actor), thread)
+		ctx, cancel := t.g.storeContext(whitecross.NewContextWithActor(context.Background(), c.actor))
+		ids, err := t.g.cfg.Store.ThreadAudience(ctx, thread)
+		cancel()
 		if err != nil && whitecross.ErrorCode(err) != whitecross.ENOTFOUND {
 			t.g.log.Error("realtime: typing audience", "user_id", c.actor.UserID, "error", err.Error())
 		}
