@@ -7,13 +7,13 @@ import (
 	"sync"
 	"time"
 
-	"whitecross/store"
+	"whitecross"
 )
 
 // Notify is the store's EventNotifier (st.SetEventNotifier(g.Notify)): it
 // pushes the events a transaction appended to the connections here and
 // publishes them to the other instances.
-func (g *Gateway) Notify(ctx context.Context, evs []store.Event) {
+func (g *Gateway) Notify(ctx context.Context, evs []whitecross.Event) {
 	g.deliverEvents(ctx, evs)
 	if g.alone() {
 		return
@@ -24,7 +24,7 @@ func (g *Gateway) Notify(ctx context.Context, evs []store.Event) {
 }
 
 // deliverEvents offers each event to its user's connections here.
-func (g *Gateway) deliverEvents(ctx context.Context, evs []store.Event) {
+func (g *Gateway) deliverEvents(ctx context.Context, evs []whitecross.Event) {
 	for _, ev := range evs {
 		conns := g.hub.conns(ev.UserID)
 		if len(conns) == 0 {
@@ -130,10 +130,10 @@ func (g *Gateway) replay(c *conn) {
 
 // replayRead is one page of a replay.
 type replayRead struct {
-	last   int64         // the user's latest seq
-	evs    []store.Event // the events after the asked seq
-	frames [][]byte      // their frames; nil when gap
-	gap    bool          // the log no longer has (or never had) what comes next
+	last   int64              // the user's latest seq
+	evs    []whitecross.Event // the events after the asked seq
+	frames [][]byte           // their frames; nil when gap
+	gap    bool               // the log no longer has (or never had) what comes next
 }
 
 // readPage reads one page of a replay within one StoreTimeout: the latest
@@ -233,7 +233,7 @@ func newContentCache(st Store, now func() time.Time) *contentCache {
 }
 
 // frames returns the frame of each event.
-func (cc *contentCache) frames(ctx context.Context, evs []store.Event) ([][]byte, error) {
+func (cc *contentCache) frames(ctx context.Context, evs []whitecross.Event) ([][]byte, error) {
 	out := make([][]byte, len(evs))
 	for i, ev := range evs {
 		f, err := cc.frame(ctx, ev)
@@ -246,9 +246,9 @@ func (cc *contentCache) frames(ctx context.Context, evs []store.Event) ([][]byte
 }
 
 // frame returns the durable frame of one event for its user.
-func (cc *contentCache) frame(ctx context.Context, ev store.Event) ([]byte, error) {
+func (cc *contentCache) frame(ctx context.Context, ev whitecross.Event) ([]byte, error) {
 	switch ev.Type {
-	case store.EventMessageCreated:
+	case whitecross.EventMessageCreated:
 		e, err := cc.load(ctx, contentKey{tenant: ev.TenantID, message: ev.MessageID})
 		if err != nil {
 			return nil, err
@@ -261,7 +261,7 @@ func (cc *contentCache) frame(ctx context.Context, ev store.Event) ([]byte, erro
 			return nil, err
 		}
 		return encodeFrame(frameMessageCreated, ev.Seq, json.RawMessage(own.sender)), nil
-	case store.EventDeliveryUpdated:
+	case whitecross.EventDeliveryUpdated:
 		// A live event of this instance carries the delivery as committed;
 		// replayed and relayed ones read it (not cached: it changes).
 		d := ev.Delivery
@@ -272,7 +272,7 @@ func (cc *contentCache) frame(ctx context.Context, ev store.Event) ([]byte, erro
 			}
 		}
 		return encodeFrame(frameDeliveryUpdated, ev.Seq, deliveryData{MessageID: ev.MessageID, Delivery: d}), nil
-	case store.EventReceiptRead:
+	case whitecross.EventReceiptRead:
 		return encodeFrame(frameReceiptRead, ev.Seq, receiptData{MessageID: ev.MessageID, UserID: ev.ActorID, ReadAt: ev.At}), nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", ev.Type)
@@ -333,6 +333,3 @@ func (cc *contentCache) fill(ctx context.Context, k contentKey, e *contentEntry)
 	}
 	e.template = t
 }
-
-// The store serves the gateway.
-var _ Store = (*store.Store)(nil)

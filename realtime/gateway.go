@@ -25,14 +25,15 @@ import (
 	"github.com/coder/websocket"
 
 	"whitecross"
-	"whitecross/store"
 )
 
-// Store is what the gateway reads and changes; *store.Store implements it.
+// Store is what the gateway reads and changes: the durable event log and
+// the content and audiences of its events. *store.Store implements it (the
+// wiring in cmd/whitecross hands it over); the gateway knows only this.
 type Store interface {
 	LastEventSeq(ctx context.Context, tenantID, userID string) (int64, error)
 	LastEventSeqs(ctx context.Context, userIDs []string) (map[string]int64, error)
-	ReadEvents(ctx context.Context, tenantID, userID string, after int64, limit int) ([]store.Event, error)
+	ReadEvents(ctx context.Context, tenantID, userID string, after int64, limit int) ([]whitecross.Event, error)
 	EventMessage(ctx context.Context, tenantID, messageID string, forSender bool) (*whitecross.Message, error)
 	EventDelivery(ctx context.Context, tenantID, deliveryID string) (*whitecross.Delivery, error)
 	ThreadAudience(ctx context.Context, threadID string) ([]string, error)

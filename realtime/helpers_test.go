@@ -27,6 +27,9 @@ import (
 	"whitecross/vault"
 )
 
+// The store is what the gateway reads: the wiring hands it over.
+var _ realtime.Store = (*store.Store)(nil)
+
 // publicURL is the API's configured URL: with the listen address, its
 // origin is one a cookie-authenticated upgrade may come from.
 const publicURL = "http://localhost:8080"

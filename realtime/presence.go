@@ -9,7 +9,7 @@ import (
 )
 
 // presence tracks who is online on any instance and tells the people who
-// may message a user (store.Messagers) when that user comes and goes.
+// may message a user (Store.Messagers) when that user comes and goes.
 //
 // A user is online while any instance has a connection of theirs. Each
 // instance announces its own users on the broker: online at their first

@@ -9,7 +9,7 @@ import (
 )
 
 // typing relays typing indicators. A user's "started" in a thread goes to
-// the people their reply would reach (store.ThreadAudience, looked up once
+// the people their reply would reach (Store.ThreadAudience, looked up once
 // while the user types), at most once per TypingInterval; repeated
 // "started" frames only keep it alive. "stopped", a "started" not renewed
 // within TypingTimeout, and the user's last connection closing all relay

@@ -260,7 +260,7 @@ func reloadKeys(ctx context.Context, keys *auth.Keyring, log *slog.Logger) {
 // startGateway starts the realtime gateway on the configured broker and
 // lets the store tell it of every durable event it commits.
 func startGateway(ctx context.Context, a *app, authenticate realtime.Authenticator) (*realtime.Gateway, error) {
-	broker, err := realtime.OpenBroker(ctx, a.cfg.Broker, a.db)
+	broker, err := realtime.OpenBroker(ctx, a.cfg.Broker, a.cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("realtime broker %q: %w", redactBroker(a.cfg.Broker), err)
 	}
