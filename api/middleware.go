@@ -251,9 +251,9 @@ var errCSRF = whitecross.Errorf(whitecross.EFORBIDDEN,
 
 // checkCSRF enforces the double-submit token (X-CSRF-Token equals the
 // wc_csrf cookie, compared in constant time) and, when the browser names an
-// Origin, that it is the server's own.
+// Origin, that it is one of the server's own (see newOriginSet).
 func (s *Server) checkCSRF(r *http.Request) error {
-	if o := r.Header.Get("Origin"); o != "" && s.origin != "" && !strings.EqualFold(o, s.origin) {
+	if o := r.Header.Get("Origin"); o != "" && s.origin != "" && !s.origins.allows(o) {
 		// Name the expected origin: a mismatch is most often a server whose
 		// public URL differs from the address the browser uses.
 		return whitecross.Errorf(whitecross.EFORBIDDEN,

@@ -22,8 +22,9 @@ func (s *Server) realtimeRoutes() {
 // AuthenticateUpgrade authenticates a WebSocket upgrade with the API's
 // rules, for the realtime gateway: a bearer token, or else the wc_access
 // session cookie, which is ambient authority, so its request must come from
-// this server's own pages: its Origin must be PublicURL's origin (the
-// request's own host when PublicURL is unset). It returns the caller (with
+// this server's own pages: its Origin must be PublicURL's origin or another
+// of the server's own (see newOriginSet; the request's own host when
+// PublicURL is unset). It returns the caller (with
 // ClientIP) and when the access token expires, so the gateway can close
 // the connection then. EUNAUTHORIZED without a valid token (also for a
 // revoked session); EFORBIDDEN for a cookie upgrade from another origin,
@@ -53,15 +54,16 @@ func (s *Server) AuthenticateUpgrade(r *http.Request) (*whitecross.Actor, time.T
 // missing or not this server's: a page elsewhere could otherwise open a
 // socket with the user's cookie (cross-site WebSocket hijacking).
 func (s *Server) checkUpgradeOrigin(r *http.Request) error {
-	want := s.origin
+	want, allowed := s.origin, s.origins
 	if want == "" {
 		scheme := "http"
 		if r.TLS != nil {
 			scheme = "https"
 		}
 		want = scheme + "://" + strings.ToLower(r.Host)
+		allowed = originSet{want: true}
 	}
-	if o := r.Header.Get("Origin"); o == "" || !strings.EqualFold(o, want) {
+	if o := r.Header.Get("Origin"); o == "" || !allowed.allows(o) {
 		return whitecross.Errorf(whitecross.EFORBIDDEN,
 			"Cross-origin WebSocket refused: a session cookie is accepted only from this server's origin, %s.", want)
 	}

@@ -26,10 +26,16 @@ const DefaultMaxBodyBytes = 1 << 20
 // Config is the API's own configuration.
 type Config struct {
 	// PublicURL is the server's external URL (e.g. http://localhost:8080).
-	// Its origin is the only one accepted on cookie-authenticated
-	// state-changing requests that carry an Origin header, and an https URL
-	// marks cookies Secure and turns on Strict-Transport-Security.
+	// Its origin is the one accepted on cookie-authenticated state-changing
+	// requests that carry an Origin header, and an https URL marks cookies
+	// Secure and turns on Strict-Transport-Security.
 	PublicURL string
+	// ListenAddr is the address the server listens on (host:port, as
+	// net.Listener.Addr gives it). When PublicURL is a loopback URL (the
+	// default and the demo) pages opened at this address, or at its
+	// loopback names, are accepted too; with any other PublicURL it is
+	// ignored.
+	ListenAddr string
 	// MaxBodyBytes caps request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// TwilioAuthToken validates X-Twilio-Signature on Twilio's callbacks;
@@ -101,7 +107,8 @@ type Server struct {
 	api     huma.API
 	handler http.Handler
 
-	origin        string // scheme://host[:port] of PublicURL, "" when unset
+	origin        string    // scheme://host[:port] of PublicURL, "" when unset
+	origins       originSet // the origins of this server's own pages
 	secureCookies bool
 }
 
@@ -119,6 +126,7 @@ func New(cfg Config, deps Deps) *Server {
 		s.origin = strings.ToLower(u.Scheme + "://" + u.Host)
 		s.secureCookies = u.Scheme == "https"
 	}
+	s.origins = newOriginSet(cfg.PublicURL, cfg.ListenAddr)
 	s.api = humago.New(s.mux, humaConfig())
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()

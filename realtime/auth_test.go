@@ -60,7 +60,7 @@ func TestUpgradeAuthentication(t *testing.T) {
 			}
 			return h
 		}
-		for _, origin := range []string{"http://evil.example", "", "http://localhost:8081", "https://localhost:8080"} {
+		for _, origin := range []string{"http://evil.example", "", "http://localhost:8081", "https://localhost:8080", "http://127.0.0.1:8081", "http://[::1]:8080"} {
 			status, _, problem := refuse(t, b.first, cookie(origin))
 			require.Equal(t, http.StatusForbidden, status, "origin %q", origin)
 			require.Contains(t, problem["detail"], publicURL)
@@ -75,6 +75,8 @@ func TestUpgradeAuthentication(t *testing.T) {
 		var h helloData
 		c.hello.decode(t, &h)
 		require.Equal(t, b.d.LincolnNurse.ID, h.UserID)
+		// So is the cookie from a page opened at the listen address.
+		b.dial(t, b.first, dialer{header: cookie("http://" + listenAddr)})
 		withOrigin := bearer(token)
 		withOrigin.Set("Origin", "http://evil.example")
 		b.dial(t, b.first, dialer{header: withOrigin})

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"whitecross/store"
+	"whitecross"
 )
 
 // Broker carries messages between the gateways of every instance. Delivery
@@ -29,18 +29,19 @@ type Broker interface {
 }
 
 // OpenBroker returns the broker WHITECROSS_BROKER names: "" or "inmem"
-// (one instance), "postgres" (LISTEN/NOTIFY on db, which must be
-// PostgreSQL) or a redis:// or rediss:// URL (pub/sub; an optional
-// "channel" query parameter names the channel, default whitecross:realtime).
-func OpenBroker(ctx context.Context, spec string, db *store.DB) (Broker, error) {
+// (one instance), "postgres" (LISTEN/NOTIFY on the PostgreSQL database at
+// databaseURL, over connections of the broker's own) or a redis:// or
+// rediss:// URL (pub/sub; an optional "channel" query parameter names the
+// channel, default whitecross:realtime).
+func OpenBroker(ctx context.Context, spec, databaseURL string) (Broker, error) {
 	switch {
 	case spec == "" || spec == "inmem":
 		return NewInmemBroker(), nil
 	case spec == "postgres":
-		if db == nil || db.PgxPool() == nil {
+		if !strings.HasPrefix(databaseURL, "postgres://") && !strings.HasPrefix(databaseURL, "postgresql://") {
 			return nil, fmt.Errorf("WHITECROSS_BROKER=postgres needs a PostgreSQL DATABASE_URL")
 		}
-		return NewPostgresBroker(ctx, db.PgxPool())
+		return NewPostgresBroker(ctx, databaseURL)
 	case strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://"):
 		return NewRedisBroker(ctx, spec)
 	}
@@ -140,11 +141,11 @@ const wireChunk = 150
 
 // encodeEvents groups events by what they share (a dispatch batch is one
 // group) and chunks each group's users.
-func encodeEvents(evs []store.Event) []*wireMsg {
+func encodeEvents(evs []whitecross.Event) []*wireMsg {
 	// What one message's events share: every field but user and seq.
 	type group struct {
 		tenant, message, delivery, actor string
-		typ                              store.EventType
+		typ                              whitecross.EventType
 		at                               time.Time
 	}
 	var out []*wireMsg
@@ -165,13 +166,13 @@ func encodeEvents(evs []store.Event) []*wireMsg {
 }
 
 // events decodes a kindEvents message.
-func (m *wireMsg) events() []store.Event {
+func (m *wireMsg) events() []whitecross.Event {
 	if len(m.Users) != len(m.Seqs) {
 		return nil
 	}
-	out := make([]store.Event, len(m.Users))
+	out := make([]whitecross.Event, len(m.Users))
 	for i, u := range m.Users {
-		out[i] = store.Event{TenantID: m.Tenant, UserID: u, Seq: m.Seqs[i], Type: store.EventType(m.Type),
+		out[i] = whitecross.Event{TenantID: m.Tenant, UserID: u, Seq: m.Seqs[i], Type: whitecross.EventType(m.Type),
 			MessageID: m.Message, DeliveryID: m.Delivery, ActorID: m.Actor, At: m.At}
 	}
 	return out
@@ -192,7 +193,9 @@ func (g *Gateway) publish(ctx context.Context, m *wireMsg) {
 	m.From = g.instance
 	payload, err := json.Marshal(m)
 	if err == nil {
-		err = g.cfg.Broker.Publish(ctx, payload)
+		pctx, cancel := g.storeContext(ctx)
+		err = g.cfg.Broker.Publish(pctx, payload)
+		cancel()
 	}
 	if err != nil {
 		g.log.Error("realtime: publish", "kind", m.Kind, "error", err.Error())

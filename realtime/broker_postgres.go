@@ -2,6 +2,7 @@ package realtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,22 +11,40 @@ import (
 )
 
 // PostgresBroker shares messages through PostgreSQL LISTEN/NOTIFY, so
-// instances need nothing but their database. Notifications are sent with
-// pg_notify after the event's transaction committed; each instance listens
-// on a connection of its own, outside the pool.
+// instances need nothing but their database. It has connections of its
+// own, apart from the store's pool: a burst of notifications never waits
+// for (or holds) a connection that requests and jobs need, and the store's
+// pool stays the store's. Notifications are sent with pg_notify after the
+// event's transaction committed; each instance listens on one more
+// connection of its own, outside its pool.
 type PostgresBroker struct {
 	pool    *pgxpool.Pool
 	listen  *pgx.ConnConfig
 	channel string
 }
 
-// NewPostgresBroker returns a broker on pool. The channel is
-// whitecross_realtime, suffixed with the schema when it is not public, so
-// deployments (and tests) sharing a database in separate schemas do not
-// hear each other.
-func NewPostgresBroker(ctx context.Context, pool *pgxpool.Pool) (*PostgresBroker, error) {
+// postgresBrokerConns is how many connections publish at once: a
+// pg_notify takes well under a millisecond.
+const postgresBrokerConns = 2
+
+// NewPostgresBroker connects a broker to the database at databaseURL. The
+// channel is whitecross_realtime, suffixed with the schema when it is not
+// public, so deployments (and tests) sharing a database in separate
+// schemas do not hear each other. Close releases its connections.
+func NewPostgresBroker(ctx context.Context, databaseURL string) (*PostgresBroker, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		// pgx's message may repeat the URL, password included.
+		return nil, errors.New("postgres broker: DATABASE_URL is not a valid PostgreSQL URL")
+	}
+	cfg.MaxConns = postgresBrokerConns
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres broker: %w", err)
+	}
 	var schema string
 	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("postgres broker: %w", err)
 	}
 	channel := "whitecross_realtime"
@@ -81,8 +100,11 @@ func (b *PostgresBroker) listenOnce(ctx context.Context, deliver func([]byte), s
 	}
 }
 
-// Close implements Broker; the pool belongs to the store.
-func (b *PostgresBroker) Close() error { return nil }
+// Close implements Broker: it closes the broker's connections.
+func (b *PostgresBroker) Close() error {
+	b.pool.Close()
+	return nil
+}
 
 // backoff is a growing pause between reconnection attempts.
 type backoff struct{ next time.Duration }

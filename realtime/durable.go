@@ -7,13 +7,13 @@ import (
 	"sync"
 	"time"
 
-	"whitecross/store"
+	"whitecross"
 )
 
 // Notify is the store's EventNotifier (st.SetEventNotifier(g.Notify)): it
 // pushes the events a transaction appended to the connections here and
 // publishes them to the other instances.
-func (g *Gateway) Notify(ctx context.Context, evs []store.Event) {
+func (g *Gateway) Notify(ctx context.Context, evs []whitecross.Event) {
 	g.deliverEvents(ctx, evs)
 	if g.alone() {
 		return
@@ -24,13 +24,15 @@ func (g *Gateway) Notify(ctx context.Context, evs []store.Event) {
 }
 
 // deliverEvents offers each event to its user's connections here.
-func (g *Gateway) deliverEvents(ctx context.Context, evs []store.Event) {
+func (g *Gateway) deliverEvents(ctx context.Context, evs []whitecross.Event) {
 	for _, ev := range evs {
 		conns := g.hub.conns(ev.UserID)
 		if len(conns) == 0 {
 			continue
 		}
-		frame, err := g.content.frame(ctx, ev)
+		fctx, cancel := g.storeContext(ctx)
+		frame, err := g.content.frame(fctx, ev)
+		cancel()
 		if err != nil {
 			// The connections find it in the log when the next event shows
 			// them the gap (or when they resume).
@@ -78,7 +80,6 @@ func (g *Gateway) startReplayLocked(c *conn) {
 // (or a seq the server never gave) gets resync, and the stream continues
 // from the user's latest seq.
 func (g *Gateway) replay(c *conn) {
-	ctx := context.Background()
 	tenant, user := c.actor.TenantID, c.actor.UserID
 	// A page leaves room in the queue for typing and presence frames.
 	page := max(1, min(replayPage, g.cfg.SendBuffer/4))
@@ -92,34 +93,20 @@ func (g *Gateway) replay(c *conn) {
 		if closed || !c.waitRoom(page) {
 			return
 		}
-		// The latest seq first: every event up to it is committed, so the
-		// page read next must start right after `after` unless pruned.
-		last, err := g.cfg.Store.LastEventSeq(ctx, tenant, user)
-		var evs []store.Event
-		if err == nil {
-			evs, err = g.cfg.Store.ReadEvents(ctx, tenant, user, after, page)
-		}
+		r, err := g.readPage(tenant, user, after, page)
 		if err != nil {
 			g.log.Error("realtime: replay", "user_id", user, "error", err.Error())
 			c.cut(CloseTryAgain, reasonTryAgain)
 			return
 		}
-		gap := after > last || (after < last && (len(evs) == 0 || evs[0].Seq != after+1))
-		var frames [][]byte
-		if !gap {
-			if frames, err = g.content.frames(ctx, evs); err != nil {
-				g.log.Error("realtime: replay content", "user_id", user, "error", err.Error())
-				c.cut(CloseTryAgain, reasonTryAgain)
-				return
-			}
-		}
+		evs := r.evs
 		c.mu.Lock()
 		switch {
 		case c.restart || c.closed:
-		case gap:
+		case r.gap:
 			g.stats.resyncs.Add(1)
 			c.sendLocked(resyncFrame, false)
-			c.lastSeq = last
+			c.lastSeq = r.last
 		case len(evs) == 0 && (c.liveMax <= c.lastSeq || idle > 2):
 			// Caught up. (A live seq the log does not show after three
 			// reads cannot be replayed; the next event shows the gap again.)
@@ -131,7 +118,7 @@ func (g *Gateway) replay(c *conn) {
 		default:
 			idle = 0
 			for i, ev := range evs {
-				if ev.Seq != c.lastSeq+1 || !c.sendLocked(frames[i], false) {
+				if ev.Seq != c.lastSeq+1 || !c.sendLocked(r.frames[i], false) {
 					break
 				}
 				c.lastSeq = ev.Seq
@@ -139,6 +126,38 @@ func (g *Gateway) replay(c *conn) {
 		}
 		c.mu.Unlock()
 	}
+}
+
+// replayRead is one page of a replay.
+type replayRead struct {
+	last   int64              // the user's latest seq
+	evs    []whitecross.Event // the events after the asked seq
+	frames [][]byte           // their frames; nil when gap
+	gap    bool               // the log no longer has (or never had) what comes next
+}
+
+// readPage reads one page of a replay within one StoreTimeout: the latest
+// seq first (every event up to it is committed, so the page must start
+// right after `after` unless pruned), the events, and, unless there is a
+// gap, their frames.
+func (g *Gateway) readPage(tenant, user string, after int64, limit int) (*replayRead, error) {
+	ctx, cancel := g.storeContext(context.Background())
+	defer cancel()
+	last, err := g.cfg.Store.LastEventSeq(ctx, tenant, user)
+	if err != nil {
+		return nil, err
+	}
+	evs, err := g.cfg.Store.ReadEvents(ctx, tenant, user, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	r := &replayRead{last: last, evs: evs, gap: after > last || (after < last && (len(evs) == 0 || evs[0].Seq != after+1))}
+	if !r.gap {
+		if r.frames, err = g.content.frames(ctx, evs); err != nil {
+			return nil, fmt.Errorf("content: %w", err)
+		}
+	}
+	return r, nil
 }
 
 // catchUp replays, for every live connection here, events its user has
@@ -153,7 +172,9 @@ func (g *Gateway) catchUp(ctx context.Context) {
 	for u := range users {
 		ids = append(ids, u)
 	}
-	last, err := g.cfg.Store.LastEventSeqs(ctx, ids)
+	sctx, cancel := g.storeContext(ctx)
+	last, err := g.cfg.Store.LastEventSeqs(sctx, ids)
+	cancel()
 	if err != nil {
 		g.log.Error("realtime: catch up", "error", err.Error())
 		return
@@ -212,7 +233,7 @@ func newContentCache(st Store, now func() time.Time) *contentCache {
 }
 
 // frames returns the frame of each event.
-func (cc *contentCache) frames(ctx context.Context, evs []store.Event) ([][]byte, error) {
+func (cc *contentCache) frames(ctx context.Context, evs []whitecross.Event) ([][]byte, error) {
 	out := make([][]byte, len(evs))
 	for i, ev := range evs {
 		f, err := cc.frame(ctx, ev)
@@ -225,9 +246,9 @@ func (cc *contentCache) frames(ctx context.Context, evs []store.Event) ([][]byte
 }
 
 // frame returns the durable frame of one event for its user.
-func (cc *contentCache) frame(ctx context.Context, ev store.Event) ([]byte, error) {
+func (cc *contentCache) frame(ctx context.Context, ev whitecross.Event) ([]byte, error) {
 	switch ev.Type {
-	case store.EventMessageCreated:
+	case whitecross.EventMessageCreated:
 		e, err := cc.load(ctx, contentKey{tenant: ev.TenantID, message: ev.MessageID})
 		if err != nil {
 			return nil, err
@@ -240,7 +261,7 @@ func (cc *contentCache) frame(ctx context.Context, ev store.Event) ([]byte, erro
 			return nil, err
 		}
 		return encodeFrame(frameMessageCreated, ev.Seq, json.RawMessage(own.sender)), nil
-	case store.EventDeliveryUpdated:
+	case whitecross.EventDeliveryUpdated:
 		// A live event of this instance carries the delivery as committed;
 		// replayed and relayed ones read it (not cached: it changes).
 		d := ev.Delivery
@@ -251,7 +272,7 @@ func (cc *contentCache) frame(ctx context.Context, ev store.Event) ([]byte, erro
 			}
 		}
 		return encodeFrame(frameDeliveryUpdated, ev.Seq, deliveryData{MessageID: ev.MessageID, Delivery: d}), nil
-	case store.EventReceiptRead:
+	case whitecross.EventReceiptRead:
 		return encodeFrame(frameReceiptRead, ev.Seq, receiptData{MessageID: ev.MessageID, UserID: ev.ActorID, ReadAt: ev.At}), nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", ev.Type)
@@ -312,6 +333,3 @@ func (cc *contentCache) fill(ctx context.Context, k contentKey, e *contentEntry)
 	}
 	e.template = t
 }
-
-// The store serves the gateway.
-var _ Store = (*store.Store)(nil)

@@ -25,14 +25,15 @@ import (
 	"github.com/coder/websocket"
 
 	"whitecross"
-	"whitecross/store"
 )
 
-// Store is what the gateway reads and changes; *store.Store implements it.
+// Store is what the gateway reads and changes: the durable event log and
+// the content and audiences of its events. *store.Store implements it (the
+// wiring in cmd/whitecross hands it over); the gateway knows only this.
 type Store interface {
 	LastEventSeq(ctx context.Context, tenantID, userID string) (int64, error)
 	LastEventSeqs(ctx context.Context, userIDs []string) (map[string]int64, error)
-	ReadEvents(ctx context.Context, tenantID, userID string, after int64, limit int) ([]store.Event, error)
+	ReadEvents(ctx context.Context, tenantID, userID string, after int64, limit int) ([]whitecross.Event, error)
 	EventMessage(ctx context.Context, tenantID, messageID string, forSender bool) (*whitecross.Message, error)
 	EventDelivery(ctx context.Context, tenantID, deliveryID string) (*whitecross.Delivery, error)
 	ThreadAudience(ctx context.Context, threadID string) ([]string, error)
@@ -61,6 +62,12 @@ const (
 	DefaultTypingInterval = 2 * time.Second
 	DefaultTypingTimeout  = 6 * time.Second
 	DefaultHeartbeat      = 10 * time.Second
+	// DefaultStoreTimeout bounds each database call and broker publish
+	// of the gateway. They take milliseconds; a stalled database or
+	// broker must fail the call (the client is told to try again, or the
+	// frame is dropped and found later in the log), never hold a
+	// connection's goroutine, and with it the connection, forever.
+	DefaultStoreTimeout = 5 * time.Second
 	// replayPage is how many events a replay reads and queues at once.
 	replayPage = 100
 )
@@ -99,6 +106,10 @@ type Config struct {
 	// (10 s); one not heard from for three heartbeats is gone, and its
 	// users go offline.
 	Heartbeat time.Duration
+	// StoreTimeout bounds each database call (reading the event log and
+	// message content, a read frame, a thread's audience, presence and
+	// session checks) and each broker publish (DefaultStoreTimeout).
+	StoreTimeout time.Duration
 	// DisablePresence turns presence off (load tests of huge tenants:
 	// each change is one query over the tenant's connected users).
 	DisablePresence bool
@@ -122,6 +133,7 @@ func (cfg *Config) defaults() {
 	def(&cfg.TypingInterval, DefaultTypingInterval)
 	def(&cfg.TypingTimeout, DefaultTypingTimeout)
 	def(&cfg.Heartbeat, DefaultHeartbeat)
+	def(&cfg.StoreTimeout, DefaultStoreTimeout)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -301,7 +313,9 @@ func (g *Gateway) open(c *conn) bool {
 	if g.hub.add(c) {
 		g.presence.localOnline(c.actor.TenantID, c.actor.UserID)
 	}
-	last, err := g.cfg.Store.LastEventSeq(context.Background(), c.actor.TenantID, c.actor.UserID)
+	ctx, cancel := g.storeContext(context.Background())
+	last, err := g.cfg.Store.LastEventSeq(ctx, c.actor.TenantID, c.actor.UserID)
+	cancel()
 	if err != nil {
 		g.log.Error("realtime: read last seq", "error", err.Error())
 		c.cut(CloseTryAgain, reasonTryAgain)
@@ -316,6 +330,12 @@ func (g *Gateway) open(c *conn) bool {
 	c.mu.Unlock()
 	g.presence.snapshot(c)
 	return true
+}
+
+// storeContext is ctx bounded by StoreTimeout, for one database call or
+// broker publish.
+func (g *Gateway) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, g.cfg.StoreTimeout)
 }
 
 // serve reads c's frames until it closes, then unregisters it.
@@ -380,7 +400,9 @@ func (g *Gateway) handleFrame(c *conn, data []byte) bool {
 		// refuse it. On its own goroutine: the database call's deep stack
 		// would otherwise stay with the connection's reader.
 		go func() {
-			err := g.cfg.Store.SetRead(whitecross.NewContextWithActor(context.Background(), c.actor), d.MessageID, true)
+			ctx, cancel := g.storeContext(whitecross.NewContextWithActor(context.Background(), c.actor))
+			defer cancel()
+			err := g.cfg.Store.SetRead(ctx, d.MessageID, true)
 			if code := whitecross.ErrorCode(err); err != nil && code != whitecross.ENOTFOUND && code != whitecross.ECONFLICT {
 				g.log.Error("realtime: read", "user_id", c.actor.UserID, "error", err.Error())
 			}

@@ -27,9 +27,16 @@ import (
 	"whitecross/vault"
 )
 
-// publicURL is the API's configured URL: its origin is the only one a
-// cookie-authenticated upgrade may come from.
+// The store is what the gateway reads: the wiring hands it over.
+var _ realtime.Store = (*store.Store)(nil)
+
+// publicURL is the API's configured URL: with the listen address, its
+// origin is one a cookie-authenticated upgrade may come from.
 const publicURL = "http://localhost:8080"
+
+// listenAddr is where the API says it listens: with a loopback public URL,
+// pages opened there are the server's own too.
+const listenAddr = "127.0.0.1:8080"
 
 // waitFor bounds every wait for a frame or a state: a failing test ends
 // instead of hanging. Tests never assert durations.
@@ -101,7 +108,7 @@ func (b *bundle) addInstance(t testing.TB, db *store.DB, opts options) *instance
 	}
 	gw := realtime.New(cfg)
 	st.SetEventNotifier(gw.Notify)
-	srv = api.New(api.Config{PublicURL: publicURL}, api.Deps{Auth: authSvc, Tenants: st, Users: st, Locations: st,
+	srv = api.New(api.Config{PublicURL: publicURL, ListenAddr: listenAddr}, api.Deps{Auth: authSvc, Tenants: st, Users: st, Locations: st,
 		Students: st, Groups: st, Messages: st, Realtime: gw, JWKS: keys.JWKS})
 	ts := httptest.NewUnstartedServer(srv)
 	if opts.listener != nil {

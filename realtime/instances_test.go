@@ -15,8 +15,8 @@ import (
 )
 
 // postgresPair opens two handles on one new, migrated PostgreSQL schema:
-// the databases of two instances.
-func postgresPair(t *testing.T) (*store.DB, *store.DB) {
+// the databases of two instances, and returns the schema's URL.
+func postgresPair(t *testing.T) (db1, db2 *store.DB, dsn string) {
 	t.Helper()
 	ctx := context.Background()
 	base := storetest.PostgresURL(t)
@@ -27,21 +27,21 @@ func postgresPair(t *testing.T) (*store.DB, *store.DB) {
 		t.Cleanup(func() { db.Close() })
 		return db
 	}
-	db1, db2 := open(), open()
+	db1, db2 = open(), open()
 	_, err := db1.Migrate(ctx)
 	require.NoError(t, err)
-	return db1, db2
+	return db1, db2, u
 }
 
 // TestInstancesShareThroughPostgres: two instances on one database share
 // events through LISTEN/NOTIFY.
 func TestInstancesShareThroughPostgres(t *testing.T) {
 	t.Parallel()
-	db1, db2 := postgresPair(t)
+	db1, db2, u := postgresPair(t)
 	ctx := context.Background()
-	b1, err := realtime.OpenBroker(ctx, "postgres", db1)
+	b1, err := realtime.OpenBroker(ctx, "postgres", u)
 	require.NoError(t, err)
-	b2, err := realtime.OpenBroker(ctx, "postgres", db2)
+	b2, err := realtime.OpenBroker(ctx, "postgres", u)
 	require.NoError(t, err)
 	exerciseTwoInstances(t, db1, db2, b1, b2)
 }
@@ -51,7 +51,7 @@ func TestInstancesShareThroughPostgres(t *testing.T) {
 func TestInstancesShareThroughRedis(t *testing.T) {
 	t.Parallel()
 	base := redisURL(t)
-	db1, db2 := postgresPair(t)
+	db1, db2, _ := postgresPair(t)
 	ctx := context.Background()
 	var suffix [6]byte
 	_, _ = rand.Read(suffix[:])
@@ -60,9 +60,9 @@ func TestInstancesShareThroughRedis(t *testing.T) {
 	q := u.Query()
 	q.Set("channel", "whitecross-test-"+hex.EncodeToString(suffix[:]))
 	u.RawQuery = q.Encode()
-	b1, err := realtime.OpenBroker(ctx, u.String(), nil)
+	b1, err := realtime.OpenBroker(ctx, u.String(), "")
 	require.NoError(t, err)
-	b2, err := realtime.OpenBroker(ctx, u.String(), nil)
+	b2, err := realtime.OpenBroker(ctx, u.String(), "")
 	require.NoError(t, err)
 	exerciseTwoInstances(t, db1, db2, b1, b2)
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // presence tracks who is online on any instance and tells the people who
-// may message a user (store.Messagers) when that user comes and goes.
+// may message a user (Store.Messagers) when that user comes and goes.
 //
 // A user is online while any instance has a connection of theirs. Each
 // instance announces its own users on the broker: online at their first
@@ -333,7 +333,9 @@ func (p *presence) announce(ctx context.Context, tenant, user string) {
 	if len(candidates) == 0 {
 		return
 	}
-	to, err := p.g.cfg.Store.Messagers(ctx, tenant, user, candidates)
+	sctx, cancel := p.g.storeContext(ctx)
+	to, err := p.g.cfg.Store.Messagers(sctx, tenant, user, candidates)
+	cancel()
 	if err != nil {
 		if whitecross.ErrorCode(err) != whitecross.ENOTFOUND {
 			p.g.log.Error("realtime: presence audience", "user_id", user, "error", err.Error())
@@ -364,7 +366,9 @@ func (p *presence) sendSnapshot(ctx context.Context, c *conn) {
 	asUser := whitecross.NewContextWithActor(ctx, c.actor)
 	for len(ids) > 0 {
 		n := min(len(ids), whitecross.MaxRecipientIDs)
-		ok, err := p.g.cfg.Store.FilterMessageable(asUser, ids[:n])
+		sctx, cancel := p.g.storeContext(asUser)
+		ok, err := p.g.cfg.Store.FilterMessageable(sctx, ids[:n])
+		cancel()
 		if err != nil {
 			p.g.log.Error("realtime: presence snapshot", "user_id", c.actor.UserID, "error", err.Error())
 			return

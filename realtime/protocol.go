@@ -9,15 +9,14 @@ import (
 	"github.com/coder/websocket"
 
 	"whitecross"
-	"whitecross/store"
 )
 
 // Frame types of API.md (Realtime). Durable ones carry the user's seq.
 const (
 	frameHello           = "hello"
-	frameMessageCreated  = string(store.EventMessageCreated)
-	frameDeliveryUpdated = string(store.EventDeliveryUpdated)
-	frameReceiptRead     = string(store.EventReceiptRead)
+	frameMessageCreated  = string(whitecross.EventMessageCreated)
+	frameDeliveryUpdated = string(whitecross.EventDeliveryUpdated)
+	frameReceiptRead     = string(whitecross.EventReceiptRead)
 	frameTyping          = "typing"
 	framePresence        = "presence"
 	framePong            = "pong"

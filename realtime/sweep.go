@@ -131,7 +131,9 @@ func (g *Gateway) checkSessions(ctx context.Context) {
 			bySession[k] = append(bySession[k], c)
 		}
 		for k, cs := range bySession {
-			now, err := g.cfg.Store.SessionActor(ctx, k.tenant, k.id)
+			sctx, cancel := g.storeContext(ctx)
+			now, err := g.cfg.Store.SessionActor(sctx, k.tenant, k.id)
+			cancel()
 			if err != nil && whitecross.ErrorCode(err) != whitecross.ENOTFOUND {
 				if ctx.Err() == nil {
 					g.log.Error("realtime: check session", "error", err.Error())

@@ -9,7 +9,7 @@ import (
 )
 
 // typing relays typing indicators. A user's "started" in a thread goes to
-// the people their reply would reach (store.ThreadAudience, looked up once
+// the people their reply would reach (Store.ThreadAudience, looked up once
 // while the user types), at most once per TypingInterval; repeated
 // "started" frames only keep it alive. "stopped", a "started" not renewed
 // within TypingTimeout, and the user's last connection closing all relay
@@ -70,7 +70,9 @@ func (t *typing) handle(c *conn, thread, state string) {
 	t.mu.Unlock()
 
 	if !looked {
-		ids, err := t.g.cfg.Store.ThreadAudience(whitecross.NewContextWithActor(context.Background(), c.actor), thread)
+		ctx, cancel := t.g.storeContext(whitecross.NewContextWithActor(context.Background(), c.actor))
+		ids, err := t.g.cfg.Store.ThreadAudience(ctx, thread)
+		cancel()
 		if err != nil && whitecross.ErrorCode(err) != whitecross.ENOTFOUND {
 			t.g.log.Error("realtime: typing audience", "user_id", c.actor.UserID, "error", err.Error())
 		}

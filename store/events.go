@@ -28,16 +28,6 @@ import (
 // order deadlock-free, a transaction appends all its events at once
 // (flushEvents), in user-id order.
 
-// EventType names a durable realtime event.
-type EventType string
-
-// Durable event types (API.md, Realtime).
-const (
-	EventMessageCreated  EventType = "message.created"
-	EventDeliveryUpdated EventType = "delivery.updated"
-	EventReceiptRead     EventType = "receipt.read"
-)
-
 // Retention of the event log. A user's log keeps at least the newest
 // EventsKeptPerUser events (pruned in the append path each time the user's
 // seq passes a multiple of eventPruneStride, so it holds 1,000 to 1,100),
@@ -54,39 +44,13 @@ const (
 	prunePerStatement = 5000
 )
 
-// Event is one entry of a user's log: ids and times, never content.
-type Event struct {
-	TenantID  string
-	UserID    string
-	Seq       int64
-	Type      EventType
-	MessageID string
-	// DeliveryID is the delivery of a delivery.updated event.
-	DeliveryID string
-	// ActorID is the reader of a receipt.read event.
-	ActorID string
-	At      time.Time
-	// Delivery is, on a delivery.updated event handed to the notifier, the
-	// delivery as its transaction committed it, so the live push needs no
-	// read of its own. It is never stored: nil on events read from the log
-	// (and on those another instance relays), whose frame reads the
-	// delivery.
-	Delivery *whitecross.Delivery
-}
-
-// EventNotifier is told, after commit, of the events a transaction
-// appended (in user-id order, then seq), so the realtime gateway can push
-// them to connected clients on every instance. It runs in the committing
-// goroutine and should not block for long.
-type EventNotifier func(ctx context.Context, events []Event)
-
 // SetEventNotifier sets the function told of appended events; nil turns
 // notification off (the log is still written, and clients catch up when
 // they resume). It may be set or replaced while the store is in use (serve
 // sets it once the gateway exists, after the job queue started): a change
 // committing meanwhile tells the notifier set before or after, never half
 // of one.
-func (s *Store) SetEventNotifier(n EventNotifier) {
+func (s *Store) SetEventNotifier(n whitecross.EventNotifier) {
 	if n == nil {
 		s.notifier.Store(nil)
 		return
@@ -98,17 +62,17 @@ func (s *Store) SetEventNotifier(n EventNotifier) {
 // happen; flushEvents appends them all at the end of the transaction and
 // notifyEvents hands them to the notifier after commit.
 type txEvents struct {
-	pending  []Event
-	appended []Event
+	pending  []whitecross.Event
+	appended []whitecross.Event
 }
 
-func (e *txEvents) add(ev Event) { e.pending = append(e.pending, ev) }
+func (e *txEvents) add(ev whitecross.Event) { e.pending = append(e.pending, ev) }
 
 // addMessageCreated adds message.created for each of users.
 func (e *txEvents) addMessageCreated(tenantID, messageID string, users []string, at time.Time) {
 	e.pending = slices.Grow(e.pending, len(users))
 	for _, u := range users {
-		e.add(Event{TenantID: tenantID, UserID: u, Type: EventMessageCreated, MessageID: messageID, At: at})
+		e.add(whitecross.Event{TenantID: tenantID, UserID: u, Type: whitecross.EventMessageCreated, MessageID: messageID, At: at})
 	}
 }
 
@@ -130,7 +94,7 @@ func (s *Store) appendDeliveryEvents(ctx context.Context, tx *Tx, changes ...*wh
 			// A copy: the caller keeps the change, the notifier may hand
 			// the event to other goroutines.
 			committed := *d
-			ev.add(Event{TenantID: strings.ToLower(c.TenantID), UserID: strings.ToLower(c.SenderID), Type: EventDeliveryUpdated,
+			ev.add(whitecross.Event{TenantID: strings.ToLower(c.TenantID), UserID: strings.ToLower(c.SenderID), Type: whitecross.EventDeliveryUpdated,
 				MessageID: strings.ToLower(c.MessageID), DeliveryID: strings.ToLower(d.ID), At: now, Delivery: &committed})
 		}
 	}
@@ -159,7 +123,7 @@ func (s *Store) flushEvents(ctx context.Context, tx *Tx, e *txEvents) error {
 	}
 	evs := e.pending
 	e.pending = nil
-	slices.SortStableFunc(evs, func(a, b Event) int { return strings.Compare(a.UserID, b.UserID) })
+	slices.SortStableFunc(evs, func(a, b whitecross.Event) int { return strings.Compare(a.UserID, b.UserID) })
 	counts := make([]userCount, 0, len(evs))
 	for _, ev := range evs {
 		if n := len(counts); n > 0 && counts[n-1].user == ev.UserID {
@@ -252,15 +216,15 @@ func allocateSeqs(ctx context.Context, tx *Tx, counts []userCount) (map[string]i
 // recipients is one shape, inserted with one parameter per row.
 type eventShape struct {
 	tenant, message, delivery, actor string
-	typ                              EventType
+	typ                              whitecross.EventType
 	at                               time.Time
 }
 
 // insertEvents inserts evs (seqs assigned) in multi-row statements, one
 // shape at a time, keeping user-id order.
-func insertEvents(ctx context.Context, tx *Tx, evs []Event) error {
+func insertEvents(ctx context.Context, tx *Tx, evs []whitecross.Event) error {
 	var shapes []eventShape
-	byShape := map[eventShape][]Event{}
+	byShape := map[eventShape][]whitecross.Event{}
 	for _, ev := range evs {
 		k := eventShape{tenant: ev.TenantID, message: ev.MessageID, delivery: ev.DeliveryID, actor: ev.ActorID, typ: ev.Type, at: ev.At}
 		if _, ok := byShape[k]; !ok {
@@ -336,7 +300,7 @@ func pruneLogs(ctx context.Context, tx *Tx, counts []userCount, last map[string]
 // after+1 means the ones between were pruned: the client must resync. It is
 // a system operation for the realtime gateway: no caller in ctx. Malformed
 // ids read as an empty log.
-func (s *Store) ReadEvents(ctx context.Context, tenantID, userID string, after int64, limit int) ([]Event, error) {
+func (s *Store) ReadEvents(ctx context.Context, tenantID, userID string, after int64, limit int) ([]whitecross.Event, error) {
 	tenantID, ok1 := parseID(tenantID)
 	userID, ok2 := parseID(userID)
 	if !ok1 || !ok2 {
@@ -349,15 +313,15 @@ func (s *Store) ReadEvents(ctx context.Context, tenantID, userID string, after i
 		return nil, fmt.Errorf("read events: %w", err)
 	}
 	defer rows.Close()
-	var out []Event
+	var out []whitecross.Event
 	for rows.Next() {
-		ev := Event{TenantID: tenantID, UserID: userID}
+		ev := whitecross.Event{TenantID: tenantID, UserID: userID}
 		var typ string
 		var delivery, actor *string
 		if err := rows.Scan(&ev.Seq, &typ, &ev.MessageID, &delivery, &actor, &ev.At); err != nil {
 			return nil, fmt.Errorf("read events: %w", err)
 		}
-		ev.Type, ev.MessageID, ev.At = EventType(typ), strings.ToLower(ev.MessageID), ev.At.UTC()
+		ev.Type, ev.MessageID, ev.At = whitecross.EventType(typ), strings.ToLower(ev.MessageID), ev.At.UTC()
 		if delivery != nil {
 			ev.DeliveryID = strings.ToLower(*delivery)
 		}

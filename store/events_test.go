@@ -37,9 +37,9 @@ func TestEventRetentionPerUser(t *testing.T) {
 		require.NoError(t, err)
 		appendN := func(n int) {
 			t.Helper()
-			evs := make([]store.Event, n)
+			evs := make([]whitecross.Event, n)
 			for i := range evs {
-				evs[i] = store.Event{TenantID: d.Tenant.ID, UserID: d.LincolnStaff.ID, Type: store.EventReceiptRead,
+				evs[i] = whitecross.Event{TenantID: d.Tenant.ID, UserID: d.LincolnStaff.ID, Type: whitecross.EventReceiptRead,
 					MessageID: m.ID, ActorID: d.LincolnParent.ID, At: db.Now().UTC().Truncate(time.Microsecond)}
 			}
 			_, err := st.AppendEventsForTest(ctx, evs)
@@ -47,7 +47,7 @@ func TestEventRetentionPerUser(t *testing.T) {
 		}
 		window := func() (first, last int64, n int) {
 			t.Helper()
-			var all []store.Event
+			var all []whitecross.Event
 			for after := int64(0); ; {
 				page, err := st.ReadEvents(ctx, d.Tenant.ID, d.LincolnStaff.ID, after, store.MaxEventsPage)
 				require.NoError(t, err)
@@ -94,8 +94,8 @@ func TestDeliveryEvents(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		st, d := newEventStore(t, db)
 		ctx := context.Background()
-		var notified []store.Event
-		st.SetEventNotifier(func(_ context.Context, evs []store.Event) { notified = append(notified, evs...) })
+		var notified []whitecross.Event
+		st.SetEventNotifier(func(_ context.Context, evs []whitecross.Event) { notified = append(notified, evs...) })
 		// URGENT falls back from SMS to VOICE.
 		m, err := st.SendMessage(d.As(d.LincolnNurse), &whitecross.MessageCreate{Subject: "s", Body: "b", Priority: whitecross.PriorityUrgent,
 			RecipientIDs: []string{d.LincolnStaff.ID}, Channels: []whitecross.Channel{whitecross.ChannelSMS}})
@@ -119,7 +119,7 @@ func TestDeliveryEvents(t *testing.T) {
 		evs := notified
 		require.Len(t, evs, 2)
 		for i, want := range []*whitecross.Delivery{change.Delivery, change.Fallback} {
-			require.Equal(t, store.EventDeliveryUpdated, evs[i].Type)
+			require.Equal(t, whitecross.EventDeliveryUpdated, evs[i].Type)
 			require.Equal(t, d.LincolnNurse.ID, evs[i].UserID)
 			require.Equal(t, m.ID, evs[i].MessageID)
 			require.Equal(t, want.ID, evs[i].DeliveryID)
@@ -154,7 +154,7 @@ func TestDeliveryEvents(t *testing.T) {
 
 // requireCommitted checks that ev carries its delivery as the store now
 // reads it.
-func requireCommitted(t *testing.T, st *store.Store, ev store.Event) {
+func requireCommitted(t *testing.T, st *store.Store, ev whitecross.Event) {
 	t.Helper()
 	require.NotNil(t, ev.Delivery)
 	want, err := st.EventDelivery(context.Background(), ev.TenantID, ev.DeliveryID)
@@ -163,8 +163,8 @@ func requireCommitted(t *testing.T, st *store.Store, ev store.Event) {
 }
 
 // withoutDelivery returns evs as the log stores them.
-func withoutDelivery(evs []store.Event) []store.Event {
-	out := make([]store.Event, len(evs))
+func withoutDelivery(evs []whitecross.Event) []whitecross.Event {
+	out := make([]whitecross.Event, len(evs))
 	for i, ev := range evs {
 		ev.Delivery = nil
 		out[i] = ev

@@ -94,7 +94,7 @@ func (s *Store) markReadFirst(ctx context.Context, tx *Tx, a *whitecross.Actor, 
 		return nil, err
 	}
 	ev := &txEvents{}
-	ev.add(Event{TenantID: a.TenantID, UserID: strings.ToLower(senderID), Type: EventReceiptRead,
+	ev.add(whitecross.Event{TenantID: a.TenantID, UserID: strings.ToLower(senderID), Type: whitecross.EventReceiptRead,
 		MessageID: id, ActorID: callerID(a), At: now})
 	return ev, s.flushEvents(ctx, tx, ev)
 }

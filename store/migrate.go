@@ -14,6 +14,11 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 )
 
+// migrationFS holds both dialects' numbered migrations. The numbers are
+// what goose records as applied, so they are never changed, reused or
+// filled in: 00004 and 00008 were never used and stay so (see
+// migrations/README.md).
+//
 //go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
 

@@ -22,7 +22,7 @@ type Store struct {
 	// notifier is told of realtime events after commit (see events.go).
 	// It is atomic: serve sets it once the gateway exists, while the
 	// queue's workers already commit.
-	notifier atomic.Pointer[EventNotifier]
+	notifier atomic.Pointer[whitecross.EventNotifier]
 	// pushGuard decides which push endpoints may be registered.
 	pushGuard netguard.Guard
 }

@@ -29,6 +29,7 @@ type tab struct {
 	e    *e2e
 	ctx  context.Context
 	name string
+	base string // where open goes: the server's printed URL unless set
 
 	mu       sync.Mutex
 	console  []chromedp.ConsoleMessage
@@ -139,7 +140,11 @@ func (b *tab) waitView(view string) {
 
 func (b *tab) open(path string) {
 	b.t.Helper()
-	b.do(chromedp.Navigate(b.e.baseURL + path))
+	base := b.base
+	if base == "" {
+		base = b.e.baseURL
+	}
+	b.do(chromedp.Navigate(base + path))
 }
 
 // signIn opens path, signs in as email in the demo district and waits for

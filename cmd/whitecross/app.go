@@ -36,10 +36,22 @@ func (p *program) config(flags *settingFlags) (*Config, error) {
 	return cfg, nil
 }
 
-// logger returns the JSON logger on stderr. Nothing logged carries a secret,
-// a name, an email address or a phone number.
+// logger returns the logger on stderr: JSON lines for a log collector, or
+// with --demo, where a person reads them in the terminal beside the
+// banner, short text lines with the time of day. Nothing logged carries a
+// secret, a name, an email address or a phone number.
 func (p *program) logger(cfg *Config) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(p.stderr, &slog.HandlerOptions{Level: cfg.Level()}))
+	opts := &slog.HandlerOptions{Level: cfg.Level()}
+	if !cfg.Demo {
+		return slog.New(slog.NewJSONHandler(p.stderr, opts))
+	}
+	opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+		if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
+			return slog.String(slog.TimeKey, a.Value.Time().Format(time.TimeOnly))
+		}
+		return a
+	}
+	return slog.New(slog.NewTextHandler(p.stderr, opts))
 }
 
 // openApp opens the database and builds the store on it, generating the

@@ -214,6 +214,30 @@ func TestDemoSeedsOnceAndItsAuditLogVerifies(t *testing.T) {
 	})
 }
 
+// TestDemoBannerFollowsTheStartUpLogs: in a terminal (standard output and
+// error interleaved) the demo's logins come after every start-up log line
+// and in one piece, and the logs are short text lines, not JSON.
+func TestDemoBannerFollowsTheStartUpLogs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.SQLite)
+	srv := startServe(t, e, "--demo")
+	srv.login("demo", "nurse.lincoln@demo.example", demoPassword)
+	require.Equal(t, 0, srv.stop())
+
+	out, banner := srv.output.String(), srv.stdout.String()
+	require.Contains(t, banner, "whitecross demo is running at ")
+	start := strings.Index(out, banner)
+	require.GreaterOrEqual(t, start, 0, "no log line inside the banner:\n%s", out)
+	before, after := out[:start], out[start+len(banner):]
+	require.Contains(t, before, "msg=listening")
+	require.Contains(t, before, `msg="applied migrations"`)
+	require.Contains(t, after, "msg=request", "requests are logged after the banner")
+	require.Contains(t, after, "msg=stopped")
+	for _, l := range lines(before + after) {
+		require.Regexp(t, `^time=\d\d:\d\d:\d\d level=(DEBUG|INFO|WARN|ERROR) msg=`, l)
+	}
+}
+
 func TestDemoLoginsArePrintedOnlyInDemoMode(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, store.SQLite)

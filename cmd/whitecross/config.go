@@ -19,10 +19,13 @@ import (
 	"time"
 	"unicode"
 
+	"whitecross"
 	"whitecross/auth"
 	"whitecross/delivery"
 	"whitecross/netguard"
 	"whitecross/provider/sendgrid"
+	"whitecross/provider/smtp"
+	"whitecross/provider/twilio"
 	"whitecross/vault"
 )
 
@@ -248,13 +251,11 @@ func (c *Config) Validate() error {
 // features use, so a typo fails at start rather than at the first message.
 func (c *Config) validateProviders(add func(field, format string, args ...any)) {
 	if c.SMTPURL != "" {
-		// The URL may carry a password: never echo it.
-		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
-			add("SMTPURL", "must be smtp://[user:pass@]host[:port] or smtps://[user:pass@]host[:port]")
-		} else if port := u.Port(); port != "" {
-			if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-				add("SMTPURL", "port must be a number 1-65535")
-			}
+		// The sender's own parser, so that what it would refuse at wiring
+		// is reported here; its messages never echo the URL (a password).
+		if _, err := smtp.ParseURL(c.SMTPURL); err != nil {
+			add("SMTPURL", "%s; the form is smtp://[user:pass@]host[:port] or smtps://[user:pass@]host[:port]",
+				strings.TrimPrefix(whitecross.ErrorMessage(err), "WHITECROSS_SMTP_URL "))
 		}
 		if c.EmailFrom == "" {
 			add("EmailFrom", "required with WHITECROSS_SMTP_URL")
@@ -275,8 +276,11 @@ func (c *Config) validateProviders(add func(field, format string, args ...any)) 
 			}
 		}
 	}
-	if c.TwilioFrom != "" && !e164.MatchString(c.TwilioFrom) && !strings.HasPrefix(c.TwilioFrom, "MG") {
-		add("TwilioFrom", "must be an E.164 number like +15551234567 or a messaging service SID starting with MG, got %q", c.TwilioFrom)
+	if c.TwilioAccountSID != "" && !twilio.IsAccountSID(c.TwilioAccountSID) {
+		add("TwilioAccountSID", "must be AC followed by 32 hex digits (Twilio console, Account Info)")
+	}
+	if c.TwilioFrom != "" && !e164.MatchString(c.TwilioFrom) && !twilio.IsMessagingServiceSID(c.TwilioFrom) {
+		add("TwilioFrom", "must be an E.164 number like +15551234567 or a messaging service SID (MG followed by 32 hex digits), got %q", c.TwilioFrom)
 	}
 	switch {
 	case c.Broker == "inmem":

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -30,6 +31,9 @@ func serveWithBadConfig(t *testing.T, e testEnv, args ...string) result {
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
+// twilioSID is a well-formed Twilio account SID.
+const twilioSID = "AC0123456789abcdef0123456789abcdef"
+
 func TestConfigProblemsAreReportedOneLineEachWithExitCode2(t *testing.T) {
 	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "nope")
@@ -53,7 +57,7 @@ func TestConfigProblemsAreReportedOneLineEachWithExitCode2(t *testing.T) {
 			[]string{"DATABASE_URL: must be a postgres:// or postgresql:// URL"}},
 		{"secret and its file both set", testEnv{"WHITECROSS_MASTER_KEY": newMasterKey(t), "WHITECROSS_MASTER_KEY_FILE": missing}, nil,
 			[]string{"WHITECROSS_MASTER_KEY and WHITECROSS_MASTER_KEY_FILE are both set"}},
-		{"secret file missing", testEnv{"WHITECROSS_TWILIO_AUTH_TOKEN_FILE": missing, "WHITECROSS_TWILIO_ACCOUNT_SID": "AC1", "WHITECROSS_TWILIO_FROM": "+15551234567"}, nil,
+		{"secret file missing", testEnv{"WHITECROSS_TWILIO_AUTH_TOKEN_FILE": missing, "WHITECROSS_TWILIO_ACCOUNT_SID": twilioSID, "WHITECROSS_TWILIO_FROM": "+15551234567"}, nil,
 			[]string{"WHITECROSS_TWILIO_AUTH_TOKEN_FILE: cannot read " + missing + ": no such file or directory",
 				"WHITECROSS_TWILIO_AUTH_TOKEN: required when any WHITECROSS_TWILIO_ setting is set"}},
 		{"bad signing key", testEnv{"WHITECROSS_JWT_SIGNING_KEY": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}, nil,
@@ -62,7 +66,16 @@ func TestConfigProblemsAreReportedOneLineEachWithExitCode2(t *testing.T) {
 		{"bad duration and level", testEnv{"WHITECROSS_SHUTDOWN_TIMEOUT": "soon"}, []string{"--log-level", "loud"},
 			[]string{"WHITECROSS_SHUTDOWN_TIMEOUT: not a duration", "--log-level: must be debug, info, warn or error"}},
 		{"smtp", testEnv{"WHITECROSS_SMTP_URL": "http://user:s3cret@mail.example"}, nil,
-			[]string{"WHITECROSS_SMTP_URL: must be smtp://", "WHITECROSS_EMAIL_FROM: required with WHITECROSS_SMTP_URL"}},
+			[]string{"WHITECROSS_SMTP_URL: must start with smtp:// or smtps://", "WHITECROSS_EMAIL_FROM: required with WHITECROSS_SMTP_URL"}},
+		{"smtp URL the sender refuses, with the others", testEnv{"WHITECROSS_SMTP_URL": "smtp://user:s3cret@mail.example/relay",
+			"WHITECROSS_EMAIL_FROM": "nurse@district.example", "WHITECROSS_SHUTDOWN_TIMEOUT": "soon", "WHITECROSS_BROKER": "kafka"}, nil, []string{
+			"WHITECROSS_SHUTDOWN_TIMEOUT: not a duration",
+			"WHITECROSS_SMTP_URL: must not have a path",
+			"WHITECROSS_BROKER: must be inmem, postgres or a redis:// URL"}},
+		{"smtp URL parameter", testEnv{"WHITECROSS_SMTP_URL": "smtp://mail.example?tls=s3cret", "WHITECROSS_EMAIL_FROM": "nurse@district.example"}, nil,
+			[]string{"WHITECROSS_SMTP_URL: accepts only the parameter starttls=required"}},
+		{"twilio account SID", testEnv{"WHITECROSS_TWILIO_ACCOUNT_SID": "AC1", "WHITECROSS_TWILIO_AUTH_TOKEN": "s3cret", "WHITECROSS_TWILIO_FROM": "+15551234567"}, nil,
+			[]string{"WHITECROSS_TWILIO_ACCOUNT_SID: must be AC followed by 32 hex digits"}},
 		{"email from", testEnv{"WHITECROSS_EMAIL_FROM": "nobody"}, nil, []string{"WHITECROSS_EMAIL_FROM: not an email address"}},
 		{"twilio", testEnv{"WHITECROSS_TWILIO_BASE_URL": "api.twilio.com", "WHITECROSS_TWILIO_FROM": "5551234"}, nil, []string{
 			"WHITECROSS_TWILIO_BASE_URL: must be an absolute",
@@ -92,9 +105,11 @@ func TestConfigProblemsAreReportedOneLineEachWithExitCode2(t *testing.T) {
 				require.Contains(t, got[i], "whitecross serve: "+w)
 			}
 			require.NotContains(t, r.stderr, "s3cret", "a secret was echoed")
-			// Nothing was created: validation comes before any side effect.
-			_, err := os.Stat(filepath.Join(e["WHITECROSS_DATA_DIR"], "master.key"))
-			require.True(t, os.IsNotExist(err))
+			// Nothing was written (no master key, no Web Push keys, no
+			// database): validation comes before any side effect.
+			written, err := os.ReadDir(e["WHITECROSS_DATA_DIR"])
+			require.NoError(t, err)
+			require.Empty(t, written)
 		})
 	}
 }
@@ -137,6 +152,23 @@ func TestConfigPrecedenceIsDefaultsThenEnvironmentThenFlags(t *testing.T) {
 
 	c = load(testEnv{"DATABASE_URL": "postgres://db.example/x", "WHITECROSS_MASTER_KEY": key})
 	require.Equal(t, "postgres", c.Broker, "PostgreSQL deployments share realtime events through it by default")
+}
+
+// TestDerivedPublicURLReachesTheServer: with no public URL, the one the
+// server prints is an address a browser reaches it at.
+func TestDerivedPublicURLReachesTheServer(t *testing.T) {
+	t.Parallel()
+	for addr, want := range map[string]string{
+		"127.0.0.1:41234":   "http://localhost:41234",
+		"[::]:8080":         "http://localhost:8080",
+		"[::1]:8080":        "http://localhost:8080",
+		"192.168.1.5:8080":  "http://192.168.1.5:8080",
+		"[2001:db8::5]:443": "http://[2001:db8::5]:443",
+	} {
+		tcp, err := net.ResolveTCPAddr("tcp", addr)
+		require.NoError(t, err)
+		require.Equal(t, want, derivedPublicURL(tcp), addr)
+	}
 }
 
 func TestServeHelpListsEverySetting(t *testing.T) {

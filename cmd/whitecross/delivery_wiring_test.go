@@ -167,7 +167,7 @@ func TestServeDemoDeliversToTheOutbox(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, code)
 
 		require.Equal(t, 0, srv.stop())
-		require.NotContains(t, srv.stderr.String(), `"level":"ERROR"`)
+		requireNoErrorLogged(t, srv.stderr.String())
 		for _, secret := range []string{metricsToken, "guardian.garcia", "+15550100001"} {
 			require.NotContains(t, srv.stderr.String(), secret, "logs carry no secrets or addresses")
 		}

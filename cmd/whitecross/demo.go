@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -298,18 +299,21 @@ func ensureDemoUser(ctx context.Context, st *store.Store, tenantID string, du de
 	return u.ID, nil
 }
 
-// writeDemoBanner prints where the demo runs and how to sign in.
+// writeDemoBanner prints where the demo runs and how to sign in, in one
+// write, so that no log line on the same terminal lands inside it.
 func writeDemoBanner(w io.Writer, publicURL string, logins []demoLogin) {
-	fmt.Fprintf(w, "\nwhitecross demo is running at %s\n", publicURL)
-	fmt.Fprintf(w, "API docs: %s/api/docs\n\n", publicURL)
-	fmt.Fprintf(w, "Sign in with password %q as any of:\n\n", demoPassword)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "\nwhitecross demo is running at %s\n", publicURL)
+	fmt.Fprintf(&b, "API docs: %s/api/docs\n\n", publicURL)
+	fmt.Fprintf(&b, "Sign in with password %q as any of:\n\n", demoPassword)
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  TENANT\tEMAIL\tROLE")
 	for _, l := range logins {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", l.Tenant, l.Email, l.Role)
 	}
 	tw.Flush()
-	fmt.Fprintln(w)
+	fmt.Fprintln(&b)
+	_, _ = w.Write(b.Bytes())
 }
 
 // seedDemoMessages sends the demo conversations as their senders would, with

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -126,6 +127,9 @@ type server struct {
 	URL    string
 	stdout *lockedBuffer
 	stderr *lockedBuffer
+	// output is stdout and stderr as a terminal shows them: interleaved
+	// in the order written.
+	output *lockedBuffer
 	cancel context.CancelFunc
 	done   chan int
 	code   int
@@ -146,9 +150,10 @@ const (
 func startServe(t *testing.T, e testEnv, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{t: t, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	s := &server{t: t, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, output: &lockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	args = append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)
-	go func() { s.done <- runWith(ctx, e.get, args, strings.NewReader(""), s.stdout, s.stderr) }()
+	stdout, stderr := io.MultiWriter(s.stdout, s.output), io.MultiWriter(s.stderr, s.output)
+	go func() { s.done <- runWith(ctx, e.get, args, strings.NewReader(""), stdout, stderr) }()
 	t.Cleanup(func() { s.stop() })
 
 	deadline := time.Now().Add(serveStartLimit)
@@ -178,7 +183,11 @@ func startServe(t *testing.T, e testEnv, args ...string) *server {
 	}
 }
 
-// listeningURL finds the address in the JSON "listening" log line.
+// textListening is the "listening" line of the text logs of --demo.
+var textListening = regexp.MustCompile(`^time=\S+ level=INFO msg=listening addr=(\S+) `)
+
+// listeningURL finds the address in the "listening" log line (JSON, or
+// text with --demo).
 func listeningURL(logs string) string {
 	sc := bufio.NewScanner(strings.NewReader(logs))
 	for sc.Scan() {
@@ -189,8 +198,18 @@ func listeningURL(logs string) string {
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
 			return "http://" + line.Addr
 		}
+		if m := textListening.FindSubmatch(sc.Bytes()); m != nil {
+			return "http://" + string(m[1])
+		}
 	}
 	return ""
+}
+
+// requireNoErrorLogged fails when the logs (JSON or text) have an error.
+func requireNoErrorLogged(t *testing.T, logs string) {
+	t.Helper()
+	require.NotContains(t, logs, `"level":"ERROR"`)
+	require.NotRegexp(t, `(?m)^time=\S+ level=ERROR `, logs)
 }
 
 // stop cancels the server's context (as SIGTERM does) and returns its exit

@@ -44,11 +44,18 @@ type deliveryWiring struct {
 // newDeliveryWiring builds the senders the configuration asks for. A
 // provider that is not configured is not used: its channel's deliveries
 // fail with that reason and fall back. With --demo the capture provider
-// takes every external channel, whatever else is configured.
+// takes every external channel, whatever else is configured. The senders
+// are built before the Web Push keys may be generated, so that a setting
+// one refuses stops serve with nothing written (Validate should have
+// caught it already).
 func newDeliveryWiring(cfg *Config, log *slog.Logger) (*deliveryWiring, error) {
 	w := &deliveryWiring{providers: map[whitecross.Channel]delivery.Provider{}, registry: prometheus.NewRegistry()}
 	w.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
+	if !cfg.Demo {
+		if err := w.addEmailAndPhone(cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	vapidPublic, vapidPrivate, err := vapidKeys(cfg, log)
 	if err != nil {
 		return nil, err
@@ -61,26 +68,6 @@ func newDeliveryWiring(cfg *Config, log *slog.Logger) (*deliveryWiring, error) {
 		w.vapidPublicKey = vapidPublic
 		log.Info("demo: email, SMS, voice and push are captured, not sent; read them at GET /api/v1/dev/outbox")
 		return w, nil
-	}
-	if cfg.SMTPURL != "" {
-		s, err := smtp.New(smtp.Config{URL: cfg.SMTPURL, From: cfg.EmailFrom})
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", cfg.source("SMTPURL"), err)
-		}
-		w.providers[whitecross.ChannelEmail] = delivery.Provider{Name: smtp.ProviderName, Sender: s}
-	}
-	if cfg.TwilioAccountSID != "" {
-		c, err := twilio.New(twilio.Config{BaseURL: cfg.TwilioBaseURL, AccountSID: cfg.TwilioAccountSID,
-			AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom, StatusCallbackURL: cfg.PublicURL + api.TwilioStatusPath})
-		if err != nil {
-			return nil, fmt.Errorf("twilio: %w", err)
-		}
-		// SMS and voice share Twilio's circuit breaker: one name.
-		w.providers[whitecross.ChannelSMS] = delivery.Provider{Name: twilio.ProviderName, Sender: c}
-		w.providers[whitecross.ChannelVoice] = delivery.Provider{Name: twilio.ProviderName, Sender: c}
-		if u, err := url.Parse(cfg.PublicURL); err == nil && (u.Hostname() == "localhost" || strings.HasPrefix(u.Hostname(), "127.")) {
-			log.Warn("Twilio cannot reach status callbacks at a local public URL; set WHITECROSS_PUBLIC_URL to the address Twilio can reach")
-		}
 	}
 	if vapidPublic != "" {
 		p, err := webpush.New(webpush.Config{PublicKey: vapidPublic, PrivateKey: vapidPrivate, Subscriber: vapidSubject(cfg), Guard: cfg.pushGuard()})
@@ -98,6 +85,31 @@ func newDeliveryWiring(cfg *Config, log *slog.Logger) (*deliveryWiring, error) {
 	}
 	log.Info("delivery providers", "configured", strings.Join(used, " "))
 	return w, nil
+}
+
+// addEmailAndPhone builds the SMTP and Twilio senders when configured.
+func (w *deliveryWiring) addEmailAndPhone(cfg *Config, log *slog.Logger) error {
+	if cfg.SMTPURL != "" {
+		s, err := smtp.New(smtp.Config{URL: cfg.SMTPURL, From: cfg.EmailFrom})
+		if err != nil {
+			return fmt.Errorf("%s: %w", cfg.source("SMTPURL"), err)
+		}
+		w.providers[whitecross.ChannelEmail] = delivery.Provider{Name: smtp.ProviderName, Sender: s}
+	}
+	if cfg.TwilioAccountSID != "" {
+		c, err := twilio.New(twilio.Config{BaseURL: cfg.TwilioBaseURL, AccountSID: cfg.TwilioAccountSID,
+			AuthToken: cfg.TwilioAuthToken, From: cfg.TwilioFrom, StatusCallbackURL: cfg.PublicURL + api.TwilioStatusPath})
+		if err != nil {
+			return fmt.Errorf("twilio: %w", err)
+		}
+		// SMS and voice share Twilio's circuit breaker: one name.
+		w.providers[whitecross.ChannelSMS] = delivery.Provider{Name: twilio.ProviderName, Sender: c}
+		w.providers[whitecross.ChannelVoice] = delivery.Provider{Name: twilio.ProviderName, Sender: c}
+		if u, err := url.Parse(cfg.PublicURL); err == nil && (u.Hostname() == "localhost" || strings.HasPrefix(u.Hostname(), "127.")) {
+			log.Warn("Twilio cannot reach status callbacks at a local public URL; set WHITECROSS_PUBLIC_URL to the address Twilio can reach")
+		}
+	}
+	return nil
 }
 
 // vapidKeys returns the Web Push key pair: the configured one; on SQLite

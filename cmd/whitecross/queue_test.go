@@ -54,7 +54,7 @@ func TestServeDispatchesScheduledMessages(t *testing.T) {
 			return m.Status == "SENT"
 		}, func() string { return "still " + m.Status + "; stderr: " + srv.stderr.String() })
 		require.Equal(t, 0, srv.stop())
-		require.NotContains(t, srv.stderr.String(), `"level":"ERROR"`)
+		requireNoErrorLogged(t, srv.stderr.String())
 		require.False(t, strings.Contains(srv.stderr.String(), "jobs cut off"), "the queue stopped gracefully")
 	})
 }

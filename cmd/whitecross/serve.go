@@ -59,7 +59,7 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	}
 	defer ln.Close()
 	if cfg.publicURLDerived {
-		cfg.PublicURL = fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)
+		cfg.PublicURL = derivedPublicURL(ln.Addr().(*net.TCPAddr))
 	}
 	wiring, err := newDeliveryWiring(cfg, log)
 	if err != nil {
@@ -91,7 +91,7 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 			return fmt.Errorf("seed demo data: %w", err)
 		}
 	}
-	handler, keys, gw, err := buildHandler(uiCtx, a, wiring)
+	handler, keys, gw, err := buildHandler(uiCtx, a, wiring, ln.Addr().String())
 	if err != nil {
 		return err
 	}
@@ -116,13 +116,16 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
 		"database", string(a.db.Dialect), "demo", cfg.Demo, "version", whitecross.Version)
 	if cfg.Demo {
+		// Start-up has logged all it logs: the banner comes last, before
+		// the first request's log line (connections wait in the listen
+		// backlog meanwhile), so the logins are not mixed with the logs.
 		writeDemoBanner(p.stdout, cfg.PublicURL, logins)
 	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
 
 	var wg sync.WaitGroup
 	reloadCtx, stopReload := context.WithCancel(ctx)
@@ -176,9 +179,21 @@ func stopQueueWorkers(ctx context.Context, a *app) {
 	}
 }
 
-// buildHandler wires the services into the HTTP API. River's UI runs
+// derivedPublicURL is the public URL of a server given none: localhost
+// when it listens on a loopback or wildcard address (a browser on this
+// machine), else the one address it listens on, which is then the only
+// one that reaches it.
+func derivedPublicURL(addr *net.TCPAddr) string {
+	if addr.IP == nil || addr.IP.IsUnspecified() || addr.IP.IsLoopback() {
+		return fmt.Sprintf("http://localhost:%d", addr.Port)
+	}
+	return "http://" + addr.String()
+}
+
+// buildHandler wires the services into the HTTP API, whose pages may also
+// be opened at listenAddr (see api.Config.ListenAddr). River's UI runs
 // until ctx ends.
-func buildHandler(ctx context.Context, a *app, w *deliveryWiring) (http.Handler, *auth.Keyring, *realtime.Gateway, error) {
+func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr string) (http.Handler, *auth.Keyring, *realtime.Gateway, error) {
 	keys, err := a.keyring(ctx)
 	if err != nil {
 		return nil, nil, nil, err
@@ -192,7 +207,7 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring) (http.Handler,
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	apiCfg := api.Config{PublicURL: cfg.PublicURL, MaxBodyBytes: maxBodyBytes,
+	apiCfg := api.Config{PublicURL: cfg.PublicURL, ListenAddr: listenAddr, MaxBodyBytes: maxBodyBytes,
 		SendGridWebhookKey: cfg.SendGridWebhookKey, VAPIDPublicKey: w.vapidPublicKey, MetricsToken: cfg.MetricsToken}
 	if cfg.TwilioAccountSID != "" {
 		apiCfg.TwilioAuthToken = cfg.TwilioAuthToken
@@ -245,7 +260,7 @@ func reloadKeys(ctx context.Context, keys *auth.Keyring, log *slog.Logger) {
 // startGateway starts the realtime gateway on the configured broker and
 // lets the store tell it of every durable event it commits.
 func startGateway(ctx context.Context, a *app, authenticate realtime.Authenticator) (*realtime.Gateway, error) {
-	broker, err := realtime.OpenBroker(ctx, a.cfg.Broker, a.db)
+	broker, err := realtime.OpenBroker(ctx, a.cfg.Broker, a.cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("realtime broker %q: %w", redactBroker(a.cfg.Broker), err)
 	}

@@ -45,6 +45,14 @@ var (
 	e164Pattern       = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 )
 
+// IsAccountSID reports whether s has the form of an account SID ("AC" and
+// 32 hex digits), as New requires: the configuration checks it at start.
+func IsAccountSID(s string) bool { return accountSIDPattern.MatchString(s) }
+
+// IsMessagingServiceSID reports whether s has the form of a Messaging
+// Service SID ("MG" and 32 hex digits), which New accepts as From.
+func IsMessagingServiceSID(s string) bool { return serviceSIDPattern.MatchString(s) }
+
 // Config configures a Client. BaseURL, HTTPClient and Timeout have defaults.
 type Config struct {
 	// BaseURL stands in for https://api.twilio.com (no version path); tests

@@ -33,19 +33,19 @@ func exerciseEvents(t *testing.T, open Opener) {
 	runSubtests(t, open, tests)
 }
 
-// eventRecorder is a store.EventNotifier that keeps every notified event
+// eventRecorder is a whitecross.EventNotifier that keeps every notified event
 // and, for each call, whether the events were already readable (committed).
 type eventRecorder struct {
 	st        *store.Store
 	mu        sync.Mutex
-	events    []store.Event
+	events    []whitecross.Event
 	calls     int
 	committed bool
 }
 
 func recordEvents(st *store.Store) *eventRecorder {
 	r := &eventRecorder{st: st, committed: true}
-	st.SetEventNotifier(func(ctx context.Context, evs []store.Event) {
+	st.SetEventNotifier(func(ctx context.Context, evs []whitecross.Event) {
 		// The notifier runs after commit: another connection sees the events.
 		last := evs[len(evs)-1]
 		got, err := st.ReadEvents(ctx, last.TenantID, last.UserID, last.Seq-1, 1)
@@ -59,7 +59,7 @@ func recordEvents(st *store.Store) *eventRecorder {
 }
 
 // take returns and forgets the events notified so far.
-func (r *eventRecorder) take(t *testing.T) []store.Event {
+func (r *eventRecorder) take(t *testing.T) []whitecross.Event {
 	t.Helper()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -75,7 +75,7 @@ type eventKey struct {
 	Seq                                  int64
 }
 
-func keysOf(evs []store.Event) []eventKey {
+func keysOf(evs []whitecross.Event) []eventKey {
 	out := make([]eventKey, len(evs))
 	for i, e := range evs {
 		out[i] = eventKey{User: e.UserID, Type: string(e.Type), Message: e.MessageID, Delivery: e.DeliveryID, Actor: e.ActorID, Seq: e.Seq}
@@ -84,7 +84,7 @@ func keysOf(evs []store.Event) []eventKey {
 }
 
 // logOf returns every retained event of u, in seq order.
-func logOf(t *testing.T, b *sendBundle, u *whitecross.User) []store.Event {
+func logOf(t *testing.T, b *sendBundle, u *whitecross.User) []whitecross.Event {
 	t.Helper()
 	evs, err := b.st.ReadEvents(context.Background(), b.d.Tenant.ID, u.ID, 0, store.MaxEventsPage)
 	require.NoError(t, err)
@@ -92,7 +92,7 @@ func logOf(t *testing.T, b *sendBundle, u *whitecross.User) []store.Event {
 }
 
 func created(u *whitecross.User, m *whitecross.Message, seq int64) eventKey {
-	return eventKey{User: u.ID, Type: string(store.EventMessageCreated), Message: m.ID, Seq: seq}
+	return eventKey{User: u.ID, Type: string(whitecross.EventMessageCreated), Message: m.ID, Seq: seq}
 }
 
 func testEventsMessageCreated(t *testing.T, open Opener) {
@@ -126,7 +126,7 @@ func testEventsMessageCreated(t *testing.T, open Opener) {
 	require.Len(t, notified, 5)
 	require.ElementsMatch(t, []eventKey{created(d.LincolnStaff, first, 1), created(d.LincolnParent, first, 1), created(d.LincolnNurse, first, 1)},
 		keysOf(notified[:3]))
-	require.True(t, slices.IsSortedFunc(notified[:3], func(a, b store.Event) int { return strings.Compare(a.UserID, b.UserID) }))
+	require.True(t, slices.IsSortedFunc(notified[:3], func(a, b whitecross.Event) int { return strings.Compare(a.UserID, b.UserID) }))
 
 	// A refused send appends and notifies nothing.
 	_, err = b.st.SendMessage(d.As(d.LincolnNurse), msg("Not allowed", d.WashingtonNurse))
@@ -166,7 +166,7 @@ func testEventsQueued(t *testing.T, open Opener) {
 
 	got := map[string]int64{}
 	for _, e := range append(firstBatch, secondBatch...) {
-		require.Equal(t, store.EventMessageCreated, e.Type)
+		require.Equal(t, whitecross.EventMessageCreated, e.Type)
 		require.Equal(t, m.ID, e.MessageID)
 		got[e.UserID] = e.Seq
 	}
@@ -215,7 +215,7 @@ func testEventsReceipts(t *testing.T, open Opener) {
 	m := b.send(t, d.LincolnNurse, msg("Allergy plan", d.LincolnStaff, d.LincolnParent))
 	rec.take(t)
 	receipt := func(reader *whitecross.User, seq int64) eventKey {
-		return eventKey{User: d.LincolnNurse.ID, Type: string(store.EventReceiptRead), Message: m.ID, Actor: reader.ID, Seq: seq}
+		return eventKey{User: d.LincolnNurse.ID, Type: string(whitecross.EventReceiptRead), Message: m.ID, Actor: reader.ID, Seq: seq}
 	}
 
 	require.NoError(t, b.st.SetRead(d.As(d.LincolnStaff), m.ID, true))
