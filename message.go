@@ -189,6 +189,9 @@ type BoxCount struct {
 }
 
 // Receipt is one recipient's state of a message, shown to its sender.
+// ReadAt is the read receipt: when they first read it or replied to it. It
+// never goes back (marking the message unread is the reader's own box
+// state, Message.ReadAt).
 type Receipt struct {
 	UserID      string     `json:"user_id"`
 	Name        string     `json:"name"`
@@ -255,7 +258,8 @@ type MessageService interface {
 	ListMessages(ctx context.Context, f MessageFilter) (*MessagePage, error)
 	// CountMessages returns the size and unread count of every box.
 	CountMessages(ctx context.Context) (map[Box]BoxCount, error)
-	// Reply sends a reply in the message's thread: from a recipient to the
+	// Reply sends a reply in the message's thread (a recipient's reply
+	// reads the message, as SetRead): from a recipient to the
 	// message's sender only (never to every recipient); from the sender to
 	// the single recipient of a one-to-one message (ECONFLICT for a
 	// broadcast: send a new message instead).
@@ -264,7 +268,9 @@ type MessageService interface {
 	// message id belongs to, oldest first; sensitive ones without body and
 	// attachments, as in ListMessages.
 	Thread(ctx context.Context, id string) ([]*Message, error)
-	// SetRead marks the message read (or unread) for the caller, a recipient.
+	// SetRead marks the message read (or unread) for the caller, a
+	// recipient. The first read also records the read receipt its sender
+	// sees, which unread never takes back.
 	SetRead(ctx context.Context, id string, read bool) error
 	// SetArchived archives (or unarchives) the message for the caller.
 	SetArchived(ctx context.Context, id string, archived bool) error

@@ -19,7 +19,7 @@ type Message struct {
 	Sender         MessageSender `json:"sender"`
 	RecipientIDs   []string      `json:"recipient_ids" nullable:"false" doc:"Every recipient, for the sender and ADMINs (at most 100 in listings and threads: recipient_count has the total); only the caller's own id, for a recipient"`
 	RecipientCount int           `json:"recipient_count" doc:"Recipients after expanding groups"`
-	ReadCount      *int          `json:"read_count,omitempty" doc:"How many recipients have read it; for the sender and ADMINs only"`
+	ReadCount      *int          `json:"read_count,omitempty" doc:"How many recipients have read it (or replied to it); a receipt never goes back when a recipient marks it unread. For the sender and ADMINs only"`
 	Subject        string        `json:"subject"`
 	Body           string        `json:"body" doc:"As written, in body_format. Empty for a sensitive message everywhere but GET /messages/{id} (the audited read) and the answers to its author's own send, reply or reschedule: lists, threads and live frames carry its subject and sensitive: true only, so a client shows a marker and fetches the detail to read it"`
 	BodyHTML       string        `json:"body_html" doc:"The body as sanitized HTML, safe to insert into a page: MARKDOWN is rendered (raw HTML dropped, images shown as links to them, links get rel=\"nofollow noreferrer\"), PLAIN is escaped with line breaks as <br>. Always present, so clients never insert the raw body; empty where body is withheld."`

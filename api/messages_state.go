@@ -49,14 +49,14 @@ type Receipt struct {
 	Name        string     `json:"name"`
 	Role        string     `json:"role" enum:"ADMIN,SCHOOL_ADMIN,NURSE,STAFF,GUARDIAN"`
 	DeliveredAt *time.Time `json:"delivered_at" doc:"When it reached their inbox, or null"`
-	ReadAt      *time.Time `json:"read_at"`
+	ReadAt      *time.Time `json:"read_at" doc:"When they first read it or replied to it, or null; marking it unread does not take it back"`
 	ArchivedAt  *time.Time `json:"archived_at"`
 }
 
 // ReceiptList is every recipient's read state of a message.
 type ReceiptList struct {
 	Items          []Receipt `json:"items" nullable:"false"`
-	ReadCount      int       `json:"read_count" doc:"Recipients who have read it"`
+	ReadCount      int       `json:"read_count" doc:"Recipients who have read it (or replied to it)"`
 	RecipientCount int       `json:"recipient_count"`
 }
 

@@ -197,7 +197,8 @@ func (s *Server) routes() {
 		Errors: stateErrors}, authRequired), handle(s, s.markRead))
 	huma.Register(a, s.op(huma.Operation{OperationID: "mark-message-unread", Method: http.MethodDelete, Path: "/api/v1/messages/{id}/read", Tags: []string{tagMessages},
 		Summary: "Mark a received message unread, for the caller", DefaultStatus: http.StatusNoContent,
-		Errors: stateErrors}, authRequired), handle(s, s.markUnread))
+		Description: "Only the caller's own box changes: the read receipt its sender sees (read_count, receipts) stays.",
+		Errors:      stateErrors}, authRequired), handle(s, s.markUnread))
 	huma.Register(a, s.op(huma.Operation{OperationID: "archive-message", Method: http.MethodPut, Path: "/api/v1/messages/{id}/archive", Tags: []string{tagMessages},
 		Summary: "Archive a message, for the caller", DefaultStatus: http.StatusNoContent,
 		Description: "It leaves the inbox and appears in the archived box.",
