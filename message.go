@@ -188,17 +188,17 @@ type BoxCount struct {
 	Unread int `json:"unread"`
 }
 
-// Receipt is one recipient's state of a message, shown to its sender.
-// ReadAt is the read receipt: when they first read it or replied to it. It
-// never goes back (marking the message unread is the reader's own box
-// state, Message.ReadAt).
+// Receipt is what the sender of a message sees of one recipient's state of
+// it: when it reached their inbox and their read receipt, ReadAt, when they
+// first read it or replied to it. It never goes back (marking the message
+// unread is the reader's own box state, Message.ReadAt). Only read state is
+// shared: whether a recipient archived it is their own business.
 type Receipt struct {
 	UserID      string     `json:"user_id"`
 	Name        string     `json:"name"`
 	Role        Role       `json:"role"`
 	DeliveredAt *time.Time `json:"delivered_at"`
 	ReadAt      *time.Time `json:"read_at"`
-	ArchivedAt  *time.Time `json:"archived_at"`
 }
 
 // DeliveryStatus is where one delivery is: PENDING -> SENT -> DELIVERED, or

@@ -43,14 +43,14 @@ type DeliveryReport struct {
 	Summary DeliverySummary `json:"summary"`
 }
 
-// Receipt is one recipient's state of a message.
+// Receipt is one recipient's state of a message as its sender sees it:
+// delivery and read state only (whether they archived it is theirs).
 type Receipt struct {
 	UserID      string     `json:"user_id" format:"uuid"`
 	Name        string     `json:"name"`
 	Role        string     `json:"role" enum:"ADMIN,SCHOOL_ADMIN,NURSE,STAFF,GUARDIAN"`
 	DeliveredAt *time.Time `json:"delivered_at" doc:"When it reached their inbox, or null"`
 	ReadAt      *time.Time `json:"read_at" doc:"When they first read it or replied to it, or null; marking it unread does not take it back"`
-	ArchivedAt  *time.Time `json:"archived_at"`
 }
 
 // ReceiptList is every recipient's read state of a message.
@@ -123,7 +123,7 @@ func (s *Server) messageReceipts(ctx context.Context, in *messageIDInput) (*rece
 		}
 		out.Body.Items = append(out.Body.Items, Receipt{
 			UserID: r.UserID, Name: r.Name, Role: string(r.Role),
-			DeliveredAt: r.DeliveredAt, ReadAt: r.ReadAt, ArchivedAt: r.ArchivedAt,
+			DeliveredAt: r.DeliveredAt, ReadAt: r.ReadAt,
 		})
 	}
 	return out, nil
