@@ -68,7 +68,7 @@ type Box string
 const (
 	BoxInbox     Box = "inbox"     // received, not archived
 	BoxSent      Box = "sent"      // sent by the caller (SENDING or SENT)
-	BoxScheduled Box = "scheduled" // sent by the caller, waiting (SCHEDULED)
+	BoxScheduled Box = "scheduled" // sent by the caller, waiting (SCHEDULED) or canceled while waiting (CANCELED)
 	BoxArchived  Box = "archived"  // received and archived
 )
 

@@ -101,7 +101,7 @@ type MessagePage struct {
 
 // BoxCount is the size of one box.
 type BoxCount struct {
-	Total  int `json:"total"`
+	Total  int `json:"total" doc:"Messages in the box; for scheduled, those still waiting (canceled ones are listed there, not counted)"`
 	Unread int `json:"unread" doc:"Messages the caller has not read (always 0 for sent and scheduled)"`
 }
 

@@ -36,7 +36,8 @@ export async function messageView(app, container, id) {
       meta('From', h('span', null, m.sender.name, ` (${ROLES[m.sender.role] ?? m.sender.role}) `, people.presenceNode(m.sender.id))),
       isSender || !isRecipient ? meta('To', m.recipient_count === 1 && m.recipient_ids.length === 1
         ? people.nameNode(m.recipient_ids[0]) : `${m.recipient_count} recipients`) : null,
-      m.status === 'SCHEDULED' ? meta('Sends', h('span', { id: 'scheduled-at' }, formatTime(m.scheduled_at, 'long'))) : meta('Sent', formatTime(m.sent_at ?? m.created_at, 'long')),
+      m.status === 'SCHEDULED' ? meta('Sends', h('span', { id: 'scheduled-at' }, formatTime(m.scheduled_at, 'long')))
+        : m.status === 'CANCELED' ? meta('Was to send', formatTime(m.scheduled_at, 'long')) : meta('Sent', formatTime(m.sent_at ?? m.created_at, 'long')),
       meta('Category', CATEGORIES[m.category] ?? m.category),
       meta('Priority', PRIORITIES[m.priority] ?? m.priority),
       isSender ? meta('Channels', m.channels.map((c) => CHANNELS[c] ?? c).join(', ')) : null,
@@ -118,7 +119,7 @@ function meta(term, value) {
 }
 
 function backLink(m, isSender) {
-  const box = isSender ? (m.status === 'SCHEDULED' ? 'scheduled' : 'sent') : m.archived_at ? 'archived' : 'inbox';
+  const box = isSender ? (m.status === 'SCHEDULED' || m.status === 'CANCELED' ? 'scheduled' : 'sent') : m.archived_at ? 'archived' : 'inbox';
   const label = { inbox: 'Inbox', sent: 'Sent', scheduled: 'Scheduled', archived: 'Archived' }[box];
   return h('p', { class: 'back' }, h('a', { href: `/${box}` }, h('span', { 'aria-hidden': 'true' }, '← '), `Back to ${label}`));
 }
@@ -210,16 +211,21 @@ function scheduleActions(app, m, say) {
       showError(err.errors?.[0]?.message ? `${err.detail} ${err.errors[0].message}` : (err.detail || err.message));
     }
   });
-  form.querySelector('#cancel-scheduled').addEventListener('click', async () => {
+  const cancelButton = form.querySelector('#cancel-scheduled');
+  const confirm = cancelConfirmation(async () => {
     try {
       await api.del(`/api/v1/messages/${m.id}`);
-      announce('Scheduled message canceled.');
+      announce('Scheduled message canceled. It stays in Scheduled, marked canceled.');
       app.refreshCounts();
       app.navigate('/scheduled');
     } catch (err) {
+      confirm.hide();
       showError(err.detail || err.message);
     }
-  });
+  }, () => cancelButton.focus());
+  cancelButton.setAttribute('aria-controls', 'cancel-confirm');
+  cancelButton.addEventListener('click', () => confirm.show());
+  form.append(confirm.node);
   function showError(text) {
     error.textContent = text;
     error.hidden = false;
@@ -228,6 +234,34 @@ function scheduleActions(app, m, say) {
     input.focus();
   }
   return form;
+}
+
+// cancelConfirmation asks before a scheduled message is canceled (it cannot
+// be undone): yes runs onConfirm; no hides the question and runs onKeep.
+function cancelConfirmation(onConfirm, onKeep) {
+  const question = h('p', { id: 'cancel-confirm-text', tabindex: '-1' },
+    'Cancel this message? It will not be sent, and this cannot be undone. It stays in Scheduled, marked canceled.');
+  const yes = h('button', { type: 'button', class: 'button button-danger', id: 'cancel-confirm-yes' }, 'Yes, cancel sending');
+  const no = h('button', { type: 'button', class: 'button', id: 'cancel-confirm-no' }, 'No, keep it scheduled');
+  const node = h('div', { class: 'confirm', id: 'cancel-confirm', role: 'group', 'aria-labelledby': 'cancel-confirm-text', hidden: true },
+    question, h('div', { class: 'actions' }, yes, no));
+  const hide = () => { node.hidden = true; };
+  yes.addEventListener('click', () => {
+    yes.disabled = true;
+    onConfirm().finally(() => { yes.disabled = false; });
+  });
+  no.addEventListener('click', () => {
+    hide();
+    onKeep();
+  });
+  return {
+    node,
+    hide,
+    show() {
+      node.hidden = false;
+      question.focus();
+    },
+  };
 }
 
 // toLocalInput formats an RFC 3339 time for a datetime-local input.
