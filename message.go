@@ -94,40 +94,42 @@ type Attachment struct {
 
 // MessageSender is who sent a message, as shown to its readers.
 type MessageSender struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Role Role   `json:"role"`
+	ID   string
+	Name string
+	Role Role
 }
 
 // Message is one message as the caller sees it. Subject, Body and
 // Attachments are stored encrypted; ReadAt and ArchivedAt are the caller's own.
 // A Sensitive message read through a list, a thread or a live frame has Body
 // "" and no Attachments: only its audited detail view (FindMessageByID) and
-// the answers to its author's own writes carry them.
+// the answers to its author's own writes carry them. It has no wire form
+// of its own: package wire encodes it, the same for REST answers and
+// realtime frames.
 type Message struct {
-	ID             string        `json:"id"`
-	TenantID       string        `json:"-"`
-	ThreadID       string        `json:"thread_id"`
-	ReplyToID      *string       `json:"reply_to_id"`
-	Sender         MessageSender `json:"sender"`
-	RecipientIDs   []string      `json:"recipient_ids"`
-	RecipientCount int           `json:"recipient_count"`
+	ID             string
+	TenantID       string
+	ThreadID       string
+	ReplyToID      *string
+	Sender         MessageSender
+	RecipientIDs   []string
+	RecipientCount int
 	// ReadCount is how many recipients have read it; shown to the sender only.
-	ReadCount   *int          `json:"read_count,omitempty"`
-	Subject     string        `json:"subject"`
-	Body        string        `json:"body"`
-	BodyFormat  BodyFormat    `json:"body_format"`
-	Category    Category      `json:"category"`
-	Priority    Priority      `json:"priority"`
-	Channels    []Channel     `json:"channels"`
-	Attachments []Attachment  `json:"attachments"`
-	Sensitive   bool          `json:"sensitive"`
-	Status      MessageStatus `json:"status"`
-	ScheduledAt *time.Time    `json:"scheduled_at"`
-	SentAt      *time.Time    `json:"sent_at"`
-	CreatedAt   time.Time     `json:"created_at"`
-	ReadAt      *time.Time    `json:"read_at"`
-	ArchivedAt  *time.Time    `json:"archived_at"`
+	ReadCount   *int
+	Subject     string
+	Body        string
+	BodyFormat  BodyFormat
+	Category    Category
+	Priority    Priority
+	Channels    []Channel
+	Attachments []Attachment
+	Sensitive   bool
+	Status      MessageStatus
+	ScheduledAt *time.Time
+	SentAt      *time.Time
+	CreatedAt   time.Time
+	ReadAt      *time.Time
+	ArchivedAt  *time.Time
 }
 
 // Urgent reports whether the message travels in the urgent lane.
@@ -188,17 +190,17 @@ type BoxCount struct {
 	Unread int `json:"unread"`
 }
 
-// Receipt is what the sender of a message sees of one recipient's state of
+// Receipt (encoded by package wire) is what the sender of a message sees of one recipient's state of
 // it: when it reached their inbox and their read receipt, ReadAt, when they
 // first read it or replied to it. It never goes back (marking the message
 // unread is the reader's own box state, Message.ReadAt). Only read state is
 // shared: whether a recipient archived it is their own business.
 type Receipt struct {
-	UserID      string     `json:"user_id"`
-	Name        string     `json:"name"`
-	Role        Role       `json:"role"`
-	DeliveredAt *time.Time `json:"delivered_at"`
-	ReadAt      *time.Time `json:"read_at"`
+	UserID      string
+	Name        string
+	Role        Role
+	DeliveredAt *time.Time
+	ReadAt      *time.Time
 }
 
 // DeliveryStatus is where one delivery is: PENDING -> SENT -> DELIVERED, or
@@ -217,20 +219,21 @@ const (
 // DeliveryStatuses lists every delivery status.
 var DeliveryStatuses = []DeliveryStatus{DeliveryPending, DeliverySent, DeliveryDelivered, DeliveryFailed, DeliveryBounced}
 
-// Delivery is one message to one recipient over one channel.
+// Delivery is one message to one recipient over one channel. Package wire
+// encodes it for REST answers and realtime frames alike.
 type Delivery struct {
-	ID          string         `json:"id"`
-	MessageID   string         `json:"-"`
-	RecipientID string         `json:"recipient_id"`
-	Channel     Channel        `json:"channel"`
-	Status      DeliveryStatus `json:"status"`
-	Attempts    int            `json:"attempts"`
-	Error       *string        `json:"error"`
-	QueuedAt    time.Time      `json:"queued_at"`
-	SentAt      *time.Time     `json:"sent_at"`
-	DeliveredAt *time.Time     `json:"delivered_at"`
-	FailedAt    *time.Time     `json:"failed_at"`
-	BouncedAt   *time.Time     `json:"bounced_at"`
+	ID          string
+	MessageID   string
+	RecipientID string
+	Channel     Channel
+	Status      DeliveryStatus
+	Attempts    int
+	Error       *string
+	QueuedAt    time.Time
+	SentAt      *time.Time
+	DeliveredAt *time.Time
+	FailedAt    *time.Time
+	BouncedAt   *time.Time
 }
 
 // DeliveryReport is the delivery view of a message.

@@ -25,6 +25,7 @@ import (
 	"whitecross/store"
 	"whitecross/store/storetest"
 	"whitecross/vault"
+	"whitecross/wire"
 )
 
 // publicURL is the API's configured URL: its origin is the only one a
@@ -333,10 +334,7 @@ type receiptData struct {
 	ReadAt    time.Time `json:"read_at"`
 }
 
-type deliveryData struct {
-	MessageID string              `json:"message_id"`
-	Delivery  whitecross.Delivery `json:"delivery"`
-}
+type deliveryData = wire.DeliveryUpdate
 
 // send sends a message from u through inst's store (what POST /messages does).
 func (b *bundle) send(t *testing.T, inst *instance, from *whitecross.User, subject string, to ...*whitecross.User) *whitecross.Message {
@@ -351,10 +349,10 @@ func (b *bundle) send(t *testing.T, inst *instance, from *whitecross.User, subje
 }
 
 // messageCreated reads the next message.created frame and its message.
-func (c *client) messageCreated(t *testing.T) (frame, whitecross.Message) {
+func (c *client) messageCreated(t *testing.T) (frame, wire.Message) {
 	t.Helper()
 	f := c.nextOf(t, "message.created")
-	var m whitecross.Message
+	var m wire.Message
 	f.decode(t, &m)
 	return f, m
 }

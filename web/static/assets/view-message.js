@@ -96,15 +96,11 @@ export async function messageView(app, container, id) {
     reload: () => app.navigate(location.pathname, { replace: true }),
     live(type, data) {
       if (type === 'message.created' && data.thread_id === m.thread_id && !items.has(data.id)) {
-        // The REST answer is the reference (body_html, the caller's state);
-        // a frame without body_html is completed from it.
-        const full = typeof data.body_html === 'string' ? Promise.resolve(data) : api.get(`/api/v1/messages/${data.id}`);
-        full.then((msg) => {
-          if (items.has(msg.id)) return;
-          items.set(msg.id, msg);
-          renderThread();
-          markThreadRead(app, items);
-        }).catch(() => {});
+        // A frame is the REST Message (body_html included; a sensitive
+        // body withheld as in the thread), so it is shown as it came.
+        items.set(data.id, data);
+        renderThread();
+        markThreadRead(app, items);
       } else if (type === 'receipt.read' && data.message_id === m.id) {
         receipts?.refresh();
       } else if (type === 'delivery.updated' && data.message_id === m.id) {
