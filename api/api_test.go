@@ -32,6 +32,7 @@ const publicURL = "http://localhost:8080"
 type bundle struct {
 	url   string
 	db    *store.DB
+	st    *store.Store
 	deps  api.Deps
 	d     *storetest.District // "springfield"
 	other *storetest.District // "shelbyville", the other tenant
@@ -75,7 +76,7 @@ func setup(t *testing.T, db *store.DB, cfg api.Config, with ...func(*api.Deps)) 
 	srv := httptest.NewServer(api.New(cfg, deps))
 	t.Cleanup(srv.Close)
 	return &bundle{
-		url: srv.URL, db: db, deps: deps, logs: logs,
+		url: srv.URL, db: db, st: st, deps: deps, logs: logs,
 		d:     storetest.SeedDistrict(t, st),
 		other: storetest.SeedDistrictSlug(t, st, "shelbyville"),
 	}

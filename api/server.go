@@ -5,7 +5,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -61,9 +60,6 @@ type Deps struct {
 	// Deliveries records provider callbacks (Twilio, SendGrid), opt-outs
 	// and suppressions.
 	Deliveries whitecross.DeliveryWorkStore
-	// ObserveDelivery, when set, is told of every delivery change a
-	// callback committed (metrics, realtime).
-	ObserveDelivery func(context.Context, *whitecross.DeliveryChange)
 	// Now is the clock for callback times and the SendGrid replay window;
 	// nil: time.Now.
 	Now whitecross.Clock

@@ -138,13 +138,6 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-// observe tells the observer of a committed delivery change.
-func (s *Server) observe(ctx context.Context, change *whitecross.DeliveryChange) {
-	if change != nil && s.deps.ObserveDelivery != nil {
-		s.deps.ObserveDelivery(ctx, change)
-	}
-}
-
 type twilioInput struct {
 	Signature string `header:"X-Twilio-Signature" doc:"Twilio's signature of the request"`
 	RawBody   []byte `contentType:"application/x-www-form-urlencoded"`
@@ -199,7 +192,6 @@ func (s *Server) twilioStatus(ctx context.Context, in *twilioInput) (*struct{}, 
 	if err != nil {
 		return nil, err
 	}
-	s.observe(ctx, change)
 	s.log.InfoContext(ctx, "twilio status callback", "request_id", requestIDFrom(ctx),
 		"channel", string(ev.Channel), "twilio_status", ev.ProviderStatus, "changed", change != nil)
 	return nil, nil
@@ -301,7 +293,6 @@ func (s *Server) sendgridEvents(ctx context.Context, in *sendgridInput, v *sendg
 		}
 		if change != nil {
 			changed++
-			s.observe(ctx, change)
 		}
 	}
 	s.log.InfoContext(ctx, "sendgrid events", "request_id", requestIDFrom(ctx),

@@ -319,7 +319,6 @@ func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[DeliverArgs],
 	if rerr := w.record(ctx, task, whitecross.DeliveryOutcome{Error: err.Error()}); rerr != nil {
 		return rerr
 	}
-	w.cfg.Metrics.observeRetry(c)
 	var pe *whitecross.ProviderError
 	if errors.As(err, &pe) {
 		w.hints.set(job.ID, pe.RetryAfter)
@@ -340,21 +339,15 @@ func (w *DeliverWorker) permanentSideEffects(ctx context.Context, task *whitecro
 	}
 }
 
-// record commits an outcome and reports the change to metrics and the
-// observer. It returns the store's error, so River retries the job.
+// record commits an outcome. The store tells metrics and realtime of the
+// change after its commit (Metrics.ObserveEvents); a delivery no longer
+// PENDING (another run recorded first) changes nothing. It returns the
+// store's error, so River retries the job.
 func (w *DeliverWorker) record(ctx context.Context, task *whitecross.DeliveryTask, o whitecross.DeliveryOutcome) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
 	defer cancel()
-	change, err := w.cfg.Store.RecordDeliveryOutcome(rctx, task.Message.TenantID, task.Delivery.ID, o)
-	if err != nil {
+	if _, err := w.cfg.Store.RecordDeliveryOutcome(rctx, task.Message.TenantID, task.Delivery.ID, o); err != nil {
 		return fmt.Errorf("record outcome of delivery %s: %w", task.Delivery.ID, err)
-	}
-	if change == nil {
-		return nil // no longer PENDING: another run recorded first
-	}
-	w.cfg.Metrics.ObserveChange(change)
-	if w.cfg.Observe != nil {
-		w.cfg.Observe(rctx, change)
 	}
 	return nil
 }
