@@ -18,6 +18,7 @@ import (
 	"whitecross"
 	"whitecross/api"
 	"whitecross/auth"
+	"whitecross/delivery"
 	"whitecross/netguard"
 	"whitecross/store"
 	"whitecross/store/storetest"
@@ -62,7 +63,7 @@ func setup(t *testing.T, db *store.DB, cfg api.Config, with ...func(*api.Deps)) 
 	logs := &syncBuffer{}
 	deps := api.Deps{
 		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st,
-		DeadLetters: st, TenantSettings: st, Push: st, Deliveries: st, Now: db.Now,
+		DeadLetters: st, TenantSettings: st, Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: db.Now,
 		JWKS:   keys.JWKS,
 		Ready:  map[string]whitecross.Pinger{"database": db},
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),

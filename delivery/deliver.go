@@ -328,13 +328,14 @@ func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[DeliverArgs],
 
 // permanentSideEffects remembers what a permanent failure taught us: a
 // provider that says the number texted STOP to our sender (OptedOut) gets
-// the opt-out recorded, with the provider and its code as the source.
+// the opt-out recorded, by the rule status callbacks follow too
+// (recordSMSOptOut).
 func (w *DeliverWorker) permanentSideEffects(ctx context.Context, task *whitecross.DeliveryTask, err error) {
 	var pe *whitecross.ProviderError
-	if !errors.As(err, &pe) || !pe.OptedOut || task.Delivery.Channel != whitecross.ChannelSMS {
+	if !errors.As(err, &pe) {
 		return
 	}
-	if err := w.cfg.Store.SetPhoneOptOut(ctx, task.Recipient.Phone, true, pe.Provider+":"+pe.Code); err != nil {
+	if _, err := recordSMSOptOut(ctx, w.cfg.Store, task.Delivery.Channel, pe.OptedOut, task.Recipient.Phone, pe.Provider, pe.Code); err != nil {
 		w.log.WarnContext(ctx, "could not record an SMS opt-out", "delivery_id", task.Delivery.ID, "error", err.Error())
 	}
 }

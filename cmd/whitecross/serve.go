@@ -15,6 +15,7 @@ import (
 	"whitecross"
 	"whitecross/api"
 	"whitecross/auth"
+	"whitecross/delivery"
 	"whitecross/realtime"
 	"whitecross/web"
 )
@@ -206,7 +207,7 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring) (http.Handler,
 	}
 	srv = api.New(apiCfg, api.Deps{
 		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st,
-		Push: st, Deliveries: st, Now: a.db.Now,
+		Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: a.db.Now,
 		DeadLetters: st, TenantSettings: st,
 		Metrics: w.metricsHandler(), RiverUI: riverUI, Outbox: w.outboxReader(),
 		JWKS:     keys.JWKS,
