@@ -90,8 +90,9 @@ type DeliveryOutcome struct {
 	Fallback bool
 }
 
-// DeliveryChange is a committed change of one delivery, for metrics and
-// realtime delivery.updated events.
+// DeliveryChange is a committed change of one delivery. The store also
+// hands it, after the commit, to its event notifier as delivery.updated
+// events: the one path by which metrics and realtime learn of it.
 type DeliveryChange struct {
 	TenantID  string
 	MessageID string

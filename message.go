@@ -68,7 +68,7 @@ type Box string
 const (
 	BoxInbox     Box = "inbox"     // received, not archived
 	BoxSent      Box = "sent"      // sent by the caller (SENDING or SENT)
-	BoxScheduled Box = "scheduled" // sent by the caller, waiting (SCHEDULED)
+	BoxScheduled Box = "scheduled" // sent by the caller, waiting (SCHEDULED) or canceled while waiting (CANCELED)
 	BoxArchived  Box = "archived"  // received and archived
 )
 
@@ -94,40 +94,42 @@ type Attachment struct {
 
 // MessageSender is who sent a message, as shown to its readers.
 type MessageSender struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Role Role   `json:"role"`
+	ID   string
+	Name string
+	Role Role
 }
 
 // Message is one message as the caller sees it. Subject, Body and
 // Attachments are stored encrypted; ReadAt and ArchivedAt are the caller's own.
 // A Sensitive message read through a list, a thread or a live frame has Body
 // "" and no Attachments: only its audited detail view (FindMessageByID) and
-// the answers to its author's own writes carry them.
+// the answers to its author's own writes carry them. It has no wire form
+// of its own: package wire encodes it, the same for REST answers and
+// realtime frames.
 type Message struct {
-	ID             string        `json:"id"`
-	TenantID       string        `json:"-"`
-	ThreadID       string        `json:"thread_id"`
-	ReplyToID      *string       `json:"reply_to_id"`
-	Sender         MessageSender `json:"sender"`
-	RecipientIDs   []string      `json:"recipient_ids"`
-	RecipientCount int           `json:"recipient_count"`
+	ID             string
+	TenantID       string
+	ThreadID       string
+	ReplyToID      *string
+	Sender         MessageSender
+	RecipientIDs   []string
+	RecipientCount int
 	// ReadCount is how many recipients have read it; shown to the sender only.
-	ReadCount   *int          `json:"read_count,omitempty"`
-	Subject     string        `json:"subject"`
-	Body        string        `json:"body"`
-	BodyFormat  BodyFormat    `json:"body_format"`
-	Category    Category      `json:"category"`
-	Priority    Priority      `json:"priority"`
-	Channels    []Channel     `json:"channels"`
-	Attachments []Attachment  `json:"attachments"`
-	Sensitive   bool          `json:"sensitive"`
-	Status      MessageStatus `json:"status"`
-	ScheduledAt *time.Time    `json:"scheduled_at"`
-	SentAt      *time.Time    `json:"sent_at"`
-	CreatedAt   time.Time     `json:"created_at"`
-	ReadAt      *time.Time    `json:"read_at"`
-	ArchivedAt  *time.Time    `json:"archived_at"`
+	ReadCount   *int
+	Subject     string
+	Body        string
+	BodyFormat  BodyFormat
+	Category    Category
+	Priority    Priority
+	Channels    []Channel
+	Attachments []Attachment
+	Sensitive   bool
+	Status      MessageStatus
+	ScheduledAt *time.Time
+	SentAt      *time.Time
+	CreatedAt   time.Time
+	ReadAt      *time.Time
+	ArchivedAt  *time.Time
 }
 
 // Urgent reports whether the message travels in the urgent lane.
@@ -188,14 +190,17 @@ type BoxCount struct {
 	Unread int `json:"unread"`
 }
 
-// Receipt is one recipient's state of a message, shown to its sender.
+// Receipt (encoded by package wire) is what the sender of a message sees of one recipient's state of
+// it: when it reached their inbox and their read receipt, ReadAt, when they
+// first read it or replied to it. It never goes back (marking the message
+// unread is the reader's own box state, Message.ReadAt). Only read state is
+// shared: whether a recipient archived it is their own business.
 type Receipt struct {
-	UserID      string     `json:"user_id"`
-	Name        string     `json:"name"`
-	Role        Role       `json:"role"`
-	DeliveredAt *time.Time `json:"delivered_at"`
-	ReadAt      *time.Time `json:"read_at"`
-	ArchivedAt  *time.Time `json:"archived_at"`
+	UserID      string
+	Name        string
+	Role        Role
+	DeliveredAt *time.Time
+	ReadAt      *time.Time
 }
 
 // DeliveryStatus is where one delivery is: PENDING -> SENT -> DELIVERED, or
@@ -214,20 +219,21 @@ const (
 // DeliveryStatuses lists every delivery status.
 var DeliveryStatuses = []DeliveryStatus{DeliveryPending, DeliverySent, DeliveryDelivered, DeliveryFailed, DeliveryBounced}
 
-// Delivery is one message to one recipient over one channel.
+// Delivery is one message to one recipient over one channel. Package wire
+// encodes it for REST answers and realtime frames alike.
 type Delivery struct {
-	ID          string         `json:"id"`
-	MessageID   string         `json:"-"`
-	RecipientID string         `json:"recipient_id"`
-	Channel     Channel        `json:"channel"`
-	Status      DeliveryStatus `json:"status"`
-	Attempts    int            `json:"attempts"`
-	Error       *string        `json:"error"`
-	QueuedAt    time.Time      `json:"queued_at"`
-	SentAt      *time.Time     `json:"sent_at"`
-	DeliveredAt *time.Time     `json:"delivered_at"`
-	FailedAt    *time.Time     `json:"failed_at"`
-	BouncedAt   *time.Time     `json:"bounced_at"`
+	ID          string
+	MessageID   string
+	RecipientID string
+	Channel     Channel
+	Status      DeliveryStatus
+	Attempts    int
+	Error       *string
+	QueuedAt    time.Time
+	SentAt      *time.Time
+	DeliveredAt *time.Time
+	FailedAt    *time.Time
+	BouncedAt   *time.Time
 }
 
 // DeliveryReport is the delivery view of a message.
@@ -255,7 +261,8 @@ type MessageService interface {
 	ListMessages(ctx context.Context, f MessageFilter) (*MessagePage, error)
 	// CountMessages returns the size and unread count of every box.
 	CountMessages(ctx context.Context) (map[Box]BoxCount, error)
-	// Reply sends a reply in the message's thread: from a recipient to the
+	// Reply sends a reply in the message's thread (a recipient's reply
+	// reads the message, as SetRead): from a recipient to the
 	// message's sender only (never to every recipient); from the sender to
 	// the single recipient of a one-to-one message (ECONFLICT for a
 	// broadcast: send a new message instead).
@@ -264,7 +271,9 @@ type MessageService interface {
 	// message id belongs to, oldest first; sensitive ones without body and
 	// attachments, as in ListMessages.
 	Thread(ctx context.Context, id string) ([]*Message, error)
-	// SetRead marks the message read (or unread) for the caller, a recipient.
+	// SetRead marks the message read (or unread) for the caller, a
+	// recipient. The first read also records the read receipt its sender
+	// sees, which unread never takes back.
 	SetRead(ctx context.Context, id string, read bool) error
 	// SetArchived archives (or unarchives) the message for the caller.
 	SetArchived(ctx context.Context, id string, archived bool) error

@@ -9,6 +9,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"whitecross"
+	"whitecross/wire"
 )
 
 // Operation tags of the admin routes.
@@ -124,7 +125,7 @@ func (s *Server) listDeadLetters(ctx context.Context, in *listDeadLettersInput) 
 	out := &deadLetterPageOutput{Body: DeadLetterPage{Items: make([]DeadLetter, 0, len(page.Items))}}
 	for _, dl := range page.Items {
 		item := DeadLetter{
-			Delivery:  deliveryFrom(&dl.Delivery),
+			Delivery:  wire.DeliveryFrom(&dl.Delivery),
 			MessageID: dl.MessageID, RecipientName: dl.RecipientName, Provider: dl.Provider, UpdatedAt: dl.UpdatedAt,
 			Timeline: make([]DeliveryEvent, 0, len(dl.Timeline)),
 		}
@@ -145,13 +146,4 @@ func (s *Server) retryDeliveries(ctx context.Context, in *retryInput) (*retryOut
 		return nil, err
 	}
 	return &retryOutput{Body: RetryResult{Requeued: n}}, nil
-}
-
-// deliveryFrom is a delivery as the API shows it.
-func deliveryFrom(d *whitecross.Delivery) Delivery {
-	return Delivery{
-		ID: d.ID, RecipientID: d.RecipientID, Channel: string(d.Channel), Status: string(d.Status),
-		Attempts: d.Attempts, Error: d.Error, QueuedAt: d.QueuedAt, SentAt: d.SentAt,
-		DeliveredAt: d.DeliveredAt, FailedAt: d.FailedAt, BouncedAt: d.BouncedAt,
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"whitecross"
+	"whitecross/wire"
 )
 
 // Tenant is the caller's district.
@@ -102,12 +103,12 @@ func tenantFrom(t *whitecross.Tenant) Tenant {
 	st := t.Settings
 	out := Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Timezone: t.Timezone, CreatedAt: t.CreatedAt,
 		Settings: TenantSettings{
-			DefaultLocale: st.DefaultLocale, RetentionDays: st.RetentionDays, AllowedChannels: channelNames(st.AllowedChannels),
+			DefaultLocale: st.DefaultLocale, RetentionDays: st.RetentionDays, AllowedChannels: wire.ChannelNames(st.AllowedChannels),
 			QuietHoursStart: st.QuietHoursStart, QuietHoursEnd: st.QuietHoursEnd,
 			Fallback: map[string][]string{}, EmergencyOverridesOptOut: st.EmergencyOverridesOptOut,
 		}}
 	for p, chain := range st.Fallback {
-		out.Settings.Fallback[string(p)] = channelNames(chain)
+		out.Settings.Fallback[string(p)] = wire.ChannelNames(chain)
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 	"whitecross"
 	"whitecross/api"
 	"whitecross/auth"
+	"whitecross/delivery"
 	"whitecross/netguard"
 	"whitecross/store"
 	"whitecross/store/storetest"
@@ -32,6 +33,7 @@ const publicURL = "http://localhost:8080"
 type bundle struct {
 	url   string
 	db    *store.DB
+	st    *store.Store
 	deps  api.Deps
 	d     *storetest.District // "springfield"
 	other *storetest.District // "shelbyville", the other tenant
@@ -61,7 +63,7 @@ func setup(t *testing.T, db *store.DB, cfg api.Config, with ...func(*api.Deps)) 
 	logs := &syncBuffer{}
 	deps := api.Deps{
 		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st,
-		DeadLetters: st, TenantSettings: st, Push: st, Deliveries: st, Now: db.Now,
+		DeadLetters: st, TenantSettings: st, Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: db.Now,
 		JWKS:   keys.JWKS,
 		Ready:  map[string]whitecross.Pinger{"database": db},
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),
@@ -75,7 +77,7 @@ func setup(t *testing.T, db *store.DB, cfg api.Config, with ...func(*api.Deps)) 
 	srv := httptest.NewServer(api.New(cfg, deps))
 	t.Cleanup(srv.Close)
 	return &bundle{
-		url: srv.URL, db: db, deps: deps, logs: logs,
+		url: srv.URL, db: db, st: st, deps: deps, logs: logs,
 		d:     storetest.SeedDistrict(t, st),
 		other: storetest.SeedDistrictSlug(t, st, "shelbyville"),
 	}

@@ -8,87 +8,30 @@ import (
 	"time"
 
 	"whitecross"
-	"whitecross/markdown"
+	"whitecross/wire"
 )
 
-// Message is one message as the caller sees it.
-type Message struct {
-	ID             string        `json:"id" format:"uuid"`
-	ThreadID       string        `json:"thread_id" format:"uuid" doc:"The id of the thread's first message; a root message's own id"`
-	ReplyToID      *string       `json:"reply_to_id" format:"uuid" doc:"The message this one answers, or null"`
-	Sender         MessageSender `json:"sender"`
-	RecipientIDs   []string      `json:"recipient_ids" nullable:"false" doc:"Every recipient, for the sender and ADMINs (at most 100 in listings and threads: recipient_count has the total); only the caller's own id, for a recipient"`
-	RecipientCount int           `json:"recipient_count" doc:"Recipients after expanding groups"`
-	ReadCount      *int          `json:"read_count,omitempty" doc:"How many recipients have read it; for the sender and ADMINs only"`
-	Subject        string        `json:"subject"`
-	Body           string        `json:"body" doc:"As written, in body_format. Empty for a sensitive message everywhere but GET /messages/{id} (the audited read) and the answers to its author's own send, reply or reschedule: lists, threads and live frames carry its subject and sensitive: true only, so a client shows a marker and fetches the detail to read it"`
-	BodyHTML       string        `json:"body_html" doc:"The body as sanitized HTML, safe to insert into a page: MARKDOWN is rendered (raw HTML dropped, images shown as links to them, links get rel=\"nofollow noreferrer\"), PLAIN is escaped with line breaks as <br>. Always present, so clients never insert the raw body; empty where body is withheld."`
-	BodyFormat     string        `json:"body_format" enum:"PLAIN,MARKDOWN"`
-	Category       string        `json:"category" enum:"EMERGENCY,HEALTH_UPDATE,MEDICATION,IMMUNIZATION,INCIDENT,APPOINTMENT,REMINDER,GENERAL"`
-	Priority       string        `json:"priority" enum:"LOW,MEDIUM,HIGH,URGENT"`
-	Channels       []string      `json:"channels" nullable:"false" enum:"IN_APP,EMAIL,SMS,PUSH,VOICE"`
-	Attachments    []Attachment  `json:"attachments" nullable:"false" doc:"Withheld ([]) with the body of a sensitive message"`
-	Sensitive      bool          `json:"sensitive" doc:"Protected health information: its body and attachments are shown only by GET /messages/{id}, whose every read is audited"`
-	Status         string        `json:"status" enum:"SCHEDULED,SENDING,SENT,CANCELED"`
-	ScheduledAt    *time.Time    `json:"scheduled_at"`
-	SentAt         *time.Time    `json:"sent_at"`
-	CreatedAt      time.Time     `json:"created_at"`
-	ReadAt         *time.Time    `json:"read_at" doc:"When the caller read it (the caller's own state), or null"`
-	ArchivedAt     *time.Time    `json:"archived_at" doc:"When the caller archived it (the caller's own state), or null"`
-}
-
-// MessageSender is who sent a message.
-type MessageSender struct {
-	ID   string `json:"id" format:"uuid"`
-	Name string `json:"name"`
-	Role string `json:"role" enum:"ADMIN,SCHOOL_ADMIN,NURSE,STAFF,GUARDIAN"`
-}
-
-// Attachment is a link to a file held elsewhere.
-type Attachment struct {
-	URL  string `json:"url" format:"uri" maxLength:"2048" pattern:"^https://" patternDescription:"an https URL"`
-	Name string `json:"name" minLength:"1" maxLength:"255" doc:"The file name to show"`
-}
-
-func messageFrom(m *whitecross.Message) Message {
-	out := Message{
-		ID: m.ID, ThreadID: m.ThreadID, ReplyToID: m.ReplyToID,
-		Sender:       MessageSender{ID: m.Sender.ID, Name: m.Sender.Name, Role: string(m.Sender.Role)},
-		RecipientIDs: nonNil(m.RecipientIDs), RecipientCount: m.RecipientCount, ReadCount: m.ReadCount,
-		Subject: m.Subject, Body: m.Body, BodyHTML: markdown.AppHTML(m.Body, m.BodyFormat),
-		BodyFormat: string(m.BodyFormat), Category: string(m.Category), Priority: string(m.Priority),
-		Channels: channelNames(m.Channels), Attachments: make([]Attachment, 0, len(m.Attachments)),
-		Sensitive: m.Sensitive, Status: string(m.Status),
-		ScheduledAt: m.ScheduledAt, SentAt: m.SentAt, CreatedAt: m.CreatedAt, ReadAt: m.ReadAt, ArchivedAt: m.ArchivedAt,
-	}
-	for _, a := range m.Attachments {
-		out.Attachments = append(out.Attachments, Attachment{URL: a.URL, Name: a.Name})
-	}
-	return out
-}
+// The shapes of messages, deliveries and receipts are package wire's, the
+// same on every wire (REST answers and realtime frames); these names keep
+// them in the API's vocabulary.
+type (
+	// Message is one message as the caller sees it.
+	Message = wire.Message
+	// MessageSender is who sent a message.
+	MessageSender = wire.MessageSender
+	// Attachment is a link to a file held elsewhere.
+	Attachment = wire.Attachment
+	// Delivery is one message to one recipient over one channel.
+	Delivery = wire.Delivery
+	// Receipt is one recipient's state of a message as its sender sees it.
+	Receipt = wire.Receipt
+)
 
 // channels converts channel names to channels (nil for none).
 func channels(names []string) []whitecross.Channel {
 	var out []whitecross.Channel
 	for _, n := range names {
 		out = append(out, whitecross.Channel(n))
-	}
-	return out
-}
-
-// channelNames converts channels to their names, [] (never null) for none.
-func channelNames(cs []whitecross.Channel) []string {
-	out := make([]string, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, string(c))
-	}
-	return out
-}
-
-func messagesFrom(ms []*whitecross.Message) []Message {
-	out := make([]Message, 0, len(ms))
-	for _, m := range ms {
-		out = append(out, messageFrom(m))
 	}
 	return out
 }
@@ -101,7 +44,7 @@ type MessagePage struct {
 
 // BoxCount is the size of one box.
 type BoxCount struct {
-	Total  int `json:"total"`
+	Total  int `json:"total" doc:"Messages in the box; for scheduled, those still waiting (canceled ones are listed there, not counted)"`
 	Unread int `json:"unread" doc:"Messages the caller has not read (always 0 for sent and scheduled)"`
 }
 
@@ -187,7 +130,7 @@ func (s *Server) sendMessage(ctx context.Context, in *sendMessageInput) (*messag
 	if err != nil {
 		return nil, err
 	}
-	return &messageOutput{Body: messageFrom(m)}, nil
+	return &messageOutput{Body: wire.MessageFrom(m)}, nil
 }
 
 func (s *Server) listMessages(ctx context.Context, in *listMessagesInput) (*messagePageOutput, error) {
@@ -209,7 +152,7 @@ func (s *Server) listMessages(ctx context.Context, in *listMessagesInput) (*mess
 	if err != nil {
 		return nil, err
 	}
-	out := &messagePageOutput{Body: MessagePage{Items: messagesFrom(page.Items)}}
+	out := &messagePageOutput{Body: MessagePage{Items: wire.MessagesFrom(page.Items)}}
 	if page.NextCursor != "" {
 		out.Body.NextCursor = &page.NextCursor
 	}
@@ -233,5 +176,5 @@ func (s *Server) getMessage(ctx context.Context, in *messageIDInput) (*messageOu
 	if err != nil {
 		return nil, err
 	}
-	return &messageOutput{Body: messageFrom(m)}, nil
+	return &messageOutput{Body: wire.MessageFrom(m)}, nil
 }

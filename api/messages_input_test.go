@@ -212,7 +212,10 @@ func TestScheduledMessageLifecycle(t *testing.T) {
 		var canceled api.Message
 		b.get(t, nurse, path, &canceled)
 		require.Equal(t, "CANCELED", canceled.Status)
-		require.Empty(t, b.box(t, nurse, "?box=scheduled").Items)
+		listed := b.box(t, nurse, "?box=scheduled").Items
+		require.Equal(t, []string{msg.ID}, ids(listed), "a canceled message stays in the scheduled box")
+		require.Equal(t, "CANCELED", listed[0].Status)
+		require.Equal(t, api.BoxCount{}, b.counts(t, nurse).Scheduled, "nothing waits")
 		res = patch(nurse, later)
 		require.Equal(t, http.StatusConflict, res.status, "%s", res.body)
 		res.problem(t)

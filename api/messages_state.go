@@ -5,26 +5,12 @@ import (
 	"time"
 
 	"whitecross"
+	"whitecross/wire"
 )
 
 // MessageList is the messages of one thread, oldest first.
 type MessageList struct {
 	Items []Message `json:"items" nullable:"false"`
-}
-
-// Delivery is one message to one recipient over one channel.
-type Delivery struct {
-	ID          string     `json:"id" format:"uuid"`
-	RecipientID string     `json:"recipient_id" format:"uuid"`
-	Channel     string     `json:"channel" enum:"IN_APP,EMAIL,SMS,PUSH,VOICE"`
-	Status      string     `json:"status" enum:"PENDING,SENT,DELIVERED,FAILED,BOUNCED"`
-	Attempts    int        `json:"attempts"`
-	Error       *string    `json:"error" doc:"Why it failed or bounced, or null"`
-	QueuedAt    time.Time  `json:"queued_at"`
-	SentAt      *time.Time `json:"sent_at"`
-	DeliveredAt *time.Time `json:"delivered_at"`
-	FailedAt    *time.Time `json:"failed_at"`
-	BouncedAt   *time.Time `json:"bounced_at"`
 }
 
 // DeliverySummary counts a message's deliveries by status; every status is
@@ -43,20 +29,10 @@ type DeliveryReport struct {
 	Summary DeliverySummary `json:"summary"`
 }
 
-// Receipt is one recipient's state of a message.
-type Receipt struct {
-	UserID      string     `json:"user_id" format:"uuid"`
-	Name        string     `json:"name"`
-	Role        string     `json:"role" enum:"ADMIN,SCHOOL_ADMIN,NURSE,STAFF,GUARDIAN"`
-	DeliveredAt *time.Time `json:"delivered_at" doc:"When it reached their inbox, or null"`
-	ReadAt      *time.Time `json:"read_at"`
-	ArchivedAt  *time.Time `json:"archived_at"`
-}
-
 // ReceiptList is every recipient's read state of a message.
 type ReceiptList struct {
 	Items          []Receipt `json:"items" nullable:"false"`
-	ReadCount      int       `json:"read_count" doc:"Recipients who have read it"`
+	ReadCount      int       `json:"read_count" doc:"Recipients who have read it (or replied to it)"`
 	RecipientCount int       `json:"recipient_count"`
 }
 
@@ -87,7 +63,7 @@ func (s *Server) messageThread(ctx context.Context, in *messageIDInput) (*messag
 	if err != nil {
 		return nil, err
 	}
-	return &messageListOutput{Body: MessageList{Items: messagesFrom(ms)}}, nil
+	return &messageListOutput{Body: MessageList{Items: wire.MessagesFrom(ms)}}, nil
 }
 
 func (s *Server) messageDeliveries(ctx context.Context, in *messageIDInput) (*deliveryReportOutput, error) {
@@ -106,7 +82,7 @@ func (s *Server) messageDeliveries(ctx context.Context, in *messageIDInput) (*de
 		},
 	}}
 	for _, d := range rep.Items {
-		out.Body.Items = append(out.Body.Items, deliveryFrom(d))
+		out.Body.Items = append(out.Body.Items, wire.DeliveryFrom(d))
 	}
 	return out, nil
 }
@@ -121,10 +97,7 @@ func (s *Server) messageReceipts(ctx context.Context, in *messageIDInput) (*rece
 		if r.ReadAt != nil {
 			out.Body.ReadCount++
 		}
-		out.Body.Items = append(out.Body.Items, Receipt{
-			UserID: r.UserID, Name: r.Name, Role: string(r.Role),
-			DeliveredAt: r.DeliveredAt, ReadAt: r.ReadAt, ArchivedAt: r.ArchivedAt,
-		})
+		out.Body.Items = append(out.Body.Items, wire.ReceiptFrom(r))
 	}
 	return out, nil
 }
@@ -141,7 +114,7 @@ func (s *Server) replyToMessage(ctx context.Context, in *replyInput) (*messageOu
 	if err != nil {
 		return nil, err
 	}
-	return &messageOutput{Body: messageFrom(m)}, nil
+	return &messageOutput{Body: wire.MessageFrom(m)}, nil
 }
 
 func (s *Server) markRead(ctx context.Context, in *messageIDInput) (*struct{}, error) {
@@ -165,7 +138,7 @@ func (s *Server) rescheduleMessage(ctx context.Context, in *rescheduleInput) (*m
 	if err != nil {
 		return nil, err
 	}
-	return &messageOutput{Body: messageFrom(m)}, nil
+	return &messageOutput{Body: wire.MessageFrom(m)}, nil
 }
 
 func (s *Server) cancelMessage(ctx context.Context, in *messageIDInput) (*struct{}, error) {

@@ -156,7 +156,8 @@ func (s *Server) routes() {
 	huma.Register(a, s.op(huma.Operation{OperationID: "list-messages", Method: http.MethodGet, Path: "/api/v1/messages", Tags: []string{tagMessages},
 		Summary: "One page of a box, newest first",
 		Description: "inbox: received and not archived, in arrival order; archived: received and archived; sent: sent by the " +
-			"caller (SENDING or SENT); scheduled: the caller's SCHEDULED messages. Pages never skip or repeat a message " +
+			"caller (SENDING or SENT); scheduled: the caller's SCHEDULED messages and those canceled while scheduled " +
+			"(status CANCELED: canceling leaves a trace). Pages never skip or repeat a message " +
 			"while new ones arrive. A sensitive message is listed with its subject and sensitive: true, its body, body_html " +
 			"and attachments empty: GET /messages/{id}, which is audited, shows them.",
 		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, authRequired), handle(s, s.listMessages))
@@ -178,7 +179,7 @@ func (s *Server) routes() {
 	huma.Register(a, s.op(huma.Operation{OperationID: "cancel-message", Method: http.MethodDelete, Path: "/api/v1/messages/{id}", Tags: []string{tagMessages},
 		Summary: "Cancel a scheduled message", DefaultStatus: http.StatusNoContent,
 		Description: "Sender only: a recipient or ADMIN who may see it gets 403, anyone else 404. The message becomes " +
-			"CANCELED and is never sent; 409 for one already sent or canceled.",
+			"CANCELED and is never sent; it stays in the scheduled box, marked CANCELED. 409 for one already sent or canceled.",
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, authRequired), handle(s, s.cancelMessage))
 	huma.Register(a, s.op(huma.Operation{OperationID: "get-message-thread", Method: http.MethodGet, Path: "/api/v1/messages/{id}/thread", Tags: []string{tagMessages},
 		Summary: "The thread of a message, oldest first",
@@ -206,7 +207,8 @@ func (s *Server) routes() {
 		Errors: stateErrors}, authRequired), handle(s, s.markRead))
 	huma.Register(a, s.op(huma.Operation{OperationID: "mark-message-unread", Method: http.MethodDelete, Path: "/api/v1/messages/{id}/read", Tags: []string{tagMessages},
 		Summary: "Mark a received message unread, for the caller", DefaultStatus: http.StatusNoContent,
-		Errors: stateErrors}, authRequired), handle(s, s.markUnread))
+		Description: "Only the caller's own box changes: the read receipt its sender sees (read_count, receipts) stays.",
+		Errors:      stateErrors}, authRequired), handle(s, s.markUnread))
 	huma.Register(a, s.op(huma.Operation{OperationID: "archive-message", Method: http.MethodPut, Path: "/api/v1/messages/{id}/archive", Tags: []string{tagMessages},
 		Summary: "Archive a message, for the caller", DefaultStatus: http.StatusNoContent,
 		Description: "It leaves the inbox and appears in the archived box.",

@@ -5,7 +5,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -64,12 +63,10 @@ type Deps struct {
 	Messages  whitecross.MessageService
 	// Push keeps browsers' Web Push subscriptions.
 	Push whitecross.PushSubscriptionService
-	// Deliveries records provider callbacks (Twilio, SendGrid), opt-outs
-	// and suppressions.
-	Deliveries whitecross.DeliveryWorkStore
-	// ObserveDelivery, when set, is told of every delivery change a
-	// callback committed (metrics, realtime).
-	ObserveDelivery func(context.Context, *whitecross.DeliveryChange)
+	// Callbacks decides what provider callbacks (Twilio, SendGrid) mean:
+	// status changes, opt-outs and suppressions. The API only checks their
+	// signatures and decodes them.
+	Callbacks whitecross.ProviderCallbacks
 	// Now is the clock for callback times and the SendGrid replay window;
 	// nil: time.Now.
 	Now whitecross.Clock

@@ -138,13 +138,6 @@ func (s *Server) now() time.Time {
 	return time.Now()
 }
 
-// observe tells the observer of a committed delivery change.
-func (s *Server) observe(ctx context.Context, change *whitecross.DeliveryChange) {
-	if change != nil && s.deps.ObserveDelivery != nil {
-		s.deps.ObserveDelivery(ctx, change)
-	}
-}
-
 type twilioInput struct {
 	Signature string `header:"X-Twilio-Signature" doc:"Twilio's signature of the request"`
 	RawBody   []byte `contentType:"application/x-www-form-urlencoded"`
@@ -152,7 +145,7 @@ type twilioInput struct {
 
 // verifyTwilio returns the form of a request Twilio signed.
 func (s *Server) verifyTwilio(ctx context.Context, in *twilioInput) (url.Values, error) {
-	if s.cfg.TwilioAuthToken == "" || s.deps.Deliveries == nil {
+	if s.cfg.TwilioAuthToken == "" || s.deps.Callbacks == nil {
 		return nil, errTwilioOff
 	}
 	form, err := url.ParseQuery(string(in.RawBody))
@@ -177,6 +170,8 @@ func (s *Server) publicRequestURL(r *http.Request) string {
 	return base + r.URL.RequestURI()
 }
 
+// twilioStatus hands a signed status callback, decoded, to the callbacks'
+// rules (package delivery).
 func (s *Server) twilioStatus(ctx context.Context, in *twilioInput) (*struct{}, error) {
 	form, err := s.verifyTwilio(ctx, in)
 	if err != nil {
@@ -186,41 +181,18 @@ func (s *Server) twilioStatus(ctx context.Context, in *twilioInput) (*struct{}, 
 	if err != nil {
 		return nil, err
 	}
-	if ev.Channel == whitecross.ChannelSMS && ev.Status == whitecross.DeliveryFailed && twilio.OptedOut(ev.ErrorCode) && form.Get("To") != "" {
-		if err := s.deps.Deliveries.SetPhoneOptOut(ctx, form.Get("To"), true, twilio.ProviderName+":"+twilio.OptOutCode); err != nil && !invalid(err) {
-			return nil, err
-		}
-	}
 	// Deliveries are matched by the name of the provider that sent them
 	// (deliveries.provider) and its id.
-	change, err := s.deps.Deliveries.ApplyProviderStatus(ctx, whitecross.ProviderStatus{
-		Provider: twilio.ProviderName, ProviderID: ev.ProviderID, Status: ev.Status, Error: twilioError(ev), At: s.now(),
+	out, err := s.deps.Callbacks.SendReported(ctx, whitecross.SendReport{
+		Provider: twilio.ProviderName, ProviderID: ev.ProviderID, Channel: ev.Channel, Status: ev.Status,
+		Error: ev.Reason(), Code: ev.ErrorCode, OptedOut: ev.OptedOut, To: form.Get("To"),
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.observe(ctx, change)
 	s.log.InfoContext(ctx, "twilio status callback", "request_id", requestIDFrom(ctx),
-		"channel", string(ev.Channel), "twilio_status", ev.ProviderStatus, "changed", change != nil)
+		"channel", string(ev.Channel), "twilio_status", ev.ProviderStatus, "changed", out.Changed, "opted_out", out.OptedOut)
 	return nil, nil
-}
-
-// invalid reports whether err is the store refusing a value (a number or
-// address that is none): the provider's event is then acknowledged, not
-// failed, since posting it again would not change it.
-func invalid(err error) bool { return whitecross.ErrorCode(err) == whitecross.EINVALID }
-
-// twilioError is the reason recorded with a failure: Twilio's status word
-// and error code (digits only: the form is Twilio's, but stays text we own).
-func twilioError(ev twilio.StatusEvent) string {
-	if ev.Status != whitecross.DeliveryFailed {
-		return ""
-	}
-	text := "Twilio: " + ev.ProviderStatus
-	if code := ev.ErrorCode; code != "" && len(code) <= 6 && strings.Trim(code, "0123456789") == "" {
-		text += " (error " + code + ")"
-	}
-	return text
 }
 
 type twimlOutput struct {
@@ -237,13 +209,7 @@ func (s *Server) twilioInbound(ctx context.Context, in *twilioInput) (*twimlOutp
 	if err != nil {
 		return nil, err
 	}
-	switch msg.Keyword {
-	case twilio.KeywordOptOut:
-		err = s.deps.Deliveries.SetPhoneOptOut(ctx, msg.From, true, "STOP")
-	case twilio.KeywordOptIn:
-		err = s.deps.Deliveries.SetPhoneOptOut(ctx, msg.From, false, "START")
-	}
-	if err != nil && !invalid(err) { // a sender that is no phone number (a short code) is never texted anyway
+	if err := s.deps.Callbacks.SMSReceived(ctx, whitecross.InboundSMS{From: msg.From, Keyword: msg.Keyword}); err != nil {
 		return nil, err
 	}
 	// The number and the text are personal data: only the keyword is logged.
@@ -258,7 +224,7 @@ type sendgridInput struct {
 }
 
 func (s *Server) sendgridEvents(ctx context.Context, in *sendgridInput, v *sendgrid.Verifier, keyErr error) (*struct{}, error) {
-	if s.cfg.SendGridWebhookKey == "" || s.deps.Deliveries == nil {
+	if s.cfg.SendGridWebhookKey == "" || s.deps.Callbacks == nil {
 		return nil, errSendGridOff
 	}
 	if keyErr != nil {
@@ -277,34 +243,31 @@ func (s *Server) sendgridEvents(ctx context.Context, in *sendgridInput, v *sendg
 	// events already applied change nothing the second time.
 	changed, suppressed := 0, 0
 	for _, ev := range events {
-		eff := ev.Effect()
-		if eff.Suppress != "" && ev.Email != "" {
-			err := s.deps.Deliveries.SuppressEmail(ctx, ev.Email, eff.Suppress)
-			if err != nil && !invalid(err) { // an address that is none was never emailed
-				return nil, err
-			}
-			if err == nil {
-				suppressed++
-			}
-		}
-		if eff.Status == "" || ev.MessageID == "" {
-			continue
-		}
-		// Email goes out through our SMTP provider, SendGrid being the relay,
-		// so its events match deliveries sent by "smtp". An event without a
-		// timestamp (At zero) takes the store's clock.
-		change, err := s.deps.Deliveries.ApplyProviderStatus(ctx, whitecross.ProviderStatus{
-			Provider: smtp.ProviderName, ProviderID: ev.MessageID, Status: eff.Status, Error: eff.Error, At: ev.At,
-		})
+		out, err := s.deps.Callbacks.SendReported(ctx, sendgridReport(ev))
 		if err != nil {
 			return nil, err
 		}
-		if change != nil {
-			changed++
-			s.observe(ctx, change)
-		}
+		changed, suppressed = changed+count(out.Changed), suppressed+count(out.Suppressed)
 	}
 	s.log.InfoContext(ctx, "sendgrid events", "request_id", requestIDFrom(ctx),
 		"events", len(events), "changed", changed, "suppressed", suppressed)
 	return nil, nil
+}
+
+// sendgridReport is a SendGrid event as a report on the email it names.
+// Email goes out through our SMTP provider, SendGrid being the relay, so
+// its events match deliveries sent by "smtp". An event without a
+// timestamp (At zero) takes the store's clock.
+func sendgridReport(ev sendgrid.Event) whitecross.SendReport {
+	eff := ev.Effect()
+	return whitecross.SendReport{Provider: smtp.ProviderName, ProviderID: ev.MessageID, Channel: whitecross.ChannelEmail,
+		Status: eff.Status, Error: eff.Error, To: ev.Email, Suppress: eff.Suppress, At: ev.At}
+}
+
+// count is 1 for true, for tallies in logs.
+func count(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -43,7 +43,7 @@ type hookBundle struct {
 	sendgrid *ecdsa.PrivateKey
 
 	mu      sync.Mutex
-	changes []*whitecross.DeliveryChange
+	changes []whitecross.Event
 }
 
 func forEachHookDialect(t *testing.T, fn func(t *testing.T, h *hookBundle)) {
@@ -57,21 +57,27 @@ func forEachHookDialect(t *testing.T, fn func(t *testing.T, h *hookBundle)) {
 		der, err := x509.MarshalPKIXPublicKey(&h.sendgrid.PublicKey)
 		require.NoError(t, err)
 		cfg := api.Config{TwilioAuthToken: twilioToken, SendGridWebhookKey: base64.StdEncoding.EncodeToString(der)}
-		h.bundle = setup(t, db, cfg, func(d *api.Deps) {
-			d.ObserveDelivery = func(_ context.Context, c *whitecross.DeliveryChange) {
-				h.mu.Lock()
-				defer h.mu.Unlock()
-				h.changes = append(h.changes, c)
+		h.bundle = setup(t, db, cfg)
+		// What metrics and realtime are told of: the store's committed events.
+		h.st.SetEventNotifier(func(_ context.Context, evs []whitecross.Event) {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			for _, ev := range evs {
+				if ev.Type == whitecross.EventDeliveryUpdated {
+					h.changes = append(h.changes, ev)
+				}
 			}
 		})
 		fn(t, h)
 	})
 }
 
-func (h *hookBundle) observed() []*whitecross.DeliveryChange {
+// observed returns the delivery.updated events the store notified after
+// commit: one per changed delivery, and one per fallback delivery created.
+func (h *hookBundle) observed() []whitecross.Event {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return append([]*whitecross.DeliveryChange(nil), h.changes...)
+	return append([]whitecross.Event(nil), h.changes...)
 }
 
 // twilio posts form to path signed as Twilio signs it for the public URL;
@@ -96,7 +102,8 @@ func (h *hookBundle) sendgridPost(t *testing.T, body string, key *ecdsa.PrivateK
 
 // sent sends a message from the Lincoln nurse to the Lincoln parent on
 // channels and records each non-IN_APP delivery as accepted by provider
-// with the id providerID(channel). It returns the deliveries by channel.
+// with the id providerID(channel), forgetting the events that recorded.
+// It returns the deliveries by channel.
 func (h *hookBundle) sent(t *testing.T, provider string, providerID func(whitecross.Channel) string, channels ...whitecross.Channel) map[whitecross.Channel]string {
 	t.Helper()
 	d := h.d
@@ -118,6 +125,10 @@ func (h *hookBundle) sent(t *testing.T, provider string, providerID func(whitecr
 		require.NotNil(t, change)
 		ids[c] = id
 	}
+	// Only what callbacks change is looked at.
+	h.mu.Lock()
+	h.changes = nil
+	h.mu.Unlock()
 	return ids
 }
 
@@ -194,7 +205,7 @@ func TestTwilioStatusCallbacks(t *testing.T) {
 		require.Equal(t, sms, changes[0].Delivery.ID)
 		require.Equal(t, whitecross.DeliveryDelivered, changes[0].Delivery.Status)
 		require.Equal(t, h.d.Tenant.ID, changes[0].TenantID)
-		require.Equal(t, h.d.LincolnNurse.ID, changes[0].SenderID)
+		require.Equal(t, h.d.LincolnNurse.ID, changes[0].UserID, "told to the sender")
 
 		for _, late := range []string{"sent", "queued", "delivered"} {
 			res = h.twilio(t, twilioStatus, smsStatus(sids[whitecross.ChannelSMS], late), twilioToken)
@@ -247,9 +258,10 @@ func TestTwilioUndeliveredSMS(t *testing.T) {
 		require.Equal(t, whitecross.DeliveryFailed, status)
 		require.Equal(t, "Twilio: undelivered (error 30003)", errText)
 		changes := h.observed()
-		require.Len(t, changes, 1)
-		require.NotNil(t, changes[0].Fallback, "HIGH priority falls back from SMS to EMAIL")
-		require.Equal(t, whitecross.ChannelEmail, changes[0].Fallback.Channel)
+		require.Len(t, changes, 2)
+		require.Equal(t, first, changes[0].Delivery.ID)
+		require.Equal(t, whitecross.ChannelEmail, changes[1].Delivery.Channel, "HIGH priority falls back from SMS to EMAIL")
+		require.Equal(t, whitecross.DeliveryPending, changes[1].Delivery.Status)
 		require.Equal(t, 0, h.count(t, `SELECT COUNT(*) FROM phone_opt_outs`), "30003 is no opt-out")
 
 		// 21610: the number texted STOP; it is recorded as opted out.

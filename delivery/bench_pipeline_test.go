@@ -159,14 +159,15 @@ func newPipelineBench(b *testing.B, d store.Dialect, cfg delivery.QueueConfig, l
 		outbox.SetDelay(latency)
 		providers[c] = delivery.Provider{Name: "capture", Sender: countingSender{outbox, p.progress}}
 	}
-	cfg.Deliver = delivery.DeliverConfig{
-		Store: st, Providers: providers, PublicURL: testPublicURL,
-		Observe: func(_ context.Context, c *whitecross.DeliveryChange) {
-			if c.Delivery.Status == whitecross.DeliveryDelivered {
-				p.progress.add(c.MessageID, recorded)
+	cfg.Deliver = delivery.DeliverConfig{Store: st, Providers: providers, PublicURL: testPublicURL}
+	// Recorded deliveries are seen as realtime and metrics see them.
+	st.SetEventNotifier(func(_ context.Context, evs []whitecross.Event) {
+		for _, ev := range evs {
+			if ev.Delivery != nil && ev.Delivery.Status == whitecross.DeliveryDelivered {
+				p.progress.add(ev.MessageID, recorded)
 			}
-		},
-	}
+		}
+	})
 	q, err := delivery.NewQueue(db, st, cfg, slog.New(slog.DiscardHandler))
 	require.NoError(b, err)
 	st.SetDispatchQueue(q)

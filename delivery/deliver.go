@@ -319,7 +319,6 @@ func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[DeliverArgs],
 	if rerr := w.record(ctx, task, whitecross.DeliveryOutcome{Error: err.Error()}); rerr != nil {
 		return rerr
 	}
-	w.cfg.Metrics.observeRetry(c)
 	var pe *whitecross.ProviderError
 	if errors.As(err, &pe) {
 		w.hints.set(job.ID, pe.RetryAfter)
@@ -329,32 +328,27 @@ func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[DeliverArgs],
 
 // permanentSideEffects remembers what a permanent failure taught us: a
 // provider that says the number texted STOP to our sender (OptedOut) gets
-// the opt-out recorded, with the provider and its code as the source.
+// the opt-out recorded, by the rule status callbacks follow too
+// (recordSMSOptOut).
 func (w *DeliverWorker) permanentSideEffects(ctx context.Context, task *whitecross.DeliveryTask, err error) {
 	var pe *whitecross.ProviderError
-	if !errors.As(err, &pe) || !pe.OptedOut || task.Delivery.Channel != whitecross.ChannelSMS {
+	if !errors.As(err, &pe) {
 		return
 	}
-	if err := w.cfg.Store.SetPhoneOptOut(ctx, task.Recipient.Phone, true, pe.Provider+":"+pe.Code); err != nil {
+	if _, err := recordSMSOptOut(ctx, w.cfg.Store, task.Delivery.Channel, pe.OptedOut, task.Recipient.Phone, pe.Provider, pe.Code); err != nil {
 		w.log.WarnContext(ctx, "could not record an SMS opt-out", "delivery_id", task.Delivery.ID, "error", err.Error())
 	}
 }
 
-// record commits an outcome and reports the change to metrics and the
-// observer. It returns the store's error, so River retries the job.
+// record commits an outcome. The store tells metrics and realtime of the
+// change after its commit (Metrics.ObserveEvents); a delivery no longer
+// PENDING (another run recorded first) changes nothing. It returns the
+// store's error, so River retries the job.
 func (w *DeliverWorker) record(ctx context.Context, task *whitecross.DeliveryTask, o whitecross.DeliveryOutcome) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
 	defer cancel()
-	change, err := w.cfg.Store.RecordDeliveryOutcome(rctx, task.Message.TenantID, task.Delivery.ID, o)
-	if err != nil {
+	if _, err := w.cfg.Store.RecordDeliveryOutcome(rctx, task.Message.TenantID, task.Delivery.ID, o); err != nil {
 		return fmt.Errorf("record outcome of delivery %s: %w", task.Delivery.ID, err)
-	}
-	if change == nil {
-		return nil // no longer PENDING: another run recorded first
-	}
-	w.cfg.Metrics.ObserveChange(change)
-	if w.cfg.Observe != nil {
-		w.cfg.Observe(rctx, change)
 	}
 	return nil
 }

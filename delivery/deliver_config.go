@@ -2,7 +2,6 @@ package delivery
 
 import (
 	"cmp"
-	"context"
 	"time"
 
 	"whitecross"
@@ -25,11 +24,10 @@ type DeliverConfig struct {
 	Providers map[whitecross.Channel]Provider
 	// PublicURL builds the link to a message in the app.
 	PublicURL string
-	// Metrics, when set, counts deliveries, retries and provider latency.
+	// Metrics, when set, times provider calls and follows the circuit
+	// breakers. Deliveries and retries are counted from the store's
+	// post-commit notifier (Metrics.ObserveEvents), not here.
 	Metrics *Metrics
-	// Observe, when set, is told of every committed delivery change
-	// (realtime delivery.updated events).
-	Observe func(context.Context, *whitecross.DeliveryChange)
 	// Timeout bounds one attempt (default DefaultDeliverTimeout).
 	Timeout time.Duration
 	// MaxAttempts is how many times a delivery is tried before it ends

@@ -38,6 +38,7 @@ type deliverBundle struct {
 	*sendBundle
 	outbox   map[whitecross.Channel]*capture.Outbox
 	registry *prometheus.Registry
+	metrics  *delivery.Metrics
 }
 
 // newDeliverBundle builds and starts the pipeline. cfg.Deliver.Providers
@@ -67,12 +68,15 @@ func newStoppedDeliverBundle(t *testing.T, db *store.DB, cfg delivery.QueueConfi
 		providers[c] = delivery.Provider{Name: "capture", Sender: b.outbox[c]}
 	}
 	cfg.Deliver.Providers = providers
-	cfg.Deliver.Metrics = delivery.NewMetrics(reg, db)
+	b.metrics = delivery.NewMetrics(reg, db)
+	cfg.Deliver.Metrics = b.metrics
 	cfg.Deliver.PublicURL = cmp.Or(cfg.Deliver.PublicURL, testPublicURL)
 	if cfg.Deliver.RetryBase == 0 {
 		cfg.Deliver.RetryBase, cfg.Deliver.RetryMax = time.Second, 2*time.Second
 	}
 	b.sendBundle = newSendBundle(t, db, cfg, false)
+	// As serve wires it: the store tells the metrics of every change.
+	b.st.SetEventNotifier(b.metrics.ObserveEvents)
 	return b
 }
 

@@ -356,13 +356,25 @@ func TestADeliveryIsNotSentAgainWhenItsJobRunsTwice(t *testing.T) {
 	})
 }
 
-func TestMetricsAndObserverSeeEveryChange(t *testing.T) {
+// TestMetricsCountTheStoresDeliveryEvents: every committed delivery change,
+// a worker's outcome or a provider callback's status alike, reaches the
+// metrics by one path, the store's post-commit notifier, which also feeds
+// realtime: the metrics count exactly the delivery.updated events it hands
+// on.
+func TestMetricsCountTheStoresDeliveryEvents(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
-		changes := make(chan *whitecross.DeliveryChange, 10)
-		b := newStoppedDeliverBundle(t, db, delivery.QueueConfig{Deliver: delivery.DeliverConfig{
-			Observe: func(_ context.Context, c *whitecross.DeliveryChange) { changes <- c },
-		}})
+		ctx := context.Background()
+		b := newStoppedDeliverBundle(t, db, delivery.QueueConfig{})
+		events := make(chan whitecross.Event, 10)
+		b.st.SetEventNotifier(func(ctx context.Context, evs []whitecross.Event) {
+			b.metrics.ObserveEvents(ctx, evs)
+			for _, ev := range evs {
+				if ev.Type == whitecross.EventDeliveryUpdated {
+					events <- ev
+				}
+			}
+		})
 		users := []*whitecross.User{b.d.LincolnParent, b.d.LincolnStaff, b.d.LincolnAdmin}
 		var ids []string
 		for i, u := range users {
@@ -384,22 +396,36 @@ func TestMetricsAndObserverSeeEveryChange(t *testing.T) {
 			b.waitDelivered(t, b.mustDelivery(t, m.ID, u, whitecross.ChannelSMS).ID)
 		}
 		require.Equal(t, 0.0, jobs(delivery.QueueDeliver, "available"))
-		require.Equal(t, 3.0, b.metric(t, "whitecross_delivery_transitions_total", map[string]string{"channel": "SMS", "status": "DELIVERED"}))
+		transitions := func(status whitecross.DeliveryStatus) float64 {
+			return b.metric(t, "whitecross_delivery_transitions_total", map[string]string{"channel": "SMS", "status": string(status)})
+		}
+		require.Equal(t, 3.0, transitions(whitecross.DeliveryDelivered))
 		require.Equal(t, 3.0, b.metric(t, "whitecross_provider_send_duration_seconds", map[string]string{"provider": "capture", "outcome": "success"}))
 		seen := map[string]bool{}
 		for range users {
-			c := <-changes
-			require.Equal(t, b.d.Tenant.ID, c.TenantID)
-			require.Equal(t, m.ID, c.MessageID)
-			require.Equal(t, b.d.LincolnNurse.ID, c.SenderID)
-			require.Equal(t, whitecross.DeliveryDelivered, c.Delivery.Status)
-			seen[c.Delivery.RecipientID] = true
+			ev := <-events
+			require.Equal(t, b.d.Tenant.ID, ev.TenantID)
+			require.Equal(t, m.ID, ev.MessageID)
+			require.Equal(t, b.d.LincolnNurse.ID, ev.UserID, "to the sender")
+			require.Equal(t, whitecross.DeliveryDelivered, ev.Delivery.Status)
+			seen[ev.Delivery.RecipientID] = true
 		}
 		require.Len(t, seen, 3)
 
-		// Callbacks' changes are counted through ObserveChange; nil is a no-op.
+		// A provider callback's change takes the same path.
+		sms := b.mustDelivery(t, m.ID, b.d.LincolnParent, whitecross.ChannelSMS)
+		var providerID string
+		require.NoError(t, db.Reader().QueryRow(ctx, `SELECT provider_id FROM deliveries WHERE id = $1`, sms.ID).Scan(&providerID))
+		change, err := b.st.ApplyProviderStatus(ctx, whitecross.ProviderStatus{Provider: "capture", ProviderID: providerID,
+			Status: whitecross.DeliveryFailed, Error: "carrier: unreachable", At: b.clock.Now()})
+		require.NoError(t, err)
+		require.NotNil(t, change)
+		require.Equal(t, 1.0, transitions(whitecross.DeliveryFailed))
+		require.Equal(t, sms.ID, (<-events).DeliveryID)
+
+		// A nil *Metrics records nothing.
 		var none *delivery.Metrics
-		none.ObserveChange(&whitecross.DeliveryChange{Delivery: &whitecross.Delivery{Status: whitecross.DeliveryFailed}})
+		none.ObserveEvents(ctx, []whitecross.Event{{Type: whitecross.EventDeliveryUpdated, Delivery: &whitecross.Delivery{Status: whitecross.DeliveryFailed}}})
 	})
 }
 

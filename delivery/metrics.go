@@ -41,11 +41,11 @@ const queueScrapeTimeout = 5 * time.Second
 //
 //   - whitecross_delivery_transitions_total{channel,status}: deliveries
 //     that reached SENT, DELIVERED, FAILED or BOUNCED (by a worker or a
-//     provider callback);
+//     provider callback), counted by ObserveEvents;
 //   - whitecross_provider_send_duration_seconds{provider,outcome}: each call
 //     to a provider, outcome success, temporary, permanent or canceled;
 //   - whitecross_delivery_retries_total{channel}: temporary failures that
-//     will be retried;
+//     will be retried, counted by ObserveEvents;
 //   - whitecross_breaker_state{provider}: 0 closed, 1 half-open, 2 open,
 //     for the providers of email, SMS and voice;
 //   - whitecross_push_breakers_open{provider}: push breakers (one per
@@ -94,14 +94,27 @@ func NewMetrics(reg prometheus.Registerer, db *store.DB) *Metrics {
 	return m
 }
 
-// ObserveChange counts a committed delivery change: the status the
-// delivery reached. A change that left it PENDING (a temporary failure) is
-// counted by the worker as a retry instead. Safe on a nil *Metrics or change.
-func (m *Metrics) ObserveChange(c *whitecross.DeliveryChange) {
-	if m == nil || c == nil || c.Delivery == nil || c.Delivery.Status == whitecross.DeliveryPending {
+// ObserveEvents is a whitecross.EventNotifier: serve hands it, with the realtime
+// gateway, every event the store commits, so a delivery change reaches the
+// metrics by one path whoever made it (a deliver job, a provider callback).
+// Each delivery.updated event counts what its delivery came to: a status
+// reached (SENT, DELIVERED, FAILED, BOUNCED), or, still PENDING after an
+// attempt, a temporary failure that will be retried; a new PENDING delivery
+// (a fallback) counts nothing. Safe on a nil *Metrics.
+func (m *Metrics) ObserveEvents(_ context.Context, evs []whitecross.Event) {
+	if m == nil {
 		return
 	}
-	m.transitions.WithLabelValues(string(c.Delivery.Channel), string(c.Delivery.Status)).Inc()
+	for _, ev := range evs {
+		d := ev.Delivery
+		switch {
+		case ev.Type != whitecross.EventDeliveryUpdated || d == nil:
+		case d.Status != whitecross.DeliveryPending:
+			m.transitions.WithLabelValues(string(d.Channel), string(d.Status)).Inc()
+		case d.Attempts > 0:
+			m.retries.WithLabelValues(string(d.Channel)).Inc()
+		}
+	}
 }
 
 // observeSend records one provider call and how it ended.
@@ -125,14 +138,6 @@ func sendOutcome(err error) string {
 	default:
 		return sendTemporary
 	}
-}
-
-// observeRetry counts a temporary failure that will be retried.
-func (m *Metrics) observeRetry(c whitecross.Channel) {
-	if m == nil {
-		return
-	}
-	m.retries.WithLabelValues(string(c)).Inc()
 }
 
 // setBreakerState records a provider's breaker state.

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"whitecross"
+	"whitecross/wire"
 )
 
 // Notify is the store's EventNotifier (st.SetEventNotifier(g.Notify)): it
@@ -271,9 +272,9 @@ func (cc *contentCache) frame(ctx context.Context, ev whitecross.Event) ([]byte,
 				return nil, fmt.Errorf("load delivery: %w", err)
 			}
 		}
-		return encodeFrame(frameDeliveryUpdated, ev.Seq, deliveryData{MessageID: ev.MessageID, Delivery: d}), nil
+		return encodeFrame(frameDeliveryUpdated, ev.Seq, wire.DeliveryUpdate{MessageID: ev.MessageID, Delivery: wire.DeliveryFrom(d)}), nil
 	case whitecross.EventReceiptRead:
-		return encodeFrame(frameReceiptRead, ev.Seq, receiptData{MessageID: ev.MessageID, UserID: ev.ActorID, ReadAt: ev.At}), nil
+		return encodeFrame(frameReceiptRead, ev.Seq, wire.ReceiptRead{MessageID: ev.MessageID, UserID: ev.ActorID, ReadAt: ev.At}), nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", ev.Type)
 }
@@ -321,7 +322,7 @@ func (cc *contentCache) fill(ctx context.Context, k contentKey, e *contentEntry)
 		return
 	}
 	if k.sender {
-		if e.sender, err = json.Marshal(m); err != nil {
+		if e.sender, err = json.Marshal(wire.MessageFrom(m)); err != nil {
 			e.err = fmt.Errorf("encode message %s: %w", k.message, err)
 		}
 		return

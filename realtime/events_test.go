@@ -40,7 +40,7 @@ func TestMessageCreated(t *testing.T) {
 			require.Equal(t, []string{c.user.ID}, got.RecipientIDs, "a recipient sees only their own id")
 			require.Nil(t, got.ReadCount)
 			require.Equal(t, d.LincolnNurse.ID, got.Sender.ID)
-			require.Equal(t, whitecross.MessageSent, got.Status)
+			require.Equal(t, string(whitecross.MessageSent), got.Status)
 		}
 		for _, tab := range []*client{nurseTab1, nurseTab2} {
 			f, got := tab.messageCreated(t)
@@ -131,8 +131,8 @@ func TestDeliveryUpdated(t *testing.T) {
 		require.Equal(t, m.ID, got.MessageID)
 		require.Equal(t, email.ID, got.Delivery.ID)
 		require.Equal(t, d.LincolnStaff.ID, got.Delivery.RecipientID)
-		require.Equal(t, whitecross.ChannelEmail, got.Delivery.Channel)
-		require.Equal(t, whitecross.DeliveryPending, got.Delivery.Status)
+		require.Equal(t, string(whitecross.ChannelEmail), got.Delivery.Channel)
+		require.Equal(t, string(whitecross.DeliveryPending), got.Delivery.Status)
 		require.Equal(t, 1, got.Delivery.Attempts)
 
 		// It is durable: a resume from before it replays it, the delivery
@@ -162,9 +162,12 @@ func TestReplies(t *testing.T) {
 		parentTab.messageCreated(t)
 		reply, err := b.first.st.Reply(d.As(d.LincolnParent), orig.ID, &whitecross.ReplyCreate{Body: "Thanks, signed."})
 		require.NoError(t, err)
-		for _, c := range []*client{nurse, parentTab} {
+		// Replying reads the original: the nurse hears that first.
+		f := nurse.nextOf(t, "receipt.read")
+		require.EqualValues(t, 2, f.Seq)
+		for c, seq := range map[*client]int64{nurse: 3, parentTab: 2} {
 			f, got := c.messageCreated(t)
-			require.EqualValues(t, 2, f.Seq)
+			require.EqualValues(t, seq, f.Seq)
 			require.Equal(t, reply.ID, got.ID)
 			require.Equal(t, orig.ThreadID, got.ThreadID)
 			require.Equal(t, "Thanks, signed.", got.Body)

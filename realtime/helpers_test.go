@@ -25,6 +25,7 @@ import (
 	"whitecross/store"
 	"whitecross/store/storetest"
 	"whitecross/vault"
+	"whitecross/wire"
 )
 
 // The store is what the gateway reads: the wiring hands it over.
@@ -340,10 +341,7 @@ type receiptData struct {
 	ReadAt    time.Time `json:"read_at"`
 }
 
-type deliveryData struct {
-	MessageID string              `json:"message_id"`
-	Delivery  whitecross.Delivery `json:"delivery"`
-}
+type deliveryData = wire.DeliveryUpdate
 
 // send sends a message from u through inst's store (what POST /messages does).
 func (b *bundle) send(t *testing.T, inst *instance, from *whitecross.User, subject string, to ...*whitecross.User) *whitecross.Message {
@@ -358,10 +356,10 @@ func (b *bundle) send(t *testing.T, inst *instance, from *whitecross.User, subje
 }
 
 // messageCreated reads the next message.created frame and its message.
-func (c *client) messageCreated(t *testing.T) (frame, whitecross.Message) {
+func (c *client) messageCreated(t *testing.T) (frame, wire.Message) {
 	t.Helper()
 	f := c.nextOf(t, "message.created")
-	var m whitecross.Message
+	var m wire.Message
 	f.decode(t, &m)
 	return f, m
 }

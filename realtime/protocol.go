@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"time"
 
 	"github.com/coder/websocket"
 
 	"whitecross"
+	"whitecross/wire"
 )
 
 // Frame types of API.md (Realtime). Durable ones carry the user's seq.
@@ -97,19 +97,6 @@ type helloData struct {
 	LastSeq int64  `json:"last_seq"`
 }
 
-// deliveryData is the data of delivery.updated.
-type deliveryData struct {
-	MessageID string               `json:"message_id"`
-	Delivery  *whitecross.Delivery `json:"delivery"`
-}
-
-// receiptData is the data of receipt.read.
-type receiptData struct {
-	MessageID string    `json:"message_id"`
-	UserID    string    `json:"user_id"`
-	ReadAt    time.Time `json:"read_at"`
-}
-
 // typingData is the data of typing, both ways (the client leaves user_id out).
 type typingData struct {
 	ThreadID string `json:"thread_id"`
@@ -163,9 +150,10 @@ type messageTemplate struct {
 // no string value can contain unescaped.
 var recipientIDsMarker = []byte(`"recipient_ids":[`)
 
-// newMessageTemplate encodes m (RecipientIDs empty) as a template.
+// newMessageTemplate encodes m (RecipientIDs empty) as a template, in the
+// REST API's shape (package wire).
 func newMessageTemplate(m *whitecross.Message) (*messageTemplate, bool) {
-	b, err := json.Marshal(m)
+	b, err := json.Marshal(wire.MessageFrom(m))
 	if err != nil {
 		return nil, false
 	}

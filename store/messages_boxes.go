@@ -22,7 +22,7 @@ const listRecipientIDsCap = 100
 //	           not archived
 //	archived   caller's delivered, archived rows         inbox_key DESC      delivered_at
 //	sent       caller's messages, SENDING or SENT        messages.id DESC    COALESCE(sent_at, created_at)
-//	scheduled  caller's messages, SCHEDULED              messages.id DESC    scheduled_at
+//	scheduled  caller's messages, SCHEDULED or CANCELED  messages.id DESC    scheduled_at
 //
 // inbox_key is a UUIDv7 taken when a message lands in an inbox and message
 // ids are UUIDv7s taken at creation, so keys only grow: a message that
@@ -78,8 +78,10 @@ func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*
 			at = `COALESCE(m.sent_at, m.created_at)`
 			where = append(where, `m.status IN ('SENDING', 'SENT')`)
 		} else {
+			// A canceled message stays here, marked CANCELED, so canceling
+			// leaves a trace where the message was.
 			at = `m.scheduled_at`
-			where = append(where, `m.status = 'SCHEDULED'`)
+			where = append(where, `m.status IN ('SCHEDULED', 'CANCELED')`)
 		}
 	}
 	if f.Category != "" {
@@ -192,6 +194,8 @@ func decodeMessageCursor(c string, box whitecross.Box) (string, error) {
 
 // CountMessages implements whitecross.MessageService: the total and unread
 // count of every box (unread is 0 for sent and scheduled), in two queries.
+// The scheduled total counts the messages still waiting: canceled ones are
+// listed in that box but wait for nothing.
 // EUNAUTHORIZED without a caller.
 func (s *Store) CountMessages(ctx context.Context) (map[whitecross.Box]whitecross.BoxCount, error) {
 	a, err := caller(ctx)

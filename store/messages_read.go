@@ -232,10 +232,11 @@ func (s *Store) loadRecipientIDs(ctx context.Context, q Querier, byID map[string
 	return nil
 }
 
-// loadReadCounts sets ReadCount of the messages ids.
+// loadReadCounts sets ReadCount of the messages ids: the recipients with a
+// read receipt (first_read_at), which marking a message unread keeps.
 func (s *Store) loadReadCounts(ctx context.Context, q Querier, byID map[string]*whitecross.Message, ids []string) error {
 	rows, err := q.Query(ctx, `SELECT message_id, COUNT(*) FROM message_recipients
-		WHERE message_id IN (`+placeholders(1, len(ids))+`) AND read_at IS NOT NULL GROUP BY message_id`, anySlice(ids)...)
+		WHERE message_id IN (`+placeholders(1, len(ids))+`) AND first_read_at IS NOT NULL GROUP BY message_id`, anySlice(ids)...)
 	if err != nil {
 		return fmt.Errorf("count reads: %w", err)
 	}

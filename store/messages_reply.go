@@ -27,7 +27,8 @@ const replyPrefix = "Re: "
 // and the original's category, priority and sensitive flag, and goes
 // IN_APP only (a conversation is not re-broadcast to email or SMS; a new
 // message chooses channels). It is dispatched inline, even with a queue, and
-// audited as message.sent with detail reply=true. Body and body_format are
+// audited as message.sent with detail reply=true. A recipient's reply marks
+// the original read for them, with its read receipt (SetRead). Body and body_format are
 // validated as for SendMessage (EINVALID body.body, body.body_format); the
 // Idempotency-Key works as for SendMessage.
 func (s *Store) Reply(ctx context.Context, id string, in *whitecross.ReplyCreate) (*whitecross.Message, error) {
@@ -75,6 +76,12 @@ func (s *Store) Reply(ctx context.Context, id string, in *whitecross.ReplyCreate
 		}
 		if !active {
 			return "", whitecross.Errorf(whitecross.ECONFLICT, "The person you are replying to is no longer active; your reply cannot be delivered.")
+		}
+		if orig.Sender.ID != callerID(a) {
+			// A recipient who answers has read the message.
+			if _, err := s.markRead(ctx, tx, a, orig.ID, s.db.now(), ev); err != nil {
+				return "", fmt.Errorf("reply: mark read: %w", err)
+			}
 		}
 		d.subject = replySubject(orig.Subject)
 		d.category, d.priority, d.sensitive = orig.Category, orig.Priority, orig.Sensitive

@@ -107,7 +107,8 @@ func (s *Store) Deliveries(ctx context.Context, id string) (*whitecross.Delivery
 }
 
 // Receipts implements whitecross.MessageService: one receipt per recipient
-// (delivered_at is nil until the message is in their inbox), ordered by
+// (delivered_at is nil until the message is in their inbox; read_at is
+// when they first read or replied to it, kept when they mark it unread), ordered by
 // lower-cased name then user id, at most MaxReceipts. Errors as
 // reportAccess; EUNAUTHORIZED without a caller.
 func (s *Store) Receipts(ctx context.Context, id string) ([]*whitecross.Receipt, error) {
@@ -120,7 +121,7 @@ func (s *Store) Receipts(ctx context.Context, id string) ([]*whitecross.Receipt,
 		return nil, err
 	}
 	// By message_id alone, as in Deliveries.
-	rows, err := q.Query(ctx, `SELECT mr.user_id, u.name, u.role, mr.delivered_at, mr.read_at, mr.archived_at
+	rows, err := q.Query(ctx, `SELECT mr.user_id, u.name, u.role, mr.delivered_at, mr.first_read_at
 		FROM message_recipients mr JOIN users u ON u.id = mr.user_id
 		WHERE mr.message_id = $1 ORDER BY LOWER(u.name), mr.user_id LIMIT $2`, id, MaxReceipts)
 	if err != nil {
@@ -131,11 +132,11 @@ func (s *Store) Receipts(ctx context.Context, id string) ([]*whitecross.Receipt,
 	for rows.Next() {
 		var r whitecross.Receipt
 		var role string
-		if err := rows.Scan(&r.UserID, &r.Name, &role, &r.DeliveredAt, &r.ReadAt, &r.ArchivedAt); err != nil {
+		if err := rows.Scan(&r.UserID, &r.Name, &role, &r.DeliveredAt, &r.ReadAt); err != nil {
 			return nil, fmt.Errorf("list receipts: %w", err)
 		}
 		r.Role = whitecross.Role(role)
-		r.DeliveredAt, r.ReadAt, r.ArchivedAt = utcPtr(r.DeliveredAt), utcPtr(r.ReadAt), utcPtr(r.ArchivedAt)
+		r.DeliveredAt, r.ReadAt = utcPtr(r.DeliveredAt), utcPtr(r.ReadAt)
 		out = append(out, &r)
 	}
 	if err := rows.Err(); err != nil {

@@ -9,8 +9,10 @@ import (
 	"whitecross"
 )
 
-// SetRead implements whitecross.MessageService: read sets the caller's
-// read_at (keeping the first one when already read); unread clears it.
+// SetRead implements whitecross.MessageService. Read sets the caller's
+// read_at (keeping the first one when already read) and, the first time
+// ever, the read receipt its sender sees (see markRead); unread clears
+// read_at only, the caller's own box state: a receipt never goes back.
 // Not audited: it changes the caller's own view, not the message.
 // ENOTFOUND "Message not found." when the caller may not see the message;
 // ECONFLICT when the caller sees it but did not receive it (its sender, an
@@ -44,14 +46,13 @@ func (s *Store) setRecipientState(ctx context.Context, id, column string, on boo
 		args = append(args, s.db.now())
 	}
 	var n int64
-	var ev *txEvents
+	ev := &txEvents{}
 	err = s.db.InTx(ctx, func(tx *Tx) error {
 		if column == "read_at" && on {
-			// Only the unread -> read transition tells the sender.
-			if ev, err = s.markReadFirst(ctx, tx, a, id, args[3].(time.Time)); err != nil || ev != nil {
-				n = 1
+			if n, err = s.markRead(ctx, tx, a, id, args[3].(time.Time), ev); err != nil {
 				return err
 			}
+			return s.flushEvents(ctx, tx, ev)
 		}
 		n, err = tx.Exec(ctx, `UPDATE message_recipients SET `+set+`
 			WHERE tenant_id = $1 AND message_id = $2 AND user_id = $3 AND delivered_at IS NOT NULL`, args...)
@@ -79,22 +80,29 @@ func (s *Store) setRecipientState(ctx context.Context, id, column string, on boo
 	return errMessageNotFound()
 }
 
-// markReadFirst marks message id read for the caller if it was delivered to
-// them and unread, and then appends receipt.read for its sender. It returns
-// nil events when nothing changed (already read, or not a recipient).
-func (s *Store) markReadFirst(ctx context.Context, tx *Tx, a *whitecross.Actor, id string, now time.Time) (*txEvents, error) {
-	n, err := tx.Exec(ctx, `UPDATE message_recipients SET read_at = $4
-		WHERE tenant_id = $1 AND message_id = $2 AND user_id = $3 AND delivered_at IS NOT NULL AND read_at IS NULL`,
-		a.TenantID, id, callerID(a), now)
-	if err != nil || n == 0 {
-		return nil, err
+// markRead marks message id read by the caller, if it was delivered to
+// them: read_at, their own box state (the first time kept), and, the first
+// time ever, first_read_at, the read receipt its sender sees, adding
+// receipt.read for the sender to ev. A receipt records that the person read
+// the message: marking it unread clears read_at only, so neither the
+// sender's count nor the receipt's time ever goes back, and reading it
+// again tells the sender nothing. It returns the rows marked: 0 when the
+// caller is not a delivered recipient.
+func (s *Store) markRead(ctx context.Context, tx *Tx, a *whitecross.Actor, id string, now time.Time, ev *txEvents) (int64, error) {
+	args := []any{a.TenantID, id, callerID(a), now}
+	first, err := tx.Exec(ctx, `UPDATE message_recipients SET first_read_at = $4
+		WHERE tenant_id = $1 AND message_id = $2 AND user_id = $3 AND delivered_at IS NOT NULL AND first_read_at IS NULL`, args...)
+	if err != nil {
+		return 0, err
 	}
-	var senderID string
-	if err := tx.QueryRow(ctx, `SELECT sender_id FROM messages WHERE tenant_id = $1 AND id = $2`, a.TenantID, id).Scan(&senderID); err != nil {
-		return nil, err
+	if first > 0 {
+		var senderID string
+		if err := tx.QueryRow(ctx, `SELECT sender_id FROM messages WHERE tenant_id = $1 AND id = $2`, a.TenantID, id).Scan(&senderID); err != nil {
+			return 0, err
+		}
+		ev.add(whitecross.Event{TenantID: a.TenantID, UserID: strings.ToLower(senderID), Type: whitecross.EventReceiptRead,
+			MessageID: id, ActorID: callerID(a), At: now})
 	}
-	ev := &txEvents{}
-	ev.add(whitecross.Event{TenantID: a.TenantID, UserID: strings.ToLower(senderID), Type: whitecross.EventReceiptRead,
-		MessageID: id, ActorID: callerID(a), At: now})
-	return ev, s.flushEvents(ctx, tx, ev)
+	return tx.Exec(ctx, `UPDATE message_recipients SET read_at = COALESCE(read_at, $4)
+		WHERE tenant_id = $1 AND message_id = $2 AND user_id = $3 AND delivered_at IS NOT NULL`, args...)
 }

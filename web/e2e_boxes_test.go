@@ -86,11 +86,34 @@ func TestScheduleRescheduleAndCancel(t *testing.T) {
 	nurse := e.api(t, "nurse.washington@demo.example")
 	require.Len(t, nurse.withSubject("scheduled", subject), 1)
 
-	b.click("#cancel-scheduled")
-	b.waitView("box")
-	b.waitFor("the scheduled box without it", fmt.Sprintf(`!document.getElementById('message-list').textContent.includes(%s)`, js(subject)))
-	require.Empty(t, nurse.withSubject("scheduled", subject), "canceled")
+	b.cancelScheduled(subject)
+	canceled := nurse.withSubject("scheduled", subject)
+	require.Len(t, canceled, 1, "a canceled message stays in the scheduled box")
+	require.Equal(t, "CANCELED", canceled[0].Status)
 	require.Empty(t, nurse.withSubject("sent", subject), "never sent")
+}
+
+// cancelScheduled cancels the open scheduled message: the app asks first
+// (and "No" keeps it), then shows it in the scheduled box marked canceled,
+// no longer counted as waiting.
+func (b *tab) cancelScheduled(subject string) {
+	b.t.Helper()
+	b.click("#cancel-scheduled")
+	b.waitFor("the question, focused", `!document.getElementById('cancel-confirm').hidden && document.activeElement.id === 'cancel-confirm-text'`)
+	b.click("#cancel-confirm-no")
+	b.waitFor("the question to go", `document.getElementById('cancel-confirm').hidden && document.activeElement.id === 'cancel-scheduled'`)
+	require.Equal(b.t, "/messages/", evalJS[string](b, `location.pathname.slice(0, 10)`), "nothing happened")
+	b.click("#cancel-scheduled")
+	b.click("#cancel-confirm-yes")
+	b.waitView("box")
+	require.Equal(b.t, "/scheduled", evalJS[string](b, `location.pathname`))
+	row := fmt.Sprintf(`[...document.querySelectorAll('#message-list li')].find((li) => li.textContent.includes(%s))`, js(subject))
+	b.waitFor("the canceled message, marked", row+`?.querySelector('.badge-canceled')?.textContent === 'Canceled'`)
+	b.waitFor("no waiting badge", `document.getElementById('count-scheduled').textContent === ''`)
+	b.clickText("#message-list .message-link", subject)
+	b.waitView("message")
+	b.waitText(".message-header .badge-canceled", "Canceled")
+	require.False(b.t, evalJS[bool](b, `document.getElementById('cancel-scheduled') !== null`), "nothing left to cancel")
 }
 
 // localInput is a datetime-local value d from now in the browser's time

@@ -277,6 +277,7 @@ type apiMessage struct {
 	Body      string  `json:"body"`
 	ReadAt    *string `json:"read_at"`
 	ReadCount *int    `json:"read_count"`
+	Status    string  `json:"status"`
 	Sender    struct {
 		ID   string `json:"id"`
 		Name string `json:"name"`

@@ -88,6 +88,8 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 	qc.Deliver.Store = st
 	if w != nil {
 		w.configure(&qc.Deliver, cfg, db)
+		// Deliveries count from the first job on; startGateway adds realtime.
+		st.SetEventNotifier(w.notifier(nil))
 	}
 	queue, err := delivery.NewQueue(db, st, qc, log)
 	if err != nil {

@@ -24,6 +24,7 @@ import (
 	"whitecross/provider/smtp"
 	"whitecross/provider/twilio"
 	"whitecross/provider/webpush"
+	"whitecross/realtime"
 	"whitecross/store"
 )
 
@@ -169,9 +170,18 @@ func (w *deliveryWiring) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(w.registry, promhttp.HandlerOpts{})
 }
 
-// observe is told of the delivery changes provider callbacks commit.
-func (w *deliveryWiring) observe(_ context.Context, c *whitecross.DeliveryChange) {
-	w.metrics.ObserveChange(c)
+// notifier is the store's post-commit notifier: every committed event goes
+// to the delivery metrics and, once it runs (gw not nil), to the realtime
+// gateway. It is the one path by which "a delivery changed" reaches both,
+// whether a deliver job or a provider callback changed it.
+func (w *deliveryWiring) notifier(gw *realtime.Gateway) whitecross.EventNotifier {
+	if gw == nil {
+		return w.metrics.ObserveEvents
+	}
+	return func(ctx context.Context, evs []whitecross.Event) {
+		w.metrics.ObserveEvents(ctx, evs)
+		gw.Notify(ctx, evs)
+	}
 }
 
 // outboxReader is the dev outbox of the API in demo mode, else nil.

@@ -15,6 +15,7 @@ import (
 	"whitecross"
 	"whitecross/api"
 	"whitecross/auth"
+	"whitecross/delivery"
 	"whitecross/realtime"
 	"whitecross/web"
 )
@@ -215,13 +216,13 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 	// The gateway authenticates upgrades with the API's own rules; srv is
 	// set before the server listens.
 	var srv *api.Server
-	gw, err := startGateway(ctx, a, func(r *http.Request) (*whitecross.Actor, time.Time, error) { return srv.AuthenticateUpgrade(r) })
+	gw, err := startGateway(ctx, a, w, func(r *http.Request) (*whitecross.Actor, time.Time, error) { return srv.AuthenticateUpgrade(r) })
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	srv = api.New(apiCfg, api.Deps{
 		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st,
-		Push: st, Deliveries: st, ObserveDelivery: w.observe, Now: a.db.Now,
+		Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: a.db.Now,
 		DeadLetters: st, TenantSettings: st,
 		Metrics: w.metricsHandler(), RiverUI: riverUI, Outbox: w.outboxReader(),
 		JWKS:     keys.JWKS,
@@ -258,15 +259,16 @@ func reloadKeys(ctx context.Context, keys *auth.Keyring, log *slog.Logger) {
 }
 
 // startGateway starts the realtime gateway on the configured broker and
-// lets the store tell it of every durable event it commits.
-func startGateway(ctx context.Context, a *app, authenticate realtime.Authenticator) (*realtime.Gateway, error) {
+// lets the store tell it of every durable event it commits, besides the
+// delivery metrics (w.notifier).
+func startGateway(ctx context.Context, a *app, w *deliveryWiring, authenticate realtime.Authenticator) (*realtime.Gateway, error) {
 	broker, err := realtime.OpenBroker(ctx, a.cfg.Broker, a.cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("realtime broker %q: %w", redactBroker(a.cfg.Broker), err)
 	}
 	gw := realtime.New(realtime.Config{Store: a.store, Authenticate: authenticate, Broker: broker, Now: a.db.Now, Logger: a.log})
 	gw.Start(ctx)
-	a.store.SetEventNotifier(gw.Notify)
+	a.store.SetEventNotifier(w.notifier(gw))
 	return gw, nil
 }
 

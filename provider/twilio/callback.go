@@ -89,6 +89,23 @@ type StatusEvent struct {
 	ProviderStatus string                    // Twilio's own word, e.g. "undelivered", "no-answer"
 	ErrorCode      string                    // Twilio's ErrorCode when given (30003, 30007, ...)
 	Final          bool                      // no further callback will change it
+	// OptedOut is set when an SMS failed because the number texted STOP
+	// to our sender (error 21610, see OptedOut).
+	OptedOut bool
+}
+
+// Reason is the reason to record with a FAILED status, "" otherwise:
+// Twilio's status word and error code (digits only: the form is Twilio's,
+// but the text stays one we own).
+func (ev StatusEvent) Reason() string {
+	if ev.Status != whitecross.DeliveryFailed {
+		return ""
+	}
+	text := "Twilio: " + ev.ProviderStatus
+	if code := ev.ErrorCode; code != "" && len(code) <= 6 && strings.Trim(code, "0123456789") == "" {
+		text += " (error " + code + ")"
+	}
+	return text
 }
 
 var messageStatuses = map[string]whitecross.DeliveryStatus{
@@ -139,6 +156,7 @@ func ParseStatusCallback(form url.Values) (StatusEvent, error) {
 	}
 	ev.Status = status
 	ev.Final = status != whitecross.DeliverySent
+	ev.OptedOut = ev.Channel == whitecross.ChannelSMS && status == whitecross.DeliveryFailed && OptedOut(ev.ErrorCode)
 	return ev, nil
 }
 
@@ -152,15 +170,15 @@ func firstOf(form url.Values, names ...string) string {
 }
 
 // Keyword classifies an inbound SMS against Twilio's standard opt-out
-// keywords.
-type Keyword string
+// keywords, in the domain's terms (package delivery acts on them).
+type Keyword = whitecross.SMSKeyword
 
 // Keywords.
 const (
-	KeywordNone   Keyword = ""
-	KeywordOptOut Keyword = "OPT_OUT" // STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT
-	KeywordOptIn  Keyword = "OPT_IN"  // START, YES, UNSTOP
-	KeywordHelp   Keyword = "HELP"    // HELP, INFO
+	KeywordNone   = whitecross.SMSNoKeyword
+	KeywordOptOut = whitecross.SMSStop  // STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT
+	KeywordOptIn  = whitecross.SMSStart // START, YES, UNSTOP
+	KeywordHelp   = whitecross.SMSHelp  // HELP, INFO
 )
 
 var keywords = map[string]Keyword{

@@ -115,6 +115,25 @@ func TestParseStatusCallback(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, twilio.StatusEvent{ProviderID: "SM1", Channel: whitecross.ChannelSMS, Status: whitecross.DeliveryFailed,
 		ProviderStatus: "undelivered", ErrorCode: "30003", Final: true}, ev)
+	require.Equal(t, "Twilio: undelivered (error 30003)", ev.Reason())
+
+	// 21610: the number texted STOP; only a failed SMS says so.
+	failed.Set("ErrorCode", twilio.OptOutCode)
+	ev, err = twilio.ParseStatusCallback(failed)
+	require.NoError(t, err)
+	require.True(t, ev.OptedOut)
+	for _, form := range []url.Values{call("failed"), sms("sent")} {
+		form.Set("ErrorCode", twilio.OptOutCode)
+		ev, err = twilio.ParseStatusCallback(form)
+		require.NoError(t, err)
+		require.False(t, ev.OptedOut, form.Encode())
+	}
+	require.Empty(t, ev.Reason(), "only a failure has a reason")
+	odd := call("busy")
+	odd.Set("ErrorCode", "<script>")
+	ev, err = twilio.ParseStatusCallback(odd)
+	require.NoError(t, err)
+	require.Equal(t, "Twilio: busy", ev.Reason(), "a code that is not digits is left out")
 
 	for _, bad := range []url.Values{sms("received"), sms("bogus"), {"AccountSid": {testSID}}, call("")} {
 		_, err := twilio.ParseStatusCallback(bad)

@@ -194,7 +194,9 @@ func testEventsReplies(t *testing.T, open Opener) {
 	rec.take(t)
 	reply, err := b.st.Reply(d.As(d.LincolnParent), orig.ID, &whitecross.ReplyCreate{Body: "Signed, thanks."})
 	require.NoError(t, err)
-	require.ElementsMatch(t, []eventKey{created(d.LincolnNurse, reply, 2), created(d.LincolnParent, reply, 2)}, keysOf(rec.take(t)))
+	// Replying reads the original: its sender gets the receipt first.
+	read := eventKey{User: d.LincolnNurse.ID, Type: string(whitecross.EventReceiptRead), Message: orig.ID, Actor: d.LincolnParent.ID, Seq: 2}
+	require.ElementsMatch(t, []eventKey{read, created(d.LincolnNurse, reply, 3), created(d.LincolnParent, reply, 2)}, keysOf(rec.take(t)))
 
 	// A replayed Idempotency-Key creates nothing new and notifies nothing.
 	in := &whitecross.ReplyCreate{Body: "Once.", IdempotencyKey: "k1", RequestHash: []byte("h1")}
@@ -205,7 +207,7 @@ func testEventsReplies(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	require.Equal(t, again.ID, replayed.ID)
 	require.Empty(t, rec.take(t))
-	require.Len(t, logOf(t, b, d.LincolnNurse), 3)
+	require.Len(t, logOf(t, b, d.LincolnNurse), 4)
 }
 
 func testEventsReceipts(t *testing.T, open Opener) {
@@ -226,18 +228,21 @@ func testEventsReceipts(t *testing.T, open Opener) {
 	require.Equal(t, whitecross.ECONFLICT, whitecross.ErrorCode(b.st.SetRead(d.As(d.LincolnNurse), m.ID, true)))
 	require.Equal(t, whitecross.ENOTFOUND, whitecross.ErrorCode(b.st.SetRead(d.As(d.WashingtonNurse), m.ID, true)))
 	require.Empty(t, rec.take(t))
-	// Unread then read again is a new transition, at the new time.
+	// A receipt never goes back: unread then read again tells nobody.
+	readAt := b.clock.Now().UTC()
 	require.NoError(t, b.st.SetRead(d.As(d.LincolnStaff), m.ID, false))
 	require.Empty(t, rec.take(t))
 	b.clock.Advance(time.Minute)
 	require.NoError(t, b.st.SetRead(d.As(d.LincolnStaff), m.ID, true))
+	require.Empty(t, rec.take(t))
 	require.NoError(t, b.st.SetRead(d.As(d.LincolnParent), m.ID, true))
-	require.Equal(t, []eventKey{receipt(d.LincolnStaff, 3), receipt(d.LincolnParent, 4)}, keysOf(rec.take(t)))
+	require.Equal(t, []eventKey{receipt(d.LincolnParent, 3)}, keysOf(rec.take(t)))
 	log := logOf(t, b, d.LincolnNurse)
+	require.Equal(t, readAt, log[1].At, "the staff member's receipt keeps its first time")
 	require.Equal(t, b.clock.Now().UTC(), log[len(log)-1].At)
 	got, err := b.st.FindMessageByID(d.As(d.LincolnStaff), m.ID)
 	require.NoError(t, err)
-	require.Equal(t, b.clock.Now().UTC(), got.ReadAt.UTC(), "read_at is the latest read")
+	require.Equal(t, b.clock.Now().UTC(), got.ReadAt.UTC(), "read_at, the reader's own box state, is the latest read")
 	require.Len(t, logOf(t, b, d.LincolnStaff), 1, "the reader's own log is unchanged")
 }
 

@@ -26,6 +26,8 @@ func exerciseMessagesRead(t *testing.T, open Opener) {
 		{"ListErrors", testReadListErrors},
 		{"Counts", testReadCounts},
 		{"ReadAndArchiveState", testReadState},
+		{"ReceiptsNeverGoBack", testReadReceiptsStay},
+		{"ReplyCountsAsReading", testReadReplyIsReading},
 		{"Thread", testReadThread},
 		{"SensitiveWithheld", testReadSensitiveWithheld},
 		{"Reports", testReadReports},

@@ -284,6 +284,8 @@ func testSendCancel(t *testing.T, open Opener) {
 	require.Equal(t, 1, sendCount(t, b.db, `SELECT COUNT(*) FROM audit_events WHERE action = $1 AND target_id = $2`,
 		whitecross.AuditMessageCanceled, m.ID))
 
+	requireCanceledInScheduledBox(t, b, d.LincolnNurse, m.ID, at)
+
 	err := b.st.Cancel(d.As(d.LincolnNurse), m.ID)
 	requireCode(t, err, whitecross.ECONFLICT, "")
 	require.Contains(t, err.Error(), "this one is CANCELED")
@@ -302,6 +304,33 @@ func testSendCancel(t *testing.T, open Opener) {
 	// An immediate message cannot be canceled.
 	sent := b.send(t, d.LincolnNurse, msg("Now", d.LincolnParent))
 	requireCode(t, b.st.Cancel(d.As(d.LincolnNurse), sent.ID), whitecross.ECONFLICT, "")
+}
+
+// requireCanceledInScheduledBox checks that a canceled message leaves a
+// trace: it stays in its sender's scheduled box, marked CANCELED with its
+// old time, is not in the sent box, and is not counted as waiting.
+func requireCanceledInScheduledBox(t *testing.T, b *sendBundle, sender *whitecross.User, id string, at time.Time) {
+	t.Helper()
+	as := b.d.As(sender)
+	page, err := b.st.ListMessages(as, whitecross.MessageFilter{Box: whitecross.BoxScheduled})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	got := page.Items[0]
+	require.Equal(t, id, got.ID)
+	require.Equal(t, whitecross.MessageCanceled, got.Status)
+	require.True(t, got.ScheduledAt.Equal(at))
+	page, err = b.st.ListMessages(as, whitecross.MessageFilter{Box: whitecross.BoxScheduled, Since: &at})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1, "since/until apply to its old time")
+	page, err = b.st.ListMessages(as, whitecross.MessageFilter{Box: whitecross.BoxSent})
+	require.NoError(t, err)
+	require.Empty(t, page.Items)
+	counts, err := b.st.CountMessages(as)
+	require.NoError(t, err)
+	require.Equal(t, whitecross.BoxCount{}, counts[whitecross.BoxScheduled], "nothing waits")
+	detail, err := b.st.FindMessageByID(as, id)
+	require.NoError(t, err)
+	require.Equal(t, whitecross.MessageCanceled, detail.Status)
 }
 
 // testSendCancelRace runs Cancel against a due dispatch job many times: a

@@ -164,6 +164,7 @@ export function badges(m) {
   if (m.priority === 'URGENT') list.append(badge('urgent', 'alert', 'Urgent'));
   else if (m.priority === 'HIGH') list.append(badge('high', 'alert', 'High priority'));
   if (m.sensitive) list.append(badge('sensitive', 'lock', 'Sensitive'));
+  if (m.status === 'CANCELED') list.append(h('span', { class: 'badge badge-canceled' }, 'Canceled'));
   return list;
 }
 

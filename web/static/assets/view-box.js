@@ -128,7 +128,7 @@ function belongs(app, box, m, filters) {
   if (filters.priority && m.priority !== filters.priority) return false;
   if (box === 'inbox') return !mine && !m.archived_at;
   if (box === 'sent') return mine && m.status !== 'SCHEDULED' && m.status !== 'CANCELED';
-  if (box === 'scheduled') return mine && m.status === 'SCHEDULED';
+  if (box === 'scheduled') return mine && (m.status === 'SCHEDULED' || m.status === 'CANCELED');
   return false;
 }
 
@@ -178,7 +178,7 @@ function item(app, box, m) {
     ? h('span', { class: 'message-who' }, m.sender.name, ' ', people.presenceNode(m.sender.id))
     : h('span', { class: 'message-who' }, visuallyHidden('To '), recipientsNode(m));
   const when = box === 'scheduled'
-    ? h('span', { class: 'message-when' }, 'Sends ', formatTime(m.scheduled_at, 'zoned'))
+    ? h('span', { class: 'message-when' }, m.status === 'CANCELED' ? 'Was to send ' : 'Sends ', formatTime(m.scheduled_at, 'zoned'))
     : h('span', { class: 'message-when' }, formatTime(m.sent_at ?? m.created_at));
   const li = h('li', { class: classes.join(' '), dataset: { id: m.id, threadId: m.thread_id } },
     h('a', { href: `/messages/${m.id}`, class: 'message-link' },

@@ -37,7 +37,8 @@ export async function messageView(app, container, id) {
       meta('From', h('span', null, m.sender.name, ` (${ROLES[m.sender.role] ?? m.sender.role}) `, people.presenceNode(m.sender.id))),
       isSender || !isRecipient ? meta('To', m.recipient_count === 1 && m.recipient_ids.length === 1
         ? people.nameNode(m.recipient_ids[0]) : `${m.recipient_count} recipients`) : null,
-      m.status === 'SCHEDULED' ? meta('Sends', h('span', { id: 'scheduled-at' }, formatTime(m.scheduled_at, 'long'))) : meta('Sent', formatTime(m.sent_at ?? m.created_at, 'long')),
+      m.status === 'SCHEDULED' ? meta('Sends', h('span', { id: 'scheduled-at' }, formatTime(m.scheduled_at, 'long')))
+        : m.status === 'CANCELED' ? meta('Was to send', formatTime(m.scheduled_at, 'long')) : meta('Sent', formatTime(m.sent_at ?? m.created_at, 'long')),
       meta('Category', CATEGORIES[m.category] ?? m.category),
       meta('Priority', PRIORITIES[m.priority] ?? m.priority),
       isSender ? meta('Channels', m.channels.map((c) => CHANNELS[c] ?? c).join(', ')) : null,
@@ -96,15 +97,11 @@ export async function messageView(app, container, id) {
     reload: () => app.navigate(location.pathname, { replace: true }),
     live(type, data) {
       if (type === 'message.created' && data.thread_id === m.thread_id && !items.has(data.id)) {
-        // The REST answer is the reference (body_html, the caller's state);
-        // a frame without body_html is completed from it.
-        const full = typeof data.body_html === 'string' ? Promise.resolve(data) : api.get(`/api/v1/messages/${data.id}`);
-        full.then((msg) => {
-          if (items.has(msg.id)) return;
-          items.set(msg.id, msg);
-          renderThread();
-          markThreadRead(app, items);
-        }).catch(() => {});
+        // A frame is the REST Message (body_html included; a sensitive
+        // body withheld as in the thread), so it is shown as it came.
+        items.set(data.id, data);
+        renderThread();
+        markThreadRead(app, items);
       } else if (type === 'receipt.read' && data.message_id === m.id) {
         receipts?.refresh();
       } else if (type === 'delivery.updated' && data.message_id === m.id) {
@@ -119,7 +116,7 @@ function meta(term, value) {
 }
 
 function backLink(m, isSender) {
-  const box = isSender ? (m.status === 'SCHEDULED' ? 'scheduled' : 'sent') : m.archived_at ? 'archived' : 'inbox';
+  const box = isSender ? (m.status === 'SCHEDULED' || m.status === 'CANCELED' ? 'scheduled' : 'sent') : m.archived_at ? 'archived' : 'inbox';
   const label = { inbox: 'Inbox', sent: 'Sent', scheduled: 'Scheduled', archived: 'Archived' }[box];
   return h('p', { class: 'back' }, h('a', { href: `/${box}` }, h('span', { 'aria-hidden': 'true' }, '← '), `Back to ${label}`));
 }
@@ -212,17 +209,50 @@ function scheduleActions(app, m, say) {
       showError(api.problemText(err));
     }
   });
-  form.querySelector('#cancel-scheduled').addEventListener('click', async () => {
+  const cancelButton = form.querySelector('#cancel-scheduled');
+  const confirm = cancelConfirmation(async () => {
     try {
       await api.del(`/api/v1/messages/${m.id}`);
-      announce('Scheduled message canceled.');
+      announce('Scheduled message canceled. It stays in Scheduled, marked canceled.');
       app.refreshCounts();
       app.navigate('/scheduled');
     } catch (err) {
-      showError(err.detail || err.message);
+      confirm.hide();
+      showError(api.problemText(err));
     }
-  });
+  }, () => cancelButton.focus());
+  cancelButton.setAttribute('aria-controls', 'cancel-confirm');
+  cancelButton.addEventListener('click', () => confirm.show());
+  form.append(confirm.node);
   return form;
+}
+
+// cancelConfirmation asks before a scheduled message is canceled (it cannot
+// be undone): yes runs onConfirm; no hides the question and runs onKeep.
+function cancelConfirmation(onConfirm, onKeep) {
+  const question = h('p', { id: 'cancel-confirm-text', tabindex: '-1' },
+    'Cancel this message? It will not be sent, and this cannot be undone. It stays in Scheduled, marked canceled.');
+  const yes = h('button', { type: 'button', class: 'button button-danger', id: 'cancel-confirm-yes' }, 'Yes, cancel sending');
+  const no = h('button', { type: 'button', class: 'button', id: 'cancel-confirm-no' }, 'No, keep it scheduled');
+  const node = h('div', { class: 'confirm', id: 'cancel-confirm', role: 'group', 'aria-labelledby': 'cancel-confirm-text', hidden: true },
+    question, h('div', { class: 'actions' }, yes, no));
+  const hide = () => { node.hidden = true; };
+  yes.addEventListener('click', () => {
+    yes.disabled = true;
+    onConfirm().finally(() => { yes.disabled = false; });
+  });
+  no.addEventListener('click', () => {
+    hide();
+    onKeep();
+  });
+  return {
+    node,
+    hide,
+    show() {
+      node.hidden = false;
+      question.focus();
+    },
+  };
 }
 
 // replyForm writes a reply. It goes through the outbox like every message,
