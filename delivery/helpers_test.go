@@ -114,6 +114,8 @@ func (b *queueBundle) waitCount(t testing.TB, what string, n int, match func(*ri
 			got++
 		}
 	}
+	// The deadline is for progress, not for the whole count: on a loaded
+	// machine many jobs take long, but none may stall for waitTimeout.
 	deadline := time.NewTimer(waitTimeout)
 	defer deadline.Stop()
 	for got < n {
@@ -122,9 +124,10 @@ func (b *queueBundle) waitCount(t testing.TB, what string, n int, match func(*ri
 			b.seen = append(b.seen, e)
 			if match(e) {
 				got++
+				deadline.Reset(waitTimeout)
 			}
 		case <-deadline.C:
-			t.Fatalf("%d of %d %s within %s", got, n, what, waitTimeout)
+			t.Fatalf("%d of %d %s: none more within %s", got, n, what, waitTimeout)
 		}
 	}
 }
