@@ -2,6 +2,7 @@ package whitecross
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -15,9 +16,12 @@ const (
 	LocationCampus   LocationKind = "CAMPUS"
 )
 
+// LocationKinds lists every location kind, from the top of the tree down.
+var LocationKinds = []LocationKind{LocationDistrict, LocationSchool, LocationCampus}
+
 // Valid reports whether k is a known location kind.
 func (k LocationKind) Valid() bool {
-	return k == LocationDistrict || k == LocationSchool || k == LocationCampus
+	return slices.Contains(LocationKinds, k)
 }
 
 // Location is a district, school or campus. Locations form a tree; a
