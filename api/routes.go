@@ -178,6 +178,12 @@ func (s *Server) groupRoutes() {
 		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, s.getGroup)
 }
 
+// Who may act on a message, as the operations that share the rule say it.
+const (
+	senderOnly = "Sender only: a recipient or ADMIN who may see it gets 403, anyone else 404. "
+	reportOnly = "Sender and ADMIN only: a recipient gets 403, anyone else 404. "
+)
+
 // messageRoutes are sending, reading and reporting on messages.
 func (s *Server) messageRoutes() {
 	// GET /messages/counts is a literal path, so the ServeMux
@@ -218,13 +224,13 @@ func (s *Server) messageRoutes() {
 		Errors: idErrors}, s.getMessage)
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "reschedule-message", Method: http.MethodPatch, Path: "/api/v1/messages/{id}",
 		Summary: "Reschedule a scheduled message",
-		Description: "Sender only: a recipient or ADMIN who may see it gets 403, anyone else 404. 409 once the message is no " +
-			"longer SCHEDULED (sent or canceled); 422 for a time not in the future or more than a year ahead.",
+		Description: senderOnly + "409 once the message is no longer SCHEDULED (sent or canceled); " +
+			"422 for a time not in the future or more than a year ahead.",
 		Errors: bodyErrors}, s.rescheduleMessage)
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "cancel-message", Method: http.MethodDelete, Path: "/api/v1/messages/{id}",
 		Summary: "Cancel a scheduled message", DefaultStatus: http.StatusNoContent,
-		Description: "Sender only: a recipient or ADMIN who may see it gets 403, anyone else 404. The message becomes " +
-			"CANCELED and is never sent; it stays in the scheduled box, marked CANCELED. 409 for one already sent or canceled.",
+		Description: senderOnly + "The message becomes CANCELED and is never sent; it stays in the scheduled box, " +
+			"marked CANCELED. 409 for one already sent or canceled.",
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, s.cancelMessage)
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "get-message-thread", Method: http.MethodGet, Path: "/api/v1/messages/{id}/thread",
 		Summary: "The thread of a message, oldest first",
@@ -245,13 +251,12 @@ func (s *Server) messageRoutes() {
 func (s *Server) messageReportRoutes() {
 	reportErrors := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "get-message-delivery", Method: http.MethodGet, Path: "/api/v1/messages/{id}/delivery",
-		Summary: "Deliveries of a message by recipient and channel, with a summary by status",
-		Description: "Sender and ADMIN only: a recipient gets 403, anyone else 404. At most 10,000 items (by recipient, " +
-			"then channel); the summary counts every delivery.",
-		Errors: reportErrors}, s.messageDeliveries)
+		Summary:     "Deliveries of a message by recipient and channel, with a summary by status",
+		Description: reportOnly + "At most 10,000 items (by recipient, then channel); the summary counts every delivery.",
+		Errors:      reportErrors}, s.messageDeliveries)
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "get-message-receipts", Method: http.MethodGet, Path: "/api/v1/messages/{id}/receipts",
 		Summary:     "Who has received and read a message",
-		Description: "Sender and ADMIN only: a recipient gets 403, anyone else 404. At most 10,000 items, by name.",
+		Description: reportOnly + "At most 10,000 items, by name.",
 		Errors:      reportErrors}, s.messageReceipts)
 }
 
