@@ -94,11 +94,32 @@ func TestSpecLimitsFollowDomain(t *testing.T) {
 		"UpdateUserInputBody.password maxLength":                              whitecross.MaxPasswordLength,
 		"RetryInputBody.delivery_ids maxItems":                                store.MaxRetryDeliveries,
 		"TenantSettingsPatch.retention_days maximum":                          store.MaxRetentionDays,
+
+		"CreateGroupInputBody.name maxLength":       whitecross.MaxNameLength,
+		"CreateLocationInputBody.name maxLength":    whitecross.MaxNameLength,
+		"CreateStudentInputBody.name maxLength":     whitecross.MaxNameLength,
+		"CreateUserInputBody.name maxLength":        whitecross.MaxNameLength,
+		"UpdateUserInputBody.name maxLength":        whitecross.MaxNameLength,
+		"CreateStudentInputBody.grade maxLength":    whitecross.MaxGradeLength,
+		"CreateStudentInputBody.guardians maxItems": whitecross.MaxGuardians,
+		"CreateGroupInputBody.member_ids maxItems":  whitecross.MaxGroupMembers,
+		"CreateUserInputBody.email maxLength":       whitecross.MaxEmailLength,
+		"LoginInputBody.email maxLength":            whitecross.MaxEmailLength,
+		"CreateUserInputBody.location_ids maxItems": whitecross.MaxUserLocations,
+		"UpdateUserInputBody.location_ids maxItems": whitecross.MaxUserLocations,
+		"/api/v1/users get query:q maxLength":       whitecross.MaxQueryLength,
+	}
+	// Every keyset listing pages alike.
+	for _, path := range []string{"/api/v1/users", "/api/v1/messages", "/api/v1/admin/deliveries", "/api/v1/admin/email-suppressions"} {
+		want[path+" get query:limit maximum"] = whitecross.MaxPageLimit
+		want[path+" get query:limit default"] = whitecross.DefaultPageLimit
 	}
 	got := map[string]int{}
-	for _, kw := range []string{"maxLength", "maxItems", "maximum"} {
+	for _, kw := range []string{"maxLength", "maxItems", "maximum", "default"} {
 		for key, v := range specKeywords(t, kw) {
-			got[key+" "+kw] = int(v.(float64))
+			if n, ok := v.(float64); ok {
+				got[key+" "+kw] = int(n)
+			}
 		}
 	}
 	for key, n := range want {
