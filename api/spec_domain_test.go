@@ -27,8 +27,9 @@ func TestSpecEnumsFollowDomain(t *testing.T) {
 	categories, priorities := names(whitecross.Categories...), names(whitecross.Priorities...)
 	formats, statuses := names(whitecross.BodyFormats...), names(whitecross.DeliveryStatuses...)
 	kinds := names(whitecross.LocationKinds...)
-	// Sends leave the server on every channel but IN_APP, the filters name
-	// them in lower case (either case is accepted).
+	// What leaves the server goes on every channel but IN_APP (listed
+	// first); query filters name channels in lower case (either case works).
+	require.Equal(t, whitecross.ChannelInApp, whitecross.Channels[0])
 	sent := names(whitecross.Channels[1:]...)
 	want := map[string][]string{
 		"CreateLocationInputBody.kind":               kinds,
