@@ -2,6 +2,7 @@ package whitecross
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -15,9 +16,30 @@ const (
 	LocationCampus   LocationKind = "CAMPUS"
 )
 
+// LocationKinds lists every location kind, from the top of the tree down.
+var LocationKinds = []LocationKind{LocationDistrict, LocationSchool, LocationCampus}
+
+// Limits of the directory, enforced by the store and documented in the
+// OpenAPI spec (api's tests check the spec against them).
+const (
+	MaxNameLength    = 200   // characters, for tenant, location, user, student and group names
+	MaxGradeLength   = 16    // characters
+	MaxEmailLength   = 254   // bytes, RFC 5321's practical limit
+	MaxUserLocations = 100   // location_ids per user
+	MaxGuardians     = 20    // guardians per student
+	MaxGroupMembers  = 10000 // member_ids per group
+	MaxQueryLength   = 200   // characters of a directory search
+)
+
+// Page sizes of every keyset listing: query.limit 0 means the default.
+const (
+	DefaultPageLimit = 50
+	MaxPageLimit     = 100
+)
+
 // Valid reports whether k is a known location kind.
 func (k LocationKind) Valid() bool {
-	return k == LocationDistrict || k == LocationSchool || k == LocationCampus
+	return slices.Contains(LocationKinds, k)
 }
 
 // Location is a district, school or campus. Locations form a tree; a

@@ -47,6 +47,9 @@ const (
 	BodyMarkdown BodyFormat = "MARKDOWN"
 )
 
+// BodyFormats lists every body format.
+var BodyFormats = []BodyFormat{BodyPlain, BodyMarkdown}
+
 // Channels lists every channel; IN_APP is always part of a message.
 var Channels = []Channel{ChannelInApp, ChannelEmail, ChannelSMS, ChannelPush, ChannelVoice}
 
@@ -60,6 +63,9 @@ const (
 	MessageSent      MessageStatus = "SENT"      // in every recipient's inbox
 	MessageCanceled  MessageStatus = "CANCELED"  // canceled while scheduled; never dispatched
 )
+
+// MessageStatuses lists every message status, in the order of a message's life.
+var MessageStatuses = []MessageStatus{MessageScheduled, MessageSending, MessageSent, MessageCanceled}
 
 // Box is a view of the caller's messages.
 type Box string

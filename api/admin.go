@@ -26,13 +26,13 @@ func (s *Server) adminRoutes() {
 		&huma.Tag{Name: tagAdmin, Description: "Deliveries that did not arrive and their retry; the district's settings."},
 		&huma.Tag{Name: tagDemo, Description: "What the capture provider recorded instead of sending (serve --demo only)."})
 
-	huma.Register(a, s.op(huma.Operation{OperationID: "list-dead-letters", Method: http.MethodGet, Path: "/api/v1/admin/deliveries", Tags: []string{tagAdmin},
+	register(s, tagAdmin, authRequired, huma.Operation{OperationID: "list-dead-letters", Method: http.MethodGet, Path: "/api/v1/admin/deliveries",
 		Summary: "Deliveries that failed or bounced, newest change first",
 		Description: "ADMIN only (others 403). Each item is a delivery with its message id, the recipient's name, the provider " +
 			"that refused it, the reason, the attempts made and its timeline (every state change, oldest first). " +
 			"Pages never skip or repeat an item while new failures arrive.",
-		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity}}, authRequired), handle(s, s.listDeadLetters))
-	huma.Register(a, s.op(huma.Operation{OperationID: "retry-deliveries", Method: http.MethodPost, Path: "/api/v1/admin/deliveries/retry", Tags: []string{tagAdmin},
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity}}, s.listDeadLetters)
+	register(s, tagAdmin, authRequired, huma.Operation{OperationID: "retry-deliveries", Method: http.MethodPost, Path: "/api/v1/admin/deliveries/retry",
 		Summary: "Send failed or bounced deliveries again",
 		Description: "ADMIN only (others 403). Each FAILED or BOUNCED delivery of the district among delivery_ids (at most 1,000) " +
 			"goes back to PENDING and is queued again: its error, provider id and failed_at/bounced_at are cleared (the " +
@@ -40,12 +40,12 @@ func (s *Server) adminRoutes() {
 			"failed) are skipped; requeued says how many were queued. A bounced email address stays suppressed, so its " +
 			"retry fails again until the suppression is removed. Audited.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.retryDeliveries))
-	huma.Register(a, s.op(huma.Operation{OperationID: "get-tenant", Method: http.MethodGet, Path: "/api/v1/tenant", Tags: []string{tagAdmin},
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.retryDeliveries)
+	register(s, tagAdmin, authRequired, huma.Operation{OperationID: "get-tenant", Method: http.MethodGet, Path: "/api/v1/tenant",
 		Summary:     "The caller's district and its settings",
 		Description: "Any signed-in user: the web app shows the channels the district allows.",
-		Errors:      []int{http.StatusUnauthorized}}, authRequired), handle(s, s.getTenant))
-	huma.Register(a, s.op(huma.Operation{OperationID: "update-tenant", Method: http.MethodPatch, Path: "/api/v1/tenant", Tags: []string{tagAdmin},
+		Errors:      []int{http.StatusUnauthorized}}, s.getTenant)
+	register(s, tagAdmin, authRequired, huma.Operation{OperationID: "update-tenant", Method: http.MethodPatch, Path: "/api/v1/tenant",
 		Summary: "Change the district's settings",
 		Description: "ADMIN only (others 403). Only the settings given change; send an empty value (\"\", 0, [], {}, false) to " +
 			"return one to its default. allowed_channels: the channels messages may use (IN_APP is always allowed; empty " +
@@ -56,14 +56,14 @@ func (s *Server) adminRoutes() {
 			"time) or both empty; SMS, voice and push of messages that are not EMERGENCY or URGENT wait until the end time. retention_days: 0 (keep) to 3650. emergency_overrides_opt_out: EMERGENCY messages text " +
 			"numbers that replied STOP. Invalid values are 422 naming the field, e.g. body.settings.fallback.URGENT[1]. Audited.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.updateTenant))
-	huma.Register(a, s.op(huma.Operation{OperationID: "list-dev-outbox", Method: http.MethodGet, Path: "/api/v1/dev/outbox", Tags: []string{tagDemo},
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.updateTenant)
+	register(s, tagDemo, authRequired, huma.Operation{OperationID: "list-dev-outbox", Method: http.MethodGet, Path: "/api/v1/dev/outbox",
 		Summary: "What would have been sent, newest first (demo only)",
 		Description: "Only when the server captures email, SMS, voice and push instead of sending them (serve --demo); " +
 			"otherwise 404. Any signed-in user of the district sees the district's captured sends, whoever they went to: " +
 			"the demo shows a nurse what a parent received. The outbox lives in memory (the newest 1,000 sends) and " +
 			"starts empty at each start. Never enable capture in production.",
-		Errors: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusUnprocessableEntity}}, authRequired), handle(s, s.listOutbox))
+		Errors: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusUnprocessableEntity}}, s.listOutbox)
 
 	s.suppressionRoutes()
 	s.mountAdminHandlers()

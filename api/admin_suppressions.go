@@ -12,21 +12,20 @@ import (
 // addresses: the people email no longer reaches, and the way to let it
 // reach them again once the address works.
 func (s *Server) suppressionRoutes() {
-	a := s.api
-	huma.Register(a, s.op(huma.Operation{OperationID: "list-email-suppressions", Method: http.MethodGet, Path: "/api/v1/admin/email-suppressions", Tags: []string{tagAdmin},
+	register(s, tagAdmin, authRequired, huma.Operation{OperationID: "list-email-suppressions", Method: http.MethodGet, Path: "/api/v1/admin/email-suppressions",
 		Summary: "The district's people whose email address is no longer emailed, newest first",
 		Description: "ADMIN only (others 403). An address is suppressed when it hard-bounced, its owner reported an email as " +
 			"spam, or unsubscribed (reason bounce, complaint, unsubscribe or invalid); the pipeline then never emails it, and " +
 			"email deliveries to it fail at once and fall back to the next channel. Suppressions belong to the address, " +
 			"for every district.",
-		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity}}, authRequired), handle(s, s.listEmailSuppressions))
-	huma.Register(a, s.op(huma.Operation{OperationID: "lift-email-suppression", Method: http.MethodDelete, Path: "/api/v1/admin/email-suppressions/{user_id}", Tags: []string{tagAdmin},
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity}}, s.listEmailSuppressions)
+	register(s, tagAdmin, authRequired, huma.Operation{OperationID: "lift-email-suppression", Method: http.MethodDelete, Path: "/api/v1/admin/email-suppressions/{user_id}",
 		Summary: "Email a person's address again", DefaultStatus: http.StatusNoContent,
 		Description: "ADMIN only (others 403). Lift it once the person confirms the address works (or after correcting it, " +
 			"which also clears it: a new address is not suppressed). The address is emailed again, by every district. " +
 			"Deliveries that already failed stay failed: retry them with POST /api/v1/admin/deliveries/retry. A user of " +
 			"another district, or one whose address is not suppressed, is 404. Audited (the user, not the address).",
-		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}}, authRequired), handle(s, s.liftEmailSuppression))
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}}, s.liftEmailSuppression)
 }
 
 // EmailSuppression is a person whose email address is not emailed.

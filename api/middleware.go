@@ -155,6 +155,7 @@ const (
 	authKey      = "auth"
 	authRequired = "required"
 	authOptional = "optional" // used when present (logout), anonymous otherwise
+	authNone     = ""         // public: health, keys; no security requirement in the spec
 )
 
 // authenticate is the huma middleware that resolves the caller from the

@@ -19,13 +19,12 @@ var errPushOff = whitecross.Errorf(whitecross.ENOTFOUND, "Web Push is not config
 
 // pushRoutes registers the Web Push key and subscription routes.
 func (s *Server) pushRoutes() {
-	a := s.api
-	huma.Register(a, s.op(huma.Operation{OperationID: "get-push-key", Method: http.MethodGet, Path: "/api/v1/push/key", Tags: []string{tagPush},
+	register(s, tagPush, authNone, huma.Operation{OperationID: "get-push-key", Method: http.MethodGet, Path: "/api/v1/push/key",
 		Summary: "The server's Web Push application key",
 		Description: "The VAPID public key (base64url, uncompressed P-256 point) a browser passes as applicationServerKey to " +
 			"PushManager.subscribe(). Public; 404 when Web Push is not configured on this server.",
-		Errors: []int{http.StatusNotFound}}, ""), handle(s, s.pushKey))
-	huma.Register(a, s.op(huma.Operation{OperationID: "create-push-subscription", Method: http.MethodPost, Path: "/api/v1/push/subscriptions", Tags: []string{tagPush},
+		Errors: []int{http.StatusNotFound}}, s.pushKey)
+	register(s, tagPush, authRequired, huma.Operation{OperationID: "create-push-subscription", Method: http.MethodPost, Path: "/api/v1/push/subscriptions",
 		Summary: "Register this browser for push notifications", DefaultStatus: http.StatusCreated,
 		Description: "The body is the browser's PushSubscription.toJSON() as it is. The endpoint must be an https URL of at " +
 			"most 2,048 characters, keys.p256dh base64url of a 65-byte uncompressed P-256 public key, keys.auth base64url " +
@@ -39,16 +38,16 @@ func (s *Server) pushRoutes() {
 			"keeps their 20 newest subscriptions; registering another drops the oldest. 404 when Web Push is not " +
 			"configured on this server.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}}, authRequired), handle(s, s.createPushSubscription))
-	huma.Register(a, s.op(huma.Operation{OperationID: "list-push-subscriptions", Method: http.MethodGet, Path: "/api/v1/push/subscriptions", Tags: []string{tagPush},
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusServiceUnavailable}}, s.createPushSubscription)
+	register(s, tagPush, authRequired, huma.Operation{OperationID: "list-push-subscriptions", Method: http.MethodGet, Path: "/api/v1/push/subscriptions",
 		Summary: "The caller's browsers registered for push, newest first",
 		Description: "Disabled subscriptions are listed too, with disabled_at: one whose sends kept failing (5 in a row over " +
 			"at least a day) is no longer sent to; delete it, or register the browser again to enable it.",
-		Errors: []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.listPushSubscriptions))
-	huma.Register(a, s.op(huma.Operation{OperationID: "delete-push-subscription", Method: http.MethodDelete, Path: "/api/v1/push/subscriptions/{id}", Tags: []string{tagPush},
+		Errors: []int{http.StatusUnauthorized, http.StatusNotFound}}, s.listPushSubscriptions)
+	register(s, tagPush, authRequired, huma.Operation{OperationID: "delete-push-subscription", Method: http.MethodDelete, Path: "/api/v1/push/subscriptions/{id}",
 		Summary: "Stop push notifications to one of the caller's browsers", DefaultStatus: http.StatusNoContent,
 		Description: "Another user's subscription is 404. A browser should also call PushSubscription.unsubscribe().",
-		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}}, authRequired), handle(s, s.deletePushSubscription))
+		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}}, s.deletePushSubscription)
 }
 
 // PushKey is the server's VAPID public key.

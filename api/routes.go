@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -23,18 +24,50 @@ const (
 	tagMessages  = "Messages"
 )
 
-// routes is the route table: every path the server answers.
+// routes is the route table: every path the server answers, one
+// registration function per area.
 func (s *Server) routes() {
-	a := s.api
+	s.healthRoutes()
+	s.authRoutes()
+	s.userRoutes()
+	s.locationRoutes()
+	s.studentRoutes()
+	s.groupRoutes()
+	s.messageRoutes()
+	s.messageReportRoutes()
+	s.messageStateRoutes()
+	s.webhookRoutes()
+	s.pushRoutes()
+	s.adminRoutes()
+	s.realtimeRoutes()
 
-	huma.Register(a, s.op(huma.Operation{OperationID: "healthz", Method: http.MethodGet, Path: "/healthz", Tags: []string{tagHealth},
-		Summary: "Liveness: 200 while the process runs"}, ""), handle(s, s.healthz))
-	huma.Register(a, s.op(huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz", Tags: []string{tagHealth},
+	// The reference page; the spec itself is served by huma at
+	// /api/v1/openapi.json (and .yaml, -3.0.json).
+	s.mux.HandleFunc("GET /api/docs", s.docsPage)
+	s.mux.HandleFunc("GET /api/docs/{file}", s.docsAsset)
+}
+
+// register adds one operation of the route table under its tag and
+// authentication mode, its handler's errors answered as problems. Only what
+// varies between operations is written at each call.
+func register[I, O any](s *Server, tag, auth string, o huma.Operation, h func(context.Context, *I) (*O, error)) {
+	o.Tags = []string{tag}
+	huma.Register(s.api, s.op(o, auth), handle(s, h))
+}
+
+// healthRoutes are the probes of orchestrators and load balancers.
+func (s *Server) healthRoutes() {
+	register(s, tagHealth, authNone, huma.Operation{OperationID: "healthz", Method: http.MethodGet, Path: "/healthz",
+		Summary: "Liveness: 200 while the process runs"}, s.healthz)
+	register(s, tagHealth, authNone, huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz",
 		Summary:     "Readiness: 200 when every dependency answers",
 		Description: "Pings each dependency (database, queue) with a 2 s timeout; 503 names the ones that did not answer.",
-		Errors:      []int{http.StatusServiceUnavailable}}, ""), handle(s, s.readyz))
+		Errors:      []int{http.StatusServiceUnavailable}}, s.readyz)
+}
 
-	huma.Register(a, s.op(huma.Operation{OperationID: "login", Method: http.MethodPost, Path: "/api/v1/auth/login", Tags: []string{tagAuth},
+// authRoutes are sign-in, sessions, the own password and the token keys.
+func (s *Server) authRoutes() {
+	register(s, tagAuth, authNone, huma.Operation{OperationID: "login", Method: http.MethodPost, Path: "/api/v1/auth/login",
 		Summary: "Sign in",
 		Description: "Returns an access/refresh token pair and sets the browser cookies: wc_access (HttpOnly, SameSite=Lax, Path=/), " +
 			"wc_refresh (HttpOnly, SameSite=Strict, Path=/api/v1/auth) and wc_csrf (readable by scripts, SameSite=Strict). " +
@@ -42,20 +75,20 @@ func (s *Server) routes() {
 			"during a lockout, or while the account's or address's allowed attempts are being checked, the answer is 429 with Retry-After; " +
 			"when the server is too busy checking passwords to take this one, 503 with Retry-After (the attempt is not counted).",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge,
-			http.StatusUnsupportedMediaType, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, ""), handle(s, s.login))
-	huma.Register(a, s.op(huma.Operation{OperationID: "refresh", Method: http.MethodPost, Path: "/api/v1/auth/refresh", Tags: []string{tagAuth},
+			http.StatusUnsupportedMediaType, http.StatusTooManyRequests, http.StatusServiceUnavailable}}, s.login)
+	register(s, tagAuth, authNone, huma.Operation{OperationID: "refresh", Method: http.MethodPost, Path: "/api/v1/auth/refresh",
 		Summary: "Exchange a refresh token for a new pair",
 		Description: "The refresh token comes from the body, else from the wc_refresh cookie (then X-CSRF-Token must equal the " +
 			"wc_csrf cookie). The token is spent; presenting a spent token again is 401 and revokes its whole session.",
-		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden}}, ""), handle(s, s.refresh))
-	huma.Register(a, s.op(huma.Operation{OperationID: "logout", Method: http.MethodPost, Path: "/api/v1/auth/logout", Tags: []string{tagAuth},
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden}}, s.refresh)
+	register(s, tagAuth, authOptional, huma.Operation{OperationID: "logout", Method: http.MethodPost, Path: "/api/v1/auth/logout",
 		Summary: "Sign out", DefaultStatus: http.StatusNoContent,
 		Description: "Revokes the session of the refresh token in the body or the wc_refresh cookie, else the session of the " +
 			"caller's access token, and expires the cookies. Always 204 unless a cookie request lacks its X-CSRF-Token (403).",
-		Errors: []int{http.StatusBadRequest, http.StatusForbidden}}, authOptional), handle(s, s.logout))
-	huma.Register(a, s.op(huma.Operation{OperationID: "me", Method: http.MethodGet, Path: "/api/v1/me", Tags: []string{tagAuth},
-		Summary: "The signed-in user", Errors: []int{http.StatusUnauthorized}}, authRequired), handle(s, s.me))
-	huma.Register(a, s.op(huma.Operation{OperationID: "change-password", Method: http.MethodPut, Path: "/api/v1/me/password", Tags: []string{tagAuth},
+		Errors: []int{http.StatusBadRequest, http.StatusForbidden}}, s.logout)
+	register(s, tagAuth, authRequired, huma.Operation{OperationID: "me", Method: http.MethodGet, Path: "/api/v1/me",
+		Summary: "The signed-in user", Errors: []int{http.StatusUnauthorized}}, s.me)
+	register(s, tagAuth, authRequired, huma.Operation{OperationID: "change-password", Method: http.MethodPut, Path: "/api/v1/me/password",
 		Summary: "Change your own password", DefaultStatus: http.StatusNoContent,
 		Description: "Needs the current password: a wrong one is 403 naming body.current_password and counts toward the " +
 			"sign-in lockout (429 with Retry-After while it lasts). The new password has at least 12 characters, is not the " +
@@ -63,25 +96,28 @@ func (s *Server) routes() {
 			"Every other session of the user ends at once; this one stays. Passwords are hashed in a bounded number of " +
 			"slots: 503 with Retry-After when none frees in time.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity,
-			http.StatusTooManyRequests, http.StatusServiceUnavailable}}, authRequired), handle(s, s.changePassword))
-	huma.Register(a, s.op(huma.Operation{OperationID: "jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json", Tags: []string{tagAuth},
-		Summary: "Public keys that verify access tokens (JWKS)"}, ""), handle(s, s.jwks))
+			http.StatusTooManyRequests, http.StatusServiceUnavailable}}, s.changePassword)
+	register(s, tagAuth, authNone, huma.Operation{OperationID: "jwks", Method: http.MethodGet, Path: "/.well-known/jwks.json",
+		Summary: "Public keys that verify access tokens (JWKS)"}, s.jwks)
+}
 
-	huma.Register(a, s.op(huma.Operation{OperationID: "list-users", Method: http.MethodGet, Path: "/api/v1/users", Tags: []string{tagUsers},
+// userRoutes are the directory of people and their administration.
+func (s *Server) userRoutes() {
+	register(s, tagUsers, authRequired, huma.Operation{OperationID: "list-users", Method: http.MethodGet, Path: "/api/v1/users",
 		Summary:     "The people the caller may message",
 		Description: "Active users only, by name. Guardians see the staff at their students' locations; never other guardians.",
-		Errors:      []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, authRequired), handle(s, s.listUsers))
-	huma.Register(a, s.op(huma.Operation{OperationID: "create-user", Method: http.MethodPost, Path: "/api/v1/users", Tags: []string{tagUsers},
+		Errors:      []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, s.listUsers)
+	register(s, tagUsers, authRequired, huma.Operation{OperationID: "create-user", Method: http.MethodPost, Path: "/api/v1/users",
 		Summary: "Create a user", DefaultStatus: http.StatusCreated,
 		Description: "ADMIN anywhere in the district; SCHOOL_ADMIN for non-ADMIN users within their locations and guardians. " +
 			"An email already in the district is 409. Nobody chooses another person's password: a password in the body is 403 " +
 			"naming body.password (the person signs in with a code, or the operator sets a first password with the CLI).",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.createUser))
-	huma.Register(a, s.op(huma.Operation{OperationID: "get-user", Method: http.MethodGet, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.createUser)
+	register(s, tagUsers, authRequired, huma.Operation{OperationID: "get-user", Method: http.MethodGet, Path: "/api/v1/users/{id}",
 		Summary: "A user the caller may message or administer",
-		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.getUser))
-	huma.Register(a, s.op(huma.Operation{OperationID: "update-user", Method: http.MethodPatch, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
+		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, s.getUser)
+	register(s, tagUsers, authRequired, huma.Operation{OperationID: "update-user", Method: http.MethodPatch, Path: "/api/v1/users/{id}",
 		Summary: "Change a user",
 		Description: "Only the fields given change. The email cannot change (sending it is 422). " +
 			"A password is never set here, not even one's own: 403 naming body.password (PUT /api/v1/me/password " +
@@ -90,57 +126,72 @@ func (s *Server) routes() {
 			"placing a non-custodial contact of a student at, above or below that student's location is 403 naming " +
 			"body.location_ids for a SCHOOL_ADMIN and, for an ADMIN, recorded in the audit as an override.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.updateUser))
-	huma.Register(a, s.op(huma.Operation{OperationID: "deactivate-user", Method: http.MethodDelete, Path: "/api/v1/users/{id}", Tags: []string{tagUsers},
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.updateUser)
+	register(s, tagUsers, authRequired, huma.Operation{OperationID: "deactivate-user", Method: http.MethodDelete, Path: "/api/v1/users/{id}",
 		Summary: "Deactivate a user", DefaultStatus: http.StatusNoContent,
 		Description: "The user can no longer sign in and their sessions end at once; their messages stay.",
-		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}}, authRequired), handle(s, s.deleteUser))
+		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}}, s.deleteUser)
+}
 
-	huma.Register(a, s.op(huma.Operation{OperationID: "create-location", Method: http.MethodPost, Path: "/api/v1/locations", Tags: []string{tagLocations},
+// locationRoutes are the district's tree of schools and campuses.
+func (s *Server) locationRoutes() {
+	register(s, tagLocations, authRequired, huma.Operation{OperationID: "create-location", Method: http.MethodPost, Path: "/api/v1/locations",
 		Summary: "Create a district, school or campus", DefaultStatus: http.StatusCreated,
 		Description: "ADMIN anywhere; SCHOOL_ADMIN below their own locations.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.createLocation))
-	huma.Register(a, s.op(huma.Operation{OperationID: "list-locations", Method: http.MethodGet, Path: "/api/v1/locations", Tags: []string{tagLocations},
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.createLocation)
+	register(s, tagLocations, authRequired, huma.Operation{OperationID: "list-locations", Method: http.MethodGet, Path: "/api/v1/locations",
 		Summary: "Every location of the district, parents first",
-		Errors:  []int{http.StatusUnauthorized}}, authRequired), handle(s, s.listLocations))
+		Errors:  []int{http.StatusUnauthorized}}, s.listLocations)
+}
 
-	huma.Register(a, s.op(huma.Operation{OperationID: "create-student", Method: http.MethodPost, Path: "/api/v1/students", Tags: []string{tagStudents},
+// studentRoutes are students and their guardians.
+func (s *Server) studentRoutes() {
+	register(s, tagStudents, authRequired, huma.Operation{OperationID: "create-student", Method: http.MethodPost, Path: "/api/v1/students",
 		Summary: "Create a student with their guardians", DefaultStatus: http.StatusCreated,
 		Description: "The caller must administer the student's location. Guardians must be users of role GUARDIAN in the district " +
 			"whom the caller may see (GET /api/v1/users/{id}); any other id is 422 naming it, alike for unknown and unseen ones. " +
 			"Custody for a guardian who is a non-custodial contact of a student at or near this location is an ADMIN's decision " +
 			"(403 naming body.guardians[i].custody for a SCHOOL_ADMIN; audited as an override).",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.createStudent))
-	huma.Register(a, s.op(huma.Operation{OperationID: "list-students", Method: http.MethodGet, Path: "/api/v1/students", Tags: []string{tagStudents},
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.createStudent)
+	register(s, tagStudents, authRequired, huma.Operation{OperationID: "list-students", Method: http.MethodGet, Path: "/api/v1/students",
 		Summary: "The students the caller may see (a guardian: the children they have custody of)",
-		Errors:  []int{http.StatusUnauthorized}}, authRequired), handle(s, s.listStudents))
-	huma.Register(a, s.op(huma.Operation{OperationID: "get-student", Method: http.MethodGet, Path: "/api/v1/students/{id}", Tags: []string{tagStudents},
+		Errors:  []int{http.StatusUnauthorized}}, s.listStudents)
+	register(s, tagStudents, authRequired, huma.Operation{OperationID: "get-student", Method: http.MethodGet, Path: "/api/v1/students/{id}",
 		Summary:     "A student the caller may see",
 		Description: "A non-custodial contact of the student sees nothing of them: 404.",
-		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.getStudent))
+		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound}}, s.getStudent)
+}
 
-	huma.Register(a, s.op(huma.Operation{OperationID: "create-group", Method: http.MethodPost, Path: "/api/v1/groups", Tags: []string{tagGroups},
+// groupRoutes are the named groups of recipients.
+func (s *Server) groupRoutes() {
+	register(s, tagGroups, authRequired, huma.Operation{OperationID: "create-group", Method: http.MethodPost, Path: "/api/v1/groups",
 		Summary: "Create a group of people the caller may message", DefaultStatus: http.StatusCreated,
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.createGroup))
-	huma.Register(a, s.op(huma.Operation{OperationID: "list-groups", Method: http.MethodGet, Path: "/api/v1/groups", Tags: []string{tagGroups},
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.createGroup)
+	register(s, tagGroups, authRequired, huma.Operation{OperationID: "list-groups", Method: http.MethodGet, Path: "/api/v1/groups",
 		Summary: "The groups the caller may message",
-		Errors:  []int{http.StatusUnauthorized}}, authRequired), handle(s, s.listGroups))
-	huma.Register(a, s.op(huma.Operation{OperationID: "get-group", Method: http.MethodGet, Path: "/api/v1/groups/{id}", Tags: []string{tagGroups},
+		Errors:  []int{http.StatusUnauthorized}}, s.listGroups)
+	register(s, tagGroups, authRequired, huma.Operation{OperationID: "get-group", Method: http.MethodGet, Path: "/api/v1/groups/{id}",
 		Summary: "A group the caller may message",
-		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, authRequired), handle(s, s.getGroup))
+		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, s.getGroup)
+}
 
-	// Messages. GET /messages/counts is a literal path, so the ServeMux
+// Who may act on a message, as the operations that share the rule say it.
+const (
+	senderOnly = "Sender only: a recipient or ADMIN who may see it gets 403, anyone else 404. "
+	reportOnly = "Sender and ADMIN only: a recipient gets 403, anyone else 404. "
+)
+
+// messageRoutes are sending, reading and reporting on messages.
+func (s *Server) messageRoutes() {
+	// GET /messages/counts is a literal path, so the ServeMux
 	// prefers it to /messages/{id}.
 	bodyErrors := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
 		http.StatusConflict, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}
 	idErrors := []int{http.StatusUnauthorized, http.StatusNotFound}
-	reportErrors := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
-	// Read and archive state is a recipient's own: the sender gets 409.
-	stateErrors := []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict}
-	huma.Register(a, s.op(huma.Operation{OperationID: "send-message", Method: http.MethodPost, Path: "/api/v1/messages", Tags: []string{tagMessages},
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "send-message", Method: http.MethodPost, Path: "/api/v1/messages",
 		Summary: "Send a message", DefaultStatus: http.StatusCreated,
 		Description: "To recipient_ids and the members of group_ids (at least one of them), whom the caller must be allowed to " +
 			"message. A recipient id that is not an active user of the district is 422 naming it (errors[0].location " +
@@ -152,80 +203,81 @@ func (s *Server) routes() {
 			"repeating the request with the same body (whitespace and field order aside) returns the original message, 201; " +
 			"with a different body, 409. A scheduled_at in the future stores the message as SCHEDULED until then.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
-			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, authRequired), handle(s, s.sendMessage))
-	huma.Register(a, s.op(huma.Operation{OperationID: "list-messages", Method: http.MethodGet, Path: "/api/v1/messages", Tags: []string{tagMessages},
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.sendMessage)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "list-messages", Method: http.MethodGet, Path: "/api/v1/messages",
 		Summary: "One page of a box, newest first",
 		Description: "inbox: received and not archived, in arrival order; archived: received and archived; sent: sent by the " +
 			"caller (SENDING or SENT); scheduled: the caller's SCHEDULED messages and those canceled while scheduled " +
 			"(status CANCELED: canceling leaves a trace). Pages never skip or repeat a message " +
 			"while new ones arrive. A sensitive message is listed with its subject and sensitive: true, its body, body_html " +
 			"and attachments empty: GET /messages/{id}, which is audited, shows them.",
-		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, authRequired), handle(s, s.listMessages))
-	huma.Register(a, s.op(huma.Operation{OperationID: "count-messages", Method: http.MethodGet, Path: "/api/v1/messages/counts", Tags: []string{tagMessages},
+		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, s.listMessages)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "count-messages", Method: http.MethodGet, Path: "/api/v1/messages/counts",
 		Summary: "The size and unread count of every box, for badges",
-		Errors:  []int{http.StatusUnauthorized}}, authRequired), handle(s, s.countMessages))
-	huma.Register(a, s.op(huma.Operation{OperationID: "get-message", Method: http.MethodGet, Path: "/api/v1/messages/{id}", Tags: []string{tagMessages},
+		Errors:  []int{http.StatusUnauthorized}}, s.countMessages)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "get-message", Method: http.MethodGet, Path: "/api/v1/messages/{id}",
 		Summary: "A message, to its sender, its recipients and the district's admins",
 		Description: "Recipients see a message once it is sent (not while SCHEDULED). Reading a message is recorded in " +
 			"the audit log; it does not mark it read: PUT /read does. The only read that shows a sensitive message's body " +
 			"and attachments. " +
 			"body_html is the body as sanitized HTML, safe to insert into a page.",
-		Errors: idErrors}, authRequired), handle(s, s.getMessage))
-	huma.Register(a, s.op(huma.Operation{OperationID: "reschedule-message", Method: http.MethodPatch, Path: "/api/v1/messages/{id}", Tags: []string{tagMessages},
+		Errors: idErrors}, s.getMessage)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "reschedule-message", Method: http.MethodPatch, Path: "/api/v1/messages/{id}",
 		Summary: "Reschedule a scheduled message",
-		Description: "Sender only: a recipient or ADMIN who may see it gets 403, anyone else 404. 409 once the message is no " +
-			"longer SCHEDULED (sent or canceled); 422 for a time not in the future or more than a year ahead.",
-		Errors: bodyErrors}, authRequired), handle(s, s.rescheduleMessage))
-	huma.Register(a, s.op(huma.Operation{OperationID: "cancel-message", Method: http.MethodDelete, Path: "/api/v1/messages/{id}", Tags: []string{tagMessages},
+		Description: senderOnly + "409 once the message is no longer SCHEDULED (sent or canceled); " +
+			"422 for a time not in the future or more than a year ahead.",
+		Errors: bodyErrors}, s.rescheduleMessage)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "cancel-message", Method: http.MethodDelete, Path: "/api/v1/messages/{id}",
 		Summary: "Cancel a scheduled message", DefaultStatus: http.StatusNoContent,
-		Description: "Sender only: a recipient or ADMIN who may see it gets 403, anyone else 404. The message becomes " +
-			"CANCELED and is never sent; it stays in the scheduled box, marked CANCELED. 409 for one already sent or canceled.",
-		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, authRequired), handle(s, s.cancelMessage))
-	huma.Register(a, s.op(huma.Operation{OperationID: "get-message-thread", Method: http.MethodGet, Path: "/api/v1/messages/{id}/thread", Tags: []string{tagMessages},
+		Description: senderOnly + "The message becomes CANCELED and is never sent; it stays in the scheduled box, " +
+			"marked CANCELED. 409 for one already sent or canceled.",
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, s.cancelMessage)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "get-message-thread", Method: http.MethodGet, Path: "/api/v1/messages/{id}/thread",
 		Summary: "The thread of a message, oldest first",
 		Description: "Only the messages of the thread the caller may see: a guardian sees their own exchange with the " +
 			"sender, never other recipients' replies. Sensitive messages carry no body or attachments, as in lists.",
-		Errors: idErrors}, authRequired), handle(s, s.messageThread))
-	huma.Register(a, s.op(huma.Operation{OperationID: "get-message-delivery", Method: http.MethodGet, Path: "/api/v1/messages/{id}/delivery", Tags: []string{tagMessages},
-		Summary: "Deliveries of a message by recipient and channel, with a summary by status",
-		Description: "Sender and ADMIN only: a recipient gets 403, anyone else 404. At most 10,000 items (by recipient, " +
-			"then channel); the summary counts every delivery.",
-		Errors: reportErrors}, authRequired), handle(s, s.messageDeliveries))
-	huma.Register(a, s.op(huma.Operation{OperationID: "get-message-receipts", Method: http.MethodGet, Path: "/api/v1/messages/{id}/receipts", Tags: []string{tagMessages},
-		Summary:     "Who has received and read a message",
-		Description: "Sender and ADMIN only: a recipient gets 403, anyone else 404. At most 10,000 items, by name.",
-		Errors:      reportErrors}, authRequired), handle(s, s.messageReceipts))
-	huma.Register(a, s.op(huma.Operation{OperationID: "reply-to-message", Method: http.MethodPost, Path: "/api/v1/messages/{id}/replies", Tags: []string{tagMessages},
+		Errors: idErrors}, s.messageThread)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "reply-to-message", Method: http.MethodPost, Path: "/api/v1/messages/{id}/replies",
 		Summary: "Reply in a message's thread", DefaultStatus: http.StatusCreated,
 		Description: "A recipient's reply goes to the message's sender only, never to the other recipients. The sender may " +
 			"reply to a one-to-one message once sent; to a broadcast it is 409 (send a new message instead); an ADMIN " +
 			"who only reads it gets 403. The reply's subject is \"Re: \" and the original's; it takes the original's " +
 			"category, priority and sensitive flag and goes IN_APP only. Idempotency-Key as for sending.",
-		Errors: bodyErrors}, authRequired), handle(s, s.replyToMessage))
-	huma.Register(a, s.op(huma.Operation{OperationID: "mark-message-read", Method: http.MethodPut, Path: "/api/v1/messages/{id}/read", Tags: []string{tagMessages},
+		Errors: bodyErrors}, s.replyToMessage)
+}
+
+// messageReportRoutes tell a message's sender and the district's admins
+// how it was delivered and read; a recipient gets 403.
+func (s *Server) messageReportRoutes() {
+	reportErrors := []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "get-message-delivery", Method: http.MethodGet, Path: "/api/v1/messages/{id}/delivery",
+		Summary:     "Deliveries of a message by recipient and channel, with a summary by status",
+		Description: reportOnly + "At most 10,000 items (by recipient, then channel); the summary counts every delivery.",
+		Errors:      reportErrors}, s.messageDeliveries)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "get-message-receipts", Method: http.MethodGet, Path: "/api/v1/messages/{id}/receipts",
+		Summary:     "Who has received and read a message",
+		Description: reportOnly + "At most 10,000 items, by name.",
+		Errors:      reportErrors}, s.messageReceipts)
+}
+
+// messageStateRoutes are a recipient's own read and archive state of a
+// message; the sender has none, so it gets 409.
+func (s *Server) messageStateRoutes() {
+	stateErrors := []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusConflict}
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "mark-message-read", Method: http.MethodPut, Path: "/api/v1/messages/{id}/read",
 		Summary: "Mark a received message read, for the caller", DefaultStatus: http.StatusNoContent,
-		Errors: stateErrors}, authRequired), handle(s, s.markRead))
-	huma.Register(a, s.op(huma.Operation{OperationID: "mark-message-unread", Method: http.MethodDelete, Path: "/api/v1/messages/{id}/read", Tags: []string{tagMessages},
+		Errors: stateErrors}, s.markRead)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "mark-message-unread", Method: http.MethodDelete, Path: "/api/v1/messages/{id}/read",
 		Summary: "Mark a received message unread, for the caller", DefaultStatus: http.StatusNoContent,
 		Description: "Only the caller's own box changes: the read receipt its sender sees (read_count, receipts) stays.",
-		Errors:      stateErrors}, authRequired), handle(s, s.markUnread))
-	huma.Register(a, s.op(huma.Operation{OperationID: "archive-message", Method: http.MethodPut, Path: "/api/v1/messages/{id}/archive", Tags: []string{tagMessages},
+		Errors:      stateErrors}, s.markUnread)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "archive-message", Method: http.MethodPut, Path: "/api/v1/messages/{id}/archive",
 		Summary: "Archive a message, for the caller", DefaultStatus: http.StatusNoContent,
 		Description: "It leaves the inbox and appears in the archived box.",
-		Errors:      stateErrors}, authRequired), handle(s, s.archiveMessage))
-	huma.Register(a, s.op(huma.Operation{OperationID: "unarchive-message", Method: http.MethodDelete, Path: "/api/v1/messages/{id}/archive", Tags: []string{tagMessages},
+		Errors:      stateErrors}, s.archiveMessage)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "unarchive-message", Method: http.MethodDelete, Path: "/api/v1/messages/{id}/archive",
 		Summary: "Return an archived message to the inbox, for the caller", DefaultStatus: http.StatusNoContent,
-		Errors: stateErrors}, authRequired), handle(s, s.unarchiveMessage))
-
-	s.webhookRoutes()
-	s.pushRoutes()
-	s.adminRoutes()
-	s.realtimeRoutes()
-
-	// The reference page; the spec itself is served by huma at
-	// /api/v1/openapi.json (and .yaml, -3.0.json).
-	s.mux.HandleFunc("GET /api/docs", s.docsPage)
-	s.mux.HandleFunc("GET /api/docs/{file}", s.docsAsset)
+		Errors: stateErrors}, s.unarchiveMessage)
 }
 
 // op completes an operation of the table: the body limit, and the

@@ -14,17 +14,17 @@ import (
 	"whitecross"
 )
 
-// Limits of the directory, shared by validation and documentation.
+// Limits of the directory: the domain's, which the OpenAPI spec documents.
 const (
-	maxNameLength    = 200   // characters, for tenant, location, user, student and group names
-	maxGradeLength   = 16    // characters
-	maxEmailLength   = 254   // bytes, RFC 5321's practical limit
-	maxUserLocations = 100   // location_ids per user
-	maxGuardians     = 20    // guardians per student
-	maxGroupMembers  = 10000 // member_ids per group
-	maxQueryLength   = 200   // characters of a directory search
-	defaultPageLimit = 50
-	maxPageLimit     = 100
+	maxNameLength    = whitecross.MaxNameLength
+	maxGradeLength   = whitecross.MaxGradeLength
+	maxEmailLength   = whitecross.MaxEmailLength
+	maxUserLocations = whitecross.MaxUserLocations
+	maxGuardians     = whitecross.MaxGuardians
+	maxGroupMembers  = whitecross.MaxGroupMembers
+	maxQueryLength   = whitecross.MaxQueryLength
+	defaultPageLimit = whitecross.DefaultPageLimit
+	maxPageLimit     = whitecross.MaxPageLimit
 	defaultTimezone  = "America/Chicago"
 	defaultLocale    = "en"
 	// idBatch is how many ids go into one IN list, far below both dialects'
