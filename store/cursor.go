@@ -33,3 +33,17 @@ func decodePairCursor(c string, maxLen int) (key, id string, ok bool) {
 	id, ok = parseID(v[1])
 	return v[0], id, ok
 }
+
+// Keyset listings fetch one row more than the page (LIMIT limit+1): that
+// extra row says whether a next page exists without a COUNT.
+
+// keysetPage cuts items, fetched with LIMIT limit+1, to the page and, when
+// the extra row came, returns the cursor after the page's last item as
+// after makes it; "" when this is the last page.
+func keysetPage[T any](items []T, limit int, after func(last T) string) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	return items, after(items[limit-1])
+}

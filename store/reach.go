@@ -333,30 +333,36 @@ func (s *Store) ListUsers(ctx context.Context, f whitecross.UserFilter) (*whitec
 	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	defer rows.Close()
-	page := &whitecross.UserPage{Items: []*whitecross.User{}}
-	var lastName string
-	for rows.Next() {
-		var lower string
-		u, err := scanUser(rows, &lower)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		if len(page.Items) == limit {
-			page.NextCursor = encodeUserCursor(lastName, page.Items[limit-1].ID)
-			break
-		}
-		page.Items = append(page.Items, u)
-		lastName = lower
-	}
-	if err := rows.Err(); err != nil {
+	listed, err := collect(rows, scanListedUser)
+	if err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
-	rows.Close()
+	page := &whitecross.UserPage{Items: []*whitecross.User{}}
+	listed, page.NextCursor = keysetPage(listed, limit, func(last listedUser) string {
+		return encodeUserCursor(last.lowerName, last.user.ID)
+	})
+	for _, l := range listed {
+		page.Items = append(page.Items, l.user)
+	}
 	if err := s.loadLocationIDs(ctx, s.db.Reader(), page.Items); err != nil {
 		return nil, err
 	}
 	return page, nil
+}
+
+// listedUser is a row of ListUsers with the lower-cased name its cursor
+// keys on (LOWER in SQL, which may differ from Go's for non-ASCII names).
+type listedUser struct {
+	user      *whitecross.User
+	lowerName string
+}
+
+// scanListedUser scans userColumns followed by LOWER(u.name).
+func scanListedUser(r Row) (listedUser, error) {
+	var l listedUser
+	var err error
+	l.user, err = scanUser(r, &l.lowerName)
+	return l, err
 }
 
 // likeEscaper escapes LIKE wildcards in a search with the ESCAPE '\' clause.
