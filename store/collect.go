@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // collect scans every row with scan and closes rows, so a listing is one
@@ -42,4 +43,11 @@ type queryArgs []any
 func (a *queryArgs) add(v any) string {
 	*a = append(*a, v)
 	return fmt.Sprintf("$%d", len(*a))
+}
+
+// scanLowerID scans a single id column in its canonical lower-case form.
+func scanLowerID(r Row) (string, error) {
+	var id string
+	err := r.Scan(&id)
+	return strings.ToLower(id), err
 }

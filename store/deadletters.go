@@ -173,13 +173,7 @@ func (s *Store) RetryDeliveries(ctx context.Context, ids []string) (int, error) 
 		return 0, whitecross.FieldErrorf(whitecross.EINVALID, "body.delivery_ids", len(ids),
 			"Give 1 to %d delivery ids.", MaxRetryDeliveries)
 	}
-	var canon []string
-	for _, id := range ids {
-		if c, ok := parseID(id); ok {
-			canon = append(canon, c)
-		}
-	}
-	canon, _ = dedupe(canon)
+	canon := parseIDs(ids)
 	var requeued []string
 	err = s.db.InTx(ctx, func(tx *Tx) error {
 		now := s.db.now()

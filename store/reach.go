@@ -57,6 +57,21 @@ reach_custody(id) AS (
 // that "never the caller" excludes nobody and $2 stays a valid uuid.
 const noUser = "00000000-0000-0000-0000-000000000000"
 
+// parseIDs returns the canonical form of each of ids that is a UUID, each
+// once, in the order given; ids that are not UUIDs name nothing and are
+// dropped.
+func parseIDs(ids []string) []string {
+	canon := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if c, ok := parseID(id); ok && !seen[c] {
+			seen[c] = true
+			canon = append(canon, c)
+		}
+	}
+	return canon
+}
+
 // parseID returns the canonical (lower-case) form of a UUID, so that both
 // dialects compare ids alike, and whether s was a UUID at all.
 func parseID(s string) (string, bool) {
@@ -221,17 +236,12 @@ func (s *Store) filterMessageable(ctx context.Context, q Querier, a *whitecross.
 		return nil, whitecross.Errorf(whitecross.EINVALID, "At most %d ids can be checked at once.", maxGroupMembers)
 	}
 	given := make(map[string][]string, len(ids)) // canonical id -> the spellings given
-	var canon []string
 	for _, id := range ids {
-		c, ok := parseID(id)
-		if !ok {
-			continue
+		if c, ok := parseID(id); ok {
+			given[c] = append(given[c], id)
 		}
-		if _, seen := given[c]; !seen {
-			canon = append(canon, c)
-		}
-		given[c] = append(given[c], id)
 	}
+	canon := parseIDs(ids)
 	r := reach{a}
 	out := make(map[string]bool, len(canon))
 	for _, batch := range batches(canon) {
@@ -240,19 +250,14 @@ func (s *Store) filterMessageable(ctx context.Context, q Querier, a *whitecross.
 		if err != nil {
 			return nil, fmt.Errorf("filter messageable: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("filter messageable: %w", err)
-			}
-			for _, g := range given[strings.ToLower(id)] {
+		got, err := collect(rows, scanLowerID)
+		if err != nil {
+			return nil, fmt.Errorf("filter messageable: %w", err)
+		}
+		for _, id := range got {
+			for _, g := range given[id] {
 				out[g] = true
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("filter messageable: %w", err)
 		}
 	}
 	return out, nil

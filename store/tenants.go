@@ -100,16 +100,11 @@ func (s *Store) ListTenants(ctx context.Context) ([]*whitecross.Tenant, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
-	defer rows.Close()
-	var out []*whitecross.Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tenants: %w", err)
-		}
-		out = append(out, t)
+	out, err := collect(rows, scanTenant)
+	if err != nil {
+		return nil, fmt.Errorf("list tenants: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func scanTenant(r Row) (*whitecross.Tenant, error) {

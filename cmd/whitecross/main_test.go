@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -280,24 +279,6 @@ func openEnvDB(t *testing.T, e testEnv) *store.DB {
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-// waitUntil polls done until it holds, failing the test after limit with
-// what it waited for and, when given, detail() as it is then (the state
-// reached, the server's log).
-func waitUntil(t *testing.T, limit time.Duration, what string, done func() bool, detail ...func() string) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !done() {
-		if !time.Now().Before(deadline) {
-			msg := fmt.Sprintf("gave up waiting for %s after %s", what, limit)
-			for _, d := range detail {
-				msg += "\n" + d()
-			}
-			require.FailNow(t, msg)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // countRows counts the rows of a table, every tenant's, straight from the database.
