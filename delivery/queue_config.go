@@ -70,14 +70,13 @@ type QueueConfig struct {
 	Clock whitecross.Clock
 }
 
+// withDefaults fills every zero field with its default.
 func (c QueueConfig) withDefaults() QueueConfig {
 	c.Deliver = c.Deliver.withDefaults()
-	c.UrgentWorkers = cmp.Or(c.UrgentWorkers, DefaultUrgentWorkers)
-	c.BulkWorkers = cmp.Or(c.BulkWorkers, DefaultBulkWorkers)
+	c.UrgentWorkers, c.BulkWorkers = cmp.Or(c.UrgentWorkers, DefaultUrgentWorkers), cmp.Or(c.BulkWorkers, DefaultBulkWorkers)
 	c.UrgentDeliverWorkers = cmp.Or(c.UrgentDeliverWorkers, DefaultUrgentDeliverWorkers)
 	c.DeliverWorkers = cmp.Or(c.DeliverWorkers, DefaultDeliverWorkers)
 	c.MaxAttempts = cmp.Or(c.MaxAttempts, DefaultMaxAttempts)
-	c.DispatchTimeout = cmp.Or(c.DispatchTimeout, DefaultDispatchTimeout)
-	c.RescueAfter = cmp.Or(c.RescueAfter, DefaultRescueAfter)
+	c.DispatchTimeout, c.RescueAfter = cmp.Or(c.DispatchTimeout, DefaultDispatchTimeout), cmp.Or(c.RescueAfter, DefaultRescueAfter)
 	return c
 }

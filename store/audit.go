@@ -74,14 +74,10 @@ func (s *Store) AuditEvents(ctx context.Context, tenantID string, afterSeq int64
 	if !validUUID(tenantID) {
 		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "tenant %s not found", tenantID)
 	}
-	rows, err := s.db.Reader().Query(ctx, `SELECT tenant_id, seq, at, actor_id, action, target_type, target_id, outcome, client_ip, detail, prev_hash, hash
+	out, err := queryAll(ctx, s.db.Reader(), scanAuditEvent, `SELECT tenant_id, seq, at, actor_id, action, target_type, target_id, outcome, client_ip, detail, prev_hash, hash
 		FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, tenantID, afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
-	}
-	out, err := collect(rows, scanAuditEvent)
-	if err != nil {
-		return nil, fmt.Errorf("scan audit event: %w", err)
 	}
 	return out, nil
 }

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+
+	"whitecross"
 )
 
 // Page cursors are opaque to clients: base64url of a JSON pair, a sort key
@@ -32,6 +35,18 @@ func decodePairCursor(c string, maxLen int) (key, id string, ok bool) {
 	}
 	id, ok = parseID(v[1])
 	return v[0], id, ok
+}
+
+// pagingCaller returns the caller of a listing and its page size (see
+// pageLimit). EUNAUTHORIZED without a caller; EINVALID (query.limit) for a
+// limit outside 1..100.
+func pagingCaller(ctx context.Context, limit int) (*whitecross.Actor, int, error) {
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, err = pageLimit(limit)
+	return a, limit, err
 }
 
 // Keyset listings fetch one row more than the page (LIMIT limit+1): that

@@ -38,15 +38,11 @@ const listRecipientIDsCap = 100
 // query.sender_id, query.until (before since), query.limit (outside 1..100)
 // or query.cursor (not made by this box); EUNAUTHORIZED without a caller.
 func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*whitecross.MessagePage, error) {
-	a, err := caller(ctx)
+	a, limit, err := pagingCaller(ctx, f.Limit)
 	if err != nil {
 		return nil, err
 	}
 	box, err := validBox(f.Box)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := pageLimit(f.Limit)
 	if err != nil {
 		return nil, err
 	}

@@ -96,11 +96,7 @@ func (s *Store) findTenant(ctx context.Context, q Querier, where string, arg any
 
 // ListTenants implements whitecross.TenantService: every tenant, oldest first.
 func (s *Store) ListTenants(ctx context.Context) ([]*whitecross.Tenant, error) {
-	rows, err := s.db.Reader().Query(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY created_at, id`)
-	if err != nil {
-		return nil, fmt.Errorf("list tenants: %w", err)
-	}
-	out, err := collect(rows, scanTenant)
+	out, err := queryAll(ctx, s.db.Reader(), scanTenant, `SELECT `+tenantColumns+` FROM tenants ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}

@@ -22,11 +22,7 @@ import (
 // (query.limit), a bad cursor (query.cursor), role (query.role), location
 // id (query.location_id) or an over-long search (query.q).
 func (s *Store) ListUsers(ctx context.Context, f whitecross.UserFilter) (*whitecross.UserPage, error) {
-	a, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := pageLimit(f.Limit)
+	a, limit, err := pagingCaller(ctx, f.Limit)
 	if err != nil {
 		return nil, err
 	}

@@ -99,7 +99,7 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 type child struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *lockedBuffer
+	stderr *testutil.SyncBuffer
 	exited chan error
 }
 
@@ -110,7 +110,7 @@ func startChild(t *testing.T, e testEnv) *child {
 	for k, v := range e {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	c := &child{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	c := &child{cmd: cmd, stderr: &testutil.SyncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = io.Discard, c.stderr
 	require.NoError(t, cmd.Start())
 	go func() { c.exited <- cmd.Wait() }()

@@ -17,18 +17,23 @@ type SyncBuffer struct {
 	buf bytes.Buffer
 }
 
-// Write appends p under the lock.
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
+// Write appends p.
+func (s *SyncBuffer) Write(p []byte) (n int, err error) {
+	s.locked(func() { n, err = s.buf.Write(p) })
+	return n, err
 }
 
 // String returns everything written so far.
-func (s *SyncBuffer) String() string {
+func (s *SyncBuffer) String() (out string) {
+	s.locked(func() { out = s.buf.String() })
+	return out
+}
+
+// locked runs f holding the buffer's lock.
+func (s *SyncBuffer) locked(f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.buf.String()
+	f()
 }
 
 // pollEvery is how often WaitUntil checks: short enough that a test does not
