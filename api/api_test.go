@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -19,6 +18,7 @@ import (
 	"whitecross/api"
 	"whitecross/auth"
 	"whitecross/delivery"
+	"whitecross/internal/testutil"
 	"whitecross/netguard"
 	"whitecross/store"
 	"whitecross/store/storetest"
@@ -37,7 +37,7 @@ type bundle struct {
 	deps  api.Deps
 	d     *storetest.District // "springfield"
 	other *storetest.District // "shelbyville", the other tenant
-	logs  *syncBuffer
+	logs  *testutil.SyncBuffer
 }
 
 // setup serves the real API (store, auth, vault) on db. Passwords use the
@@ -60,7 +60,7 @@ func setup(t *testing.T, db *store.DB, cfg api.Config, with ...func(*api.Deps)) 
 		Tenants: st, Users: st, Credentials: st, Sessions: st, Throttle: st, Audit: st,
 		Hasher: hasher, Keys: keys,
 	})
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	deps := api.Deps{
 		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st,
 		DeadLetters: st, TenantSettings: st, Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: db.Now,
@@ -188,22 +188,4 @@ func (b *bundle) login(t *testing.T, d *storetest.District, u *whitecross.User) 
 func (b *bundle) token(t *testing.T, d *storetest.District, u *whitecross.User) string {
 	t.Helper()
 	return b.login(t, d, u).AccessToken
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }

@@ -16,6 +16,7 @@ import (
 
 	"whitecross"
 	"whitecross/api"
+	"whitecross/internal/testutil"
 )
 
 func TestHealthAndReadiness(t *testing.T) {
@@ -127,7 +128,7 @@ func TestRequestLog(t *testing.T) {
 // nothing, and the log has the detail with the request id.
 func TestInternalErrorsAreGeneric(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	srv := httptest.NewServer(api.New(api.Config{}, api.Deps{
 		Auth:   failingAuth{},
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),

@@ -10,6 +10,7 @@ import (
 
 	"whitecross"
 	"whitecross/delivery"
+	"whitecross/internal/testutil"
 	"whitecross/store"
 	"whitecross/store/storetest"
 )
@@ -53,7 +54,7 @@ func newProductionSendBundle(b *testing.B, db *store.DB) *sendBundle {
 	st.SetDispatchQueue(q)
 	events, cancel := q.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed, river.EventKindJobCancelled)
 	b.Cleanup(cancel)
-	sb := &sendBundle{queueBundle: &queueBundle{db: db, queue: q, logs: &syncBuffer{}, events: events}, st: st, d: storetest.SeedDistrict(b, st)}
+	sb := &sendBundle{queueBundle: &queueBundle{db: db, queue: q, logs: &testutil.SyncBuffer{}, events: events}, st: st, d: storetest.SeedDistrict(b, st)}
 	sb.start(b)
 	return sb
 }

@@ -1,7 +1,6 @@
 package delivery_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"whitecross/delivery"
+	"whitecross/internal/testutil"
 	"whitecross/store"
 	"whitecross/store/storetest"
 )
@@ -28,7 +28,7 @@ type queueBundle struct {
 	db    *store.DB
 	clock *storetest.Clock
 	queue *delivery.Queue
-	logs  *syncBuffer
+	logs  *testutil.SyncBuffer
 
 	events <-chan *river.Event
 	mu     sync.Mutex
@@ -55,7 +55,7 @@ func newStoppedQueue(t testing.TB, db *store.DB, d delivery.Dispatcher, cfg deli
 	clock := storetest.NewClock(testStart)
 	db.Now = clock.Now
 	cfg.Clock = clock.Now
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	q, err := delivery.NewQueue(db, d, cfg, log)
 	require.NoError(t, err)
@@ -162,24 +162,6 @@ func jobCount(t testing.TB, db *store.DB) int {
 	var n int
 	require.NoError(t, db.Reader().QueryRow(context.Background(), "SELECT COUNT(*) FROM river_job").Scan(&n))
 	return n
-}
-
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
 }
 
 // fakeDispatcher records calls; each job takes batches calls to finish, and

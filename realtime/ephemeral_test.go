@@ -7,6 +7,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
 
+	"whitecross/internal/testutil"
 	"whitecross/realtime"
 	"whitecross/store"
 	"whitecross/store/storetest"
@@ -119,7 +120,7 @@ func TestPresence(t *testing.T) {
 		// The last tab closes: offline once the grace period is over.
 		_ = parentTab1.ws.Close(websocket.StatusNormalClosure, "")
 		parentTab1.closed(t)
-		eventually(t, "the gateway to drop the parent's connection", func() bool { return b.first.gw.Stats().Connections == 3 })
+		testutil.WaitUntil(t, waitFor, "the gateway to drop the parent's connection", func() bool { return b.first.gw.Stats().Connections == 3 })
 		b.clock.Advance(realtime.DefaultPresenceGrace)
 		require.Equal(t, presenceData{d.LincolnParent.ID, "offline"}, presence(nurse))
 
@@ -128,7 +129,7 @@ func TestPresence(t *testing.T) {
 		require.Equal(t, presenceData{d.LincolnParent.ID, "online"}, presence(nurse))
 		_ = back.ws.Close(websocket.StatusNormalClosure, "")
 		back.closed(t)
-		eventually(t, "the gateway to drop the parent's connection", func() bool { return b.first.gw.Stats().Connections == 3 })
+		testutil.WaitUntil(t, waitFor, "the gateway to drop the parent's connection", func() bool { return b.first.gw.Stats().Connections == 3 })
 		b.connect(t, b.first, d.LincolnParent)
 		b.clock.Advance(realtime.DefaultPresenceGrace)
 		annex := b.connect(t, b.first, d.AnnexStaff)
@@ -160,7 +161,7 @@ func TestDeadPeerDropped(t *testing.T) {
 	alive := b.connect(t, b.first, b.d.LincolnStaff)
 	dead := rawConnect(t, b.first, b.login(t, b.first, b.d.LincolnStaff).AccessToken)
 	defer dead.Close()
-	eventually(t, "both connections to be registered", func() bool { return b.first.gw.Stats().Connections == 2 })
-	eventually(t, "the dead peer to be dropped", func() bool { return b.first.gw.Stats().Connections == 1 })
+	testutil.WaitUntil(t, waitFor, "both connections to be registered", func() bool { return b.first.gw.Stats().Connections == 2 })
+	testutil.WaitUntil(t, waitFor, "the dead peer to be dropped", func() bool { return b.first.gw.Stats().Connections == 1 })
 	require.Empty(t, alive.sync(t), "a client that reads answers pings and stays")
 }

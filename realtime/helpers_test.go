@@ -364,18 +364,6 @@ func (c *client) messageCreated(t *testing.T) (frame, wire.Message) {
 	return f, m
 }
 
-// eventually polls cond until it holds or waitFor passes.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitFor)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // closeStatus is the close code of err, or -1 when the connection ended
 // without a close frame.
 func closeStatus(err error) websocket.StatusCode {

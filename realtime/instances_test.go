@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"whitecross/internal/testutil"
 	"whitecross/realtime"
 	"whitecross/store"
 	"whitecross/store/storetest"
@@ -75,7 +76,7 @@ func exerciseTwoInstances(t *testing.T, db1, db2 *store.DB, b1, b2 realtime.Brok
 	one := b.first
 	two := b.addInstance(t, db2, options{broker: b2})
 	d := b.d
-	eventually(t, "the instances to hear each other", func() bool {
+	testutil.WaitUntil(t, waitFor, "the instances to hear each other", func() bool {
 		return one.gw.Stats().Peers == 1 && two.gw.Stats().Peers == 1
 	})
 
@@ -124,7 +125,7 @@ func exerciseTwoInstances(t *testing.T, db1, db2 *store.DB, b1, b2 realtime.Brok
 	nurseOnTwo := b.connect(t, two, d.LincolnNurse)
 	waitPresence(t, nurseOnTwo, d.LincolnStaff.ID, "online")
 	_ = back.ws.CloseNow()
-	eventually(t, "instance one to drop the connection", func() bool { return one.gw.Stats().Connections == 1 })
+	testutil.WaitUntil(t, waitFor, "instance one to drop the connection", func() bool { return one.gw.Stats().Connections == 1 })
 	b.clock.Advance(realtime.DefaultPresenceGrace)
 	waitPresence(t, nurse, d.LincolnStaff.ID, "offline")
 	waitPresence(t, nurseOnTwo, d.LincolnStaff.ID, "offline")

@@ -74,29 +74,29 @@ func (s *Store) AuditEvents(ctx context.Context, tenantID string, afterSeq int64
 	if !validUUID(tenantID) {
 		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "tenant %s not found", tenantID)
 	}
-	rows, err := s.db.Reader().Query(ctx, `SELECT tenant_id, seq, at, actor_id, action, target_type, target_id, outcome, client_ip, detail, prev_hash, hash
+	out, err := queryAll(ctx, s.db.Reader(), scanAuditEvent, `SELECT tenant_id, seq, at, actor_id, action, target_type, target_id, outcome, client_ip, detail, prev_hash, hash
 		FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`, tenantID, afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
 	}
-	defer rows.Close()
-	var out []*whitecross.AuditEvent
-	for rows.Next() {
-		var e whitecross.AuditEvent
-		var detail string
-		if err := rows.Scan(&e.TenantID, &e.Seq, &e.At, &e.ActorID, &e.Action, &e.TargetType, &e.TargetID, &e.Outcome, &e.ClientIP, &detail, &e.PrevHash, &e.Hash); err != nil {
-			return nil, fmt.Errorf("scan audit event: %w", err)
-		}
-		e.At = e.At.UTC()
-		e.StoredDetail = []byte(detail)
-		// An edited detail that does not decode must not hide the rest of
-		// the log: it is left nil, and the verifier reports the row.
-		if json.Unmarshal(e.StoredDetail, &e.Detail) != nil {
-			e.Detail = nil
-		}
-		out = append(out, &e)
+	return out, nil
+}
+
+// scanAuditEvent scans one audit_events row.
+func scanAuditEvent(r Row) (*whitecross.AuditEvent, error) {
+	var e whitecross.AuditEvent
+	var detail string
+	if err := r.Scan(&e.TenantID, &e.Seq, &e.At, &e.ActorID, &e.Action, &e.TargetType, &e.TargetID, &e.Outcome, &e.ClientIP, &detail, &e.PrevHash, &e.Hash); err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	e.At = e.At.UTC()
+	e.StoredDetail = []byte(detail)
+	// An edited detail that does not decode must not hide the rest of
+	// the log: it is left nil, and the verifier reports the row.
+	if json.Unmarshal(e.StoredDetail, &e.Detail) != nil {
+		e.Detail = nil
+	}
+	return &e, nil
 }
 
 // AuditHead implements whitecross.AuditStore.

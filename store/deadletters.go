@@ -82,35 +82,35 @@ func (s *Store) ListDeadLetters(ctx context.Context, f whitecross.DeadLetterFilt
 	if err != nil {
 		return nil, fmt.Errorf("list dead letters: %w", err)
 	}
-	page := &whitecross.DeadLetterPage{Items: []*whitecross.DeadLetter{}}
-	for rows.Next() {
-		var dl whitecross.DeadLetter
-		var channel, status string
-		if err := rows.Scan(&dl.ID, &dl.MessageID, &dl.RecipientID, &dl.RecipientName, &channel, &status, &dl.Attempts, &dl.Error,
-			&dl.Provider, &dl.QueuedAt, &dl.SentAt, &dl.DeliveredAt, &dl.FailedAt, &dl.BouncedAt, &dl.UpdatedAt); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list dead letters: %w", err)
-		}
-		dl.ID, dl.MessageID, dl.RecipientID = strings.ToLower(dl.ID), strings.ToLower(dl.MessageID), strings.ToLower(dl.RecipientID)
-		dl.Channel, dl.Status = whitecross.Channel(channel), whitecross.DeliveryStatus(status)
-		dl.QueuedAt, dl.UpdatedAt = dl.QueuedAt.UTC(), dl.UpdatedAt.UTC()
-		dl.SentAt, dl.DeliveredAt, dl.FailedAt, dl.BouncedAt = utcPtr(dl.SentAt), utcPtr(dl.DeliveredAt), utcPtr(dl.FailedAt), utcPtr(dl.BouncedAt)
-		dl.Timeline = []whitecross.DeliveryEvent{}
-		page.Items = append(page.Items, &dl)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	items, err := collect(rows, scanDeadLetter)
+	if err != nil {
 		return nil, fmt.Errorf("list dead letters: %w", err)
 	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = encodeTimeIDCursor(last.UpdatedAt, last.ID)
-	}
+	page := &whitecross.DeadLetterPage{Items: []*whitecross.DeadLetter{}}
+	items, page.NextCursor = keysetPage(items, limit, func(last *whitecross.DeadLetter) string {
+		return encodeTimeIDCursor(last.UpdatedAt, last.ID)
+	})
+	page.Items = append(page.Items, items...)
 	if err := s.loadTimelines(ctx, q, a.TenantID, page.Items); err != nil {
 		return nil, err
 	}
 	return page, nil
+}
+
+// scanDeadLetter scans one row of ListDeadLetters, its timeline still empty.
+func scanDeadLetter(r Row) (*whitecross.DeadLetter, error) {
+	var dl whitecross.DeadLetter
+	var channel, status string
+	if err := r.Scan(&dl.ID, &dl.MessageID, &dl.RecipientID, &dl.RecipientName, &channel, &status, &dl.Attempts, &dl.Error,
+		&dl.Provider, &dl.QueuedAt, &dl.SentAt, &dl.DeliveredAt, &dl.FailedAt, &dl.BouncedAt, &dl.UpdatedAt); err != nil {
+		return nil, err
+	}
+	dl.ID, dl.MessageID, dl.RecipientID = strings.ToLower(dl.ID), strings.ToLower(dl.MessageID), strings.ToLower(dl.RecipientID)
+	dl.Channel, dl.Status = whitecross.Channel(channel), whitecross.DeliveryStatus(status)
+	dl.QueuedAt, dl.UpdatedAt = dl.QueuedAt.UTC(), dl.UpdatedAt.UTC()
+	dl.SentAt, dl.DeliveredAt, dl.FailedAt, dl.BouncedAt = utcPtr(dl.SentAt), utcPtr(dl.DeliveredAt), utcPtr(dl.FailedAt), utcPtr(dl.BouncedAt)
+	dl.Timeline = []whitecross.DeliveryEvent{}
+	return &dl, nil
 }
 
 // loadTimelines fills the timeline of every dead letter with one query.
@@ -173,13 +173,7 @@ func (s *Store) RetryDeliveries(ctx context.Context, ids []string) (int, error) 
 		return 0, whitecross.FieldErrorf(whitecross.EINVALID, "body.delivery_ids", len(ids),
 			"Give 1 to %d delivery ids.", MaxRetryDeliveries)
 	}
-	var canon []string
-	for _, id := range ids {
-		if c, ok := parseID(id); ok {
-			canon = append(canon, c)
-		}
-	}
-	canon, _ = dedupe(canon)
+	canon := parseIDs(ids)
 	var requeued []string
 	err = s.db.InTx(ctx, func(tx *Tx) error {
 		now := s.db.now()

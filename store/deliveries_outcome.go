@@ -35,12 +35,7 @@ func (s *Store) RecordDeliveryOutcome(ctx context.Context, tenantID, deliveryID 
 	default:
 		return nil, whitecross.Errorf(whitecross.EINVALID, "An attempt cannot end in status %q.", o.Status)
 	}
-	var (
-		change *whitecross.DeliveryChange
-		ev     *txEvents // the sender's delivery.updated (realtime)
-	)
-	err := s.db.InTx(ctx, func(tx *Tx) error {
-		now := s.db.now()
+	return s.outcomeTx(ctx, func(tx *Tx, now time.Time) (*outcomeStep, error) {
 		set, args := outcomeSet(o, now)
 		d, err := scanDeliveryWork(tx.QueryRow(ctx, `UPDATE deliveries SET `+set+`
 			WHERE tenant_id = $1 AND id = $2 AND status = 'PENDING' RETURNING `+deliveryWorkColumns(""),
@@ -49,17 +44,46 @@ func (s *Store) RecordDeliveryOutcome(ctx context.Context, tenantID, deliveryID 
 			var one int
 			err := tx.QueryRow(ctx, `SELECT 1 FROM deliveries WHERE tenant_id = $1 AND id = $2`, tenantID, deliveryID).Scan(&one)
 			if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
-				return errDeliveryNotFound()
+				return nil, errDeliveryNotFound()
 			}
-			return err // nil: it exists and is no longer PENDING
+			return nil, err // nil: it exists and is no longer PENDING
 		}
 		if err != nil {
-			return fmt.Errorf("record delivery outcome: %w", err)
+			return nil, fmt.Errorf("record delivery outcome: %w", err)
 		}
 		if err := insertDeliveryEvent(ctx, tx, tenantID, d.ID, d.Status, now, outcomeDetail(o, d.Attempts)); err != nil {
+			return nil, err
+		}
+		return &outcomeStep{tenantID, d, o.Status == whitecross.DeliveryFailed && o.Fallback, o.Error}, nil
+	})
+}
+
+// outcomeStep is a delivery an outcome or a provider status has just
+// changed, with whether to fall back to the next channel and why.
+type outcomeStep struct {
+	tenantID string
+	d        *whitecross.Delivery
+	fallback bool
+	reason   string
+}
+
+// outcomeTx is the shared tail of RecordDeliveryOutcome and
+// ApplyProviderStatus: in one transaction record changes the delivery (nil
+// step when there was nothing to record), then the DeliveryChange is built
+// (with fallback, the next channel's delivery) and the sender's
+// delivery.updated is appended; the event is published after commit only.
+func (s *Store) outcomeTx(ctx context.Context, record func(tx *Tx, now time.Time) (*outcomeStep, error)) (*whitecross.DeliveryChange, error) {
+	var (
+		change *whitecross.DeliveryChange
+		ev     *txEvents // the sender's delivery.updated (realtime)
+	)
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		now := s.db.now()
+		step, err := record(tx, now)
+		if err != nil || step == nil {
 			return err
 		}
-		change, err = s.changeTx(ctx, tx, tenantID, d, o.Status == whitecross.DeliveryFailed && o.Fallback, o.Error, now)
+		change, err = s.changeTx(ctx, tx, step.tenantID, step.d, step.fallback, step.reason, now)
 		if err != nil {
 			return err
 		}
@@ -154,12 +178,7 @@ func (s *Store) ApplyProviderStatus(ctx context.Context, st whitecross.ProviderS
 			below = append(below, "'"+string(s)+"'") // enum constants, safe to inline
 		}
 	}
-	var (
-		change *whitecross.DeliveryChange
-		ev     *txEvents // the sender's delivery.updated (realtime)
-	)
-	err := s.db.InTx(ctx, func(tx *Tx) error {
-		now := s.db.now()
+	return s.outcomeTx(ctx, func(tx *Tx, now time.Time) (*outcomeStep, error) {
 		at := now
 		if !st.At.IsZero() {
 			at = st.At.UTC().Truncate(time.Microsecond)
@@ -185,10 +204,10 @@ func (s *Store) ApplyProviderStatus(ctx context.Context, st whitecross.ProviderS
 			AND status IN (`+strings.Join(below, ", ")+`)
 			RETURNING `+deliveryWorkColumns("")+`, tenant_id`, args...), &tenantID)
 		if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
-			return nil
+			return nil, nil
 		}
 		if err != nil {
-			return fmt.Errorf("apply provider status: %w", err)
+			return nil, fmt.Errorf("apply provider status: %w", err)
 		}
 		tenantID = strings.ToLower(tenantID)
 		detail := st.Provider + " reported " + strings.ToLower(string(st.Status))
@@ -196,20 +215,10 @@ func (s *Store) ApplyProviderStatus(ctx context.Context, st whitecross.ProviderS
 			detail += ": " + st.Error
 		}
 		if err := insertDeliveryEvent(ctx, tx, tenantID, d.ID, d.Status, at, detail); err != nil {
-			return err
+			return nil, err
 		}
-		change, err = s.changeTx(ctx, tx, tenantID, d, rank == 3, cmp.Or(st.Error, strings.ToLower(string(st.Status))), now)
-		if err != nil {
-			return err
-		}
-		ev, err = s.appendDeliveryEvents(ctx, tx, change)
-		return err
+		return &outcomeStep{tenantID, d, rank == 3, cmp.Or(st.Error, strings.ToLower(string(st.Status)))}, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	s.notifyEvents(ctx, ev)
-	return change, nil
 }
 
 // changeTx builds the DeliveryChange of d, committed with tx, and with

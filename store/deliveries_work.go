@@ -139,22 +139,23 @@ func loadUserPushSubscriptions(ctx context.Context, q Querier, tenantID, userID 
 	if err != nil {
 		return nil, fmt.Errorf("load push subscriptions: %w", err)
 	}
-	defer rows.Close()
-	out := []*whitecross.PushSubscription{}
-	for rows.Next() {
-		var p whitecross.PushSubscription
-		if err := rows.Scan(&p.ID, &p.UserID, &p.Endpoint, &p.P256dh, &p.Auth, &p.UserAgent, &p.CreatedAt,
-			&p.Failures, &p.FailingSince, &p.LastError, &p.DisabledAt); err != nil {
-			return nil, fmt.Errorf("load push subscriptions: %w", err)
-		}
-		p.ID, p.UserID, p.CreatedAt = strings.ToLower(p.ID), strings.ToLower(p.UserID), p.CreatedAt.UTC()
-		p.FailingSince, p.DisabledAt = utcPtr(p.FailingSince), utcPtr(p.DisabledAt)
-		out = append(out, &p)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanPushSubscription)
+	if err != nil {
 		return nil, fmt.Errorf("load push subscriptions: %w", err)
 	}
-	return out, nil
+	return append([]*whitecross.PushSubscription{}, out...), nil
+}
+
+// scanPushSubscription scans one row of the push subscription columns.
+func scanPushSubscription(r Row) (*whitecross.PushSubscription, error) {
+	var p whitecross.PushSubscription
+	if err := r.Scan(&p.ID, &p.UserID, &p.Endpoint, &p.P256dh, &p.Auth, &p.UserAgent, &p.CreatedAt,
+		&p.Failures, &p.FailingSince, &p.LastError, &p.DisabledAt); err != nil {
+		return nil, err
+	}
+	p.ID, p.UserID, p.CreatedAt = strings.ToLower(p.ID), strings.ToLower(p.UserID), p.CreatedAt.UTC()
+	p.FailingSince, p.DisabledAt = utcPtr(p.FailingSince), utcPtr(p.DisabledAt)
+	return &p, nil
 }
 
 // SetPhoneOptOut implements whitecross.DeliveryWorkStore. The opt-out

@@ -1,5 +1,11 @@
 package store
 
+// The pipeline's SQL lives here and in deliveries_*.go rather than in
+// delivery/: the store owns the database, so fan-out (a message into inbox
+// rows and deliveries) and channel fallback are store transactions, and
+// delivery/ decides when to run them (its jobs call DispatchMessage,
+// RecordDeliveryOutcome and ApplyProviderStatus).
+
 import (
 	"context"
 	"errors"

@@ -41,24 +41,22 @@ func (s *Store) ListEmailSuppressions(ctx context.Context, limit int, cursor str
 	if err != nil {
 		return nil, fmt.Errorf("list email suppressions: %w", err)
 	}
-	defer rows.Close()
-	page := &whitecross.EmailSuppressionPage{Items: []*whitecross.EmailSuppression{}}
-	for rows.Next() {
+	items, err := collect(rows, func(r Row) (*whitecross.EmailSuppression, error) {
 		var es whitecross.EmailSuppression
-		if err := rows.Scan(&es.UserID, &es.UserName, &es.Email, &es.Reason, &es.Since); err != nil {
-			return nil, fmt.Errorf("list email suppressions: %w", err)
+		if err := r.Scan(&es.UserID, &es.UserName, &es.Email, &es.Reason, &es.Since); err != nil {
+			return nil, err
 		}
 		es.UserID, es.Since = strings.ToLower(es.UserID), es.Since.UTC()
-		page.Items = append(page.Items, &es)
-	}
-	if err := rows.Err(); err != nil {
+		return &es, nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("list email suppressions: %w", err)
 	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = encodeTimeIDCursor(last.Since, last.UserID)
-	}
+	page := &whitecross.EmailSuppressionPage{Items: []*whitecross.EmailSuppression{}}
+	items, page.NextCursor = keysetPage(items, limit, func(last *whitecross.EmailSuppression) string {
+		return encodeTimeIDCursor(last.Since, last.UserID)
+	})
+	page.Items = append(page.Items, items...)
 	return page, nil
 }
 

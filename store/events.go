@@ -359,12 +359,7 @@ func (s *Store) LastEventSeq(ctx context.Context, tenantID, userID string) (int6
 // event (keyed by canonical id), for a gateway catching up after it lost its
 // broker connection. A system operation, like ReadEvents.
 func (s *Store) LastEventSeqs(ctx context.Context, userIDs []string) (map[string]int64, error) {
-	canon := make([]string, 0, len(userIDs))
-	for _, id := range userIDs {
-		if c, ok := parseID(id); ok {
-			canon = append(canon, c)
-		}
-	}
+	canon := parseIDs(userIDs)
 	out := make(map[string]int64, len(canon))
 	for _, batch := range batches(canon) {
 		rows, err := s.db.Reader().Query(ctx, `SELECT user_id, last_seq FROM user_event_seqs WHERE user_id IN (`+

@@ -92,17 +92,12 @@ func (s *Store) existingUsers(ctx context.Context, q Querier, tenantID string, i
 		if err != nil {
 			return nil, fmt.Errorf("check users: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("check users: %w", err)
-			}
-			out[strings.ToLower(id)] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		got, err := collect(rows, scanLowerID)
+		if err != nil {
 			return nil, fmt.Errorf("check users: %w", err)
+		}
+		for _, id := range got {
+			out[id] = true
 		}
 	}
 	return out, nil

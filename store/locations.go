@@ -84,16 +84,11 @@ func (s *Store) ListLocations(ctx context.Context) ([]*whitecross.Location, erro
 	if err != nil {
 		return nil, fmt.Errorf("list locations: %w", err)
 	}
-	defer rows.Close()
-	out := []*whitecross.Location{}
-	for rows.Next() {
-		l, err := scanLocation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list locations: %w", err)
-		}
-		out = append(out, l)
+	out, err := collect(rows, scanLocation)
+	if err != nil {
+		return nil, fmt.Errorf("list locations: %w", err)
 	}
-	return out, rows.Err()
+	return append([]*whitecross.Location{}, out...), nil
 }
 
 // FindLocationByID implements whitecross.LocationService. Any user of the

@@ -38,7 +38,7 @@ const listRecipientIDsCap = 100
 // query.sender_id, query.until (before since), query.limit (outside 1..100)
 // or query.cursor (not made by this box); EUNAUTHORIZED without a caller.
 func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*whitecross.MessagePage, error) {
-	a, err := caller(ctx)
+	a, limit, err := pagingCaller(ctx, f.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -46,122 +46,141 @@ func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*
 	if err != nil {
 		return nil, err
 	}
-	limit, err := pageLimit(f.Limit)
+	args := queryArgs{a.TenantID, callerID(a)}
+	bq := boxScope(box, f.Unread)
+	where, err := messageFilterWhere(f, bq.at, &args)
 	if err != nil {
 		return nil, err
-	}
-	args := []any{a.TenantID, callerID(a)}
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	recipientBox := box == whitecross.BoxInbox || box == whitecross.BoxArchived
-	var from, key, at string
-	var where []string
-	if recipientBox {
-		from = `message_recipients mr JOIN messages m ON m.id = mr.message_id JOIN users su ON su.id = m.sender_id`
-		key, at = `mr.inbox_key`, `mr.delivered_at`
-		where = []string{`mr.tenant_id = $1`, `mr.user_id = $2`, `mr.inbox_key IS NOT NULL`, `mr.delivered_at IS NOT NULL`, `m.tenant_id = $1`}
-		if box == whitecross.BoxInbox {
-			where = append(where, `mr.archived_at IS NULL`)
-		} else {
-			where = append(where, `mr.archived_at IS NOT NULL`)
-		}
-		if f.Unread {
-			where = append(where, `mr.read_at IS NULL`)
-		}
-	} else {
-		from = `messages m JOIN users su ON su.id = m.sender_id LEFT JOIN message_recipients mr ON mr.message_id = m.id AND mr.user_id = $2`
-		key = `m.id`
-		where = []string{`m.tenant_id = $1`, `m.sender_id = $2`}
-		if box == whitecross.BoxSent {
-			at = `COALESCE(m.sent_at, m.created_at)`
-			where = append(where, `m.status IN ('SENDING', 'SENT')`)
-		} else {
-			// A canceled message stays here, marked CANCELED, so canceling
-			// leaves a trace where the message was.
-			at = `m.scheduled_at`
-			where = append(where, `m.status IN ('SCHEDULED', 'CANCELED')`)
-		}
-	}
-	if f.Category != "" {
-		c := whitecross.Category(strings.ToUpper(strings.TrimSpace(string(f.Category))))
-		if !slices.Contains(whitecross.Categories, c) {
-			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.category", string(f.Category), "Unknown category.")
-		}
-		where = append(where, `m.category = `+arg(string(c)))
-	}
-	if f.Priority != "" {
-		p := whitecross.Priority(strings.ToUpper(strings.TrimSpace(string(f.Priority))))
-		if !slices.Contains(whitecross.Priorities, p) {
-			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.priority", string(f.Priority), "Unknown priority.")
-		}
-		where = append(where, `m.priority = `+arg(string(p)))
-	}
-	if f.SenderID != "" {
-		id, ok := parseID(f.SenderID)
-		if !ok {
-			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.sender_id", f.SenderID, "Sender id must be a UUID.")
-		}
-		where = append(where, `m.sender_id = `+arg(id))
-	}
-	if f.Since != nil && f.Until != nil && f.Until.Before(*f.Since) {
-		return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.until", nil, "Until must not be before since.")
-	}
-	if f.Since != nil {
-		where = append(where, at+` >= `+arg(f.Since.UTC()))
-	}
-	if f.Until != nil {
-		where = append(where, at+` < `+arg(f.Until.UTC()))
 	}
 	if f.Cursor != "" {
 		after, err := decodeMessageCursor(f.Cursor, box)
 		if err != nil {
 			return nil, err
 		}
-		where = append(where, key+` < `+arg(after))
+		where = append(where, bq.key+` < `+args.add(after))
 	}
-	rows, err := s.db.Reader().Query(ctx, `SELECT `+messageColumns+` FROM `+from+` WHERE `+strings.Join(where, ` AND `)+
-		` ORDER BY `+key+` DESC LIMIT `+arg(limit+1), args...)
+	rows, err := queryAll(ctx, s.db.Reader(), scanMessageRow, `SELECT `+messageColumns+` FROM `+bq.from+
+		` WHERE `+strings.Join(append(bq.where, where...), ` AND `)+` ORDER BY `+bq.key+` DESC LIMIT `+args.add(limit+1), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list messages: %w", err)
 	}
 	page := &whitecross.MessagePage{Items: []*whitecross.Message{}}
-	var list []*messageRow
-	for rows.Next() {
-		row, err := scanMessageRow(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list messages: %w", err)
-		}
-		if len(list) == limit {
-			last := list[limit-1]
-			if recipientBox {
-				page.NextCursor = encodeMessageCursor(box, *last.inboxKey)
-			} else {
-				page.NextCursor = encodeMessageCursor(box, last.msg.ID)
-			}
-			break
-		}
-		list = append(list, row)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list messages: %w", err)
-	}
-	if len(list) == 0 {
+	rows, page.NextCursor = keysetPage(rows, limit, func(last *messageRow) string {
+		return encodeMessageCursor(box, bq.cursorKey(last))
+	})
+	if len(rows) == 0 {
 		return page, nil
 	}
-	if err := s.fillRecipients(ctx, s.db.Reader(), a, list, listRecipientIDsCap); err != nil {
+	if err := s.fillRecipients(ctx, s.db.Reader(), a, rows, listRecipientIDsCap); err != nil {
 		return nil, err
 	}
-	if err := s.openRows(ctx, list, listContent); err != nil {
+	if err := s.openRows(ctx, rows, listContent); err != nil {
 		return nil, err
 	}
-	for _, row := range list {
+	for _, row := range rows {
 		page.Items = append(page.Items, row.msg)
 	}
 	return page, nil
+}
+
+// boxQuery is what makes one box a listing: the tables, the keyset column
+// (key), the column since/until apply to (at) and the rows that belong.
+// Its WHERE uses $1 (tenant) and $2 (caller).
+type boxQuery struct {
+	from, key, at string
+	where         []string
+	recipient     bool // keyed by the caller's inbox_key, not the message id
+}
+
+// cursorKey is the keyset value of row in this box.
+func (b boxQuery) cursorKey(row *messageRow) string {
+	if b.recipient {
+		return *row.inboxKey
+	}
+	return row.msg.ID
+}
+
+// boxScope returns the query of box, as in the table above. Unread counts
+// in the recipient boxes only: sent and scheduled have no read state.
+func boxScope(box whitecross.Box, unread bool) boxQuery {
+	switch box {
+	case whitecross.BoxInbox, whitecross.BoxArchived:
+		b := boxQuery{
+			from:      `message_recipients mr JOIN messages m ON m.id = mr.message_id JOIN users su ON su.id = m.sender_id`,
+			key:       `mr.inbox_key`,
+			at:        `mr.delivered_at`,
+			where:     []string{`mr.tenant_id = $1`, `mr.user_id = $2`, `mr.inbox_key IS NOT NULL`, `mr.delivered_at IS NOT NULL`, `m.tenant_id = $1`, `mr.archived_at IS NULL`},
+			recipient: true,
+		}
+		if box == whitecross.BoxArchived {
+			b.where[len(b.where)-1] = `mr.archived_at IS NOT NULL`
+		}
+		if unread {
+			b.where = append(b.where, `mr.read_at IS NULL`)
+		}
+		return b
+	}
+	b := boxQuery{
+		from:  `messages m JOIN users su ON su.id = m.sender_id LEFT JOIN message_recipients mr ON mr.message_id = m.id AND mr.user_id = $2`,
+		key:   `m.id`,
+		at:    `COALESCE(m.sent_at, m.created_at)`,
+		where: []string{`m.tenant_id = $1`, `m.sender_id = $2`, `m.status IN ('SENDING', 'SENT')`},
+	}
+	if box == whitecross.BoxScheduled {
+		// A canceled message stays here, marked CANCELED, so canceling
+		// leaves a trace where the message was.
+		b.at = `m.scheduled_at`
+		b.where[len(b.where)-1] = `m.status IN ('SCHEDULED', 'CANCELED')`
+	}
+	return b
+}
+
+// messageFilterWhere returns the conditions of the filter's category,
+// priority, sender and since/until (on the box's time column at), adding
+// their values to args. EINVALID naming the query parameter at fault.
+func messageFilterWhere(f whitecross.MessageFilter, at string, args *queryArgs) ([]string, error) {
+	var where []string
+	if f.Category != "" {
+		c, err := oneOf("query.category", "Unknown category.", f.Category, whitecross.Categories)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, `m.category = `+args.add(string(c)))
+	}
+	if f.Priority != "" {
+		p, err := oneOf("query.priority", "Unknown priority.", f.Priority, whitecross.Priorities)
+		if err != nil {
+			return nil, err
+		}
+		where = append(where, `m.priority = `+args.add(string(p)))
+	}
+	if f.SenderID != "" {
+		id, ok := parseID(f.SenderID)
+		if !ok {
+			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.sender_id", f.SenderID, "Sender id must be a UUID.")
+		}
+		where = append(where, `m.sender_id = `+args.add(id))
+	}
+	if f.Since != nil && f.Until != nil && f.Until.Before(*f.Since) {
+		return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.until", nil, "Until must not be before since.")
+	}
+	if f.Since != nil {
+		where = append(where, at+` >= `+args.add(f.Since.UTC()))
+	}
+	if f.Until != nil {
+		where = append(where, at+` < `+args.add(f.Until.UTC()))
+	}
+	return where, nil
+}
+
+// oneOf returns v upper-cased and trimmed when it is one of allowed, so
+// filters match enums case-insensitively; EINVALID naming field otherwise.
+func oneOf[T ~string](field, detail string, v T, allowed []T) (T, error) {
+	u := T(strings.ToUpper(strings.TrimSpace(string(v))))
+	if !slices.Contains(allowed, u) {
+		return "", whitecross.FieldErrorf(whitecross.EINVALID, field, string(v), "%s", detail)
+	}
+	return u, nil
 }
 
 // validBox returns the box, inbox when empty. EINVALID (query.box) for an
@@ -283,25 +302,12 @@ func (s *Store) Thread(ctx context.Context, id string) ([]*whitecross.Message, e
 	if a.System || a.Role == whitecross.RoleAdmin {
 		visible = `(1 = 1)`
 	}
-	rows, err := q.Query(ctx, `SELECT `+messageColumns+`
+	list, err := queryAll(ctx, q, scanMessageRow, `SELECT `+messageColumns+`
 		FROM messages m JOIN users su ON su.id = m.sender_id
 		LEFT JOIN message_recipients mr ON mr.message_id = m.id AND mr.user_id = $3
 		WHERE m.tenant_id = $1 AND m.thread_id = $2 AND `+visible+`
 		ORDER BY m.id LIMIT `+fmt.Sprint(maxThreadMessages), a.TenantID, m.ThreadID, callerID(a))
 	if err != nil {
-		return nil, fmt.Errorf("load thread: %w", err)
-	}
-	var list []*messageRow
-	for rows.Next() {
-		row, err := scanMessageRow(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("load thread: %w", err)
-		}
-		list = append(list, row)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load thread: %w", err)
 	}
 	if err := s.fillRecipients(ctx, q, a, list, listRecipientIDsCap); err != nil {

@@ -87,23 +87,26 @@ func (s *Store) Deliveries(ctx context.Context, id string) (*whitecross.Delivery
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var d whitecross.Delivery
-		var channel, status string
-		if err := rows.Scan(&d.ID, &d.MessageID, &d.RecipientID, &channel, &status, &d.Attempts, &d.Error,
-			&d.QueuedAt, &d.SentAt, &d.DeliveredAt, &d.FailedAt, &d.BouncedAt); err != nil {
-			return nil, fmt.Errorf("list deliveries: %w", err)
-		}
-		d.Channel, d.Status = whitecross.Channel(channel), whitecross.DeliveryStatus(status)
-		d.QueuedAt = d.QueuedAt.UTC()
-		d.SentAt, d.DeliveredAt, d.FailedAt, d.BouncedAt = utcPtr(d.SentAt), utcPtr(d.DeliveredAt), utcPtr(d.FailedAt), utcPtr(d.BouncedAt)
-		rep.Items = append(rep.Items, &d)
-	}
-	if err := rows.Err(); err != nil {
+	items, err := collect(rows, scanReportDelivery)
+	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
+	rep.Items = append(rep.Items, items...)
 	return rep, nil
+}
+
+// scanReportDelivery scans one delivery row of a delivery report.
+func scanReportDelivery(r Row) (*whitecross.Delivery, error) {
+	var d whitecross.Delivery
+	var channel, status string
+	if err := r.Scan(&d.ID, &d.MessageID, &d.RecipientID, &channel, &status, &d.Attempts, &d.Error,
+		&d.QueuedAt, &d.SentAt, &d.DeliveredAt, &d.FailedAt, &d.BouncedAt); err != nil {
+		return nil, err
+	}
+	d.Channel, d.Status = whitecross.Channel(channel), whitecross.DeliveryStatus(status)
+	d.QueuedAt = d.QueuedAt.UTC()
+	d.SentAt, d.DeliveredAt, d.FailedAt, d.BouncedAt = utcPtr(d.SentAt), utcPtr(d.DeliveredAt), utcPtr(d.FailedAt), utcPtr(d.BouncedAt)
+	return &d, nil
 }
 
 // Receipts implements whitecross.MessageService: one receipt per recipient
@@ -127,20 +130,18 @@ func (s *Store) Receipts(ctx context.Context, id string) ([]*whitecross.Receipt,
 	if err != nil {
 		return nil, fmt.Errorf("list receipts: %w", err)
 	}
-	defer rows.Close()
-	out := []*whitecross.Receipt{}
-	for rows.Next() {
+	out, err := collect(rows, func(row Row) (*whitecross.Receipt, error) {
 		var r whitecross.Receipt
 		var role string
-		if err := rows.Scan(&r.UserID, &r.Name, &role, &r.DeliveredAt, &r.ReadAt); err != nil {
-			return nil, fmt.Errorf("list receipts: %w", err)
+		if err := row.Scan(&r.UserID, &r.Name, &role, &r.DeliveredAt, &r.ReadAt); err != nil {
+			return nil, err
 		}
 		r.Role = whitecross.Role(role)
 		r.DeliveredAt, r.ReadAt = utcPtr(r.DeliveredAt), utcPtr(r.ReadAt)
-		out = append(out, &r)
-	}
-	if err := rows.Err(); err != nil {
+		return &r, nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("list receipts: %w", err)
 	}
-	return out, nil
+	return append([]*whitecross.Receipt{}, out...), nil
 }

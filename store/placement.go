@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"whitecross"
 )
@@ -96,14 +95,9 @@ placed_above(id) AS (
 	if err != nil {
 		return nil, fmt.Errorf("non-custodial links: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("non-custodial links: %w", err)
-		}
-		out = append(out, strings.ToLower(id))
+	out, err := collect(rows, scanLowerID)
+	if err != nil {
+		return nil, fmt.Errorf("non-custodial links: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }

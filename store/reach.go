@@ -3,8 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -56,6 +54,21 @@ reach_custody(id) AS (
 // noUser stands in for the caller's id when the caller is the system, so
 // that "never the caller" excludes nobody and $2 stays a valid uuid.
 const noUser = "00000000-0000-0000-0000-000000000000"
+
+// parseIDs returns the canonical form of each of ids that is a UUID, each
+// once, in the order given; ids that are not UUIDs name nothing and are
+// dropped.
+func parseIDs(ids []string) []string {
+	canon := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if c, ok := parseID(id); ok && !seen[c] {
+			seen[c] = true
+			canon = append(canon, c)
+		}
+	}
+	return canon
+}
 
 // parseID returns the canonical (lower-case) form of a UUID, so that both
 // dialects compare ids alike, and whether s was a UUID at all.
@@ -221,17 +234,12 @@ func (s *Store) filterMessageable(ctx context.Context, q Querier, a *whitecross.
 		return nil, whitecross.Errorf(whitecross.EINVALID, "At most %d ids can be checked at once.", maxGroupMembers)
 	}
 	given := make(map[string][]string, len(ids)) // canonical id -> the spellings given
-	var canon []string
 	for _, id := range ids {
-		c, ok := parseID(id)
-		if !ok {
-			continue
+		if c, ok := parseID(id); ok {
+			given[c] = append(given[c], id)
 		}
-		if _, seen := given[c]; !seen {
-			canon = append(canon, c)
-		}
-		given[c] = append(given[c], id)
 	}
+	canon := parseIDs(ids)
 	r := reach{a}
 	out := make(map[string]bool, len(canon))
 	for _, batch := range batches(canon) {
@@ -240,137 +248,15 @@ func (s *Store) filterMessageable(ctx context.Context, q Querier, a *whitecross.
 		if err != nil {
 			return nil, fmt.Errorf("filter messageable: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("filter messageable: %w", err)
-			}
-			for _, g := range given[strings.ToLower(id)] {
+		got, err := collect(rows, scanLowerID)
+		if err != nil {
+			return nil, fmt.Errorf("filter messageable: %w", err)
+		}
+		for _, id := range got {
+			for _, g := range given[id] {
 				out[g] = true
 			}
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("filter messageable: %w", err)
-		}
 	}
 	return out, nil
-}
-
-// ListUsers implements whitecross.UserService: one page of the active users
-// the caller may message, ordered by lower-cased name then id. Query matches
-// a substring of the name or email (case-insensitive for ASCII), Role one
-// role, LocationID users at that location or below it (guardians count as at
-// the locations of their students; for anyone but a district ADMIN only of
-// those they have custody of). The cursor is a keyset over (name, id), so
-// pages never skip or repeat a user. EINVALID for a limit outside 1..100
-// (query.limit), a bad cursor (query.cursor), role (query.role), location
-// id (query.location_id) or an over-long search (query.q).
-func (s *Store) ListUsers(ctx context.Context, f whitecross.UserFilter) (*whitecross.UserPage, error) {
-	a, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	limit, err := pageLimit(f.Limit)
-	if err != nil {
-		return nil, err
-	}
-	r := reach{a}
-	with := reachWith
-	args := r.args()
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
-	where := []string{`u.tenant_id = $1`, r.messageable("u")}
-	if q := strings.TrimSpace(f.Query); q != "" {
-		if utf8.RuneCountInString(q) > maxQueryLength {
-			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.q", nil, "Search must be at most %d characters.", maxQueryLength)
-		}
-		p := arg("%" + likeEscaper.Replace(strings.ToLower(q)) + "%")
-		where = append(where, `(LOWER(u.name) LIKE `+p+` ESCAPE '\' OR u.email LIKE `+p+` ESCAPE '\')`)
-	}
-	if f.Role != "" {
-		role := whitecross.Role(strings.ToUpper(strings.TrimSpace(string(f.Role))))
-		if err := validRole("query.role", role); err != nil {
-			return nil, err
-		}
-		where = append(where, `u.role = `+arg(string(role)))
-	}
-	if f.LocationID != "" {
-		loc, ok := parseID(f.LocationID)
-		if !ok {
-			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.location_id", f.LocationID, "Location not found.")
-		}
-		with += `, reach_filter(id) AS (
-	SELECT id FROM locations WHERE tenant_id = $1 AND id = ` + arg(loc) + `
-	UNION SELECT l.id FROM locations l JOIN reach_filter rf ON l.parent_id = rf.id WHERE l.tenant_id = $1)
-`
-		// Only a district ADMIN, who administers every link, finds a
-		// non-custodial contact at their child's school; anyone else could
-		// learn where a restricted parent's child goes.
-		custody := ` AND fg.custody`
-		if a.Role == whitecross.RoleAdmin || a.System {
-			custody = ``
-		}
-		where = append(where, `(EXISTS (SELECT 1 FROM user_locations fl WHERE fl.user_id = u.id AND fl.location_id IN (SELECT id FROM reach_filter))
-		OR (u.role = 'GUARDIAN' AND EXISTS (SELECT 1 FROM guardianships fg JOIN students fs ON fs.id = fg.student_id
-			WHERE fg.user_id = u.id`+custody+` AND fs.location_id IN (SELECT id FROM reach_filter))))`)
-	}
-	if f.Cursor != "" {
-		name, id, err := decodeUserCursor(f.Cursor)
-		if err != nil {
-			return nil, err
-		}
-		n, i := arg(name), arg(id)
-		// The first condition is implied by the second; it lets the index
-		// on (tenant_id, LOWER(name), id) start at the cursor.
-		where = append(where, `LOWER(u.name) >= `+n, `(LOWER(u.name) > `+n+` OR u.id > `+i+`)`)
-	}
-	rows, err := s.db.Reader().Query(ctx, with+`SELECT `+userColumns+`, LOWER(u.name) FROM users u WHERE `+
-		strings.Join(where, ` AND `)+` ORDER BY LOWER(u.name), u.id LIMIT `+arg(limit+1), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	page := &whitecross.UserPage{Items: []*whitecross.User{}}
-	var lastName string
-	for rows.Next() {
-		var lower string
-		u, err := scanUser(rows, &lower)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		if len(page.Items) == limit {
-			page.NextCursor = encodeUserCursor(lastName, page.Items[limit-1].ID)
-			break
-		}
-		page.Items = append(page.Items, u)
-		lastName = lower
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	rows.Close()
-	if err := s.loadLocationIDs(ctx, s.db.Reader(), page.Items); err != nil {
-		return nil, err
-	}
-	return page, nil
-}
-
-// likeEscaper escapes LIKE wildcards in a search with the ESCAPE '\' clause.
-var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-
-// encodeUserCursor makes the opaque cursor after the user (lowerName, id).
-func encodeUserCursor(lowerName, id string) string { return encodePairCursor(lowerName, id) }
-
-// decodeUserCursor reverses encodeUserCursor. EINVALID (query.cursor) for
-// anything it did not make.
-func decodeUserCursor(c string) (name, id string, err error) {
-	name, id, ok := decodePairCursor(c, 2048)
-	if !ok {
-		return "", "", whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", nil, "Cursor is not valid; start again without it.")
-	}
-	return name, id, nil
 }

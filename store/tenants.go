@@ -96,20 +96,11 @@ func (s *Store) findTenant(ctx context.Context, q Querier, where string, arg any
 
 // ListTenants implements whitecross.TenantService: every tenant, oldest first.
 func (s *Store) ListTenants(ctx context.Context) ([]*whitecross.Tenant, error) {
-	rows, err := s.db.Reader().Query(ctx, `SELECT `+tenantColumns+` FROM tenants ORDER BY created_at, id`)
+	out, err := queryAll(ctx, s.db.Reader(), scanTenant, `SELECT `+tenantColumns+` FROM tenants ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", err)
 	}
-	defer rows.Close()
-	var out []*whitecross.Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list tenants: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func scanTenant(r Row) (*whitecross.Tenant, error) {

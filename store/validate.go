@@ -167,17 +167,12 @@ func (s *Store) checkUserLocations(ctx context.Context, q Querier, a *whitecross
 		if err != nil {
 			return nil, fmt.Errorf("check locations: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("check locations: %w", err)
-			}
-			found[strings.ToLower(id)] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		got, err := collect(rows, scanLowerID)
+		if err != nil {
 			return nil, fmt.Errorf("check locations: %w", err)
+		}
+		for _, id := range got {
+			found[id] = true
 		}
 		for j, id := range locs {
 			if !found[id] {

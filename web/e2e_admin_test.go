@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"whitecross/internal/testutil"
 	"whitecross/store"
 )
 
@@ -93,7 +94,7 @@ func TestAdminDeliveryProblemsPage(t *testing.T) {
 	// The retry put it back to PENDING and queued it. The demo's capture
 	// provider takes it at once, so PENDING is kept in its timeline, right
 	// after the failure, and its status moves on to SENT or DELIVERED.
-	waitUntil(t, "the retried delivery sent", func() bool {
+	testutil.WaitUntil(t, waitTimeout, "the retried delivery sent", func() bool {
 		status := deliveryStatus(t, db, failed)
 		require.NotEqual(t, "FAILED", status)
 		return status == "SENT" || status == "DELIVERED"
@@ -154,7 +155,7 @@ func failEmailDelivery(t *testing.T, db *store.DB, messageID, recipientID, reaso
 	t.Helper()
 	ctx := context.Background()
 	var id, tenantID string
-	waitUntil(t, "the email delivery handled", func() bool {
+	testutil.WaitUntil(t, waitTimeout, "the email delivery handled", func() bool {
 		var status string
 		err := db.Reader().QueryRow(ctx, `SELECT id, tenant_id, status FROM deliveries WHERE message_id = $1 AND recipient_id = $2 AND channel = 'EMAIL'`,
 			messageID, recipientID).Scan(&id, &tenantID, &status)
@@ -201,16 +202,4 @@ func suppressions(t *testing.T, db *store.DB, email string) int {
 	var n int
 	require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT COUNT(*) FROM email_suppressions WHERE email = $1`, email).Scan(&n))
 	return n
-}
-
-// waitUntil polls done until it is true, failing after waitTimeout.
-func waitUntil(t *testing.T, what string, done func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for !done() {
-		require.True(t, time.Now().Before(deadline), "waited for %s", what)
-		<-tick.C
-	}
 }

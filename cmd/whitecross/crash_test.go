@@ -16,6 +16,7 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/require"
 
+	"whitecross/internal/testutil"
 	"whitecross/store"
 	"whitecross/store/storetest"
 )
@@ -72,7 +73,7 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 		}, &msg))
 
 		// Kill it mid-flight: some emails out, most still to go.
-		waitUntil(t, 10*time.Minute, "the first emails", func() bool { return mailbox.distinct() >= crashRecipients/5 })
+		testutil.WaitUntil(t, 10*time.Minute, "the first emails", func() bool { return mailbox.distinct() >= crashRecipients/5 })
 		child.kill(t)
 		inFlight := runningDeliverJobs(t, db)
 		before := mailbox.distinct()
@@ -80,7 +81,7 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 		require.Less(t, before, crashRecipients, "the kill came after every email was out: the test proves nothing")
 
 		startChild(t, e)
-		waitUntil(t, 10*time.Minute, "every email", func() bool { return mailbox.distinct() == crashRecipients })
+		testutil.WaitUntil(t, 10*time.Minute, "every email", func() bool { return mailbox.distinct() == crashRecipients })
 		total, distinct := mailbox.counts()
 		t.Logf("after restart: %d distinct emails, %d duplicates", distinct, total-distinct)
 		require.Equal(t, crashRecipients, distinct, "no delivery is lost")
@@ -88,7 +89,7 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 		// A send cut off by the kill before its outcome was recorded waits
 		// for River's rescuer: the rescue delay (45s) plus its interval
 		// (30s) after the kill, which every email may well beat.
-		waitUntil(t, 2*time.Minute, "every delivery recorded SENT", func() bool {
+		testutil.WaitUntil(t, 2*time.Minute, "every delivery recorded SENT", func() bool {
 			return countWhere(t, db, "SELECT COUNT(*) FROM deliveries WHERE channel = 'EMAIL' AND status = 'SENT'") == crashRecipients
 		})
 	})
@@ -98,7 +99,7 @@ func TestDeliveriesSurviveSIGKILL(t *testing.T) {
 type child struct {
 	cmd    *exec.Cmd
 	url    string
-	stderr *lockedBuffer
+	stderr *testutil.SyncBuffer
 	exited chan error
 }
 
@@ -109,7 +110,7 @@ func startChild(t *testing.T, e testEnv) *child {
 	for k, v := range e {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	c := &child{cmd: cmd, stderr: &lockedBuffer{}, exited: make(chan error, 1)}
+	c := &child{cmd: cmd, stderr: &testutil.SyncBuffer{}, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = io.Discard, c.stderr
 	require.NoError(t, cmd.Start())
 	go func() { c.exited <- cmd.Wait() }()

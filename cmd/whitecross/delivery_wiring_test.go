@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"whitecross/delivery"
+	"whitecross/internal/testutil"
 	"whitecross/provider/webpush"
 	"whitecross/store"
 )
@@ -90,7 +91,7 @@ func TestServeDemoDeliversToTheOutbox(t *testing.T) {
 
 		// The deliver jobs run in the background: wait for both sends.
 		sent := map[string]outboxItem{}
-		waitUntil(t, jobLimit, "both sends in the outbox", func() bool {
+		testutil.WaitUntil(t, jobLimit, "both sends in the outbox", func() bool {
 			for _, it := range srv.outbox(t, nurse) {
 				if strings.HasSuffix(it.Link, "/messages/"+msg.ID) {
 					sent[it.Channel] = it

@@ -7,7 +7,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"whitecross/internal/testutil"
 	"whitecross/store"
 	"whitecross/store/storetest"
 )
@@ -102,34 +102,15 @@ func mustCLI(t *testing.T, e testEnv, stdin string, args ...string) result {
 	return r
 }
 
-// lockedBuffer is a bytes.Buffer safe to write from the server goroutine
-// while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // server is a `whitecross serve` running in the test.
 type server struct {
 	t      *testing.T
 	URL    string
-	stdout *lockedBuffer
-	stderr *lockedBuffer
+	stdout *testutil.SyncBuffer
+	stderr *testutil.SyncBuffer
 	// output is stdout and stderr as a terminal shows them: interleaved
 	// in the order written.
-	output *lockedBuffer
+	output *testutil.SyncBuffer
 	cancel context.CancelFunc
 	done   chan int
 	code   int
@@ -150,7 +131,7 @@ const (
 func startServe(t *testing.T, e testEnv, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{t: t, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, output: &lockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	s := &server{t: t, stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, output: &testutil.SyncBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	args = append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)
 	stdout, stderr := io.MultiWriter(s.stdout, s.output), io.MultiWriter(s.stderr, s.output)
 	go func() { s.done <- runWith(ctx, e.get, args, strings.NewReader(""), stdout, stderr) }()
@@ -280,24 +261,6 @@ func openEnvDB(t *testing.T, e testEnv) *store.DB {
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-// waitUntil polls done until it holds, failing the test after limit with
-// what it waited for and, when given, detail() as it is then (the state
-// reached, the server's log).
-func waitUntil(t *testing.T, limit time.Duration, what string, done func() bool, detail ...func() string) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !done() {
-		if !time.Now().Before(deadline) {
-			msg := fmt.Sprintf("gave up waiting for %s after %s", what, limit)
-			for _, d := range detail {
-				msg += "\n" + d()
-			}
-			require.FailNow(t, msg)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // countRows counts the rows of a table, every tenant's, straight from the database.

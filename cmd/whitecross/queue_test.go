@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"whitecross/internal/testutil"
 	"whitecross/store"
 )
 
@@ -49,7 +50,7 @@ func TestServeDispatchesScheduledMessages(t *testing.T) {
 		require.Equal(t, "SCHEDULED", m.Status)
 
 		// River's scheduler looks for due jobs every five seconds.
-		waitUntil(t, jobLimit, "the scheduled message to be SENT", func() bool {
+		testutil.WaitUntil(t, jobLimit, "the scheduled message to be SENT", func() bool {
 			require.Equal(t, http.StatusOK, srv.do(http.MethodGet, "/api/v1/messages/"+m.ID, token, nil, &m))
 			return m.Status == "SENT"
 		}, func() string { return "still " + m.Status + "; stderr: " + srv.stderr.String() })

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"whitecross/internal/testutil"
 	"whitecross/store"
 )
 
@@ -28,8 +29,8 @@ func TestServeStopsCleanlyOnSIGTERM(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0")
 	cmd.Env = append(os.Environ(), runMainEnv+"=1", "WHITECROSS_DATA_DIR="+dir, "DATABASE_URL=", "WHITECROSS_MASTER_KEY=")
-	stderr := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = &lockedBuffer{}, stderr
+	stderr := &testutil.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = &testutil.SyncBuffer{}, stderr
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
