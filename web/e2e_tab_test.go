@@ -151,12 +151,18 @@ func (b *tab) open(path string) {
 // the page asked for.
 func (b *tab) signIn(path, email string) {
 	b.t.Helper()
+	b.signInTo(path, "demo", email, demoPassword)
+}
+
+// signInTo signs in through the form to any district with any password.
+func (b *tab) signInTo(path, tenant, email, password string) {
+	b.t.Helper()
 	b.open(path)
 	b.waitView("signin")
 	b.do(
-		chromedp.SetValue(chromedp.ID("signin-tenant"), "demo"),
+		chromedp.SetValue(chromedp.ID("signin-tenant"), tenant),
 		chromedp.SendKeys(chromedp.ID("signin-email"), email),
-		chromedp.SendKeys(chromedp.ID("signin-password"), demoPassword),
+		chromedp.SendKeys(chromedp.ID("signin-password"), password),
 		chromedp.Click(chromedp.CSS(".signin-form button[type=submit]")),
 	)
 	b.waitFor("signed in", `(() => { const m = document.getElementById('main'); return m.dataset.state === 'ready' && m.dataset.view !== 'signin'; })()`)

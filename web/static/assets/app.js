@@ -15,6 +15,7 @@ import { messageView } from './view-message.js';
 import { composeView } from './view-compose.js';
 import { devOutboxView } from './view-devoutbox.js';
 import { deliveriesView } from './view-deliveries.js';
+import { accountView } from './view-account.js';
 import { pushControl, pushPrompt, disablePush } from './push.js';
 import { menu } from './menu.js';
 
@@ -41,9 +42,10 @@ const ROUTES = [
   [/^\/compose$/, () => ({ name: 'compose' })],
   [/^\/outbox$/, () => ({ name: 'outbox' })],
   [/^\/deliveries$/, () => ({ name: 'deliveries', adminOnly: true })],
+  [/^\/account$/, () => ({ name: 'account' })],
 ];
 
-const VIEWS = { box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView };
+const VIEWS = { box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, account: accountView };
 
 // route picks the view of the URL. An admin page is "not found" to anyone
 // else, as a link to it would be (the API refuses them too).
@@ -204,7 +206,8 @@ function buildNav() {
     h('ul', { class: 'boxes' },
       BOXES.map(([box, label]) => h('li', null, h('a', { href: `/${box}`, id: `nav-${box}` }, label, h('span', { class: 'count', id: `count-${box}` })))),
       h('li', { id: 'nav-outbox-item', hidden: true }, h('a', { href: '/outbox', id: 'nav-outbox' }, 'Outbox (demo)')),
-      app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/deliveries', id: 'nav-deliveries' }, 'Delivery problems')) : null),
+      app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/deliveries', id: 'nav-deliveries' }, 'Delivery problems')) : null,
+      h('li', null, h('a', { href: '/account', id: 'nav-account' }, 'Your account'))),
     h('section', { id: 'pending-panel', class: 'panel', 'aria-labelledby': 'pending-heading', hidden: true },
       h('h2', { id: 'pending-heading' }, 'Waiting to send'), h('ul', { id: 'pending-list', class: 'plain-list' })),
     h('section', { class: 'panel online-panel', 'aria-labelledby': 'online-heading' },
