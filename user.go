@@ -78,8 +78,9 @@ type ContactPoint struct {
 	CreatedAt  time.Time   `json:"created_at"`
 }
 
-// UserCreate is the input to create a user. Password may be empty for a
-// user who cannot sign in yet.
+// UserCreate is the input to create a user. Password is the system's only
+// (the operator's CLI, the demo); without one the user cannot sign in with a
+// password yet.
 type UserCreate struct {
 	Email       string
 	Name        string
@@ -119,9 +120,10 @@ type UserPage struct {
 // UserService manages users. Every method is scoped to the caller's tenant
 // and applies the administration and messaging rules of docs/security.md.
 type UserService interface {
-	// CreateUser validates and creates a user with a hashed password.
-	// EINVALID naming the field; ECONFLICT for an email already in the tenant;
-	// EFORBIDDEN when the caller may not administer that role or location.
+	// CreateUser validates and creates a user (with a hashed password when
+	// the system gives one). EINVALID naming the field; ECONFLICT for an email
+	// already in the tenant; EFORBIDDEN when the caller may not administer
+	// that role or location, or gives a password (naming body.password).
 	CreateUser(ctx context.Context, in *UserCreate) (*User, error)
 	// FindUserByID returns ENOTFOUND for a user of another tenant or one the
 	// caller may neither message nor administer.
