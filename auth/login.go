@@ -115,7 +115,8 @@ func addressThrottleKey(clientIP string) string {
 	if addr.Is4() {
 		return "ip:" + addr.String()
 	}
-	return "ip:" + netip.PrefixFrom(addr.WithZone(""), 64).Masked().String()
+	block, _ := addr.WithZone("").Prefix(64) // cannot fail: an IPv6 address and 64 bits
+	return "ip:" + block.String()
 }
 
 // reserve charges the attempt to every key, or returns ERATELIMIT when any
@@ -244,16 +245,26 @@ func (s *Service) recordFailure(ctx context.Context, tenant *whitecross.Tenant, 
 	return nil
 }
 
+// passwordProved settles the charges of an attempt whose password was
+// right: the account's count is cleared and the other keys (the address's)
+// get their charge back, since a proved password was no guess.
+func (s *Service) passwordProved(ctx context.Context, accountKey string, refunds []whitecross.ThrottleCharge) error {
+	if err := s.deps.Throttle.Reset(ctx, accountKey); err != nil {
+		return fmt.Errorf("reset login throttle: %w", err)
+	}
+	if err := s.deps.Throttle.Refund(ctx, refunds); err != nil {
+		return fmt.Errorf("refund login attempt: %w", err)
+	}
+	return nil
+}
+
 // loginSucceeded clears the account's count, refunds the other charges
 // (the address's), opens a session with its first refresh token, audits
 // the sign-in and returns the tokens.
 func (s *Service) loginSucceeded(ctx context.Context, user *whitecross.User, req whitecross.LoginRequest,
 	accountKey string, refunds []whitecross.ThrottleCharge, now time.Time) (*whitecross.TokenPair, *whitecross.User, error) {
-	if err := s.deps.Throttle.Reset(ctx, accountKey); err != nil {
-		return nil, nil, fmt.Errorf("reset login throttle: %w", err)
-	}
-	if err := s.deps.Throttle.Refund(ctx, refunds); err != nil {
-		return nil, nil, fmt.Errorf("refund login attempt: %w", err)
+	if err := s.passwordProved(ctx, accountKey, refunds); err != nil {
+		return nil, nil, err
 	}
 	sessionID, err := uuid.NewV7()
 	if err != nil {

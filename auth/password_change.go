@@ -59,11 +59,8 @@ func (s *Service) ChangePassword(ctx context.Context, current, next string) erro
 		}
 		return errWrongCurrentPassword
 	}
-	if err := s.deps.Throttle.Reset(ctx, keys[0].key); err != nil {
-		return fmt.Errorf("reset login throttle: %w", err)
-	}
-	if err := s.deps.Throttle.Refund(ctx, charges[1:]); err != nil {
-		return fmt.Errorf("refund login attempt: %w", err)
+	if err := s.passwordProved(ctx, keys[0].key, charges[1:]); err != nil {
+		return err
 	}
 	return s.deps.Users.SetPassword(ctx, a.UserID, next)
 }
