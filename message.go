@@ -120,6 +120,8 @@ type Message struct {
 	Sender         MessageSender
 	RecipientIDs   []string
 	RecipientCount int
+	// Audience is the broadcast audience as given (nil for none).
+	Audience *Audience
 	// ReadCount is how many recipients have read it; shown to the sender only.
 	ReadCount   *int
 	Subject     string
@@ -147,15 +149,18 @@ func (m *Message) Urgent() bool {
 type MessageCreate struct {
 	RecipientIDs []string
 	GroupIDs     []string
-	Subject      string
-	Body         string
-	BodyFormat   BodyFormat // default PLAIN
-	Category     Category   // default GENERAL
-	Priority     Priority   // default MEDIUM
-	Channels     []Channel  // default [IN_APP]; IN_APP is always added
-	Attachments  []Attachment
-	ScheduledAt  *time.Time // nil or not after now: send now
-	Sensitive    bool
+	// Audience, when set, adds everyone who matches it when the message is
+	// dispatched (beside or instead of RecipientIDs and GroupIDs).
+	Audience    *Audience
+	Subject     string
+	Body        string
+	BodyFormat  BodyFormat // default PLAIN
+	Category    Category   // default GENERAL
+	Priority    Priority   // default MEDIUM
+	Channels    []Channel  // default [IN_APP]; IN_APP is always added
+	Attachments []Attachment
+	ScheduledAt *time.Time // nil or not after now: send now
+	Sensitive   bool
 	// IdempotencyKey, when set, makes a retried request return the original
 	// message; RequestHash fingerprints the request body so a different
 	// body under the same key is ECONFLICT.
@@ -300,4 +305,7 @@ const (
 	AuditMessageViewed      = "message.viewed"
 	AuditMessageCanceled    = "message.canceled"
 	AuditMessageRescheduled = "message.rescheduled"
+	// AuditMessageAudienceResolved records how many people a broadcast's
+	// audience held when it was dispatched (detail: recipient_count).
+	AuditMessageAudienceResolved = "message.audience.resolved"
 )

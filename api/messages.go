@@ -69,17 +69,18 @@ type messageIDInput struct {
 type sendMessageInput struct {
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retry safe: the same key with the same body returns the original message (201); with a different body, 409"`
 	Body           struct {
-		RecipientIDs []string     `json:"recipient_ids,omitempty" maxItems:"10000" format:"uuid" doc:"Users the caller may message; at least one of recipient_ids and group_ids"`
-		GroupIDs     []string     `json:"group_ids,omitempty" maxItems:"50" format:"uuid" doc:"Groups whose members receive it"`
-		Subject      string       `json:"subject" minLength:"1" maxLength:"200"`
-		Body         string       `json:"body" minLength:"1" maxLength:"20000"`
-		BodyFormat   string       `json:"body_format,omitempty" enum:"PLAIN,MARKDOWN" default:"PLAIN"`
-		Category     string       `json:"category,omitempty" enum:"EMERGENCY,HEALTH_UPDATE,MEDICATION,IMMUNIZATION,INCIDENT,APPOINTMENT,REMINDER,GENERAL" default:"GENERAL"`
-		Priority     string       `json:"priority,omitempty" enum:"LOW,MEDIUM,HIGH,URGENT" default:"MEDIUM"`
-		Channels     []string     `json:"channels,omitempty" maxItems:"5" enum:"IN_APP,EMAIL,SMS,PUSH,VOICE" doc:"Default [\"IN_APP\"]; IN_APP is always added"`
-		Attachments  []Attachment `json:"attachments,omitempty" maxItems:"10"`
-		ScheduledAt  *time.Time   `json:"scheduled_at,omitempty" nullable:"true" doc:"Send later (at most a year ahead); absent, null or a time not in the future sends now"`
-		Sensitive    bool         `json:"sensitive,omitempty" doc:"Protected health information: email, SMS and voice carry only a notice and a link, never the content"`
+		RecipientIDs []string       `json:"recipient_ids,omitempty" maxItems:"10000" format:"uuid" doc:"Users the caller may message; at least one of recipient_ids, group_ids and audience"`
+		GroupIDs     []string       `json:"group_ids,omitempty" maxItems:"50" format:"uuid" doc:"Groups whose members receive it"`
+		Audience     *wire.Audience `json:"audience,omitempty" doc:"A broadcast: everyone matching it when the message is dispatched (beside or instead of recipient_ids and group_ids)"`
+		Subject      string         `json:"subject" minLength:"1" maxLength:"200"`
+		Body         string         `json:"body" minLength:"1" maxLength:"20000"`
+		BodyFormat   string         `json:"body_format,omitempty" enum:"PLAIN,MARKDOWN" default:"PLAIN"`
+		Category     string         `json:"category,omitempty" enum:"EMERGENCY,HEALTH_UPDATE,MEDICATION,IMMUNIZATION,INCIDENT,APPOINTMENT,REMINDER,GENERAL" default:"GENERAL"`
+		Priority     string         `json:"priority,omitempty" enum:"LOW,MEDIUM,HIGH,URGENT" default:"MEDIUM"`
+		Channels     []string       `json:"channels,omitempty" maxItems:"5" enum:"IN_APP,EMAIL,SMS,PUSH,VOICE" doc:"Default [\"IN_APP\"]; IN_APP is always added"`
+		Attachments  []Attachment   `json:"attachments,omitempty" maxItems:"10"`
+		ScheduledAt  *time.Time     `json:"scheduled_at,omitempty" nullable:"true" doc:"Send later (at most a year ahead); absent, null or a time not in the future sends now"`
+		Sensitive    bool           `json:"sensitive,omitempty" doc:"Protected health information: email, SMS and voice carry only a notice and a link, never the content"`
 	}
 }
 
@@ -116,7 +117,7 @@ func (s *Server) sendMessage(ctx context.Context, in *sendMessageInput) (*messag
 		return nil, err
 	}
 	create := &whitecross.MessageCreate{
-		RecipientIDs: nonNil(b.RecipientIDs), GroupIDs: nonNil(b.GroupIDs),
+		RecipientIDs: nonNil(b.RecipientIDs), GroupIDs: nonNil(b.GroupIDs), Audience: b.Audience.Domain(),
 		Subject: b.Subject, Body: b.Body, BodyFormat: whitecross.BodyFormat(b.BodyFormat),
 		Category: whitecross.Category(b.Category), Priority: whitecross.Priority(b.Priority),
 		Attachments: make([]whitecross.Attachment, 0, len(b.Attachments)),

@@ -34,6 +34,7 @@ func (s *Server) routes() {
 	s.studentRoutes()
 	s.groupRoutes()
 	s.messageRoutes()
+	s.audienceRoutes()
 	s.messageReportRoutes()
 	s.messageStateRoutes()
 	s.webhookRoutes()
@@ -193,7 +194,7 @@ func (s *Server) messageRoutes() {
 	idErrors := []int{http.StatusUnauthorized, http.StatusNotFound}
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "send-message", Method: http.MethodPost, Path: "/api/v1/messages",
 		Summary: "Send a message", DefaultStatus: http.StatusCreated,
-		Description: "To recipient_ids and the members of group_ids (at least one of them), whom the caller must be allowed to " +
+		Description: "To recipient_ids, the members of group_ids and an audience (at least one of them), whom the caller must be allowed to " +
 			"message. A recipient id that is not an active user of the district is 422 naming it (errors[0].location " +
 			"body.recipient_ids[i]); a recipient the caller may not message is 403 naming it; a group the caller may not " +
 			"use is 422 naming body.group_ids[i]. Group members the caller may not message, or who are deactivated, are " +
@@ -201,7 +202,10 @@ func (s *Server) messageRoutes() {
 			"Limits: subject 200 characters, body 20,000 characters, 10 attachments (https URLs), 10,000 recipient_ids, " +
 			"50 group_ids, 100,000 recipients after expanding groups, request 1 MiB. With an Idempotency-Key (per user), " +
 			"repeating the request with the same body (whitespace and field order aside) returns the original message, 201; " +
-			"with a different body, 409. A scheduled_at in the future stores the message as SCHEDULED until then.",
+			"with a different body, 409. A scheduled_at in the future stores the message as SCHEDULED until then. " +
+			"An audience (a broadcast) is resolved when the message is dispatched, with no limit on its size: the answer is " +
+			"SENDING (or SCHEDULED) with recipient_count counting only the named recipients until then; a guardian is 403 " +
+			"body.audience, a location outside the caller's 403 body.audience.location_ids[i].",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusConflict,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.sendMessage)
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "list-messages", Method: http.MethodGet, Path: "/api/v1/messages",

@@ -61,6 +61,8 @@ type Deps struct {
 	Students  whitecross.StudentService
 	Groups    whitecross.GroupService
 	Messages  whitecross.MessageService
+	// Audiences previews broadcast audiences.
+	Audiences whitecross.AudienceService
 	// Push keeps browsers' Web Push subscriptions.
 	Push whitecross.PushSubscriptionService
 	// Callbacks decides what provider callbacks (Twilio, SendGrid) mean:

@@ -78,9 +78,11 @@ func (s *Store) dispatchBatch(ctx context.Context, tx *Tx, job DispatchJob, ev *
 		scheduledAt        *time.Time
 		chans              string
 		category, priority string
+		audiencePending    bool
 	)
 	err := tx.QueryRow(ctx, `UPDATE messages SET updated_at = updated_at WHERE tenant_id = $1 AND id = $2
-		RETURNING status, scheduled_at, channels, category, priority`, tenantID, messageID).Scan(&status, &scheduledAt, &chans, &category, &priority)
+		RETURNING status, scheduled_at, channels, category, priority, audience IS NOT NULL AND audience_resolved_at IS NULL`,
+		tenantID, messageID).Scan(&status, &scheduledAt, &chans, &category, &priority, &audiencePending)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
 		return true, nil
 	}
@@ -101,6 +103,14 @@ func (s *Store) dispatchBatch(ctx context.Context, tx *Tx, job DispatchJob, ev *
 		if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'SENDING', updated_at = $3
 			WHERE tenant_id = $1 AND id = $2 AND status = 'SCHEDULED'`, tenantID, messageID, now); err != nil {
 			return false, fmt.Errorf("dispatch: start sending: %w", err)
+		}
+	}
+	if audiencePending {
+		// A broadcast's audience is resolved first, a batch per step, so
+		// that it is complete before anyone's inbox is filled.
+		resolved, err := s.resolveAudienceBatch(ctx, tx, tenantID, messageID, now)
+		if err != nil || !resolved {
+			return false, err
 		}
 	}
 	users, err := undelivered(ctx, tx, messageID)

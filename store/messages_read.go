@@ -51,7 +51,7 @@ func errMessageNotFound() error {
 const messageColumns = `m.id, m.tenant_id, m.thread_id, m.reply_to_id, m.sender_id, su.name, su.role,
 	m.subject_sealed, m.body_sealed, m.attachments_sealed, m.key_id,
 	m.body_format, m.category, m.priority, m.channels, m.sensitive, m.status, m.recipient_count,
-	m.scheduled_at, m.sent_at, m.created_at,
+	m.scheduled_at, m.sent_at, m.created_at, m.audience,
 	mr.user_id, mr.inbox_key, mr.delivered_at, mr.read_at, mr.archived_at`
 
 // messageRow is one scanned message before decryption.
@@ -71,14 +71,22 @@ func scanMessageRow(r Row) (*messageRow, error) {
 		role, format, cat   string
 		prio, chans, status string
 		recipientID         *string
+		audience            *string
 	)
 	err := r.Scan(&m.ID, &m.TenantID, &m.ThreadID, &m.ReplyToID, &m.Sender.ID, &m.Sender.Name, &role,
 		&row.sealed.Subject, &row.sealed.Body, &row.sealed.Attachments, &row.sealed.KeyID,
 		&format, &cat, &prio, &chans, &m.Sensitive, &status, &m.RecipientCount,
-		&m.ScheduledAt, &m.SentAt, &m.CreatedAt,
+		&m.ScheduledAt, &m.SentAt, &m.CreatedAt, &audience,
 		&recipientID, &row.inboxKey, &row.deliveredAt, &m.ReadAt, &m.ArchivedAt)
 	if err != nil {
 		return nil, err
+	}
+	sp, err := decodeAudience(audience)
+	if err != nil {
+		return nil, err
+	}
+	if sp != nil {
+		m.Audience = sp.domain()
 	}
 	m.Sender.Role = whitecross.Role(role)
 	m.BodyFormat = whitecross.BodyFormat(format)

@@ -56,11 +56,16 @@ func (s *Store) SendMessage(ctx context.Context, in *whitecross.MessageCreate) (
 	if err := checkAllowedChannels(ctx, s.db.Reader(), a.TenantID, in.Channels); err != nil {
 		return nil, err
 	}
+	if d.audience != nil {
+		if err := s.checkAudience(ctx, s.db.Reader(), a, in.Audience, d.audience); err != nil {
+			return nil, err
+		}
+	}
 	// The audience is resolved before the write transaction, on the read
 	// pool, so that checking 10,000 recipients never holds SQLite's single
 	// writer. A recipient deactivated in the milliseconds between the check
 	// and the commit still receives the message.
-	recipients, err := s.resolveAudience(ctx, a, in.RecipientIDs, in.GroupIDs)
+	recipients, err := s.resolveAudience(ctx, a, in.RecipientIDs, in.GroupIDs, d.audience != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -116,17 +121,21 @@ func (s *Store) storeOutgoing(ctx context.Context, tx *Tx, a *whitecross.Actor, 
 	if err != nil {
 		return err
 	}
+	aud, err := encodeAudience(m.audience)
+	if err != nil {
+		return err
+	}
 	chans := make([]string, len(m.channels))
 	for i, c := range m.channels {
 		chans[i] = string(c)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO messages (id, tenant_id, thread_id, reply_to_id, sender_id,
 		subject_sealed, body_sealed, attachments_sealed, key_id, body_format, category, priority, channels,
-		sensitive, status, recipient_count, scheduled_at, sent_at, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULL, $18, $18)`,
+		sensitive, status, recipient_count, scheduled_at, sent_at, created_at, updated_at, audience)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, NULL, $18, $18, $19)`,
 		m.id, a.TenantID, m.threadID, m.replyToID, callerID(a), sc.Subject, sc.Body, sc.Attachments, sc.KeyID,
 		string(m.format), string(m.category), string(m.priority), strings.Join(chans, ","), m.sensitive,
-		string(m.status()), len(m.recipients), m.scheduledAt, now); err != nil {
+		string(m.status()), len(m.recipients), m.scheduledAt, now, aud); err != nil {
 		return fmt.Errorf("insert message: %w", err)
 	}
 	if err := s.claimIdempotencyKey(ctx, tx, a, m.idempotencyKey, m.requestHash, m.id); err != nil {
@@ -143,6 +152,9 @@ func (s *Store) storeOutgoing(ctx context.Context, tx *Tx, a *whitecross.Actor, 
 	}
 	if m.scheduledAt != nil {
 		detail["scheduled_at"] = m.scheduledAt.Format(time.RFC3339Nano)
+	}
+	if aud != nil {
+		detail["audience"] = *aud // ids, roles and grades: no content
 	}
 	for k, v := range extra {
 		detail[k] = v
@@ -196,7 +208,9 @@ func (s *Store) dispatchOutgoing(ctx context.Context, tx *Tx, m *outgoing, force
 
 // dispatchOutgoingBatches is dispatchOutgoing before the events are appended.
 func (s *Store) dispatchOutgoingBatches(ctx context.Context, tx *Tx, m *outgoing, forceInline bool, ev *txEvents) error {
-	inline := forceInline || s.queue == nil || (m.scheduledAt == nil && len(m.recipients) <= InlineDispatchMax)
+	// A broadcast is always queued: accepting it is one message row and
+	// one job whatever its audience's size.
+	inline := forceInline || s.queue == nil || (m.scheduledAt == nil && m.audience == nil && len(m.recipients) <= InlineDispatchMax)
 	if !inline {
 		job := DispatchJob{TenantID: m.tenantID, MessageID: m.id, RunAt: s.db.now(), ScheduledAt: m.scheduledAt, Urgent: m.urgent()}
 		if m.scheduledAt != nil {
@@ -229,9 +243,10 @@ func (s *Store) dispatchOutgoingBatches(ctx context.Context, tx *Tx, m *outgoing
 // (EINVALID body.group_ids[i]). Group members the caller may not message or
 // who are deactivated are left out silently: a group is an audience whose
 // membership changes, and one member who left must not block a broadcast.
-// EINVALID body.recipient_ids when nobody is left, or when the audience
-// exceeds MaxRecipientsPerSend.
-func (s *Store) resolveAudience(ctx context.Context, a *whitecross.Actor, recipientIDs, groupIDs []string) ([]string, error) {
+// EINVALID body.recipient_ids when nobody is left (unless a broadcast
+// audience, resolved at dispatch, comes beside them: broadcast), or when
+// they exceed MaxRecipientsPerSend.
+func (s *Store) resolveAudience(ctx context.Context, a *whitecross.Actor, recipientIDs, groupIDs []string, broadcast bool) ([]string, error) {
 	self := callerID(a)
 	canon := make([]string, len(recipientIDs))
 	for i, id := range recipientIDs {
@@ -274,7 +289,7 @@ func (s *Store) resolveAudience(ctx context.Context, a *whitecross.Actor, recipi
 		}
 		candidates = candidates[n:]
 	}
-	if len(audience) == 0 {
+	if len(audience) == 0 && !broadcast {
 		return nil, whitecross.FieldErrorf(whitecross.EINVALID, "body.recipient_ids", nil,
 			"No recipients left: you cannot message yourself, and no group member is one you may message.")
 	}

@@ -33,7 +33,8 @@ type draft struct {
 	channels      []whitecross.Channel
 	attachments   []whitecross.Attachment
 	sensitive     bool
-	scheduledAt   *time.Time // nil: send now
+	scheduledAt   *time.Time    // nil: send now
+	audience      *audienceSpec // nil: no audience
 }
 
 // validateMessage checks everything of in that needs no database, applies
@@ -78,9 +79,12 @@ func validateMessage(in *whitecross.MessageCreate, now time.Time) (*draft, error
 		return nil, whitecross.FieldErrorf(whitecross.EINVALID, "body.group_ids", len(in.GroupIDs),
 			"At most %d groups per message.", whitecross.MaxGroupIDs)
 	}
-	if len(in.RecipientIDs) == 0 && len(in.GroupIDs) == 0 {
+	if d.audience, err = validAudience(in.Audience); err != nil {
+		return nil, err
+	}
+	if len(in.RecipientIDs) == 0 && len(in.GroupIDs) == 0 && d.audience == nil {
 		return nil, whitecross.FieldErrorf(whitecross.EINVALID, "body.recipient_ids", nil,
-			"Give at least one recipient in recipient_ids or group_ids.")
+			"Give at least one recipient in recipient_ids, group_ids or audience.")
 	}
 	if in.ScheduledAt != nil {
 		at := in.ScheduledAt.UTC().Truncate(time.Microsecond)

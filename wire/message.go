@@ -14,7 +14,8 @@ type Message struct {
 	ReplyToID      *string       `json:"reply_to_id" format:"uuid" doc:"The message this one answers, or null"`
 	Sender         MessageSender `json:"sender"`
 	RecipientIDs   []string      `json:"recipient_ids" nullable:"false" doc:"Every recipient, for the sender and ADMINs (at most 100 in listings and threads: recipient_count has the total); only the caller's own id, for a recipient"`
-	RecipientCount int           `json:"recipient_count" doc:"Recipients after expanding groups"`
+	RecipientCount int           `json:"recipient_count" doc:"Recipients after expanding groups; for a broadcast, 0 (or the named recipients) until its audience is resolved at dispatch, then everyone it reached"`
+	Audience       *Audience     `json:"audience" doc:"The broadcast audience as given (canonical: ids lower-case, grades upper-case, each once), or null"`
 	ReadCount      *int          `json:"read_count,omitempty" doc:"How many recipients have read it (or replied to it); a receipt never goes back when a recipient marks it unread. For the sender and ADMINs only"`
 	Subject        string        `json:"subject"`
 	Body           string        `json:"body" doc:"As written, in body_format. Empty for a sensitive message everywhere but GET /messages/{id} (the audited read) and the answers to its author's own send, reply or reschedule: lists, threads and live frames carry its subject and sensitive: true only, so a client shows a marker and fetches the detail to read it"`
@@ -31,6 +32,39 @@ type Message struct {
 	CreatedAt      time.Time     `json:"created_at"`
 	ReadAt         *time.Time    `json:"read_at" doc:"When the caller read it (the caller's own state), or null"`
 	ArchivedAt     *time.Time    `json:"archived_at" doc:"When the caller archived it (the caller's own state), or null"`
+}
+
+// Audience is who a broadcast reaches, resolved when it is dispatched.
+// Its tags also validate the audience of a send request and a preview.
+type Audience struct {
+	Everyone    bool     `json:"everyone,omitempty" doc:"The whole of whom the sender may reach; never combined with another dimension"`
+	LocationIDs []string `json:"location_ids,omitempty" maxItems:"100" nullable:"false" doc:"People at these locations or below them; a guardian is at the locations of the students they have custody of"`
+	Roles       []string `json:"roles,omitempty" maxItems:"5" nullable:"false" enum:"ADMIN,SCHOOL_ADMIN,NURSE,STAFF,GUARDIAN"`
+	Grades      []string `json:"grades,omitempty" maxItems:"20" nullable:"false" doc:"Guardians with custody of a student in one of these grades (with location_ids, at one of those locations)"`
+}
+
+// AudienceFrom is aud on the wire (nil for none).
+func AudienceFrom(aud *whitecross.Audience) *Audience {
+	if aud == nil {
+		return nil
+	}
+	out := &Audience{Everyone: aud.Everyone, LocationIDs: aud.LocationIDs, Grades: aud.Grades}
+	for _, r := range aud.Roles {
+		out.Roles = append(out.Roles, string(r))
+	}
+	return out
+}
+
+// Domain is a as the domain takes it (nil for none).
+func (a *Audience) Domain() *whitecross.Audience {
+	if a == nil {
+		return nil
+	}
+	out := &whitecross.Audience{Everyone: a.Everyone, LocationIDs: a.LocationIDs, Grades: a.Grades}
+	for _, r := range a.Roles {
+		out.Roles = append(out.Roles, whitecross.Role(r))
+	}
+	return out
 }
 
 // MessageSender is who sent a message.
@@ -56,7 +90,8 @@ func MessageFrom(m *whitecross.Message) Message {
 		ID: m.ID, ThreadID: m.ThreadID, ReplyToID: m.ReplyToID,
 		Sender:       MessageSender{ID: m.Sender.ID, Name: m.Sender.Name, Role: string(m.Sender.Role)},
 		RecipientIDs: make([]string, 0, len(m.RecipientIDs)), RecipientCount: m.RecipientCount, ReadCount: m.ReadCount,
-		Subject: m.Subject, Body: m.Body, BodyHTML: markdown.AppHTML(m.Body, m.BodyFormat),
+		Audience: AudienceFrom(m.Audience),
+		Subject:  m.Subject, Body: m.Body, BodyHTML: markdown.AppHTML(m.Body, m.BodyFormat),
 		BodyFormat: string(m.BodyFormat), Category: string(m.Category), Priority: string(m.Priority),
 		Channels: ChannelNames(m.Channels), Attachments: make([]Attachment, 0, len(m.Attachments)),
 		Sensitive: m.Sensitive, Status: string(m.Status),

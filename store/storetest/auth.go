@@ -71,8 +71,8 @@ func insertAuthUser(t *testing.T, db *store.DB, tenant, email string) string {
 	return id
 }
 
-// execAuth runs one statement in its own transaction.
-func execAuth(t *testing.T, db *store.DB, query string, args ...any) {
+// execSQL runs one statement in its own transaction.
+func execSQL(t *testing.T, db *store.DB, query string, args ...any) {
 	t.Helper()
 	ctx := context.Background()
 	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
@@ -244,7 +244,7 @@ func exerciseSessions(t *testing.T, open Opener) {
 		t.Parallel()
 		a := setupAuth(t, open)
 		sess, tok := a.newSession(t, ttl)
-		execAuth(t, a.db, `UPDATE users SET deactivated_at = $2 WHERE id = $1`, a.user, a.clock.Now())
+		execSQL(t, a.db, `UPDATE users SET deactivated_at = $2 WHERE id = $1`, a.user, a.clock.Now())
 		require.False(t, a.active(t, a.tenant, sess.ID))
 		_, _, err := a.rotate(t, tok, ttl)
 		require.Equal(t, whitecross.EUNAUTHORIZED, whitecross.ErrorCode(err))

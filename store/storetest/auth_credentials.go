@@ -17,7 +17,7 @@ import (
 func insertAuthLocation(t *testing.T, db *store.DB, tenant string) string {
 	t.Helper()
 	id := uuid.Must(uuid.NewV7()).String()
-	execAuth(t, db, `INSERT INTO locations (id, tenant_id, name, kind, created_at) VALUES ($1, $2, 'School', 'SCHOOL', $3)`,
+	execSQL(t, db, `INSERT INTO locations (id, tenant_id, name, kind, created_at) VALUES ($1, $2, 'School', 'SCHOOL', $3)`,
 		id, tenant, db.Now().UTC())
 	return id
 }
@@ -29,7 +29,7 @@ func exerciseCredentials(t *testing.T, open Opener) {
 		ctx := context.Background()
 		loc1, loc2 := insertAuthLocation(t, a.db, a.tenant), insertAuthLocation(t, a.db, a.tenant)
 		for _, loc := range []string{loc2, loc1} {
-			execAuth(t, a.db, `INSERT INTO user_locations (tenant_id, user_id, location_id) VALUES ($1, $2, $3)`, a.tenant, a.user, loc)
+			execSQL(t, a.db, `INSERT INTO user_locations (tenant_id, user_id, location_id) VALUES ($1, $2, $3)`, a.tenant, a.user, loc)
 		}
 		for _, email := range []string{"nurse@example.org", "  Nurse@Example.ORG\t", "NURSE@EXAMPLE.ORG"} {
 			c, err := a.st.FindCredentials(ctx, a.tenant, email)
@@ -53,7 +53,7 @@ func exerciseCredentials(t *testing.T, open Opener) {
 		t.Parallel()
 		a := setupAuth(t, open)
 		at := a.clock.Now().Add(time.Hour)
-		execAuth(t, a.db, `UPDATE users SET deactivated_at = $2 WHERE id = $1`, a.user, at)
+		execSQL(t, a.db, `UPDATE users SET deactivated_at = $2 WHERE id = $1`, a.user, at)
 		c, err := a.st.FindCredentials(context.Background(), a.tenant, "nurse@example.org")
 		require.NoError(t, err)
 		require.False(t, c.User.Active())

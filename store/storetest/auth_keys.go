@@ -80,7 +80,7 @@ func exerciseSigningKeys(t *testing.T, open Opener) {
 
 		// A sealed key moved onto another row does not open there.
 		require.NoError(t, a.st.AddSigningKey(ctx, newTestSigningKey(t, "kid-two", a.clock.Now().Add(time.Second))))
-		execAuth(t, a.db, `UPDATE signing_keys SET sealed_key = $1 WHERE id = 'kid-two'`, sealed)
+		execSQL(t, a.db, `UPDATE signing_keys SET sealed_key = $1 WHERE id = 'kid-two'`, sealed)
 		_, err := a.st.SigningKeys(ctx)
 		require.ErrorContains(t, err, "cannot open signing key kid-two")
 	})

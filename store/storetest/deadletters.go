@@ -86,7 +86,7 @@ func setupDeadLetters(t *testing.T, open Opener) *deadBundle {
 	b.fail(t, b.d.Tenant.ID, b.ids["urgent/SMS"], whitecross.DeliveryFailed, "twilio", "gave up after 12 attempts", 12)
 	b.fail(t, b.other.Tenant.ID, b.otherFailed, whitecross.DeliveryFailed, "smtp", "550 mailbox unavailable", 1)
 	// AnnexParent/SMS stays PENDING; mark it SENT so one delivery is neither.
-	execAuth(t, b.db, `UPDATE deliveries SET status = 'SENT', provider = 'twilio', provider_id = 'SM1', sent_at = $2, updated_at = $2 WHERE id = $1`,
+	execSQL(t, b.db, `UPDATE deliveries SET status = 'SENT', provider = 'twilio', provider_id = 'SM1', sent_at = $2, updated_at = $2 WHERE id = $1`,
 		b.ids["AnnexParent/SMS"], b.clock.Now())
 	return b
 }
@@ -101,9 +101,9 @@ func (b *deadBundle) fail(t *testing.T, tenantID, id string, status whitecross.D
 	if status == whitecross.DeliveryBounced {
 		column = "bounced_at"
 	}
-	execAuth(t, b.db, `UPDATE deliveries SET status = $2, error = $3, provider = $4, provider_id = $5, attempts = $6, `+column+` = $7, updated_at = $7
+	execSQL(t, b.db, `UPDATE deliveries SET status = $2, error = $3, provider = $4, provider_id = $5, attempts = $6, `+column+` = $7, updated_at = $7
 		WHERE id = $1`, id, string(status), reason, provider, "p-"+id, attempts, now)
-	execAuth(t, b.db, `INSERT INTO delivery_events (id, tenant_id, delivery_id, status, at, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+	execSQL(t, b.db, `INSERT INTO delivery_events (id, tenant_id, delivery_id, status, at, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
 		uuid.Must(uuid.NewV7()).String(), tenantID, id, string(status), now, reason)
 }
 

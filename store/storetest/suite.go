@@ -19,6 +19,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"Auth", exerciseAuth},
 		{"MessagesSend", exerciseMessagesSend},
 		{"MessagesRead", exerciseMessagesRead},
+		{"Audiences", exerciseAudiences},
 		{"Events", exerciseEvents},
 		{"DeliveriesWork", exerciseDeliveriesWork},
 		{"DeadLetters", exerciseDeadLetters},

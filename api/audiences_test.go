@@ -1,0 +1,57 @@
+package api_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"whitecross/api"
+)
+
+// TestBroadcastOverHTTP: an admin previews and sends to the guardians of
+// one school; the answer carries the audience as given and no recipients
+// until dispatch, which the test store does inline; a guardian's preview or
+// send is 403 naming body.audience, and a shapeless audience 422.
+func TestBroadcastOverHTTP(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, b *bundle) {
+		d := b.d
+		admin, nurse, parent := b.token(t, d, d.Admin), b.token(t, d, d.LincolnNurse), b.token(t, d, d.LincolnParent)
+		aud := map[string]any{"location_ids": []string{d.Lincoln.ID}, "roles": []string{"GUARDIAN"}}
+
+		res := b.do(t, req{method: "POST", path: "/api/v1/audiences/preview", token: admin, body: aud})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var p api.AudiencePreview
+		res.decode(t, &p)
+		require.Equal(t, 2, p.Count, "LincolnParent and AnnexParent; never the non-custodial parent")
+		require.Equal(t, map[string]int{"GUARDIAN": 2}, p.ByRole)
+		require.Equal(t, 2, p.Reachable["EMAIL"])
+		require.Contains(t, p.Reachable, "PUSH")
+
+		res = b.do(t, req{method: "POST", path: "/api/v1/messages", token: admin, body: map[string]any{
+			"subject": "Early dismissal", "body": "School closes at noon.", "audience": aud}})
+		require.Equal(t, http.StatusCreated, res.status, "%s", res.body)
+		var m api.Message
+		res.decode(t, &m)
+		require.NotNil(t, m.Audience)
+		require.Equal(t, []string{d.Lincoln.ID}, m.Audience.LocationIDs)
+		require.Equal(t, []string{"GUARDIAN"}, m.Audience.Roles)
+
+		got := b.do(t, req{method: "GET", path: "/api/v1/messages/" + m.ID, token: parent})
+		require.Equal(t, http.StatusOK, got.status, "the guardian received it: %s", got.body)
+		got.decode(t, &m)
+		require.Equal(t, 2, m.RecipientCount)
+
+		res = b.do(t, req{method: "POST", path: "/api/v1/messages", token: parent, body: map[string]any{
+			"subject": "s", "body": "b", "audience": map[string]any{"everyone": true}}})
+		requireProblemField(t, res, http.StatusForbidden, "body.audience")
+		res = b.do(t, req{method: "POST", path: "/api/v1/audiences/preview", token: parent, body: map[string]any{"everyone": true}})
+		requireProblemField(t, res, http.StatusForbidden, "body")
+		// A preview's problems name the fields of its body, the audience.
+		res = b.do(t, req{method: "POST", path: "/api/v1/audiences/preview", token: nurse, body: map[string]any{"location_ids": []string{d.Washington.ID}}})
+		requireProblemField(t, res, http.StatusForbidden, "body.location_ids[0]")
+		res = b.do(t, req{method: "POST", path: "/api/v1/messages", token: admin, body: map[string]any{"subject": "s", "body": "b", "audience": map[string]any{}}})
+		requireProblemField(t, res, http.StatusUnprocessableEntity, "body.audience")
+	})
+}
