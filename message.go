@@ -59,13 +59,17 @@ type MessageStatus string
 // Message statuses.
 const (
 	MessageScheduled MessageStatus = "SCHEDULED" // waits for scheduled_at; can be rescheduled or canceled
-	MessageSending   MessageStatus = "SENDING"   // being expanded into deliveries
-	MessageSent      MessageStatus = "SENT"      // in every recipient's inbox
-	MessageCanceled  MessageStatus = "CANCELED"  // canceled while scheduled; never dispatched
+	// MessagePendingApproval: a broadcast larger than the district's
+	// approval_threshold, waiting for an administrator to approve (then
+	// SENDING or SCHEDULED) or reject it (CANCELED).
+	MessagePendingApproval MessageStatus = "PENDING_APPROVAL"
+	MessageSending         MessageStatus = "SENDING"  // being expanded into deliveries
+	MessageSent            MessageStatus = "SENT"     // in every recipient's inbox
+	MessageCanceled        MessageStatus = "CANCELED" // canceled while scheduled; never dispatched
 )
 
 // MessageStatuses lists every message status, in the order of a message's life.
-var MessageStatuses = []MessageStatus{MessageScheduled, MessageSending, MessageSent, MessageCanceled}
+var MessageStatuses = []MessageStatus{MessagePendingApproval, MessageScheduled, MessageSending, MessageSent, MessageCanceled}
 
 // Box is a view of the caller's messages.
 type Box string
@@ -76,6 +80,9 @@ const (
 	BoxSent      Box = "sent"      // sent by the caller (SENDING or SENT)
 	BoxScheduled Box = "scheduled" // sent by the caller, waiting (SCHEDULED) or canceled while waiting (CANCELED)
 	BoxArchived  Box = "archived"  // received and archived
+	// BoxApprovals lists the broadcasts waiting for the caller's approval
+	// (PENDING_APPROVAL, sent by someone else, that the caller may approve).
+	BoxApprovals Box = "approvals"
 )
 
 // Message limits, enforced at the API edge and in the store, documented in
@@ -293,6 +300,12 @@ type MessageService interface {
 	Reschedule(ctx context.Context, id string, at time.Time) (*Message, error)
 	// Cancel cancels a SCHEDULED message (sender only); ECONFLICT otherwise.
 	Cancel(ctx context.Context, id string) error
+	// Approve lets a PENDING_APPROVAL broadcast go (SENDING, or SCHEDULED
+	// until its time); Reject cancels it (CANCELED). By an ADMIN, or a
+	// SCHOOL_ADMIN whose locations cover every location of its sender;
+	// never by its sender. ECONFLICT when it is not PENDING_APPROVAL.
+	Approve(ctx context.Context, id string) (*Message, error)
+	Reject(ctx context.Context, id string) (*Message, error)
 	// Deliveries returns the delivery view (sender and admins only).
 	Deliveries(ctx context.Context, id string) (*DeliveryReport, error)
 	// Receipts returns every recipient's read state (sender and admins only).
@@ -308,4 +321,6 @@ const (
 	// AuditMessageAudienceResolved records how many people a broadcast's
 	// audience held when it was dispatched (detail: recipient_count).
 	AuditMessageAudienceResolved = "message.audience.resolved"
+	AuditMessageApproved         = "message.approved"
+	AuditMessageRejected         = "message.rejected"
 )

@@ -29,7 +29,14 @@ type TenantSettings struct {
 	// texted STOP (off by default; see docs/providers.md for when the law
 	// allows it). Twilio may still refuse them.
 	EmergencyOverridesOptOut bool `json:"emergency_overrides_opt_out,omitempty"`
+	// ApprovalThreshold, when above 0, holds a broadcast by anyone but an
+	// ADMIN whose audience holds more people than this for an
+	// administrator's approval (PENDING_APPROVAL).
+	ApprovalThreshold int `json:"approval_threshold,omitempty"`
 }
+
+// MaxApprovalThreshold bounds TenantSettings.ApprovalThreshold.
+const MaxApprovalThreshold = 10_000_000
 
 // AuditTenantSettingsUpdated records a change of a district's settings
 // (detail: which settings changed).

@@ -54,6 +54,8 @@ type MessageCounts struct {
 	Sent      BoxCount `json:"sent"`
 	Scheduled BoxCount `json:"scheduled"`
 	Archived  BoxCount `json:"archived"`
+	// Approvals is present for those who may approve broadcasts.
+	Approvals *BoxCount `json:"approvals,omitempty" doc:"Broadcasts waiting for the caller's approval (ADMIN and SCHOOL_ADMIN only; total and unread are the same)"`
 }
 
 type messageOutput struct{ Body Message }
@@ -85,7 +87,7 @@ type sendMessageInput struct {
 }
 
 type listMessagesInput struct {
-	Box      string    `query:"box" maxLength:"20" doc:"inbox (default), sent, scheduled or archived (either case)"`
+	Box      string    `query:"box" maxLength:"20" doc:"inbox (default), sent, scheduled, archived or approvals (broadcasts waiting for the caller's approval), either case"`
 	Category string    `query:"category" maxLength:"20" doc:"A category, e.g. health_update (either case)"`
 	Priority string    `query:"priority" maxLength:"20" doc:"low, medium, high or urgent (either case)"`
 	SenderID string    `query:"sender_id" maxLength:"64" doc:"Only messages from this user"`
@@ -166,10 +168,15 @@ func (s *Server) countMessages(ctx context.Context, _ *struct{}) (*messageCounts
 		return nil, err
 	}
 	box := func(b whitecross.Box) BoxCount { return BoxCount(counts[b]) }
-	return &messageCountsOutput{Body: MessageCounts{
+	out := &messageCountsOutput{Body: MessageCounts{
 		Inbox: box(whitecross.BoxInbox), Sent: box(whitecross.BoxSent),
 		Scheduled: box(whitecross.BoxScheduled), Archived: box(whitecross.BoxArchived),
-	}}, nil
+	}}
+	if c, ok := counts[whitecross.BoxApprovals]; ok {
+		approvals := BoxCount(c)
+		out.Body.Approvals = &approvals
+	}
+	return out, nil
 }
 
 func (s *Server) getMessage(ctx context.Context, in *messageIDInput) (*messageOutput, error) {

@@ -35,6 +35,7 @@ func (s *Server) routes() {
 	s.groupRoutes()
 	s.messageRoutes()
 	s.audienceRoutes()
+	s.approvalRoutes()
 	s.messageReportRoutes()
 	s.messageStateRoutes()
 	s.webhookRoutes()

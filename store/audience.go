@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -144,29 +143,10 @@ func (s *Store) checkAudience(ctx context.Context, q Querier, a *whitecross.Acto
 	return nil
 }
 
-// sqlArgs numbers query arguments as they are added, so that conditions
-// built in pieces keep their $N right.
-type sqlArgs []any
-
-// add appends v and returns its placeholder.
-func (b *sqlArgs) add(v any) string {
-	*b = append(*b, v)
-	return "$" + strconv.Itoa(len(*b))
-}
-
-// list appends vs and returns their placeholders, comma-separated.
-func (b *sqlArgs) list(vs []string) string {
-	ps := make([]string, len(vs))
-	for i, v := range vs {
-		ps[i] = b.add(v)
-	}
-	return strings.Join(ps, ", ")
-}
-
 // audienceSQL returns the WITH clause and the condition on the users row u
 // that select the audience sp of sender a. args must start as reach{a}.args()
 // ($1 tenant, $2 sender); the audience's values are appended to it.
-func audienceSQL(a *whitecross.Actor, sp *audienceSpec, args *sqlArgs) (with, where string) {
+func audienceSQL(a *whitecross.Actor, sp *audienceSpec, args *queryArgs) (with, where string) {
 	with = reachWith
 	locs, grades := len(sp.LocationIDs) > 0, len(sp.Grades) > 0
 	if locs {

@@ -50,7 +50,7 @@ func (s *Store) resolveAudienceBatch(ctx context.Context, tx *Tx, tenantID, mess
 		from = *after
 	}
 	sender := &whitecross.Actor{TenantID: tenantID, UserID: strings.ToLower(senderID), Role: whitecross.Role(role)}
-	args := sqlArgs(reach{sender}.args())
+	args := queryArgs(reach{sender}.args())
 	with, where := audienceSQL(sender, sp, &args)
 	where += ` AND u.id > ` + args.add(from)
 	// The batch's last id (none when fewer remain), so the INSERT covers a
@@ -108,9 +108,15 @@ func (s *Store) PreviewAudience(ctx context.Context, aud *whitecross.Audience) (
 	if err != nil {
 		return nil, err
 	}
-	args := sqlArgs(reach{a}.args())
+	return s.countAudience(ctx, s.db.Reader(), a, sp)
+}
+
+// countAudience counts the audience sp of sender a as it stands now: in
+// total, by role and by contact point.
+func (s *Store) countAudience(ctx context.Context, q Querier, a *whitecross.Actor, sp *audienceSpec) (*whitecross.AudiencePreview, error) {
+	args := queryArgs(reach{a}.args())
 	with, where := audienceSQL(a, sp, &args)
-	rows, err := s.db.Reader().Query(ctx, with+`SELECT u.role, COUNT(*),
+	rows, err := q.Query(ctx, with+`SELECT u.role, COUNT(*),
 		SUM(CASE WHEN u.email <> '' AND NOT EXISTS (SELECT 1 FROM email_suppressions es WHERE es.email = LOWER(u.email)) THEN 1 ELSE 0 END),
 		SUM(CASE WHEN u.phone <> '' AND NOT EXISTS (SELECT 1 FROM phone_opt_outs po WHERE po.phone = u.phone) THEN 1 ELSE 0 END),
 		SUM(CASE WHEN u.phone <> '' THEN 1 ELSE 0 END),

@@ -45,6 +45,15 @@ func (a *queryArgs) add(v any) string {
 	return fmt.Sprintf("$%d", len(*a))
 }
 
+// list adds vs and returns their placeholders, comma-separated (an IN list).
+func (a *queryArgs) list(vs []string) string {
+	ps := make([]string, len(vs))
+	for i, v := range vs {
+		ps[i] = a.add(v)
+	}
+	return strings.Join(ps, ", ")
+}
+
 // scanLowerID scans a single id column in its canonical lower-case form.
 func scanLowerID(r Row) (string, error) {
 	var id string

@@ -22,7 +22,10 @@ const listRecipientIDsCap = 100
 //	           not archived
 //	archived   caller's delivered, archived rows         inbox_key DESC      delivered_at
 //	sent       caller's messages, SENDING or SENT        messages.id DESC    COALESCE(sent_at, created_at)
-//	scheduled  caller's messages, SCHEDULED or CANCELED  messages.id DESC    scheduled_at
+//	scheduled  caller's messages, SCHEDULED, CANCELED    messages.id DESC    scheduled_at
+//	           or PENDING_APPROVAL
+//	approvals  others' PENDING_APPROVAL messages the     messages.id DESC    created_at
+//	           caller may approve
 //
 // inbox_key is a UUIDv7 taken when a message lands in an inbox and message
 // ids are UUIDv7s taken at creation, so keys only grow: a message that
@@ -48,6 +51,13 @@ func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*
 	}
 	args := queryArgs{a.TenantID, callerID(a)}
 	bq := boxScope(box, f.Unread)
+	if box == whitecross.BoxApprovals {
+		cond, err := s.approverCondition(ctx, a, &args)
+		if err != nil {
+			return nil, err
+		}
+		bq.where = append(bq.where, cond)
+	}
 	where, err := messageFilterWhere(f, bq.at, &args)
 	if err != nil {
 		return nil, err
@@ -126,11 +136,17 @@ func boxScope(box whitecross.Box, unread bool) boxQuery {
 		at:    `COALESCE(m.sent_at, m.created_at)`,
 		where: []string{`m.tenant_id = $1`, `m.sender_id = $2`, `m.status IN ('SENDING', 'SENT')`},
 	}
-	if box == whitecross.BoxScheduled {
+	switch box {
+	case whitecross.BoxScheduled:
 		// A canceled message stays here, marked CANCELED, so canceling
-		// leaves a trace where the message was.
+		// leaves a trace where the message was; a broadcast waiting for
+		// approval waits here too.
 		b.at = `m.scheduled_at`
-		b.where[len(b.where)-1] = `m.status IN ('SCHEDULED', 'CANCELED')`
+		b.where[len(b.where)-1] = `m.status IN ('PENDING_APPROVAL', 'SCHEDULED', 'CANCELED')`
+	case whitecross.BoxApprovals:
+		// Whose approval it waits for is ListMessages' approverCondition.
+		b.at = `m.created_at`
+		b.where = []string{`m.tenant_id = $1`}
 	}
 	return b
 }
@@ -190,10 +206,10 @@ func validBox(b whitecross.Box) (whitecross.Box, error) {
 	switch b {
 	case "":
 		return whitecross.BoxInbox, nil
-	case whitecross.BoxInbox, whitecross.BoxArchived, whitecross.BoxSent, whitecross.BoxScheduled:
+	case whitecross.BoxInbox, whitecross.BoxArchived, whitecross.BoxSent, whitecross.BoxScheduled, whitecross.BoxApprovals:
 		return b, nil
 	}
-	return "", whitecross.FieldErrorf(whitecross.EINVALID, "query.box", string(b), "Box must be inbox, sent, scheduled or archived.")
+	return "", whitecross.FieldErrorf(whitecross.EINVALID, "query.box", string(b), "Box must be inbox, sent, scheduled, archived or approvals.")
 }
 
 // encodeMessageCursor makes the opaque cursor after key in box.
@@ -250,7 +266,7 @@ func (s *Store) CountMessages(ctx context.Context) (map[whitecross.Box]whitecros
 		return nil, fmt.Errorf("count messages: %w", err)
 	}
 	rows, err = q.Query(ctx, `SELECT status, COUNT(*) FROM messages
-		WHERE tenant_id = $1 AND sender_id = $2 AND status IN ('SCHEDULED', 'SENDING', 'SENT') GROUP BY status`, a.TenantID, callerID(a))
+		WHERE tenant_id = $1 AND sender_id = $2 AND status IN ('PENDING_APPROVAL', 'SCHEDULED', 'SENDING', 'SENT') GROUP BY status`, a.TenantID, callerID(a))
 	if err != nil {
 		return nil, fmt.Errorf("count messages: %w", err)
 	}
@@ -262,7 +278,7 @@ func (s *Store) CountMessages(ctx context.Context) (map[whitecross.Box]whitecros
 			return nil, fmt.Errorf("count messages: %w", err)
 		}
 		box := whitecross.BoxSent
-		if status == string(whitecross.MessageScheduled) {
+		if status == string(whitecross.MessageScheduled) || status == string(whitecross.MessagePendingApproval) {
 			box = whitecross.BoxScheduled
 		}
 		c := out[box]
@@ -271,6 +287,19 @@ func (s *Store) CountMessages(ctx context.Context) (map[whitecross.Box]whitecros
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("count messages: %w", err)
+	}
+	if a.Role == whitecross.RoleAdmin || a.Role == whitecross.RoleSchoolAdmin {
+		args := queryArgs{a.TenantID}
+		cond, err := s.approverCondition(ctx, a, &args)
+		if err != nil {
+			return nil, err
+		}
+		var c whitecross.BoxCount
+		if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM messages m WHERE m.tenant_id = $1 AND `+cond, args...).Scan(&c.Total); err != nil {
+			return nil, fmt.Errorf("count messages: approvals: %w", err)
+		}
+		c.Unread = c.Total
+		out[whitecross.BoxApprovals] = c
 	}
 	return out, nil
 }

@@ -163,7 +163,16 @@ func (s *Store) loadMessage(ctx context.Context, q Querier, a *whitecross.Actor,
 		return nil, fmt.Errorf("load message: %w", err)
 	}
 	if !row.visible(a) {
-		return nil, errMessageNotFound()
+		// A broadcast waiting for approval is shown to those who may
+		// approve it: they must read what they let go.
+		if row.msg.Status != whitecross.MessagePendingApproval || a.Role != whitecross.RoleSchoolAdmin {
+			return nil, errMessageNotFound()
+		}
+		if ok, err := s.mayApprove(ctx, q, a, row.msg.ID); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errMessageNotFound()
+		}
 	}
 	rows := []*messageRow{row}
 	if err := s.fillRecipients(ctx, q, a, rows, 0); err != nil {

@@ -60,6 +60,9 @@ func (s *Store) SendMessage(ctx context.Context, in *whitecross.MessageCreate) (
 		if err := s.checkAudience(ctx, s.db.Reader(), a, in.Audience, d.audience); err != nil {
 			return nil, err
 		}
+		if d.pendingApproval, err = s.needsApproval(ctx, a, d.audience); err != nil {
+			return nil, err
+		}
 	}
 	// The audience is resolved before the write transaction, on the read
 	// pool, so that checking 10,000 recipients never holds SQLite's single
@@ -102,6 +105,9 @@ type outgoing struct {
 
 // status is the status a new message starts in.
 func (m *outgoing) status() whitecross.MessageStatus {
+	if m.pendingApproval {
+		return whitecross.MessagePendingApproval
+	}
 	if m.scheduledAt != nil {
 		return whitecross.MessageScheduled
 	}
@@ -156,6 +162,9 @@ func (s *Store) storeOutgoing(ctx context.Context, tx *Tx, a *whitecross.Actor, 
 	if aud != nil {
 		detail["audience"] = *aud // ids, roles and grades: no content
 	}
+	if m.pendingApproval {
+		detail["status"] = string(whitecross.MessagePendingApproval)
+	}
 	for k, v := range extra {
 		detail[k] = v
 	}
@@ -208,6 +217,9 @@ func (s *Store) dispatchOutgoing(ctx context.Context, tx *Tx, m *outgoing, force
 
 // dispatchOutgoingBatches is dispatchOutgoing before the events are appended.
 func (s *Store) dispatchOutgoingBatches(ctx context.Context, tx *Tx, m *outgoing, forceInline bool, ev *txEvents) error {
+	if m.pendingApproval {
+		return nil // Approve dispatches it
+	}
 	// A broadcast is always queued: accepting it is one message row and
 	// one job whatever its audience's size.
 	inline := forceInline || s.queue == nil || (m.scheduledAt == nil && m.audience == nil && len(m.recipients) <= InlineDispatchMax)

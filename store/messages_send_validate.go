@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -35,6 +34,9 @@ type draft struct {
 	sensitive     bool
 	scheduledAt   *time.Time    // nil: send now
 	audience      *audienceSpec // nil: no audience
+	// pendingApproval holds the broadcast for an administrator (set by
+	// SendMessage from the district's approval_threshold).
+	pendingApproval bool
 }
 
 // validateMessage checks everything of in that needs no database, applies
@@ -110,13 +112,9 @@ func checkAllowedChannels(ctx context.Context, q Querier, tenantID string, reque
 	if !slices.ContainsFunc(requested, func(c whitecross.Channel) bool { return c != whitecross.ChannelInApp }) {
 		return nil
 	}
-	var raw string
-	if err := q.QueryRow(ctx, `SELECT settings FROM tenants WHERE id = $1`, tenantID).Scan(&raw); err != nil {
-		return fmt.Errorf("read tenant settings: %w", err)
-	}
-	var st whitecross.TenantSettings
-	if err := json.Unmarshal([]byte(raw), &st); err != nil {
-		return fmt.Errorf("decode tenant settings: %w", err)
+	st, err := tenantSettings(ctx, q, tenantID)
+	if err != nil {
+		return err
 	}
 	for i, c := range requested {
 		if st.ChannelAllowed(c) {

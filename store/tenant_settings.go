@@ -69,6 +69,19 @@ func (s *Store) UpdateTenantSettings(ctx context.Context, st whitecross.TenantSe
 	return t, nil
 }
 
+// tenantSettings reads a district's settings through q.
+func tenantSettings(ctx context.Context, q Querier, tenantID string) (*whitecross.TenantSettings, error) {
+	var raw string
+	if err := q.QueryRow(ctx, `SELECT settings FROM tenants WHERE id = $1`, tenantID).Scan(&raw); err != nil {
+		return nil, fmt.Errorf("read tenant settings: %w", err)
+	}
+	var st whitecross.TenantSettings
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return nil, fmt.Errorf("decode tenant settings: %w", err)
+	}
+	return &st, nil
+}
+
 // changedSettings names the JSON fields that differ between two settings,
 // sorted, for the audit event (settings hold no personal data, but the
 // names are enough to say what an admin did).
@@ -140,6 +153,10 @@ func validTenantSettings(st *whitecross.TenantSettings) error {
 			field = "quiet_hours_start"
 		}
 		return whitecross.FieldErrorf(whitecross.EINVALID, prefix+field, nil, "Quiet hours need both a start and an end.")
+	}
+	if st.ApprovalThreshold < 0 || st.ApprovalThreshold > whitecross.MaxApprovalThreshold {
+		return whitecross.FieldErrorf(whitecross.EINVALID, prefix+"approval_threshold", st.ApprovalThreshold,
+			"The approval threshold is 0 (off) to %d people.", whitecross.MaxApprovalThreshold)
 	}
 	return validFallback(prefix+"fallback", st.Fallback)
 }

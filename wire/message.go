@@ -26,7 +26,7 @@ type Message struct {
 	Channels       []string      `json:"channels" nullable:"false" enum:"IN_APP,EMAIL,SMS,PUSH,VOICE"`
 	Attachments    []Attachment  `json:"attachments" nullable:"false" doc:"Withheld ([]) with the body of a sensitive message"`
 	Sensitive      bool          `json:"sensitive" doc:"Protected health information: its body and attachments are shown only by GET /messages/{id}, whose every read is audited"`
-	Status         string        `json:"status" enum:"SCHEDULED,SENDING,SENT,CANCELED"`
+	Status         string        `json:"status" enum:"PENDING_APPROVAL,SCHEDULED,SENDING,SENT,CANCELED" doc:"PENDING_APPROVAL: a broadcast above the district's approval_threshold, waiting for an administrator"`
 	ScheduledAt    *time.Time    `json:"scheduled_at"`
 	SentAt         *time.Time    `json:"sent_at"`
 	CreatedAt      time.Time     `json:"created_at"`

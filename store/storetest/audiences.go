@@ -25,6 +25,7 @@ func exerciseAudiences(t *testing.T, open Opener) {
 		{"Preview", testAudiencePreview},
 		{"QueuedAndBatched", testAudienceQueuedBatched},
 		{"ResolvedWhenDispatched", testAudienceScheduled},
+		{"Approval", testAudienceApproval},
 	})
 }
 
