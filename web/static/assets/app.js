@@ -16,6 +16,8 @@ import { composeView } from './view-compose.js';
 import { devOutboxView } from './view-devoutbox.js';
 import { deliveriesView } from './view-deliveries.js';
 import { accountView } from './view-account.js';
+import { alertView } from './view-alert.js';
+import { approvalsView } from './view-approvals.js';
 import { pushControl, pushPrompt, disablePush } from './push.js';
 import { menu } from './menu.js';
 
@@ -35,26 +37,34 @@ const app = {
   flushPending,
 };
 
+// ADMINS send emergency alerts and approve broadcasts.
+const ADMINS = ['ADMIN', 'SCHOOL_ADMIN'];
+
 const ROUTES = [
   [/^\/(?:inbox)?$/, () => ({ name: 'box', arg: 'inbox' })],
   [/^\/(sent|scheduled|archived)$/, (m) => ({ name: 'box', arg: m[1] })],
   [/^\/messages\/([^/]+)$/, (m) => ({ name: 'message', arg: decodeURIComponent(m[1]) })],
   [/^\/compose$/, () => ({ name: 'compose' })],
   [/^\/outbox$/, () => ({ name: 'outbox' })],
-  [/^\/deliveries$/, () => ({ name: 'deliveries', adminOnly: true })],
+  [/^\/deliveries$/, () => ({ name: 'deliveries', roles: ['ADMIN'] })],
+  [/^\/alert$/, () => ({ name: 'alert', roles: ADMINS })],
+  [/^\/approvals$/, () => ({ name: 'approvals', roles: ADMINS })],
   [/^\/account$/, () => ({ name: 'account' })],
 ];
 
-const VIEWS = { box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, account: accountView };
+const VIEWS = {
+  box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, account: accountView,
+  alert: alertView, approvals: approvalsView,
+};
 
-// route picks the view of the URL. An admin page is "not found" to anyone
-// else, as a link to it would be (the API refuses them too).
+// route picks the view of the URL. A page for some roles is "not found" to
+// anyone else, as a link to it would be (the API refuses them too).
 function route() {
   for (const [pattern, make] of ROUTES) {
     const m = pattern.exec(location.pathname);
     if (!m) continue;
     const r = make(m);
-    return r.adminOnly && app.user?.role !== 'ADMIN' ? { name: 'missing' } : r;
+    return r.roles && !r.roles.includes(app.user?.role) ? { name: 'missing' } : r;
   }
   return { name: 'missing' };
 }
@@ -201,11 +211,14 @@ document.getElementById('sign-out').addEventListener('click', async () => {
 });
 
 function buildNav() {
+  const admins = ADMINS.includes(app.user.role);
   nav.replaceChildren(
     h('a', { class: 'button button-primary compose-link', href: '/compose' }, h('span', { 'aria-hidden': 'true' }, '✎ '), 'New message'),
+    admins ? h('a', { class: 'button button-danger alert-link', href: '/alert', id: 'nav-alert' }, 'Emergency alert') : null,
     h('ul', { class: 'boxes' },
       BOXES.map(([box, label]) => h('li', null, h('a', { href: `/${box}`, id: `nav-${box}` }, label, h('span', { class: 'count', id: `count-${box}` })))),
       h('li', { id: 'nav-outbox-item', hidden: true }, h('a', { href: '/outbox', id: 'nav-outbox' }, 'Outbox (demo)')),
+      admins ? h('li', null, h('a', { href: '/approvals', id: 'nav-approvals' }, 'Waiting for approval', h('span', { class: 'count', id: 'count-approvals' }))) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/deliveries', id: 'nav-deliveries' }, 'Delivery problems')) : null,
       h('li', null, h('a', { href: '/account', id: 'nav-account' }, 'Your account'))),
     h('section', { id: 'pending-panel', class: 'panel', 'aria-labelledby': 'pending-heading', hidden: true },
@@ -242,6 +255,7 @@ function showCounts(counts) {
     const c = counts[box] ?? { total: 0, unread: 0 };
     document.getElementById(`count-${box}`)?.replaceChildren(...countBadge(box === 'scheduled' ? c.total : c.unread, box === 'scheduled' ? 'scheduled' : 'unread'));
   }
+  document.getElementById('count-approvals')?.replaceChildren(...countBadge(counts.approvals?.total ?? 0, 'waiting'));
   // The menu button carries the inbox's unread count, for phones.
   document.getElementById('menu-count').replaceChildren(...countBadge(counts.inbox?.unread ?? 0, 'unread'));
 }

@@ -165,6 +165,7 @@ export function badges(m) {
   else if (m.priority === 'HIGH') list.append(badge('high', 'alert', 'High priority'));
   if (m.sensitive) list.append(badge('sensitive', 'lock', 'Sensitive'));
   if (m.status === 'CANCELED') list.append(h('span', { class: 'badge badge-canceled' }, 'Canceled'));
+  if (m.status === 'PENDING_APPROVAL') list.append(h('span', { class: 'badge badge-waiting' }, 'Waiting for approval'));
   return list;
 }
 

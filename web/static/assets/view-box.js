@@ -127,8 +127,9 @@ function belongs(app, box, m, filters) {
   if (filters.category && m.category !== filters.category) return false;
   if (filters.priority && m.priority !== filters.priority) return false;
   if (box === 'inbox') return !mine && !m.archived_at;
-  if (box === 'sent') return mine && m.status !== 'SCHEDULED' && m.status !== 'CANCELED';
-  if (box === 'scheduled') return mine && (m.status === 'SCHEDULED' || m.status === 'CANCELED');
+  const waiting = ['SCHEDULED', 'CANCELED', 'PENDING_APPROVAL'].includes(m.status);
+  if (box === 'sent') return mine && !waiting;
+  if (box === 'scheduled') return mine && waiting;
   return false;
 }
 
@@ -177,7 +178,7 @@ function item(app, box, m) {
   const who = box === 'inbox' || box === 'archived'
     ? h('span', { class: 'message-who' }, m.sender.name, ' ', people.presenceNode(m.sender.id))
     : h('span', { class: 'message-who' }, visuallyHidden('To '), recipientsNode(m));
-  const when = box === 'scheduled'
+  const when = box === 'scheduled' && m.scheduled_at
     ? h('span', { class: 'message-when' }, m.status === 'CANCELED' ? 'Was to send ' : 'Sends ', formatTime(m.scheduled_at, 'zoned'))
     : h('span', { class: 'message-when' }, formatTime(m.sent_at ?? m.created_at));
   const li = h('li', { class: classes.join(' '), dataset: { id: m.id, threadId: m.thread_id } },

@@ -42,7 +42,8 @@ export async function messageView(app, container, id) {
       meta('Category', CATEGORIES[m.category] ?? m.category),
       meta('Priority', PRIORITIES[m.priority] ?? m.priority),
       isSender ? meta('Channels', m.channels.map((c) => CHANNELS[c] ?? c).join(', ')) : null,
-      m.status === 'CANCELED' ? meta('Status', 'Canceled: never sent') : null));
+      m.status === 'CANCELED' ? meta('Status', 'Canceled: never sent') : null,
+      m.status === 'PENDING_APPROVAL' ? meta('Status', 'Waiting for an administrator’s approval: not sent yet') : null));
 
   container.append(back, h('article', { class: 'message', 'aria-labelledby': 'message-subject' },
     header, notice,
@@ -59,7 +60,7 @@ export async function messageView(app, container, id) {
 
   let receipts;
   let delivery;
-  if (isSender && m.status !== 'SCHEDULED' && m.status !== 'CANCELED') {
+  if (isSender && !['SCHEDULED', 'CANCELED', 'PENDING_APPROVAL'].includes(m.status)) {
     receipts = receiptsSection(m);
     delivery = deliverySection(m, receipts);
     container.querySelector('article').append(receipts.node, delivery.node);
@@ -116,7 +117,7 @@ function meta(term, value) {
 }
 
 function backLink(m, isSender) {
-  const box = isSender ? (m.status === 'SCHEDULED' || m.status === 'CANCELED' ? 'scheduled' : 'sent') : m.archived_at ? 'archived' : 'inbox';
+  const box = isSender ? (['SCHEDULED', 'CANCELED', 'PENDING_APPROVAL'].includes(m.status) ? 'scheduled' : 'sent') : m.archived_at ? 'archived' : 'inbox';
   const label = { inbox: 'Inbox', sent: 'Sent', scheduled: 'Scheduled', archived: 'Archived' }[box];
   return h('p', { class: 'back' }, h('a', { href: `/${box}` }, h('span', { 'aria-hidden': 'true' }, '← '), `Back to ${label}`));
 }

@@ -1,0 +1,58 @@
+package web
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+)
+
+// nguyenEmail is Linh Nguyen, Mia's guardian (grade 8 at Washington); no
+// other browser test signs in as her.
+const nguyenEmail = "guardian.nguyen@demo.example"
+
+// TestEmergencyAlertToOneSchool: the district admin writes an emergency
+// alert for the families of one grade at one school, confirms it with the
+// preview's count in front of them, and a guardian of that grade sees it
+// arrive live, marked as an emergency. A nurse has no alert page.
+func TestEmergencyAlertToOneSchool(t *testing.T) {
+	e := endToEnd(t)
+	requireGateway(t, e)
+	subject := unique("Shelter in place at Washington")
+
+	guardian := e.newTab(t, "guardian")
+	guardian.signIn("/inbox", nguyenEmail)
+	guardian.waitView("box")
+	guardian.waitConnected()
+
+	admin := e.newTab(t, "admin")
+	admin.signIn("/inbox", adminEmail)
+	admin.waitView("box")
+	admin.click("#nav-alert")
+	admin.waitView("alert")
+	admin.waitText("#alert-audience-preview", "people")
+	admin.click("#alert-audience-scope-choose")
+	admin.clickText("#alert-audience-choose label", "Washington")
+	admin.clickText("#alert-audience-choose label", "Parent or guardian")
+	admin.do(chromedp.SendKeys(chromedp.ID("alert-audience-grades"), "8"))
+	admin.waitText("#alert-audience-preview", "1 person (1 Parent or guardian)")
+	admin.checkAccessibility("alert")
+	admin.do(
+		chromedp.SendKeys(chromedp.ID("alert-subject"), subject),
+		chromedp.SendKeys(chromedp.ID("alert-body"), "Keep students indoors until further notice. Pickup is delayed."),
+	)
+	admin.click("#alert-review")
+	admin.waitText("#alert-confirm-text", "EMERGENCY: “"+subject+"” to 1 person")
+	require.True(t, evalJS[bool](admin, `document.getElementById('alert-form').hidden`), "nothing is sent before the confirm step")
+	admin.click("#alert-send")
+	admin.waitView("message")
+
+	guardian.waitText("#message-list .message-subject", subject)
+	guardian.waitText("#message-list .is-emergency", "Emergency")
+	guardian.waitText("#announcer", "Emergency message from")
+
+	nurse := e.newTab(t, "nurse")
+	nurse.signIn("/alert", nurseEmail)
+	nurse.waitView("missing")
+	require.False(t, evalJS[bool](nurse, `!!document.getElementById('nav-alert')`), "a nurse has no alert link")
+}
