@@ -27,6 +27,7 @@ type TenantSettings struct {
 	QuietHoursEnd            string              `json:"quiet_hours_end" doc:"End of quiet hours, HH:MM"`
 	Fallback                 map[string][]string `json:"fallback" nullable:"false" doc:"Channel fallback by priority (LOW, MEDIUM, HIGH, URGENT): the channels tried in turn when a delivery fails for good; a priority left out uses the default policy, an empty list none"`
 	EmergencyOverridesOptOut bool                `json:"emergency_overrides_opt_out" doc:"EMERGENCY messages still text numbers that replied STOP"`
+	ApprovalThreshold        int                 `json:"approval_threshold" doc:"A broadcast by anyone but an ADMIN to more people than this waits for an administrator's approval (PENDING_APPROVAL); 0: off"`
 }
 
 // tenantSettingsPatch is the body of PATCH /tenant: a field left out keeps
@@ -39,6 +40,7 @@ type tenantSettingsPatch struct {
 	QuietHoursEnd            *string              `json:"quiet_hours_end,omitempty" maxLength:"5"`
 	Fallback                 *map[string][]string `json:"fallback,omitempty" maxProperties:"4" doc:"Replaces the whole fallback policy"`
 	EmergencyOverridesOptOut *bool                `json:"emergency_overrides_opt_out,omitempty"`
+	ApprovalThreshold        *int                 `json:"approval_threshold,omitempty" minimum:"0" maximum:"10000000"`
 }
 
 type tenantOutput struct{ Body Tenant }
@@ -92,6 +94,9 @@ func (s *Server) updateTenant(ctx context.Context, in *updateTenantInput) (*tena
 	if p.EmergencyOverridesOptOut != nil {
 		st.EmergencyOverridesOptOut = *p.EmergencyOverridesOptOut
 	}
+	if p.ApprovalThreshold != nil {
+		st.ApprovalThreshold = *p.ApprovalThreshold
+	}
 	t, err := s.deps.TenantSettings.UpdateTenantSettings(ctx, st)
 	if err != nil {
 		return nil, err
@@ -106,6 +111,7 @@ func tenantFrom(t *whitecross.Tenant) Tenant {
 			DefaultLocale: st.DefaultLocale, RetentionDays: st.RetentionDays, AllowedChannels: wire.ChannelNames(st.AllowedChannels),
 			QuietHoursStart: st.QuietHoursStart, QuietHoursEnd: st.QuietHoursEnd,
 			Fallback: map[string][]string{}, EmergencyOverridesOptOut: st.EmergencyOverridesOptOut,
+			ApprovalThreshold: st.ApprovalThreshold,
 		}}
 	for p, chain := range st.Fallback {
 		out.Settings.Fallback[string(p)] = wire.ChannelNames(chain)

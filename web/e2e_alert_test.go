@@ -1,6 +1,8 @@
 package web
 
 import (
+	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -55,4 +57,40 @@ func TestEmergencyAlertToOneSchool(t *testing.T) {
 	nurse.signIn("/alert", nurseEmail)
 	nurse.waitView("missing")
 	require.False(t, evalJS[bool](nurse, `!!document.getElementById('nav-alert')`), "a nurse has no alert link")
+}
+
+// TestLargeBroadcastWaitsForApproval: with an approval threshold, a
+// nurse's broadcast to Lincoln's families waits; Lincoln's principal finds
+// it on the approvals page (with a badge in the navigation) and approves
+// it, and it is sent.
+func TestLargeBroadcastWaitsForApproval(t *testing.T) {
+	e := endToEnd(t)
+	admin := e.api(t, adminEmail)
+	setThreshold := func(n int) {
+		require.Equal(t, http.StatusOK, admin.call(http.MethodPatch, "/api/v1/tenant", map[string]any{"settings": map[string]any{"approval_threshold": n}}, nil))
+	}
+	setThreshold(1)
+	t.Cleanup(func() { setThreshold(0) })
+
+	nurse := e.api(t, nurseEmail)
+	subject := unique("Hearing screening next week")
+	var m apiMessage
+	require.Equal(t, http.StatusCreated, nurse.call(http.MethodPost, "/api/v1/messages", map[string]any{
+		"subject": subject, "body": "Screenings are on Tuesday.", "audience": map[string]any{"roles": []string{"GUARDIAN"}}}, &m))
+	require.Equal(t, "PENDING_APPROVAL", m.Status)
+
+	b := e.newTab(t, "principal")
+	b.signIn("/inbox", principalEmail)
+	b.waitView("box")
+	b.waitText("#count-approvals", "1")
+	b.click("#nav-approvals")
+	b.waitView("approvals")
+	b.waitText("#approvals-list", subject)
+	b.checkAccessibility("approvals")
+	b.clickText("#approvals-list .button-primary", "Approve")
+	b.waitText("#announcer", "Approved: "+subject)
+	b.waitFor("the approved broadcast to leave the list", fmt.Sprintf(`!document.getElementById('approvals-list').textContent.includes(%q)`, subject))
+	var sent apiMessage
+	require.Equal(t, http.StatusOK, nurse.call(http.MethodGet, "/api/v1/messages/"+m.ID, nil, &sent))
+	require.Contains(t, []string{"SENDING", "SENT"}, sent.Status)
 }
