@@ -38,6 +38,7 @@ func TestSpecEnumsFollowDomain(t *testing.T) {
 		"UpdateUserInputBody.role":                   roles,
 		"User.role":                                  roles,
 		"MessageSender.role":                         roles,
+		"Audience.roles[]":                           roles,
 		"Receipt.role":                               roles,
 		"DeadLetter.channel":                         channels,
 		"Delivery.channel":                           channels,
