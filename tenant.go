@@ -29,6 +29,10 @@ type TenantSettings struct {
 	// texted STOP (off by default; see docs/providers.md for when the law
 	// allows it). Twilio may still refuse them.
 	EmergencyOverridesOptOut bool `json:"emergency_overrides_opt_out,omitempty"`
+	// SensitiveByDefault makes health categories always sensitive (nil
+	// means on; read it with HealthSensitiveByDefault). Off, a sender may
+	// mark a health message not sensitive with "sensitive": false.
+	SensitiveByDefault *bool `json:"sensitive_by_default,omitempty"`
 }
 
 // AuditTenantSettingsUpdated records a change of a district's settings

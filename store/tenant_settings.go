@@ -114,6 +114,9 @@ func changedSettings(before, after whitecross.TenantSettings) ([]string, error) 
 //   - fallback: keys are priorities, values channels other than IN_APP,
 //     each at most once per chain (an empty chain: no fallback).
 //
+// emergency_overrides_opt_out and sensitive_by_default are booleans with
+// nothing to check.
+//
 // EINVALID naming the field, e.g. body.settings.fallback.URGENT[1].
 func validTenantSettings(st *whitecross.TenantSettings) error {
 	const prefix = "body.settings."
