@@ -10,12 +10,21 @@ import (
 
 // Tenant is the caller's district.
 type Tenant struct {
-	ID        string         `json:"id" format:"uuid"`
-	Slug      string         `json:"slug"`
-	Name      string         `json:"name"`
-	Timezone  string         `json:"timezone" doc:"IANA time zone of the district"`
-	Settings  TenantSettings `json:"settings"`
-	CreatedAt time.Time      `json:"created_at"`
+	ID       string         `json:"id" format:"uuid"`
+	Slug     string         `json:"slug"`
+	Name     string         `json:"name"`
+	Timezone string         `json:"timezone" doc:"IANA time zone of the district"`
+	Settings TenantSettings `json:"settings"`
+	// SendPolicy is served so that a client offers each role only what it
+	// may send, from the table the server enforces (whitecross.SendPolicyFor).
+	SendPolicy map[string]SendPolicy `json:"send_policy" doc:"What each role may send, by role (read-only): the rules the server enforces, a refusal being 403 naming body.category or body.priority"`
+	CreatedAt  time.Time             `json:"created_at"`
+}
+
+// SendPolicy is what one role may send.
+type SendPolicy struct {
+	Categories []string `json:"categories" nullable:"false" doc:"Categories the role may send"`
+	Priorities []string `json:"priorities" nullable:"false" doc:"Priorities the role may give, lowest first"`
 }
 
 // TenantSettings are the district's policies; an empty value is the default.
@@ -27,6 +36,7 @@ type TenantSettings struct {
 	QuietHoursEnd            string              `json:"quiet_hours_end" doc:"End of quiet hours, HH:MM"`
 	Fallback                 map[string][]string `json:"fallback" nullable:"false" doc:"Channel fallback by priority (LOW, MEDIUM, HIGH, URGENT): the channels tried in turn when a delivery fails for good; a priority left out uses the default policy, an empty list none"`
 	EmergencyOverridesOptOut bool                `json:"emergency_overrides_opt_out" doc:"EMERGENCY messages still text numbers that replied STOP"`
+	SensitiveByDefault       bool                `json:"sensitive_by_default" doc:"Health categories (MEDICATION, HEALTH_UPDATE, IMMUNIZATION, INCIDENT) are always sensitive; off, a sender may send one with sensitive false. Default true"`
 }
 
 // tenantSettingsPatch is the body of PATCH /tenant: a field left out keeps
@@ -39,6 +49,7 @@ type tenantSettingsPatch struct {
 	QuietHoursEnd            *string              `json:"quiet_hours_end,omitempty" maxLength:"5"`
 	Fallback                 *map[string][]string `json:"fallback,omitempty" maxProperties:"4" doc:"Replaces the whole fallback policy"`
 	EmergencyOverridesOptOut *bool                `json:"emergency_overrides_opt_out,omitempty"`
+	SensitiveByDefault       *bool                `json:"sensitive_by_default,omitempty"`
 }
 
 type tenantOutput struct{ Body Tenant }
@@ -92,6 +103,9 @@ func (s *Server) updateTenant(ctx context.Context, in *updateTenantInput) (*tena
 	if p.EmergencyOverridesOptOut != nil {
 		st.EmergencyOverridesOptOut = *p.EmergencyOverridesOptOut
 	}
+	if p.SensitiveByDefault != nil {
+		st.SensitiveByDefault = p.SensitiveByDefault
+	}
 	t, err := s.deps.TenantSettings.UpdateTenantSettings(ctx, st)
 	if err != nil {
 		return nil, err
@@ -106,9 +120,30 @@ func tenantFrom(t *whitecross.Tenant) Tenant {
 			DefaultLocale: st.DefaultLocale, RetentionDays: st.RetentionDays, AllowedChannels: wire.ChannelNames(st.AllowedChannels),
 			QuietHoursStart: st.QuietHoursStart, QuietHoursEnd: st.QuietHoursEnd,
 			Fallback: map[string][]string{}, EmergencyOverridesOptOut: st.EmergencyOverridesOptOut,
-		}}
+			SensitiveByDefault: st.HealthSensitiveByDefault(),
+		},
+		SendPolicy: sendPolicies()}
 	for p, chain := range st.Fallback {
 		out.Settings.Fallback[string(p)] = wire.ChannelNames(chain)
+	}
+	return out
+}
+
+// sendPolicies is the send policy of every role.
+func sendPolicies() map[string]SendPolicy {
+	out := make(map[string]SendPolicy, len(whitecross.Roles))
+	for _, r := range whitecross.Roles {
+		p := whitecross.SendPolicyFor(r)
+		out[string(r)] = SendPolicy{Categories: enumNames(p.Categories()), Priorities: enumNames(p.Priorities())}
+	}
+	return out
+}
+
+// enumNames returns the names of enum values.
+func enumNames[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
 	}
 	return out
 }
