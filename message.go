@@ -167,7 +167,10 @@ type MessageCreate struct {
 	Channels    []Channel  // default [IN_APP]; IN_APP is always added
 	Attachments []Attachment
 	ScheduledAt *time.Time // nil or not after now: send now
-	Sensitive   bool
+	// Sensitive is what the sender asked, nil when they said nothing; the
+	// message's flag is TenantSettings.MessageSensitive of it (a health
+	// category is sensitive by default).
+	Sensitive *bool
 	// IdempotencyKey, when set, makes a retried request return the original
 	// message; RequestHash fingerprints the request body so a different
 	// body under the same key is ECONFLICT.

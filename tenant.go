@@ -33,6 +33,10 @@ type TenantSettings struct {
 	// ADMIN whose audience holds more people than this for an
 	// administrator's approval (PENDING_APPROVAL).
 	ApprovalThreshold int `json:"approval_threshold,omitempty"`
+	// SensitiveByDefault makes health categories always sensitive (nil
+	// means on; read it with HealthSensitiveByDefault). Off, a sender may
+	// mark a health message not sensitive with "sensitive": false.
+	SensitiveByDefault *bool `json:"sensitive_by_default,omitempty"`
 }
 
 // MaxApprovalThreshold bounds TenantSettings.ApprovalThreshold.

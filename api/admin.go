@@ -42,9 +42,10 @@ func (s *Server) adminRoutes() {
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.retryDeliveries)
 	register(s, tagAdmin, authRequired, huma.Operation{OperationID: "get-tenant", Method: http.MethodGet, Path: "/api/v1/tenant",
-		Summary:     "The caller's district and its settings",
-		Description: "Any signed-in user: the web app shows the channels the district allows.",
-		Errors:      []int{http.StatusUnauthorized}}, s.getTenant)
+		Summary: "The caller's district and its settings",
+		Description: "Any signed-in user: the web app shows the channels the district allows, what the caller's role may " +
+			"send (send_policy) and whether health messages are always sensitive (settings.sensitive_by_default).",
+		Errors: []int{http.StatusUnauthorized}}, s.getTenant)
 	register(s, tagAdmin, authRequired, huma.Operation{OperationID: "update-tenant", Method: http.MethodPatch, Path: "/api/v1/tenant",
 		Summary: "Change the district's settings",
 		Description: "ADMIN only (others 403). Only the settings given change; send an empty value (\"\", 0, [], {}, false) to " +
@@ -54,7 +55,10 @@ func (s *Server) adminRoutes() {
 			"an empty list turns fallback off for that priority; a priority left out uses the default policy; EMERGENCY " +
 			"messages use the URGENT chain). quiet_hours_start and quiet_hours_end: both \"HH:MM\" (24-hour, district " +
 			"time) or both empty; SMS, voice and push of messages that are not EMERGENCY or URGENT wait until the end time. retention_days: 0 (keep) to 3650. emergency_overrides_opt_out: EMERGENCY messages text " +
-			"numbers that replied STOP. Invalid values are 422 naming the field, e.g. body.settings.fallback.URGENT[1]. Audited.",
+			"numbers that replied STOP. sensitive_by_default (default true; the one setting whose default is not its empty " +
+			"value): health categories (MEDICATION, HEALTH_UPDATE, IMMUNIZATION, INCIDENT) are always sensitive; false lets a " +
+			"sender send one with \"sensitive\": false. Invalid values are 422 naming the field, e.g. " +
+			"body.settings.fallback.URGENT[1]. Audited.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.updateTenant)
 	register(s, tagDemo, authRequired, huma.Operation{OperationID: "list-dev-outbox", Method: http.MethodGet, Path: "/api/v1/dev/outbox",

@@ -10,12 +10,22 @@ import (
 
 // Tenant is the caller's district.
 type Tenant struct {
-	ID        string         `json:"id" format:"uuid"`
-	Slug      string         `json:"slug"`
-	Name      string         `json:"name"`
-	Timezone  string         `json:"timezone" doc:"IANA time zone of the district"`
-	Settings  TenantSettings `json:"settings"`
-	CreatedAt time.Time      `json:"created_at"`
+	ID       string         `json:"id" format:"uuid"`
+	Slug     string         `json:"slug"`
+	Name     string         `json:"name"`
+	Timezone string         `json:"timezone" doc:"IANA time zone of the district"`
+	Settings TenantSettings `json:"settings"`
+	// SendPolicy is served so that a client offers each role only what it
+	// may send, from the table the server enforces (whitecross.SendPolicyFor).
+	SendPolicy map[string]SendPolicy `json:"send_policy" doc:"What each role may send, by role (read-only): the rules the server enforces, a refusal being 403 naming body.category or body.priority"`
+	CreatedAt  time.Time             `json:"created_at"`
+}
+
+// SendPolicy is what one role may send.
+type SendPolicy struct {
+	Categories []string `json:"categories" nullable:"false" doc:"Categories the role may send"`
+	Priorities []string `json:"priorities" nullable:"false" doc:"Priorities the role may give, lowest first"`
+	Audience   bool     `json:"audience" doc:"Whether the role may send to an audience (a broadcast): ADMIN the whole district, other staff within their locations"`
 }
 
 // TenantSettings are the district's policies; an empty value is the default.
@@ -28,6 +38,7 @@ type TenantSettings struct {
 	Fallback                 map[string][]string `json:"fallback" nullable:"false" doc:"Channel fallback by priority (LOW, MEDIUM, HIGH, URGENT): the channels tried in turn when a delivery fails for good; a priority left out uses the default policy, an empty list none"`
 	EmergencyOverridesOptOut bool                `json:"emergency_overrides_opt_out" doc:"EMERGENCY messages still text numbers that replied STOP"`
 	ApprovalThreshold        int                 `json:"approval_threshold" doc:"A broadcast by anyone but an ADMIN to more people than this waits for an administrator's approval (PENDING_APPROVAL); 0: off"`
+	SensitiveByDefault       bool                `json:"sensitive_by_default" doc:"Health categories (MEDICATION, HEALTH_UPDATE, IMMUNIZATION, INCIDENT) are always sensitive; off, a sender may send one with sensitive false. Default true"`
 }
 
 // tenantSettingsPatch is the body of PATCH /tenant: a field left out keeps
@@ -41,6 +52,7 @@ type tenantSettingsPatch struct {
 	Fallback                 *map[string][]string `json:"fallback,omitempty" maxProperties:"4" doc:"Replaces the whole fallback policy"`
 	EmergencyOverridesOptOut *bool                `json:"emergency_overrides_opt_out,omitempty"`
 	ApprovalThreshold        *int                 `json:"approval_threshold,omitempty" minimum:"0" maximum:"10000000"`
+	SensitiveByDefault       *bool                `json:"sensitive_by_default,omitempty"`
 }
 
 type tenantOutput struct{ Body Tenant }
@@ -97,6 +109,9 @@ func (s *Server) updateTenant(ctx context.Context, in *updateTenantInput) (*tena
 	if p.ApprovalThreshold != nil {
 		st.ApprovalThreshold = *p.ApprovalThreshold
 	}
+	if p.SensitiveByDefault != nil {
+		st.SensitiveByDefault = p.SensitiveByDefault
+	}
 	t, err := s.deps.TenantSettings.UpdateTenantSettings(ctx, st)
 	if err != nil {
 		return nil, err
@@ -111,10 +126,31 @@ func tenantFrom(t *whitecross.Tenant) Tenant {
 			DefaultLocale: st.DefaultLocale, RetentionDays: st.RetentionDays, AllowedChannels: wire.ChannelNames(st.AllowedChannels),
 			QuietHoursStart: st.QuietHoursStart, QuietHoursEnd: st.QuietHoursEnd,
 			Fallback: map[string][]string{}, EmergencyOverridesOptOut: st.EmergencyOverridesOptOut,
-			ApprovalThreshold: st.ApprovalThreshold,
-		}}
+			ApprovalThreshold:  st.ApprovalThreshold,
+			SensitiveByDefault: st.HealthSensitiveByDefault(),
+		},
+		SendPolicy: sendPolicies()}
 	for p, chain := range st.Fallback {
 		out.Settings.Fallback[string(p)] = wire.ChannelNames(chain)
+	}
+	return out
+}
+
+// sendPolicies is the send policy of every role.
+func sendPolicies() map[string]SendPolicy {
+	out := make(map[string]SendPolicy, len(whitecross.Roles))
+	for _, r := range whitecross.Roles {
+		p := whitecross.SendPolicyFor(r)
+		out[string(r)] = SendPolicy{Categories: enumNames(p.Categories()), Priorities: enumNames(p.Priorities()), Audience: p.Audience}
+	}
+	return out
+}
+
+// enumNames returns the names of enum values.
+func enumNames[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
 	}
 	return out
 }

@@ -185,7 +185,7 @@ func TestTenantSettingsAPI(t *testing.T) {
 		got := tenant(b.do(t, req{method: "GET", path: "/api/v1/tenant", token: b.token(t, d, d.LincolnParent)}))
 		require.Equal(t, d.Tenant.ID, got.ID)
 		require.Equal(t, "springfield", got.Slug)
-		require.Equal(t, api.TenantSettings{AllowedChannels: []string{}, Fallback: map[string][]string{}}, got.Settings)
+		require.Equal(t, api.TenantSettings{AllowedChannels: []string{}, Fallback: map[string][]string{}, SensitiveByDefault: true}, got.Settings)
 		res := b.do(t, req{method: "GET", path: "/api/v1/tenant", token: admin})
 		require.Contains(t, string(res.body), `"allowed_channels":[]`, "empty lists are [], never null")
 
@@ -200,7 +200,13 @@ func TestTenantSettingsAPI(t *testing.T) {
 		require.True(t, got.Settings.EmergencyOverridesOptOut)
 		require.Equal(t, []string{"EMAIL", "SMS"}, got.Settings.AllowedChannels, "fields left out keep their values")
 		require.Equal(t, "21:00", got.Settings.QuietHoursStart)
+		require.True(t, got.Settings.SensitiveByDefault, "the default")
+		got = tenant(patch(admin, map[string]any{"sensitive_by_default": false}))
+		require.False(t, got.Settings.SensitiveByDefault)
+		require.Equal(t, 30, got.Settings.RetentionDays, "fields left out keep their values")
 		require.Equal(t, got, tenant(b.do(t, req{method: "GET", path: "/api/v1/tenant", token: nurse})))
+		require.False(t, tenant(patch(admin, map[string]any{"retention_days": 31})).Settings.SensitiveByDefault, "left out, kept")
+		got = tenant(patch(admin, map[string]any{"retention_days": 30}))
 
 		for _, tc := range []struct {
 			settings map[string]any
@@ -232,6 +238,7 @@ func TestTenantSettingsAPI(t *testing.T) {
 		other := tenant(b.do(t, req{method: "GET", path: "/api/v1/tenant", token: b.token(t, b.other, b.other.Admin)}))
 		require.Equal(t, b.other.Tenant.ID, other.ID)
 		require.Empty(t, other.Settings.AllowedChannels)
+		require.True(t, other.Settings.SensitiveByDefault)
 	})
 }
 

@@ -82,7 +82,7 @@ type sendMessageInput struct {
 		Channels     []string       `json:"channels,omitempty" maxItems:"5" enum:"IN_APP,EMAIL,SMS,PUSH,VOICE" doc:"Default [\"IN_APP\"]; IN_APP is always added"`
 		Attachments  []Attachment   `json:"attachments,omitempty" maxItems:"10"`
 		ScheduledAt  *time.Time     `json:"scheduled_at,omitempty" nullable:"true" doc:"Send later (at most a year ahead); absent, null or a time not in the future sends now"`
-		Sensitive    bool           `json:"sensitive,omitempty" doc:"Protected health information: email, SMS and voice carry only a notice and a link, never the content"`
+		Sensitive    *bool          `json:"sensitive,omitempty" doc:"Protected health information: email, SMS and voice carry only a notice and a link, never the content. Health categories (MEDICATION, HEALTH_UPDATE, IMMUNIZATION, INCIDENT) are sensitive unless this is false and the district's sensitive_by_default is off; other categories only when true"`
 	}
 }
 

@@ -199,7 +199,11 @@ func (s *Server) messageRoutes() {
 			"message. A recipient id that is not an active user of the district is 422 naming it (errors[0].location " +
 			"body.recipient_ids[i]); a recipient the caller may not message is 403 naming it; a group the caller may not " +
 			"use is 422 naming body.group_ids[i]. Group members the caller may not message, or who are deactivated, are " +
-			"left out. A refused request stores nothing. " +
+			"left out. What the caller's role may not send is 403 naming the rule's field: body.category for EMERGENCY " +
+			"(ADMIN and SCHOOL_ADMIN only), body.priority for URGENT from a GUARDIAN (at most HIGH); GET /tenant " +
+			"send_policy lists what each role may send. Malformed input is 422 before a forbidden category or priority is " +
+			"403. Health categories are sensitive unless the request says \"sensitive\": false and the district's " +
+			"sensitive_by_default is off. A refused request stores nothing. " +
 			"Limits: subject 200 characters, body 20,000 characters, 10 attachments (https URLs), 10,000 recipient_ids, " +
 			"50 group_ids, 100,000 recipients after expanding groups, request 1 MiB. With an Idempotency-Key (per user), " +
 			"repeating the request with the same body (whitespace and field order aside) returns the original message, 201; " +
@@ -247,7 +251,9 @@ func (s *Server) messageRoutes() {
 		Description: "A recipient's reply goes to the message's sender only, never to the other recipients. The sender may " +
 			"reply to a one-to-one message once sent; to a broadcast it is 409 (send a new message instead); an ADMIN " +
 			"who only reads it gets 403. The reply's subject is \"Re: \" and the original's; it takes the original's " +
-			"category, priority and sensitive flag and goes IN_APP only. Idempotency-Key as for sending.",
+			"sensitive flag, and its category and priority as far as the replier's role may send them (never refused: a " +
+			"GUARDIAN's reply to an URGENT message is HIGH, to an EMERGENCY one GENERAL), and goes IN_APP only. " +
+			"Idempotency-Key as for sending.",
 		Errors: bodyErrors}, s.replyToMessage)
 }
 

@@ -130,12 +130,17 @@ func (b *deliverBundle) addPushIn(t *testing.T, d *storetest.District, u *whitec
 	return sub
 }
 
-// pushMessage sends a PUSH-only message from d's Lincoln nurse to u.
+// pushMessage sends a PUSH-only message from d's Lincoln nurse to u (from
+// its Lincoln administrator for an EMERGENCY, which a nurse may not send).
 func (b *deliverBundle) pushMessage(t *testing.T, d *storetest.District, u *whitecross.User, subject string, c whitecross.Category) *whitecross.Message {
 	t.Helper()
 	in := message(subject, []string{u.ID})
 	in.Category, in.Channels = c, []whitecross.Channel{whitecross.ChannelPush}
-	m, err := b.st.SendMessage(d.As(d.LincolnNurse), in)
+	from := d.LincolnNurse
+	if c == whitecross.CategoryEmergency {
+		from = d.LincolnAdmin
+	}
+	m, err := b.st.SendMessage(d.As(from), in)
 	require.NoError(t, err)
 	return m
 }

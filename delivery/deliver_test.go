@@ -67,7 +67,7 @@ func TestEmailArrivesAtARealSMTPServer(t *testing.T) {
 
 		// A sensitive message: a notice and a link, nothing of its content.
 		in = message("Lice check results for Sam", []string{staff.ID})
-		in.Body, in.Sensitive = "Sam has head lice; treat tonight.", true
+		in.Body, in.Sensitive = "Sam has head lice; treat tonight.", new(true)
 		in.Channels = []whitecross.Channel{whitecross.ChannelEmail}
 		m = b.send(t, in)
 		b.waitDelivered(t, b.mustDelivery(t, m.ID, staff, whitecross.ChannelEmail).ID)
@@ -99,7 +99,7 @@ func TestSMSVoiceAndPushOfAnEmergencyGoOutInTheUrgentLane(t *testing.T) {
 		in.Body, in.BodyFormat = "Buses leave at **12:00**.", whitecross.BodyMarkdown
 		in.Category = whitecross.CategoryEmergency
 		in.Channels = []whitecross.Channel{whitecross.ChannelSMS, whitecross.ChannelVoice, whitecross.ChannelPush}
-		m := b.send(t, in)
+		m := b.sendAs(t, b.d.LincolnAdmin, in)
 
 		link := testPublicURL + "/messages/" + m.ID
 		for _, c := range in.Channels {
@@ -128,7 +128,7 @@ func TestSMSVoiceAndPushOfAnEmergencyGoOutInTheUrgentLane(t *testing.T) {
 				require.Equal(t, "Early dismissal at noon\nBuses leave at 12:00.", out.Text)
 			case whitecross.ChannelVoice:
 				require.Equal(t, phoneOf(1), out.To)
-				require.Equal(t, "Message from "+b.d.LincolnNurse.Name+", "+b.d.Tenant.Name+". Early dismissal at noon. Buses leave at 12:00.", out.Text)
+				require.Equal(t, "Message from "+b.d.LincolnAdmin.Name+", "+b.d.Tenant.Name+". Early dismissal at noon. Buses leave at 12:00.", out.Text)
 			case whitecross.ChannelPush:
 				require.JSONEq(t, sub.BrowserJSON(), out.To)
 				require.Equal(t, "Early dismissal at noon", out.Subject)
@@ -148,7 +148,7 @@ func TestSensitiveContentNeverReachesAProvider(t *testing.T) {
 		in := message("Head lice treatment", []string{parent.ID})
 		in.Body = "Lily has head lice; apply the treatment tonight."
 		in.Attachments = []whitecross.Attachment{{URL: "https://files.example/care.pdf", Name: "care.pdf"}}
-		in.Sensitive = true
+		in.Sensitive = new(true)
 		in.Channels = []whitecross.Channel{whitecross.ChannelEmail, whitecross.ChannelSMS, whitecross.ChannelVoice, whitecross.ChannelPush}
 		m := b.send(t, in)
 		for _, c := range in.Channels {
@@ -243,7 +243,7 @@ func TestEmergencyTextsAnOptedOutNumberOnlyWhenTheDistrictSaysSo(t *testing.T) {
 
 		emergency := message("Gas leak: stay away from school", []string{parent.ID})
 		emergency.Category, emergency.Channels = whitecross.CategoryEmergency, sms
-		m := b.send(t, emergency)
+		m := b.sendAs(t, b.d.LincolnAdmin, emergency)
 		b.waitDelivered(t, b.mustDelivery(t, m.ID, parent, whitecross.ChannelSMS).ID)
 		require.Equal(t, "DELIVERED", b.mustDelivery(t, m.ID, parent, whitecross.ChannelSMS).Status)
 

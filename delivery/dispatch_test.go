@@ -160,7 +160,7 @@ func TestUrgentMessageOvertakesQueuedBulkMessages(t *testing.T) {
 		}
 		in := message("Shelter in place", recipients)
 		in.Category = whitecross.CategoryEmergency
-		urgent := b.send(t, in)
+		urgent := b.sendAs(t, b.d.LincolnAdmin, in)
 
 		// Every job waits; the emergency was enqueued last.
 		b.start(t)

@@ -51,7 +51,14 @@ func testSealer(t testing.TB) *vault.Vault {
 // send sends from the Lincoln nurse, who may message Lincoln staff.
 func (b *sendBundle) send(t testing.TB, in *whitecross.MessageCreate) *whitecross.Message {
 	t.Helper()
-	m, err := b.st.SendMessage(b.d.As(b.d.LincolnNurse), in)
+	return b.sendAs(t, b.d.LincolnNurse, in)
+}
+
+// sendAs sends from u: the Lincoln administrator for an EMERGENCY, which a
+// nurse may not send.
+func (b *sendBundle) sendAs(t testing.TB, u *whitecross.User, in *whitecross.MessageCreate) *whitecross.Message {
+	t.Helper()
+	m, err := b.st.SendMessage(b.d.As(u), in)
 	require.NoError(t, err)
 	return m
 }

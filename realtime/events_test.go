@@ -186,7 +186,7 @@ func TestSensitiveMessageCreatedCarriesNoBody(t *testing.T) {
 		nurse := b.connect(t, b.first, d.LincolnNurse)
 		parent := b.connect(t, b.first, d.LincolnParent)
 		m, err := b.first.st.SendMessage(d.As(d.LincolnNurse), &whitecross.MessageCreate{Subject: "Sofia used her inhaler",
-			Body: "Two puffs of albuterol at recess", Sensitive: true, RecipientIDs: []string{d.LincolnParent.ID},
+			Body: "Two puffs of albuterol at recess", Sensitive: new(true), RecipientIDs: []string{d.LincolnParent.ID},
 			Attachments: []whitecross.Attachment{{URL: "https://files.example.org/asthma-plan.pdf", Name: "asthma-plan.pdf"}}})
 		require.NoError(t, err)
 		for _, c := range []*client{parent, nurse} {

@@ -48,7 +48,7 @@ func TestMessageCreatedIsTheRESTMessage(t *testing.T) {
 		}
 
 		s := send(&whitecross.MessageCreate{Subject: "Medication change", Body: "New dose: 5 mg.",
-			Category: whitecross.CategoryMedication, Sensitive: true})
+			Category: whitecross.CategoryMedication, Sensitive: new(true)})
 		for _, u := range readers {
 			f, _ := clients[u.ID].messageCreated(t)
 			box := "inbox"

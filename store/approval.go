@@ -22,7 +22,7 @@ func (s *Store) needsApproval(ctx context.Context, a *whitecross.Actor, sp *audi
 	if sp == nil || (reach{a}).all() {
 		return false, nil
 	}
-	st, err := tenantSettings(ctx, s.db.Reader(), a.TenantID)
+	st, err := readTenantSettings(ctx, s.db.Reader(), a.TenantID)
 	if err != nil || st.ApprovalThreshold == 0 {
 		return false, err
 	}

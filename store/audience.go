@@ -101,7 +101,7 @@ func validAudience(aud *whitecross.Audience) (*audienceSpec, error) {
 // naming body.audience.location_ids[i] of the request.
 func (s *Store) checkAudience(ctx context.Context, q Querier, a *whitecross.Actor, aud *whitecross.Audience, sp *audienceSpec) error {
 	r := reach{a}
-	if !r.all() && !a.Role.IsStaff() {
+	if !r.all() && !whitecross.SendPolicyFor(a.Role).Audience {
 		return whitecross.FieldErrorf(whitecross.EFORBIDDEN, "body.audience", nil,
 			"Guardians message the staff of their children's schools; only district and school staff send to an audience.")
 	}

@@ -23,8 +23,11 @@ const replyPrefix = "Re: "
 // sender replies to a message not yet sent (SCHEDULED or CANCELED).
 //
 // The reply joins the original's thread (thread_id, reply_to_id = id),
-// takes the subject "Re: <original subject>" (once; cut to MaxSubjectChars)
-// and the original's category, priority and sensitive flag, and goes
+// takes the subject "Re: <original subject>" (once; cut to MaxSubjectChars),
+// the original's sensitive flag, and the original's category and priority
+// as far as the caller's role may send them (whitecross.ReplyKind: a
+// guardian's reply to an EMERGENCY or URGENT message is stored GENERAL or
+// HIGH, never refused), and goes
 // IN_APP only (a conversation is not re-broadcast to email or SMS; a new
 // message chooses channels). It is dispatched inline, even with a queue, and
 // audited as message.sent with detail reply=true. A recipient's reply marks
@@ -84,7 +87,8 @@ func (s *Store) Reply(ctx context.Context, id string, in *whitecross.ReplyCreate
 			}
 		}
 		d.subject = replySubject(orig.Subject)
-		d.category, d.priority, d.sensitive = orig.Category, orig.Priority, orig.Sensitive
+		d.category, d.priority = whitecross.ReplyKind(a.Role, orig.Category, orig.Priority)
+		d.sensitive = orig.Sensitive
 		m := &outgoing{draft: d, tenantID: a.TenantID, id: newID(), threadID: orig.ThreadID, replyToID: &orig.ID,
 			recipients: []string{to}, idempotencyKey: in.IdempotencyKey, requestHash: in.RequestHash}
 		if err := s.storeOutgoing(ctx, tx, a, m, map[string]string{"reply": "true"}); err != nil {

@@ -16,12 +16,15 @@ var _ whitecross.MessageService = (*Store)(nil)
 // SendMessage implements whitecross.MessageService. It validates in (EINVALID
 // naming the field: body.subject, body.recipient_ids[i], body.attachments[i].url,
 // ...), replays a known Idempotency-Key (the original message, or ECONFLICT
-// for a different request), resolves the audience and checks the caller may
+// for a different request), applies the send policy (applySendPolicy:
+// EFORBIDDEN naming body.category or body.priority for what the caller's
+// role may not send, EINVALID body.channels[i] for a channel the district
+// does not allow; the sensitive flag from the request and the district's
+// sensitive_by_default), resolves the audience and checks the caller may
 // message it (resolveAudience: EINVALID for an unknown, other-tenant or
 // deactivated recipient, EFORBIDDEN for one the caller may not message, both
 // naming body.recipient_ids[i]; EINVALID body.group_ids[i] for a group the
-// caller may not use) and that the district allows every channel
-// (checkAllowedChannels: EINVALID body.channels[i]), then in one
+// caller may not use), then in one
 // transaction stores the message (content sealed), its recipients, the
 // idempotency key, an audit event (message.sent: counts, category,
 // priority, sensitive — never content) and its dispatch. Nothing is
@@ -53,7 +56,7 @@ func (s *Store) SendMessage(ctx context.Context, in *whitecross.MessageCreate) (
 	} else if id != "" {
 		return s.loadMessage(ctx, s.db.Reader(), a, id, fullContent)
 	}
-	if err := checkAllowedChannels(ctx, s.db.Reader(), a.TenantID, in.Channels); err != nil {
+	if err := applySendPolicy(ctx, s.db.Reader(), a, d, in); err != nil {
 		return nil, err
 	}
 	if d.audience != nil {

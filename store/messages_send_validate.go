@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -40,9 +41,11 @@ type draft struct {
 }
 
 // validateMessage checks everything of in that needs no database, applies
-// the defaults and returns the draft. EINVALID naming the field.
+// the defaults and returns the draft, its sensitive flag not yet decided
+// (that needs the district's settings: applySendPolicy). EINVALID naming
+// the field.
 func validateMessage(in *whitecross.MessageCreate, now time.Time) (*draft, error) {
-	d := &draft{sensitive: in.Sensitive}
+	d := &draft{}
 	var err error
 	if d.subject, err = validSubject(in.Subject); err != nil {
 		return nil, err
@@ -104,18 +107,52 @@ func validateMessage(in *whitecross.MessageCreate, now time.Time) (*draft, error
 	return d, nil
 }
 
-// checkAllowedChannels refuses a channel that the caller's district does
-// not allow (TenantSettings.AllowedChannels; IN_APP is always allowed):
-// EINVALID naming body.channels[i] of the request. A request for IN_APP
-// alone reads nothing.
-func checkAllowedChannels(ctx context.Context, q Querier, tenantID string, requested []whitecross.Channel) error {
-	if !slices.ContainsFunc(requested, func(c whitecross.Channel) bool { return c != whitecross.ChannelInApp }) {
-		return nil
-	}
-	st, err := tenantSettings(ctx, q, tenantID)
-	if err != nil {
+// applySendPolicy checks that the caller may send d (whitecross.CheckSend:
+// EFORBIDDEN naming body.category or body.priority), that the district
+// allows every channel requested (EINVALID naming body.channels[i]), and
+// decides d.sensitive from what the sender asked and the district's
+// sensitive_by_default (TenantSettings.MessageSensitive). It runs after
+// validateMessage, so a malformed request is 422 before a forbidden one is
+// 403. The settings are read only when they matter: a request for IN_APP
+// alone that does not ask a health message to be not sensitive reads
+// nothing.
+func applySendPolicy(ctx context.Context, q Querier, a *whitecross.Actor, d *draft, in *whitecross.MessageCreate) error {
+	if err := whitecross.CheckSend(a.Role, d.category, d.priority); err != nil {
 		return err
 	}
+	external := slices.ContainsFunc(in.Channels, func(c whitecross.Channel) bool { return c != whitecross.ChannelInApp })
+	optOut := d.category.Health() && in.Sensitive != nil && !*in.Sensitive
+	var st whitecross.TenantSettings
+	if external || optOut {
+		var err error
+		if st, err = readTenantSettings(ctx, q, a.TenantID); err != nil {
+			return err
+		}
+	}
+	if err := checkAllowedChannels(st, in.Channels); err != nil {
+		return err
+	}
+	d.sensitive = st.MessageSensitive(d.category, in.Sensitive)
+	return nil
+}
+
+// readTenantSettings reads a district's settings.
+func readTenantSettings(ctx context.Context, q Querier, tenantID string) (whitecross.TenantSettings, error) {
+	var raw string
+	var st whitecross.TenantSettings
+	if err := q.QueryRow(ctx, `SELECT settings FROM tenants WHERE id = $1`, tenantID).Scan(&raw); err != nil {
+		return st, fmt.Errorf("read tenant settings: %w", err)
+	}
+	if err := json.Unmarshal([]byte(raw), &st); err != nil {
+		return st, fmt.Errorf("decode tenant settings: %w", err)
+	}
+	return st, nil
+}
+
+// checkAllowedChannels refuses a channel that the district (settings st)
+// does not allow (TenantSettings.AllowedChannels; IN_APP is always
+// allowed): EINVALID naming body.channels[i] of the request.
+func checkAllowedChannels(st whitecross.TenantSettings, requested []whitecross.Channel) error {
 	for i, c := range requested {
 		if st.ChannelAllowed(c) {
 			continue

@@ -69,19 +69,6 @@ func (s *Store) UpdateTenantSettings(ctx context.Context, st whitecross.TenantSe
 	return t, nil
 }
 
-// tenantSettings reads a district's settings through q.
-func tenantSettings(ctx context.Context, q Querier, tenantID string) (*whitecross.TenantSettings, error) {
-	var raw string
-	if err := q.QueryRow(ctx, `SELECT settings FROM tenants WHERE id = $1`, tenantID).Scan(&raw); err != nil {
-		return nil, fmt.Errorf("read tenant settings: %w", err)
-	}
-	var st whitecross.TenantSettings
-	if err := json.Unmarshal([]byte(raw), &st); err != nil {
-		return nil, fmt.Errorf("decode tenant settings: %w", err)
-	}
-	return &st, nil
-}
-
 // changedSettings names the JSON fields that differ between two settings,
 // sorted, for the audit event (settings hold no personal data, but the
 // names are enough to say what an admin did).
@@ -126,6 +113,9 @@ func changedSettings(before, after whitecross.TenantSettings) ([]string, error) 
 //   - quiet_hours_start/_end: both "HH:MM" (24-hour) or both empty;
 //   - fallback: keys are priorities, values channels other than IN_APP,
 //     each at most once per chain (an empty chain: no fallback).
+//
+// emergency_overrides_opt_out and sensitive_by_default are booleans with
+// nothing to check.
 //
 // EINVALID naming the field, e.g. body.settings.fallback.URGENT[1].
 func validTenantSettings(st *whitecross.TenantSettings) error {

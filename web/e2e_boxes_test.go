@@ -18,7 +18,8 @@ func TestAlertsFiltersArchiveAndReadState(t *testing.T) {
 	const email = "guardian.johnson@demo.example" // only this test writes to James Johnson
 	nurse := e.api(t, "nurse.washington@demo.example")
 	guardian := e.api(t, email)
-	alert := nurse.send(map[string]any{"recipient_ids": []string{guardian.user.ID}, "subject": unique("Lockdown: stay away from school"),
+	// Only administrators send EMERGENCY (API.md "Who may send what").
+	alert := e.api(t, adminEmail).send(map[string]any{"recipient_ids": []string{guardian.user.ID}, "subject": unique("Lockdown: stay away from school"),
 		"body": "Police activity nearby. Students are safe inside.", "category": "EMERGENCY", "priority": "URGENT"})
 	plain := nurse.send(map[string]any{"recipient_ids": []string{guardian.user.ID}, "subject": unique("Flu vaccine clinic"),
 		"body": "The clinic is on Friday.", "category": "IMMUNIZATION", "priority": "LOW"})

@@ -13,24 +13,25 @@ import (
 
 // TestPresenceOfflineContrastAndCards: "online" beside a sender on an
 // emergency's pink reads at 4.5:1 or more (as all text on the page does);
+// the sender is the principal, since only administrators send EMERGENCY;
 // while the browser is offline nobody is shown online, since nobody can
 // know; back online, the markers return. The outbox cards have padding.
 func TestPresenceOfflineContrastAndCards(t *testing.T) {
 	e := endToEnd(t)
 	requireGateway(t, e)
-	teacher := e.newTab(t, "teacher")
-	teacher.signIn("/sent", teacherEmail)
-	teacher.waitConnected()
-	principal := e.api(t, principalEmail)
-	m := e.api(t, teacherEmail).send(map[string]any{"recipient_ids": []string{principal.user.ID}, "subject": unique("Gas leak: leave by the east doors"),
+	principal := e.newTab(t, "principal")
+	principal.signIn("/sent", principalEmail)
+	principal.waitConnected()
+	teacher := e.api(t, teacherEmail)
+	m := e.api(t, principalEmail).send(map[string]any{"recipient_ids": []string{teacher.user.ID}, "subject": unique("Gas leak: leave by the east doors"),
 		"body": "Leave by the east doors now.", "category": "EMERGENCY", "priority": "URGENT", "channels": []string{"EMAIL"}})
 
-	b := e.newTab(t, "principal")
-	b.signIn("/inbox", principalEmail)
+	b := e.newTab(t, "teacher")
+	b.signIn("/inbox", teacherEmail)
 	b.waitConnected()
 	marker := fmt.Sprintf(`#message-list li[data-id=%q].is-alert .presence`, m.ID)
 	b.waitText(marker, "online")
-	b.waitText("#online-list", "Terry Brooks")
+	b.waitText("#online-list", "Patricia Gomez")
 	require.Empty(t, b.contrastProblems(), "text contrast on the inbox")
 
 	b.setOffline(true)
@@ -39,7 +40,7 @@ func TestPresenceOfflineContrastAndCards(t *testing.T) {
 	require.Zero(t, evalJS[int](b, `document.querySelectorAll('#online-list li').length`))
 	b.setOffline(false)
 	b.waitText(marker, "online")
-	b.waitText("#online-list", "Terry Brooks")
+	b.waitText("#online-list", "Patricia Gomez")
 
 	b.open("/outbox")
 	b.waitView("outbox")

@@ -68,7 +68,7 @@ type demoMessage struct {
 	Format      whitecross.BodyFormat
 	Category    whitecross.Category
 	Priority    whitecross.Priority
-	Sensitive   bool
+	Sensitive   bool // asked by the sender; health categories are sensitive anyway by the district's default
 	Attachments []whitecross.Attachment
 	// Channels besides IN_APP: with --demo, email and SMS land in the dev
 	// outbox (a sensitive message as a notice only).
@@ -340,7 +340,7 @@ func seedDemoMessages(ctx context.Context, st *store.Store, tenantID string, msg
 		}
 		in := &whitecross.MessageCreate{
 			Subject: dm.Subject, Body: dm.Body, BodyFormat: dm.Format, Category: dm.Category,
-			Priority: dm.Priority, Sensitive: dm.Sensitive, Attachments: dm.Attachments, Channels: dm.Channels,
+			Priority: dm.Priority, Sensitive: new(dm.Sensitive), Attachments: dm.Attachments, Channels: dm.Channels,
 			IdempotencyKey: dm.Key, RequestHash: demoRequestHash(dm.Key),
 		}
 		for _, email := range dm.To {

@@ -208,7 +208,7 @@ func testWorkLoadTask(t *testing.T, open Opener) {
 
 	// A sensitive message's content is not even decrypted for the workers.
 	in = msg("Head lice treatment for Lily", d.LincolnParent)
-	in.Sensitive, in.Channels = true, []whitecross.Channel{whitecross.ChannelEmail}
+	in.Sensitive, in.Channels = new(true), []whitecross.Channel{whitecross.ChannelEmail}
 	sm := b.send(t, d.LincolnNurse, in)
 	task, err = b.st.LoadDeliveryTask(ctx, d.Tenant.ID, deliveryID(t, b.db, sm.ID, d.LincolnParent.ID, whitecross.ChannelEmail))
 	require.NoError(t, err)
@@ -425,7 +425,7 @@ func testWorkFallbackChain(t *testing.T, open Opener) {
 	require.Nil(t, failWithFallback(t, b, deliveryID(t, b.db, m.ID, parent.ID, whitecross.ChannelSMS), "x").Fallback)
 	in := msg("Gas leak", parent)
 	in.Category, in.Priority, in.Channels = whitecross.CategoryEmergency, whitecross.PriorityLow, []whitecross.Channel{whitecross.ChannelSMS}
-	m = b.send(t, d.LincolnNurse, in)
+	m = b.send(t, d.LincolnAdmin, in) // only administrators send EMERGENCY
 	c = failWithFallback(t, b, deliveryID(t, b.db, m.ID, parent.ID, whitecross.ChannelSMS), "number opted out (STOP)")
 	require.Equal(t, whitecross.ChannelVoice, c.Fallback.Channel)
 }

@@ -125,7 +125,7 @@ func testReadFilters(t *testing.T, open Opener) {
 	m1 := send(d.LincolnNurse, whitecross.CategoryMedication, whitecross.PriorityLow)
 	m2 := send(d.LincolnStaff, whitecross.CategoryMedication, whitecross.PriorityHigh)
 	m3 := send(d.LincolnNurse, whitecross.CategoryGeneral, whitecross.PriorityHigh)
-	m4 := send(d.DistrictNurse, whitecross.CategoryEmergency, whitecross.PriorityUrgent)
+	m4 := send(d.Admin, whitecross.CategoryEmergency, whitecross.PriorityUrgent) // only administrators send EMERGENCY
 	p := d.LincolnParent
 
 	requireList(t, b, p, whitecross.MessageFilter{Category: whitecross.CategoryMedication}, m2, m1)

@@ -19,7 +19,7 @@ func testReadSensitiveWithheld(t *testing.T, open Opener) {
 	b := setupRead(t, open)
 	d := b.d
 	ctx := context.Background()
-	secret := &whitecross.MessageCreate{Subject: "Sofia used her inhaler", Body: "Two puffs at recess.", Sensitive: true,
+	secret := &whitecross.MessageCreate{Subject: "Sofia used her inhaler", Body: "Two puffs at recess.", Sensitive: new(true),
 		Attachments: []whitecross.Attachment{{URL: "https://files.example.org/asthma-plan.pdf", Name: "asthma-plan.pdf"}}}
 	sensitive := b.sendWith(t, d.LincolnNurse, secret, d.LincolnParent)
 	require.Equal(t, "Two puffs at recess.", sensitive.Body, "the sender's own send answer carries what they wrote")
@@ -32,7 +32,7 @@ func testReadSensitiveWithheld(t *testing.T, open Opener) {
 	b.clock.Advance(time.Minute)
 	later := b.clock.Now().Add(time.Hour)
 	scheduled := b.sendWith(t, d.LincolnNurse, &whitecross.MessageCreate{Subject: "Follow-up", Body: "Inhaler check tomorrow.",
-		Sensitive: true, ScheduledAt: &later}, d.LincolnParent)
+		Sensitive: new(true), ScheduledAt: &later}, d.LincolnParent)
 
 	// The ciphertext of the sensitive bodies is spoiled: a list that tried
 	// to decrypt one would fail instead of returning the page.
@@ -90,7 +90,7 @@ func testReadSensitiveWithheld(t *testing.T, open Opener) {
 	// Only the detail view opens it, and it is audited as a read.
 	_, err = b.st.FindMessageByID(d.As(d.LincolnParent), sensitive.ID)
 	require.Error(t, err, "the detail view decrypts the (spoiled) body")
-	fresh := b.sendWith(t, d.LincolnNurse, &whitecross.MessageCreate{Subject: "Sofia, again", Body: "One puff after lunch.", Sensitive: true,
+	fresh := b.sendWith(t, d.LincolnNurse, &whitecross.MessageCreate{Subject: "Sofia, again", Body: "One puff after lunch.", Sensitive: new(true),
 		Attachments: secret.Attachments}, d.LincolnParent)
 	m, err := b.st.FindMessageByID(d.As(d.LincolnParent), fresh.ID)
 	require.NoError(t, err)

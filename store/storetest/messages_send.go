@@ -250,7 +250,7 @@ func testSendMany(t *testing.T, open Opener) {
 		RecipientIDs: append(ids, d.LincolnStaff.ID, strings.ToUpper(d.AnnexParent.ID), d.LincolnNurse.ID),
 		Channels:     []whitecross.Channel{whitecross.ChannelEmail, whitecross.ChannelSMS, whitecross.ChannelEmail},
 		Category:     whitecross.CategoryImmunization, Priority: whitecross.PriorityHigh, BodyFormat: whitecross.BodyMarkdown,
-		Sensitive: true,
+		Sensitive: new(true),
 		Attachments: []whitecross.Attachment{{URL: "https://files.example.org/flu.pdf", Name: " flu.pdf "},
 			{URL: "https://files.example.org/consent.pdf?v=2", Name: "Consent form"}},
 	}

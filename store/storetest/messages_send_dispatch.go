@@ -121,7 +121,7 @@ func testSendQueuedDispatch(t *testing.T, open Opener) {
 	// Larger ones are accepted SENDING with a job in the same transaction.
 	bulk := BulkStaff(t, b.db, d.Tenant.ID, d.Lincoln.ID, store.InlineDispatchMax+1)
 	in := &whitecross.MessageCreate{Subject: "Evacuation drill", Body: "b", RecipientIDs: bulk, Category: whitecross.CategoryEmergency}
-	m = b.send(t, d.LincolnNurse, in)
+	m = b.send(t, d.LincolnAdmin, in) // only administrators send EMERGENCY
 	require.Equal(t, whitecross.MessageSending, m.Status)
 	require.Equal(t, store.InlineDispatchMax+1, m.RecipientCount)
 	require.Len(t, m.RecipientIDs, store.InlineDispatchMax+1)

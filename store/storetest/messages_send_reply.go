@@ -18,7 +18,7 @@ func testSendReplies(t *testing.T, open Opener) {
 
 	// A recipient's reply to a broadcast goes to its sender only.
 	in := msg("Flu clinic", d.LincolnParent, d.AnnexParent, d.LincolnStaff)
-	in.Category, in.Priority, in.Sensitive = whitecross.CategoryImmunization, whitecross.PriorityHigh, true
+	in.Category, in.Priority, in.Sensitive = whitecross.CategoryImmunization, whitecross.PriorityHigh, new(true)
 	in.Channels = []whitecross.Channel{whitecross.ChannelEmail}
 	root := b.send(t, d.LincolnNurse, in)
 	b.clock.Advance(time.Minute)

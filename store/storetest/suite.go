@@ -18,6 +18,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"Directory", exerciseDirectory},
 		{"Auth", exerciseAuth},
 		{"MessagesSend", exerciseMessagesSend},
+		{"SendPolicy", exerciseSendPolicy},
 		{"MessagesRead", exerciseMessagesRead},
 		{"Audiences", exerciseAudiences},
 		{"Events", exerciseEvents},

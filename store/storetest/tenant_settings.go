@@ -32,6 +32,7 @@ func fullSettings() whitecross.TenantSettings {
 			whitecross.PriorityLow:    {}, // no fallback for LOW
 		},
 		EmergencyOverridesOptOut: true,
+		SensitiveByDefault:       new(false),
 	}
 }
 
@@ -65,14 +66,14 @@ func testTenantSettingsUpdate(t *testing.T, open Opener) {
 	require.Equal(t, d.Admin.ID, e.ActorID)
 	require.Equal(t, "tenant", e.TargetType)
 	require.Equal(t, d.Tenant.ID, e.TargetID)
-	require.Equal(t, "allowed_channels,default_locale,emergency_overrides_opt_out,fallback,quiet_hours_end,quiet_hours_start,retention_days",
+	require.Equal(t, "allowed_channels,default_locale,emergency_overrides_opt_out,fallback,quiet_hours_end,quiet_hours_start,retention_days,sensitive_by_default",
 		e.Detail["changed"])
 
 	// Replacing: what is left out returns to its default.
 	got, err = b.st.UpdateTenantSettings(d.As(d.Admin), whitecross.TenantSettings{RetentionDays: 30})
 	require.NoError(t, err)
 	require.Equal(t, whitecross.TenantSettings{RetentionDays: 30}, got.Settings)
-	require.Equal(t, "allowed_channels,default_locale,emergency_overrides_opt_out,fallback,quiet_hours_end,quiet_hours_start,retention_days",
+	require.Equal(t, "allowed_channels,default_locale,emergency_overrides_opt_out,fallback,quiet_hours_end,quiet_hours_start,retention_days,sensitive_by_default",
 		lastAudit(t, b.st, d.Tenant.ID).Detail["changed"])
 	_, err = b.st.UpdateTenantSettings(d.As(d.Admin), whitecross.TenantSettings{RetentionDays: 30, DefaultLocale: "fr"})
 	require.NoError(t, err)

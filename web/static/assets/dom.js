@@ -136,6 +136,9 @@ export const CATEGORIES = {
   REMINDER: 'Reminder', GENERAL: 'General',
 };
 export const PRIORITIES = { LOW: 'Low', MEDIUM: 'Medium', HIGH: 'High', URGENT: 'Urgent' };
+// HEALTH_CATEGORIES are sensitive by default (the server's
+// whitecross.Category.Health).
+export const HEALTH_CATEGORIES = ['MEDICATION', 'HEALTH_UPDATE', 'IMMUNIZATION', 'INCIDENT'];
 export const CHANNELS = { IN_APP: 'In the app', EMAIL: 'Email', SMS: 'Text message (SMS)', PUSH: 'Push notification', VOICE: 'Voice call' };
 export const ROLES = { ADMIN: 'District admin', SCHOOL_ADMIN: 'School admin', NURSE: 'Nurse', STAFF: 'Staff', GUARDIAN: 'Parent or guardian' };
 

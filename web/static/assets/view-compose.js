@@ -2,17 +2,24 @@
 // preview), category, priority, channels, https attachment links, sensitive
 // flag, and send now or later. Sending goes through the outbox with an
 // Idempotency-Key made here, so a message written offline is sent, once,
-// when the connection returns.
+// when the connection returns. The categories and priorities offered are
+// those the user's role may send (policy.js): a guardian never sees
+// EMERGENCY or URGENT, a nurse or staff member never EMERGENCY.
 import * as pending from './pending.js';
 import { fieldErrors } from './api.js';
 import { recipientPicker } from './recipients.js';
 import { renderMarkdown } from './markdown.js';
-import { h, announce, describedBy, markInvalid, markValid, uuid, visuallyHidden, CATEGORIES, PRIORITIES, CHANNELS } from './dom.js';
+import { sendRules } from './policy.js';
+import { h, announce, describedBy, markInvalid, markValid, uuid, visuallyHidden, CATEGORIES, PRIORITIES, CHANNELS, HEALTH_CATEGORIES } from './dom.js';
 import { fromZoneInput, zoneName } from './time.js';
 
 const MAX_ATTACHMENTS = 10;
 
+// only keeps the entries of labels whose value is in values.
+const only = (labels, values) => Object.fromEntries(Object.entries(labels).filter(([value]) => values.includes(value)));
+
 export async function composeView(app, container) {
+  const rules = await sendRules(app.user);
   const picker = recipientPicker({ id: 'compose-to', labelId: 'compose-to-label', describedBy: 'compose-to-hint' });
   const summary = h('div', { class: 'error-summary', id: 'compose-errors', role: 'alert', tabindex: '-1', hidden: true });
   const subject = h('input', { id: 'compose-subject', name: 'subject', maxlength: '200', required: true, autocomplete: 'off' });
@@ -25,6 +32,8 @@ export async function composeView(app, container) {
   const addAttachment = h('button', { type: 'button', class: 'button', id: 'compose-add-attachment' }, 'Add a link');
   const when = h('input', { type: 'datetime-local', id: 'compose-when', name: 'when', disabled: true, 'aria-describedby': 'compose-when-hint' });
   const submit = h('button', { type: 'submit', class: 'button button-primary', id: 'compose-send' }, 'Send');
+  const sensitiveLocked = h('p', { id: 'compose-sensitive-locked', class: 'hint', hidden: true },
+    'Your district keeps every health message sensitive.');
 
   const radio = (name, value, label, checked) => {
     const inputId = `compose-${name}-${value.toLowerCase()}`;
@@ -49,8 +58,8 @@ export async function composeView(app, container) {
       markdownHint,
       body, previewToggle, preview),
     h('div', { class: 'field-row' },
-      select('compose-category', 'Category', CATEGORIES, 'GENERAL'),
-      select('compose-priority', 'Priority', PRIORITIES, 'MEDIUM')),
+      select('compose-category', 'Category', only(CATEGORIES, rules.categories), 'GENERAL'),
+      select('compose-priority', 'Priority', only(PRIORITIES, rules.priorities), 'MEDIUM')),
     h('fieldset', { class: 'field', id: 'field-channels' },
       h('legend', null, 'Send by'),
       Object.entries(CHANNELS).map(([value, label]) => h('div', { class: 'field-check' },
@@ -59,7 +68,8 @@ export async function composeView(app, container) {
     h('div', { class: 'field-check field', id: 'field-sensitive' },
       h('input', { type: 'checkbox', name: 'sensitive', id: 'compose-sensitive', 'aria-describedby': 'compose-sensitive-hint' }),
       h('label', { for: 'compose-sensitive' }, 'Sensitive (protected health information)'),
-      h('p', { id: 'compose-sensitive-hint', class: 'hint' }, 'Email, text messages and calls then carry only a notice and a link, never the content.')),
+      h('p', { id: 'compose-sensitive-hint', class: 'hint' }, 'Email, text messages and calls then carry only a notice and a link, never the content.'),
+      sensitiveLocked),
     h('fieldset', { class: 'field', id: 'field-attachments' },
       h('legend', null, 'Attachments'),
       h('p', { class: 'hint' }, `Links to files (https), up to ${MAX_ATTACHMENTS}.`),
@@ -74,6 +84,29 @@ export async function composeView(app, container) {
     h('div', { class: 'actions' }, submit));
 
   container.append(h('h1', { id: 'compose-heading', tabindex: '-1' }, 'New message'), form);
+
+  // A health category is sensitive by default: choosing one checks the box,
+  // and while the district's sensitive_by_default is on the box is locked
+  // (the server would ignore it unchecked). Back to another category, the
+  // box is as the sender left it.
+  const sensitive = form.elements.sensitive;
+  let health = false;
+  let ownChoice = false;
+  const applySensitivity = () => {
+    const now = HEALTH_CATEGORIES.includes(form.elements.category.value);
+    if (now && !health) {
+      ownChoice = sensitive.checked;
+      sensitive.checked = true;
+    } else if (!now && health) {
+      sensitive.checked = ownChoice;
+    }
+    health = now;
+    const locked = now && rules.sensitiveByDefault;
+    sensitive.disabled = locked;
+    sensitiveLocked.hidden = !locked;
+    describedBy(sensitive, sensitiveLocked.id, locked);
+  };
+  applySensitivity();
 
   // Preview: a DOM rendering of the Markdown (no HTML parsing), or the
   // plain text as typed.
@@ -90,6 +123,7 @@ export async function composeView(app, container) {
   });
   body.addEventListener('input', () => { if (!preview.hidden) showPreview(); });
   form.addEventListener('change', (e) => {
+    if (e.target.name === 'category') applySensitivity();
     if (e.target.name === 'format') {
       const markdown = form.elements.format.value === 'MARKDOWN';
       markdownHint.hidden = !markdown;
