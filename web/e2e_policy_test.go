@@ -31,10 +31,19 @@ func TestComposeOffersOnlyWhatTheRoleMaySend(t *testing.T) {
 	require.NotContains(t, options(guardian, "compose-category"), "EMERGENCY")
 	require.Contains(t, options(guardian, "compose-category"), "MEDICATION")
 	require.Equal(t, []string{"LOW", "MEDIUM", "HIGH"}, options(guardian, "compose-priority"))
+	require.False(t, evalJS[bool](guardian, `!!document.getElementById('compose-use-audience')`), "a guardian never sees an audience")
 
 	nurse := compose("nurse", "demo", nurseEmail)
 	require.NotContains(t, options(nurse, "compose-category"), "EMERGENCY")
 	require.Equal(t, []string{"LOW", "MEDIUM", "HIGH", "URGENT"}, options(nurse, "compose-priority"))
+	// A nurse may send to an audience within her school: the editor counts
+	// it as she chooses (Lincoln's families, without sending).
+	nurse.click("#compose-use-audience")
+	nurse.waitText("#compose-audience-preview", "people")
+	nurse.click("#compose-audience-scope-choose")
+	nurse.clickText("#compose-audience-choose label", "Parent or guardian")
+	nurse.waitText("#compose-audience-preview", "Parent or guardian)")
+	nurse.click("#compose-use-audience")
 	// The demo district keeps the default: health messages are sensitive.
 	nurse.chooseCategory("MEDICATION")
 	nurse.waitFor("the sensitive box locked on", `(() => { const c = document.getElementById('compose-sensitive');

@@ -12,11 +12,12 @@ const NARROWEST = {
   categories: ['HEALTH_UPDATE', 'MEDICATION', 'IMMUNIZATION', 'INCIDENT', 'APPOINTMENT', 'REMINDER', 'GENERAL'],
   priorities: ['LOW', 'MEDIUM', 'HIGH'],
   sensitiveByDefault: true,
+  audience: false,
 };
 
 let last = null; // { userId, rules } of the last answer
 
-// sendRules resolves to { categories, priorities, sensitiveByDefault } for
+// sendRules resolves to { categories, priorities, audience, sensitiveByDefault } for
 // user; it never fails.
 export async function sendRules(user) {
   try {
@@ -25,7 +26,10 @@ export async function sendRules(user) {
     if (policy) {
       last = {
         userId: user.id,
-        rules: { categories: policy.categories, priorities: policy.priorities, sensitiveByDefault: tenant.settings?.sensitive_by_default !== false },
+        rules: {
+          categories: policy.categories, priorities: policy.priorities, audience: policy.audience === true,
+          sensitiveByDefault: tenant.settings?.sensitive_by_default !== false,
+        },
       };
     }
   } catch {

@@ -10,6 +10,7 @@ import { fieldErrors } from './api.js';
 import { recipientPicker } from './recipients.js';
 import { renderMarkdown } from './markdown.js';
 import { sendRules } from './policy.js';
+import { audienceEditor, schoolsFor } from './audience.js';
 import { h, announce, describedBy, markInvalid, markValid, uuid, visuallyHidden, CATEGORIES, PRIORITIES, CHANNELS, HEALTH_CATEGORIES } from './dom.js';
 import { fromZoneInput, zoneName } from './time.js';
 
@@ -49,6 +50,11 @@ export async function composeView(app, container) {
       h('label', { for: 'compose-to', id: 'compose-to-label' }, 'To'),
       h('p', { id: 'compose-to-hint', class: 'hint' }, 'Type a name or a group, then choose from the list.'),
       picker.node),
+    rules.audience ? h('div', { class: 'field', id: 'field-audience' },
+      h('div', { class: 'field-check' },
+        h('input', { type: 'checkbox', id: 'compose-use-audience', name: 'use-audience', 'aria-controls': 'compose-audience-box' }),
+        h('label', { for: 'compose-use-audience' }, 'Send to an audience: everyone you reach, or by school, role and grade')),
+      h('div', { id: 'compose-audience-box', hidden: true })) : null,
     h('div', { class: 'field', id: 'field-subject' }, h('label', { for: 'compose-subject' }, 'Subject'), subject),
     h('fieldset', { class: 'field', id: 'field-body' },
       h('legend', null, 'Message'),
@@ -84,6 +90,19 @@ export async function composeView(app, container) {
     h('div', { class: 'actions' }, submit));
 
   container.append(h('h1', { id: 'compose-heading', tabindex: '-1' }, 'New message'), form);
+
+  // The audience editor is built the first time it is asked for (it
+  // loads the schools); who matches is counted as it changes.
+  let audience = null;
+  const useAudience = form.elements['use-audience'];
+  useAudience?.addEventListener('change', async () => {
+    const box = container.querySelector('#compose-audience-box');
+    box.hidden = !useAudience.checked;
+    if (useAudience.checked && !audience) {
+      audience = audienceEditor({ id: 'compose-audience', schools: await schoolsFor(app.user) });
+      box.append(audience.node);
+    }
+  });
 
   // A health category is sensitive by default: choosing one checks the box,
   // and while the district's sensitive_by_default is on the box is locked
@@ -167,7 +186,7 @@ export async function composeView(app, container) {
     submit.disabled = false;
     if (result.outcome === pending.SENT) {
       const m = result.message;
-      announce(m.status === 'SCHEDULED' ? 'Message scheduled.' : 'Message sent.');
+      announce({ SCHEDULED: 'Message scheduled.', PENDING_APPROVAL: 'Your broadcast waits for an administrator’s approval.' }[m.status] ?? 'Message sent.');
       app.refreshCounts();
       app.navigate(m.status === 'SCHEDULED' ? '/scheduled' : `/messages/${m.id}`);
     } else if (result.outcome === pending.WAITING) {
@@ -184,7 +203,9 @@ export async function composeView(app, container) {
   function read() {
     const errors = {};
     const to = picker.value();
-    if (!to.recipient_ids.length && !to.group_ids.length) errors.to = ['Choose at least one recipient.'];
+    const aud = useAudience?.checked ? audience?.value() : null;
+    if (useAudience?.checked && !aud) errors.audience = ['Choose who is in the audience.'];
+    else if (!aud && !to.recipient_ids.length && !to.group_ids.length) errors.to = ['Choose at least one recipient.'];
     if (!subject.value.trim()) errors.subject = ['Write a subject.'];
     if (!body.value.trim()) errors.body = ['Write a message.'];
     const links = [...attachments.querySelectorAll('.attachment-row')].map((row) => ({
@@ -203,6 +224,7 @@ export async function composeView(app, container) {
     };
     if (to.recipient_ids.length) request.recipient_ids = to.recipient_ids;
     if (to.group_ids.length) request.group_ids = to.group_ids;
+    if (aud) request.audience = aud;
     if (links.length) request.attachments = links;
     if (form.elements.schedule.value === 'LATER') {
       const at = fromZoneInput(when.value);
@@ -213,9 +235,9 @@ export async function composeView(app, container) {
     return { request, errors };
   }
 
-  const FIELD_LABELS = { to: 'To', recipient_ids: 'To', group_ids: 'To', subject: 'Subject', body: 'Message', attachments: 'Attachments',
+  const FIELD_LABELS = { to: 'To', recipient_ids: 'To', group_ids: 'To', audience: 'Audience', subject: 'Subject', body: 'Message', attachments: 'Attachments',
     scheduled_at: 'When', channels: 'Send by', category: 'Category', priority: 'Priority', _: 'Message' };
-  const FIELD_TARGET = { to: 'compose-to', recipient_ids: 'compose-to', group_ids: 'compose-to', subject: 'compose-subject', body: 'compose-body',
+  const FIELD_TARGET = { to: 'compose-to', recipient_ids: 'compose-to', group_ids: 'compose-to', audience: 'compose-use-audience', subject: 'compose-subject', body: 'compose-body',
     attachments: 'compose-attachments', scheduled_at: 'compose-when', channels: 'compose-channel-email', category: 'compose-category', priority: 'compose-priority' };
   const FIELD_BOX = { recipient_ids: 'to', group_ids: 'to' };
 
