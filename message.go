@@ -327,3 +327,65 @@ const (
 	AuditMessageApproved         = "message.approved"
 	AuditMessageRejected         = "message.rejected"
 )
+
+// BroadcastReport is the progress of a message as its sender follows it:
+// how many people it was accepted for, how many have it in the app, have
+// read it, and how each external channel is doing. A recipient counts as
+// reached once they read it or any external channel sent it to them; a
+// channel's failures for someone reached another way are FellBack, not
+// Failed, so a fallback never reads as a failure.
+type BroadcastReport struct {
+	MessageID      string
+	Status         MessageStatus
+	RecipientCount int
+	InApp          int // in the recipient's inbox
+	Read           int
+	NotReached     int // neither read nor sent by any external channel (yet)
+	Channels       map[Channel]ChannelProgress
+}
+
+// ChannelProgress counts one external channel's deliveries of a message.
+type ChannelProgress struct {
+	Pending, Sent, Delivered, Failed, FellBack int
+}
+
+// Unreached is one recipient not reached yet, with why: the last failure
+// on any channel, or what the message waits for.
+type Unreached struct {
+	UserID string
+	Name   string
+	Role   Role
+	Reason string
+}
+
+// UnreachedPage is one page of the recipients not reached yet, by user id.
+type UnreachedPage struct {
+	Items      []*Unreached
+	NextCursor string
+}
+
+// DeliveryRow is one line of a message's delivery export: one recipient
+// and one channel (IN_APP included) with the recipient's read state.
+type DeliveryRow struct {
+	RecipientID string
+	Name        string
+	Role        Role
+	Channel     Channel
+	Status      DeliveryStatus
+	Error       *string
+	SentAt      *time.Time
+	DeliveredAt *time.Time
+	ReadAt      *time.Time
+}
+
+// BroadcastReportService is what the sender of a message (and an ADMIN)
+// follows it with. Access as MessageService.Deliveries.
+type BroadcastReportService interface {
+	Report(ctx context.Context, messageID string) (*BroadcastReport, error)
+	// Unreached lists recipients not reached yet, limit 1..100 (default 50).
+	Unreached(ctx context.Context, messageID, cursor string, limit int) (*UnreachedPage, error)
+	// ExportDeliveries calls fn for every delivery of the message, by
+	// recipient then channel, reading in pages so a 100,000-recipient
+	// broadcast is never held in memory.
+	ExportDeliveries(ctx context.Context, messageID string, fn func(*DeliveryRow) error) error
+}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -42,6 +43,32 @@ func TestBroadcastOverHTTP(t *testing.T) {
 		require.Equal(t, http.StatusOK, got.status, "the guardian received it: %s", got.body)
 		got.decode(t, &m)
 		require.Equal(t, 2, m.RecipientCount)
+
+		// The sender's report, the unreached and the export, once the
+		// guardian has read it.
+		require.Equal(t, http.StatusNoContent, b.do(t, req{method: "PUT", path: "/api/v1/messages/" + m.ID + "/read", token: parent}).status)
+		res = b.do(t, req{method: "GET", path: "/api/v1/messages/" + m.ID + "/report", token: admin})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var rep api.BroadcastReport
+		res.decode(t, &rep)
+		require.Equal(t, api.BroadcastReport{MessageID: m.ID, Status: "SENT", RecipientCount: 2, InApp: 2, Read: 1, NotReached: 1,
+			Channels: map[string]api.ChannelProgress{}}, rep, "the guardian read it; the other has not")
+		res = b.do(t, req{method: "GET", path: "/api/v1/messages/" + m.ID + "/unreached", token: admin})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var un api.UnreachedPage
+		res.decode(t, &un)
+		require.Len(t, un.Items, 1)
+		require.Equal(t, d.AnnexParent.ID, un.Items[0].UserID)
+		require.Equal(t, "In the app, not opened yet.", un.Items[0].Reason)
+		res = b.do(t, req{method: "GET", path: "/api/v1/messages/" + m.ID + "/delivery.csv", token: admin})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		require.Equal(t, "text/csv; charset=utf-8", res.header.Get("Content-Type"))
+		lines := strings.Split(strings.TrimSpace(string(res.body)), "\n")
+		require.Equal(t, "recipient_id,name,role,channel,status,error,sent_at,delivered_at,read_at", lines[0])
+		require.Len(t, lines, 3)
+		res = b.do(t, req{method: "GET", path: "/api/v1/messages/" + m.ID + "/delivery.csv", token: parent})
+		require.Equal(t, http.StatusForbidden, res.status, "a recipient gets no export: %s", res.body)
+		require.Equal(t, "application/problem+json", res.header.Get("Content-Type"))
 
 		res = b.do(t, req{method: "POST", path: "/api/v1/messages", token: parent, body: map[string]any{
 			"subject": "s", "body": "b", "audience": map[string]any{"everyone": true}}})

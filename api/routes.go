@@ -36,6 +36,7 @@ func (s *Server) routes() {
 	s.messageRoutes()
 	s.audienceRoutes()
 	s.approvalRoutes()
+	s.broadcastReportRoutes()
 	s.messageReportRoutes()
 	s.messageStateRoutes()
 	s.webhookRoutes()

@@ -63,6 +63,8 @@ type Deps struct {
 	Messages  whitecross.MessageService
 	// Audiences previews broadcast audiences.
 	Audiences whitecross.AudienceService
+	// Reports is what a sender follows a message with.
+	Reports whitecross.BroadcastReportService
 	// Push keeps browsers' Web Push subscriptions.
 	Push whitecross.PushSubscriptionService
 	// Callbacks decides what provider callbacks (Twilio, SendGrid) mean:

@@ -58,6 +58,8 @@ func TestSpecEnumsFollowDomain(t *testing.T) {
 		"Message.priority":                           priorities,
 		"SendMessageInputBody.priority":              priorities,
 		"Message.status":                             names(whitecross.MessageStatuses...),
+		"BroadcastReport.status":                     names(whitecross.MessageStatuses...),
+		"Unreached.role":                             roles,
 		"/api/v1/admin/deliveries get query:status":  lower(names(whitecross.DeliveryFailed, whitecross.DeliveryBounced)),
 		"/api/v1/admin/deliveries get query:channel": lower(sent),
 		"/api/v1/dev/outbox get query:channel":       lower(sent),
