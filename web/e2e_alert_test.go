@@ -48,6 +48,7 @@ func TestEmergencyAlertToOneSchool(t *testing.T) {
 	require.True(t, evalJS[bool](admin, `document.getElementById('alert-form').hidden`), "nothing is sent before the confirm step")
 	admin.click("#alert-send")
 	admin.waitView("message")
+	admin.waitText("#progress-summary", "Sent to 1 · In the app 1 · Read 0 · Not reached yet")
 
 	guardian.waitText("#message-list .message-subject", subject)
 	guardian.waitText("#message-list .is-emergency", "Emergency")

@@ -10,6 +10,7 @@ import { TypingSender, showTypingLine, onTyping } from './typing.js';
 import { h, announce, badges, bodyWithheld, inlineError, setServerHTML, safeURL, uuid, visuallyHidden, isAlert, CATEGORIES, PRIORITIES, CHANNELS, ROLES, SENSITIVE_MARKER } from './dom.js';
 import { formatTime, timeText, toZoneInput, fromZoneInput, zoneName } from './time.js';
 import { receiptsSection, deliverySection } from './view-message-report.js';
+import { progressSection } from './report-progress.js';
 
 export async function messageView(app, container, id) {
   const me = app.user.id;
@@ -60,10 +61,17 @@ export async function messageView(app, container, id) {
 
   let receipts;
   let delivery;
+  let progress;
   if (isSender && !['SCHEDULED', 'CANCELED', 'PENDING_APPROVAL'].includes(m.status)) {
+    // Everyone's progress in counts; the per-person delivery table only
+    // for messages small enough to list.
+    progress = progressSection(m);
     receipts = receiptsSection(m);
-    delivery = deliverySection(m, receipts);
-    container.querySelector('article').append(receipts.node, delivery.node);
+    container.querySelector('article').append(progress.node, receipts.node);
+    if (!m.audience && m.recipient_count <= BROADCAST_SIZE) {
+      delivery = deliverySection(m, receipts);
+      container.querySelector('article').append(delivery.node);
+    }
   }
 
   let typingSender;
@@ -94,6 +102,7 @@ export async function messageView(app, container, id) {
     dispose() {
       stopTyping();
       typingSender?.stop();
+      progress?.dispose();
     },
     reload: () => app.navigate(location.pathname, { replace: true }),
     live(type, data) {
@@ -105,12 +114,18 @@ export async function messageView(app, container, id) {
         markThreadRead(app, items);
       } else if (type === 'receipt.read' && data.message_id === m.id) {
         receipts?.refresh();
+        progress?.refresh();
       } else if (type === 'delivery.updated' && data.message_id === m.id) {
         delivery?.update(data.delivery);
+        progress?.refresh();
       }
     },
   };
 }
+
+// BROADCAST_SIZE is the most recipients whose deliveries are listed one by
+// one; past it the progress counts and the CSV say it all.
+const BROADCAST_SIZE = 100;
 
 function meta(term, value) {
   return [h('dt', null, term), h('dd', null, value)];
