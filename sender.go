@@ -70,6 +70,12 @@ type ProviderError struct {
 	// never counts toward the provider's circuit breaker, so one user's bad
 	// address cannot delay anyone else's deliveries.
 	Recipient bool
+	// Throttled, on a temporary failure, says the provider refused because
+	// we send faster than it accepts (HTTP 429, Twilio 20429, an SMTP relay's
+	// "sending rate exceeded"): nothing is wrong with the provider or the
+	// recipient, so the pipeline slows down and tries again later without
+	// spending an attempt or counting it toward the circuit breaker.
+	Throttled bool
 	// OptedOut, on a permanent SMS failure, says the recipient's number
 	// refused our sender (texted STOP): the pipeline records the opt-out so
 	// the number is not texted again (Twilio's error 21610).

@@ -45,8 +45,9 @@ const maxKeyedBreakers = 10000
 // ProviderError.Recipient is one address's problem (an SMTP mailbox
 // refused at RCPT TO, a push subscription refused or on a forbidden
 // address) and does not count at all, nor does a canceled send
-// (shutdown). After BreakerOpenFor it lets one probe through (half-open);
-// the probe's success closes it, its failure opens it again. While open,
+// (shutdown) or a throttle (429: the pacer slows down instead). After
+// BreakerOpenFor it lets one probe through (half-open); the probe's
+// success closes it, its failure opens it again. While open,
 // the worker snoozes jobs instead of calling the service, so an outage
 // spends no attempts and loses no deliveries.
 //
@@ -114,11 +115,13 @@ func (b *breakers) get(key breakerKey) *gobreaker.CircuitBreaker[*whitecross.Sen
 	return cb
 }
 
-// notTheProviders reports failures that say nothing about the provider: a
-// canceled send, or a temporary failure of one recipient's address.
+// notTheProviders reports failures that say nothing about the provider's
+// health: a canceled send, a temporary failure of one recipient's address,
+// or a throttle (the provider is up; we send too fast, and the pacer slows
+// down instead).
 func notTheProviders(err error) bool {
 	var pe *whitecross.ProviderError
-	return errors.Is(err, context.Canceled) || (errors.As(err, &pe) && pe.Recipient)
+	return errors.Is(err, context.Canceled) || (errors.As(err, &pe) && pe.Recipient) || isThrottled(err)
 }
 
 // forgetClosed drops the closed push breakers (b.mu held). Open and

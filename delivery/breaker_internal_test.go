@@ -49,7 +49,8 @@ func sendN(b *breakers, key breakerKey, p Provider, n int) error {
 // TestRecipientsFailuresNeverOpenABreaker is issue 11's review of every
 // breaker: failures of one address — an SMTP mailbox refused at RCPT TO
 // (4xx or 5xx), a Twilio invalid or opted-out number, a push subscription
-// the service refuses — never open the provider's breaker, however many.
+// the service refuses — never open the provider's breaker, however many;
+// nor do throttles (the provider is up, we send too fast).
 func TestRecipientsFailuresNeverOpenABreaker(t *testing.T) {
 	t.Parallel()
 	for name, err := range map[string]error{
@@ -61,6 +62,8 @@ func TestRecipientsFailuresNeverOpenABreaker(t *testing.T) {
 		"webpush 429 per subscription":  &whitecross.ProviderError{Provider: "webpush", Code: "429", Recipient: true},
 		"webpush forbidden address":     &whitecross.ProviderError{Provider: "webpush", Code: "forbidden_address", Permanent: true, Recipient: true},
 		"canceled":                      context.Canceled,
+		"twilio 20429 throttled":        &whitecross.ProviderError{Provider: "twilio", Code: "20429", Throttled: true},
+		"smtp 454 throttled":            &whitecross.ProviderError{Provider: "smtp", Code: "454", Throttled: true},
 	} {
 		b := testBreakers(t)
 		s := &scriptedSender{err: err}

@@ -38,6 +38,11 @@ const RecordTimeout = 15 * time.Second
 //     records FAILED "gave up after N attempts: ..." and falls back.
 //   - While the provider's circuit breaker is open, the job snoozes: the
 //     delivery is untouched and no attempt is counted.
+//   - Each channel's sends are paced at its provider's rate (see pacer):
+//     a job whose turn is far off snoozes, EMERGENCY and URGENT first. A
+//     provider's throttle (ProviderError.Throttled: 429) is no failure:
+//     the delivery is untouched, no attempt is counted, the breaker does
+//     not hear of it, the job snoozes and the channel slows down.
 //   - During the district's quiet hours, an SMS, call or push of a message
 //     that is not EMERGENCY or URGENT snoozes until they end (see
 //     whitecross.QuietHoursHold); it stays PENDING and spends no attempt.
@@ -48,13 +53,16 @@ type DeliverWorker struct {
 	river.WorkerDefaults[DeliverArgs]
 	cfg      DeliverConfig
 	breakers *breakers
+	pacers   *pacers
 	hints    *retryHints
 	now      whitecross.Clock
 	log      *slog.Logger
 }
 
 func newDeliverWorker(cfg DeliverConfig, hints *retryHints, now whitecross.Clock, log *slog.Logger) *DeliverWorker {
-	return &DeliverWorker{cfg: cfg, breakers: newBreakers(cfg, log), hints: hints, now: now, log: log}
+	ps := newPacers(cfg, now)
+	cfg.Metrics.watchPacing(ps, cfg.Providers)
+	return &DeliverWorker{cfg: cfg, breakers: newBreakers(cfg, log), pacers: ps, hints: hints, now: now, log: log}
 }
 
 // Timeout bounds one attempt (DeliverConfig.Timeout).
@@ -83,6 +91,14 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	}
 	if wait, quiet := w.quietHours(task); quiet {
 		w.log.InfoContext(ctx, "quiet hours: delivery waits", "delivery_id", task.Delivery.ID,
+			"channel", task.Delivery.Channel, "wait", wait.String())
+		return river.JobSnooze(wait)
+	}
+	if wait, err := w.pacers.wait(ctx, task.Delivery.Channel, task.Message.Urgent()); err != nil {
+		// Shutdown: River makes the job available again; nothing to record.
+		return fmt.Errorf("delivery %s waiting for its turn: %w", task.Delivery.ID, err)
+	} else if wait > 0 {
+		w.log.DebugContext(ctx, "pacing: delivery waits its turn", "delivery_id", task.Delivery.ID,
 			"channel", task.Delivery.Channel, "wait", wait.String())
 		return river.JobSnooze(wait)
 	}
@@ -189,7 +205,7 @@ func (w *DeliverWorker) sendPush(ctx context.Context, p Provider, task *whitecro
 	}
 	var accepted *whitecross.SendResult
 	var open bool
-	var temporary, permanent error
+	var temporary, throttled, permanent error
 	for i, sub := range subs {
 		res, err := results[i], errs[i]
 		w.notePush(ctx, task, sub, err)
@@ -201,6 +217,8 @@ func (w *DeliverWorker) sendPush(ctx context.Context, p Provider, task *whitecro
 		case errors.Is(err, errBreakerOpen):
 			open = true
 		case subscriptionGone(err): // notePush removed it
+		case isThrottled(err):
+			throttled = err
 		case isPermanent(err):
 			permanent = err
 		default:
@@ -214,6 +232,8 @@ func (w *DeliverWorker) sendPush(ctx context.Context, p Provider, task *whitecro
 		return nil, errBreakerOpen
 	case temporary != nil:
 		return nil, temporary
+	case throttled != nil:
+		return nil, throttled
 	case permanent != nil:
 		return nil, permanent
 	}
@@ -240,13 +260,14 @@ func firstAccepted(ctx context.Context, results []*whitecross.SendResult, errs [
 // is removed; a failure that concerns the subscription or its push
 // service is counted against it (the store disables it when it keeps
 // failing); a send that worked ends its failure streak. A send the breaker
-// refused, or that failed for the message's or our own reasons (a payload
-// too long, our VAPID credentials refused), says nothing about it.
+// refused, that was throttled, or that failed for the message's or our own
+// reasons (a payload too long, our VAPID credentials refused), says
+// nothing about it.
 func (w *DeliverWorker) notePush(ctx context.Context, task *whitecross.DeliveryTask, sub *whitecross.PushSubscription, err error) {
 	tenantID := task.Message.TenantID
 	var serr error
 	switch {
-	case err == nil && sub.Failures == 0, errors.Is(err, errBreakerOpen):
+	case err == nil && sub.Failures == 0, errors.Is(err, errBreakerOpen), isThrottled(err):
 		return
 	case err == nil:
 		serr = w.cfg.Store.RecordPushResult(ctx, tenantID, sub.ID, "")
@@ -270,6 +291,13 @@ func subscriptionGone(err error) bool {
 	return errors.As(err, &pe) && pe.Permanent && (pe.Code == "404" || pe.Code == "410")
 }
 
+// isThrottled reports a provider's refusal because we send too fast
+// (ProviderError.Throttled).
+func isThrottled(err error) bool {
+	var pe *whitecross.ProviderError
+	return errors.As(err, &pe) && pe.Throttled && !pe.Permanent
+}
+
 func isPermanent(err error) bool {
 	var pe *whitecross.ProviderError
 	return errors.As(err, &pe) && pe.Permanent
@@ -287,6 +315,7 @@ func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[DeliverArgs],
 	c := task.Delivery.Channel
 	switch {
 	case err == nil:
+		w.pacers.sent(c)
 		status := res.Status
 		if status != whitecross.DeliveryDelivered {
 			status = whitecross.DeliverySent
@@ -297,6 +326,8 @@ func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[DeliverArgs],
 		w.log.InfoContext(ctx, "provider circuit breaker open: delivery waits", "delivery_id", task.Delivery.ID,
 			"channel", c, "provider", p.Name, "snooze", d.String())
 		return river.JobSnooze(d)
+	case isThrottled(err):
+		return w.throttled(ctx, task, p, err)
 	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
 		// Shutdown: River makes the job available again without
 		// counting an attempt; nothing to record.
@@ -324,6 +355,25 @@ func (w *DeliverWorker) settle(ctx context.Context, job *river.Job[DeliverArgs],
 		w.hints.set(job.ID, pe.RetryAfter)
 	}
 	return fmt.Errorf("delivery %s attempt %d: %w", task.Delivery.ID, attempts, err)
+}
+
+// throttled answers a provider's throttle: the delivery stays as it is
+// (PENDING, no attempt recorded), the job snoozes until the channel's
+// pause ends (at most RetryMax), and the channel's pacer slows down.
+func (w *DeliverWorker) throttled(ctx context.Context, task *whitecross.DeliveryTask, p Provider, err error) error {
+	var pe *whitecross.ProviderError
+	errors.As(err, &pe)
+	c := task.Delivery.Channel
+	d, lowered := w.pacers.throttled(c, pe.RetryAfter)
+	d = min(d, w.cfg.RetryMax)
+	w.cfg.Metrics.observeThrottle(p.Name, c)
+	attrs := []any{"delivery_id", task.Delivery.ID, "channel", c, "provider", p.Name, "code", pe.Code, "snooze", d.String()}
+	if lowered {
+		w.log.WarnContext(ctx, "provider throttled: sending slower", append(attrs, "rate", w.pacers.rate(c))...)
+	} else {
+		w.log.InfoContext(ctx, "provider throttled: delivery waits", attrs...)
+	}
+	return river.JobSnooze(d)
 }
 
 // permanentSideEffects remembers what a permanent failure taught us: a

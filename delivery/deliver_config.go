@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"cmp"
+	"fmt"
+	"math"
 	"time"
 
 	"whitecross"
@@ -45,6 +47,13 @@ type DeliverConfig struct {
 	// through (default DefaultBreakerOpenFor).
 	BreakerFailures int
 	BreakerOpenFor  time.Duration
+	// Rates are the most sends per second of each channel, per process
+	// (PUSH: deliveries, each to all of a person's browsers); fractions
+	// allowed. A channel without one, or 0, is not paced. See pacer: a
+	// send waits its turn (EMERGENCY and URGENT first), and a provider's
+	// throttle lowers the rate for a while. Defaults are the operator's
+	// (cmd/whitecross), from the providers' published limits.
+	Rates map[whitecross.Channel]float64
 }
 
 // Defaults of DeliverConfig.
@@ -73,4 +82,14 @@ func (c DeliverConfig) withDefaults() DeliverConfig {
 	c.BreakerFailures = cmp.Or(c.BreakerFailures, DefaultBreakerFailures)
 	c.BreakerOpenFor = cmp.Or(c.BreakerOpenFor, DefaultBreakerOpenFor)
 	return c
+}
+
+// validate reports a rate that cannot be paced at.
+func (c DeliverConfig) validate() error {
+	for ch, r := range c.Rates {
+		if r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
+			return fmt.Errorf("deliver: rate of %s must be 0 (unlimited) or a positive number of sends per second, got %v", ch, r)
+		}
+	}
+	return nil
 }

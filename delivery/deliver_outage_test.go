@@ -27,11 +27,13 @@ const (
 )
 
 // twilioFake answers Twilio's Messages API the way Twilio does: 503 with
-// Twilio's error JSON while it is down, 201 with a Message resource once it
-// is up. It counts every request and each delivery it accepted.
+// Twilio's error JSON while it is down, 429 with error 20429 and
+// Retry-After: 1 to the next throttle requests, 201 with a Message resource
+// otherwise. It counts every request and each delivery it accepted.
 type twilioFake struct {
 	*httptest.Server
-	down atomic.Bool
+	down     atomic.Bool
+	throttle atomic.Int32
 
 	mu       sync.Mutex
 	requests int
@@ -55,6 +57,12 @@ func newTwilioFake(t *testing.T) *twilioFake {
 		if f.down.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			fmt.Fprint(w, `{"code":20503,"message":"Service Unavailable","more_info":"https://www.twilio.com/docs/errors/20503","status":503}`)
+			return
+		}
+		if f.throttle.Add(-1) >= 0 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusTooManyRequests)
+			fmt.Fprint(w, `{"code":20429,"message":"Too Many Requests","more_info":"https://www.twilio.com/docs/errors/20429","status":429}`)
 			return
 		}
 		token := r.Header.Get(twilio.IdempotencyHeader)

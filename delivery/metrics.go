@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +23,9 @@ type Metrics struct {
 	retries      *prometheus.CounterVec
 	breakerState *prometheus.GaugeVec
 	keyedOpen    *prometheus.GaugeVec
+	throttles    *prometheus.CounterVec
+	// pacing is the deliver worker's pacers, read at each scrape.
+	pacing atomic.Pointer[pacers]
 }
 
 // Send outcomes, the outcome label of whitecross_provider_send_duration_seconds.
@@ -30,6 +34,7 @@ const (
 	sendTemporary = "temporary"
 	sendPermanent = "permanent"
 	sendCanceled  = "canceled"
+	sendThrottled = "throttled"
 )
 
 // queueScrapeTimeout bounds the queue-depth query of one scrape.
@@ -43,7 +48,13 @@ const queueScrapeTimeout = 5 * time.Second
 //     that reached SENT, DELIVERED, FAILED or BOUNCED (by a worker or a
 //     provider callback), counted by ObserveEvents;
 //   - whitecross_provider_send_duration_seconds{provider,outcome}: each call
-//     to a provider, outcome success, temporary, permanent or canceled;
+//     to a provider, outcome success, temporary, throttled, permanent or
+//     canceled;
+//   - whitecross_provider_throttled_total{provider,channel}: sends the
+//     provider refused because we sent too fast (429), retried later;
+//   - whitecross_provider_send_rate{channel}: the sends per second each
+//     paced channel allows now on this instance (below the configured
+//     rate for a while after a throttle);
 //   - whitecross_delivery_retries_total{channel}: temporary failures that
 //     will be retried, counted by ObserveEvents;
 //   - whitecross_breaker_state{provider}: 0 closed, 1 half-open, 2 open,
@@ -62,7 +73,7 @@ func NewMetrics(reg prometheus.Registerer, db *store.DB) *Metrics {
 		}, []string{"channel", "status"}),
 		sendDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "whitecross_provider_send_duration_seconds",
-			Help:    "Time of one send call to a provider, by outcome (success, temporary, permanent, canceled).",
+			Help:    "Time of one send call to a provider, by outcome (success, temporary, throttled, permanent, canceled).",
 			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"provider", "outcome"}),
 		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -77,6 +88,10 @@ func NewMetrics(reg prometheus.Registerer, db *store.DB) *Metrics {
 			Name: "whitecross_push_breakers_open",
 			Help: "Push circuit breakers (one per district and push service host) open or half-open.",
 		}, []string{"provider"}),
+		throttles: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "whitecross_provider_throttled_total",
+			Help: "Sends a provider refused because we sent too fast (HTTP 429, Twilio 20429), by provider and channel; each is retried later without spending an attempt.",
+		}, []string{"provider", "channel"}),
 	}
 	// Series that exist from the start, so dashboards and rate() see zeros.
 	for _, c := range []whitecross.Channel{whitecross.ChannelEmail, whitecross.ChannelSMS, whitecross.ChannelPush, whitecross.ChannelVoice} {
@@ -86,7 +101,7 @@ func NewMetrics(reg prometheus.Registerer, db *store.DB) *Metrics {
 		}
 	}
 	if reg != nil {
-		reg.MustRegister(m.transitions, m.sendDuration, m.retries, m.breakerState, m.keyedOpen)
+		reg.MustRegister(m.transitions, m.sendDuration, m.retries, m.breakerState, m.keyedOpen, m.throttles, rateCollector{m})
 		if db != nil {
 			reg.MustRegister(newQueueCollector(db))
 		}
@@ -133,10 +148,55 @@ func sendOutcome(err error) string {
 		return sendOK
 	case errors.As(err, &pe) && pe.Permanent:
 		return sendPermanent
+	case isThrottled(err):
+		return sendThrottled
 	case errors.Is(err, context.Canceled):
 		return sendCanceled
 	default:
 		return sendTemporary
+	}
+}
+
+// observeThrottle counts a send the provider throttled.
+func (m *Metrics) observeThrottle(provider string, c whitecross.Channel) {
+	if m == nil {
+		return
+	}
+	m.throttles.WithLabelValues(provider, string(c)).Inc()
+}
+
+// watchPacing makes the scrape report ps's rates, and starts the throttle
+// count of each provider and channel at zero. Safe on a nil *Metrics.
+func (m *Metrics) watchPacing(ps *pacers, providers map[whitecross.Channel]Provider) {
+	if m == nil {
+		return
+	}
+	m.pacing.Store(ps)
+	for c, p := range providers {
+		m.throttles.WithLabelValues(p.Name, string(c))
+	}
+}
+
+// rateDesc describes whitecross_provider_send_rate.
+var rateDesc = prometheus.NewDesc("whitecross_provider_send_rate",
+	"Sends per second each paced channel allows now on this instance: the configured rate, lower for a while after a provider throttled us.",
+	[]string{"channel"}, nil)
+
+// rateCollector reports the pacers' current rates at scrape time (they
+// climb back continuously after a throttle).
+type rateCollector struct{ m *Metrics }
+
+// Describe implements prometheus.Collector.
+func (c rateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- rateDesc }
+
+// Collect implements prometheus.Collector.
+func (c rateCollector) Collect(ch chan<- prometheus.Metric) {
+	ps := c.m.pacing.Load()
+	if ps == nil {
+		return
+	}
+	for channel, r := range ps.rates() {
+		ch <- prometheus.MustNewConstMetric(rateDesc, prometheus.GaugeValue, r, string(channel))
 	}
 }
 

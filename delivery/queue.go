@@ -45,6 +45,9 @@ func NewQueue(db *store.DB, d Dispatcher, cfg QueueConfig, logger *slog.Logger) 
 	if longest := cfg.Deliver.Timeout + RecordTimeout; cfg.RescueAfter <= longest {
 		return nil, fmt.Errorf("queue: RescueAfter (%s) must exceed the deliver timeout plus RecordTimeout (%s)", cfg.RescueAfter, longest)
 	}
+	if err := cfg.Deliver.validate(); err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
 	now := db.Now
 	if cfg.Clock != nil {
 		now = cfg.Clock

@@ -106,7 +106,7 @@ func (c *Config) queueConfig() delivery.QueueConfig {
 		UrgentWorkers: c.UrgentWorkers, BulkWorkers: c.BulkWorkers,
 		UrgentDeliverWorkers: c.UrgentDeliverWorkers, DeliverWorkers: c.DeliverWorkers,
 		DispatchTimeout: c.DispatchTimeout, RescueAfter: c.RescueAfter,
-		Deliver: delivery.DeliverConfig{Timeout: c.DeliverTimeout},
+		Deliver: delivery.DeliverConfig{Timeout: c.DeliverTimeout, Rates: c.sendRates()},
 	}
 }
 

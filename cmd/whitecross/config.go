@@ -60,6 +60,10 @@ type Config struct {
 	DispatchTimeout      time.Duration
 	DeliverTimeout       time.Duration
 	RescueAfter          time.Duration
+	SMSRate              float64
+	VoiceRate            float64
+	EmailRate            float64
+	PushRate             float64
 	// PasswordHashConcurrency bounds argon2id runs at once; 0 until
 	// deriveDefaults sizes it to the machine.
 	PasswordHashConcurrency int
@@ -240,6 +244,7 @@ func (c *Config) Validate() error {
 	c.validateProviders(add)
 	c.validatePushAndMetrics(add)
 	c.validateQueue(add)
+	c.validateRates(add)
 	c.validateHashing(add)
 	if len(p) == 0 {
 		return nil

@@ -83,6 +83,11 @@ func TestConfigProblemsAreReportedOneLineEachWithExitCode2(t *testing.T) {
 			"WHITECROSS_TWILIO_FROM: must be an E.164 number"}},
 		{"push allowed hosts with a scheme", testEnv{"WHITECROSS_PUSH_ALLOWED_HOSTS": "fcm.googleapis.com, https://push.services.mozilla.com"}, nil,
 			[]string{"WHITECROSS_PUSH_ALLOWED_HOSTS: must be host names separated by commas"}},
+		{"send rates", testEnv{"WHITECROSS_SMS_RATE": "fast", "WHITECROSS_VOICE_RATE": "-1", "WHITECROSS_EMAIL_RATE": "NaN", "WHITECROSS_PUSH_RATE": "1e9"}, nil, []string{
+			`WHITECROSS_SMS_RATE: not a number: "fast"`,
+			"WHITECROSS_VOICE_RATE: must be 0 (unlimited) or a number of messages a second up to 100000, got -1",
+			"WHITECROSS_EMAIL_RATE: must be 0 (unlimited)",
+			"WHITECROSS_PUSH_RATE: must be 0 (unlimited)"}},
 		{"broker postgres on sqlite", testEnv{"WHITECROSS_BROKER": "postgres"}, nil, []string{"WHITECROSS_BROKER: postgres needs DATABASE_URL"}},
 		{"broker unknown", testEnv{"WHITECROSS_BROKER": "nats://x"}, nil, []string{"WHITECROSS_BROKER: must be inmem, postgres or a redis:// URL"}},
 		{"many at once", testEnv{"DATABASE_URL": "postgres://db.example/x", "WHITECROSS_PUBLIC_URL": "nope", "WHITECROSS_BROKER": "kafka"}, nil, []string{

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"whitecross"
 	"whitecross/delivery"
 	"whitecross/internal/testutil"
 	"whitecross/provider/webpush"
@@ -65,7 +66,9 @@ func TestServeDemoDeliversToTheOutbox(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, d store.Dialect) {
 		const metricsToken = "scrape-token-0123456789abcdef"
-		e := newEnv(t, d).with("WHITECROSS_METRICS_TOKEN", metricsToken)
+		// An explicit rate paces even the demo's capture provider; the
+		// defaults (SMS at 1 a second) do not.
+		e := newEnv(t, d).with("WHITECROSS_METRICS_TOKEN", metricsToken).with("WHITECROSS_EMAIL_RATE", "250")
 		srv := startServe(t, e, "--demo")
 		nurse := srv.login("demo", "nurse.lincoln@demo.example", demoPassword)
 
@@ -142,10 +145,13 @@ func TestServeDemoDeliversToTheOutbox(t *testing.T) {
 			`whitecross_provider_send_duration_seconds_count{outcome="success",provider="capture"}`,
 			`whitecross_queue_jobs{queue="urgent",state="available"}`,
 			`whitecross_breaker_state{provider="capture"} 0`,
+			`whitecross_provider_send_rate{channel="EMAIL"} 250`,
+			`whitecross_provider_throttled_total{channel="SMS",provider="capture"} 0`,
 			"go_goroutines ", "process_resident_memory_bytes ",
 		} {
 			require.Contains(t, metrics, want)
 		}
+		require.NotContains(t, metrics, `whitecross_provider_send_rate{channel="SMS"}`, "the demo's SMS are not paced by default")
 		require.NotContains(t, metrics, "demo.example", "no addresses in metrics")
 
 		// River's UI: its page and its API through the mount, for ADMIN only.
@@ -314,6 +320,16 @@ func TestDeliverySettingsDefaultsAndOverrides(t *testing.T) {
 	require.Equal(t, 4*time.Second, q.DispatchTimeout)
 	require.Equal(t, 4*time.Second, q.Deliver.Timeout)
 	require.Equal(t, 20*time.Second, q.RescueAfter)
+
+	require.Equal(t, map[whitecross.Channel]float64{whitecross.ChannelSMS: 1, whitecross.ChannelVoice: 1, whitecross.ChannelEmail: 14, whitecross.ChannelPush: 0},
+		c.queueConfig().Deliver.Rates, "send rates from the providers' published limits")
+	c = loadConfig(testEnv{"WHITECROSS_SMS_RATE": "0.5", "WHITECROSS_PUSH_RATE": "200"}.get, &settingFlags{values: map[string]string{}})
+	require.NoError(t, c.Validate())
+	require.Equal(t, map[whitecross.Channel]float64{whitecross.ChannelSMS: 0.5, whitecross.ChannelVoice: 1, whitecross.ChannelEmail: 14, whitecross.ChannelPush: 200},
+		c.queueConfig().Deliver.Rates)
+	c.Demo = true
+	require.Equal(t, map[whitecross.Channel]float64{whitecross.ChannelSMS: 0.5, whitecross.ChannelPush: 200}, c.queueConfig().Deliver.Rates,
+		"the capture provider of --demo is paced only at rates set explicitly")
 
 	require.Equal(t, "mailto:webpush@localhost", vapidSubject(&Config{PublicURL: "http://localhost:8080"}))
 	require.Equal(t, "https://health.example.org", vapidSubject(&Config{PublicURL: "https://health.example.org"}))

@@ -111,6 +111,14 @@ var settings = []setting{
 		Usage: "Longest attempt of one delivery (a call to a provider); a slower one is retried."},
 	{Field: "RescueAfter", Env: "WHITECROSS_QUEUE_RESCUE_AFTER", Default: durationText(delivery.DefaultRescueAfter),
 		Usage: "When a job left running by a crashed instance runs again; must exceed the dispatch timeout, and the deliver timeout plus " + durationText(delivery.RecordTimeout) + " for recording a send. A crash delays its jobs by this much."},
+	{Field: "SMSRate", Env: "WHITECROSS_SMS_RATE", Default: rateText(defaultSMSRate),
+		Usage: "Most SMS sent per second, per instance" + rateRange + ". 1 is Twilio's rate for one US long-code number; a toll-free number sends 3, a short code 30 or more, a Messaging Service the sum of its numbers: set your account's figure (docs/providers.md, Pacing)."},
+	{Field: "VoiceRate", Env: "WHITECROSS_VOICE_RATE", Default: rateText(defaultVoiceRate),
+		Usage: "Most calls started per second, per instance" + rateRange + ". 1 is the calls per second (CPS) Twilio grants an account by default; set what your account's Voice settings show."},
+	{Field: "EmailRate", Env: "WHITECROSS_EMAIL_RATE", Default: rateText(defaultEmailRate),
+		Usage: "Most emails sent per second, per instance" + rateRange + ". 14 is the sending rate Amazon SES long gave accounts leaving its sandbox; set your relay's (SES: the console's maximum send rate)."},
+	{Field: "PushRate", Env: "WHITECROSS_PUSH_RATE", Default: rateText(defaultPushRate),
+		Usage: "Most push deliveries per second, per instance" + rateRange + ". Push services publish no limit per sender (they throttle one subscription at a time), so unlimited by default."},
 	{Field: "PasswordHashConcurrency", Env: "WHITECROSS_PASSWORD_HASH_CONCURRENCY",
 		DefaultText: "the number of usable CPUs (GOMAXPROCS)",
 		Usage: "Password hashes (argon2id, 19 MiB each: sign-in checks and new passwords) run at once, per instance" + hashRange +
@@ -179,6 +187,12 @@ func (s setting) assign(c *Config, v string) error {
 			return fmt.Errorf("not a duration (use e.g. 15s or 1m): %q", v)
 		}
 		f.SetInt(int64(d))
+	case f.Kind() == reflect.Float64:
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("not a number: %q", v)
+		}
+		f.SetFloat(n)
 	case f.Kind() == reflect.Int:
 		n, err := strconv.Atoi(v)
 		if err != nil {

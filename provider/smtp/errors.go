@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/textproto"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,7 +59,9 @@ func (s *Sender) sessionError(ctx context.Context, err error) error {
 		if strings.Contains(err.Error(), "SMTP AUTH failed") || reply.Code == 535 || reply.Code == 534 || reply.Code == 530 {
 			return temporary(strconv.Itoa(reply.Code), "SMTP authentication failed")
 		}
-		return temporary(strconv.Itoa(reply.Code), "SMTP server refused the session")
+		pe := temporary(strconv.Itoa(reply.Code), "SMTP server refused the session")
+		pe.Throttled = throttled(reply.Code, reply.Msg)
+		return pe
 	case isTLSError(err):
 		return temporary(CodeTLS, "TLS with the SMTP server failed")
 	}
@@ -108,7 +111,28 @@ func sendError(ctx context.Context, err error) error {
 		pe = temporary(strconv.Itoa(code), what)
 	}
 	pe.Recipient = recipient
+	// A relay's "too fast" concerns all our mail, not this mailbox (a
+	// mailbox that receives too fast, Gmail's 4.2.1 at RCPT TO, stays the
+	// recipient's temporary failure).
+	pe.Throttled = !recipient && throttled(code, se.Error())
 	return pe
+}
+
+// throttleWords are how relays say we send faster than they take: Amazon
+// SES "454 Throttling failure: Maximum sending rate exceeded", Gmail "421
+// 4.7.0 ... rate limited", Postfix policy servers "450 4.7.1 too many
+// messages". Only 4xx replies are read for them.
+var throttleWords = []string{"throttl", "rate limit", "rate exceeded", "sending rate", "too many"}
+
+// throttled reports whether a temporary reply's text says we send too fast
+// (ProviderError.Throttled). The text is only read, never kept: it may
+// name an address.
+func throttled(code int, text string) bool {
+	if code < 400 || code > 499 {
+		return false
+	}
+	text = strings.ToLower(text)
+	return slices.ContainsFunc(throttleWords, func(w string) bool { return strings.Contains(text, w) })
 }
 
 // networkError classifies transport failures, all temporary.

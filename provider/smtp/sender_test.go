@@ -272,6 +272,36 @@ func TestSendRecipientRejected(t *testing.T) {
 	}
 }
 
+// TestSendThrottlingRepliesAreThrottled: a relay saying we send too fast
+// (Amazon SES's own words at DATA, a 421 at RCPT TO) is Throttled, so the
+// pipeline slows down; a mailbox's temporary refusal is not.
+func TestSendThrottlingRepliesAreThrottled(t *testing.T) {
+	t.Parallel()
+	ses := &gosmtp.SMTPError{Code: 454, EnhancedCode: gosmtp.EnhancedCode{4, 7, 0}, Message: "Throttling failure: Maximum sending rate exceeded."}
+	for _, tc := range []struct {
+		name      string
+		opts      serverOptions
+		code      string
+		throttled bool
+	}{
+		{"SESAtData454", serverOptions{rejectData: ses}, "454", true},
+		{"TooManyAtRcpt421", serverOptions{rejectRcpt: &gosmtp.SMTPError{Code: 421, EnhancedCode: gosmtp.EnhancedCode{4, 7, 0}, Message: "Too many messages, slow down"}}, "421", true},
+		{"Greylisted451", serverOptions{rejectRcpt: &gosmtp.SMTPError{Code: 451, EnhancedCode: gosmtp.EnhancedCode{4, 7, 1}, Message: "try later"}}, "451", false},
+		{"MailboxReceivingTooFast450", serverOptions{rejectRcpt: &gosmtp.SMTPError{Code: 450, EnhancedCode: gosmtp.EnhancedCode{4, 2, 1}, Message: "receiving mail at a rate that prevents additional messages; rate limit"}}, "450", false},
+		{"RejectedData554", serverOptions{rejectData: &gosmtp.SMTPError{Code: 554, EnhancedCode: gosmtp.EnhancedCode{5, 7, 1}, Message: "too many spam reports"}}, "554", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ts := startServer(t, tc.opts)
+			_, err := newSender(t, ts, "smtp://"+ts.Addr()).Send(context.Background(), outbound())
+			pe := providerError(t, err)
+			require.Equal(t, tc.code, pe.Code)
+			require.Equal(t, tc.throttled, pe.Throttled)
+			require.NotContains(t, pe.Message, "Throttling", "the relay's text is read, not kept")
+		})
+	}
+}
+
 func TestSendInvalidRecipientIsPermanent(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, serverOptions{})

@@ -28,6 +28,7 @@ type serverOptions struct {
 	authUser    string            // when set, require AUTH PLAIN with authUser/authPass
 	authPass    string            //
 	rejectRcpt  *gosmtp.SMTPError // reply to every RCPT with this error
+	rejectData  *gosmtp.SMTPError // reply to every DATA with this error
 	rcptEntered chan struct{}     // closed when a RCPT arrives; RCPT then blocks until the test ends
 }
 
@@ -165,6 +166,9 @@ func (s *session) Data(r io.Reader) error {
 	b, err := io.ReadAll(r)
 	if err != nil {
 		return err
+	}
+	if s.server.opts.rejectData != nil {
+		return s.server.opts.rejectData
 	}
 	s.server.mu.Lock()
 	s.tx.Data = b

@@ -57,18 +57,27 @@ var configErrors = map[int]string{
 	20429: "twilio rate limit reached",
 }
 
+// throttleCodes are Twilio's answers to sending faster than the account
+// takes: 20429 (the account's REST API concurrency exceeded) and 21611
+// (the sender's queue, ten hours of its throughput, is full). The pipeline
+// slows down and retries them without spending an attempt
+// (ProviderError.Throttled).
+var throttleCodes = map[int]bool{20429: true, 21611: true}
+
 func permanent(code, message string) *whitecross.ProviderError {
 	return &whitecross.ProviderError{Provider: ProviderName, Permanent: true, Code: code, Message: message}
 }
 
 // classify turns Twilio's error answer into a ProviderError:
 //   - 429 and 5xx: temporary, RetryAfter from the Retry-After header;
+//     429 and the codes of throttleCodes are also Throttled;
 //   - 401/403: temporary, Code "auth" (misconfiguration, not the recipient);
 //   - a code in configErrors: temporary with that code;
 //   - any other 4xx: permanent (the same request gets the same answer), the
 //     code being Twilio's when it gave one, else the HTTP status.
 func classify(status, code int, retryAfter string, now time.Time) *whitecross.ProviderError {
-	pe := &whitecross.ProviderError{Provider: ProviderName, Code: strconv.Itoa(status)}
+	pe := &whitecross.ProviderError{Provider: ProviderName, Code: strconv.Itoa(status),
+		Throttled: status == http.StatusTooManyRequests || throttleCodes[code]}
 	if code != 0 {
 		pe.Code = strconv.Itoa(code)
 	}

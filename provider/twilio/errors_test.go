@@ -21,18 +21,21 @@ func TestSendClassifiesTwilioErrors(t *testing.T) {
 		permanent  bool
 		wantCode   string
 		wantRetry  time.Duration
+		throttled  bool
 	}{
-		{"invalid To", 400, 21211, "", true, "21211", 0},
-		{"not a mobile", 400, 21614, "", true, "21614", 0},
-		{"unsubscribed (STOP)", 400, 21610, "", true, "21610", 0},
-		{"region not enabled", 400, 21408, "", true, "21408", 0},
-		{"unknown 400 code", 400, 21999, "", true, "21999", 0},
-		{"rate limited", 429, 20429, "30", false, "20429", 30 * time.Second},
-		{"unavailable", 503, 0, "", false, "503", 0},
-		{"server error with code", 500, 20500, "2", false, "20500", 2 * time.Second},
-		{"bad credentials", 401, 20003, "", false, "auth", 0},
-		{"invalid From (config)", 400, 21212, "", false, "21212", 0},
-		{"account not found", 404, 20404, "", false, "20404", 0},
+		{"invalid To", 400, 21211, "", true, "21211", 0, false},
+		{"not a mobile", 400, 21614, "", true, "21614", 0, false},
+		{"unsubscribed (STOP)", 400, 21610, "", true, "21610", 0, false},
+		{"region not enabled", 400, 21408, "", true, "21408", 0, false},
+		{"unknown 400 code", 400, 21999, "", true, "21999", 0, false},
+		{"rate limited", 429, 20429, "30", false, "20429", 30 * time.Second, true},
+		{"429 without a code", 429, 0, "", false, "429", 0, true},
+		{"sender's queue full", 400, 21611, "", false, "21611", 0, true},
+		{"unavailable", 503, 0, "", false, "503", 0, false},
+		{"server error with code", 500, 20500, "2", false, "20500", 2 * time.Second, false},
+		{"bad credentials", 401, 20003, "", false, "auth", 0, false},
+		{"invalid From (config)", 400, 21212, "", false, "21212", 0, false},
+		{"account not found", 404, 20404, "", false, "20404", 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +54,7 @@ func TestSendClassifiesTwilioErrors(t *testing.T) {
 			require.Equal(t, tt.wantCode, pe.Code)
 			require.Equal(t, tt.wantRetry, pe.RetryAfter)
 			require.Equal(t, tt.code == 21610, pe.OptedOut, "only 21610 says the number texted STOP")
+			require.Equal(t, tt.throttled, pe.Throttled, "only 429, 20429 and 21611 say we send too fast")
 			require.NotEmpty(t, pe.Message)
 			require.NotContains(t, pe.Error(), testTo)
 			require.NotContains(t, pe.Error(), "secret body")

@@ -19,8 +19,8 @@ import (
 // ProviderError. The response body is not included: it is the service's
 // text, and some services echo the endpoint. A 4xx is the subscription's
 // problem (Recipient) except 401 (our VAPID token), 413 (the message's
-// size) and 429 (the service throttling this district's traffic, which its
-// own breaker should slow down).
+// size) and 429 (the service throttling our pushes: Throttled, which the
+// pipeline retries later without spending an attempt).
 func (s *Sender) classifyStatus(resp *http.Response) *whitecross.ProviderError {
 	code := resp.StatusCode
 	pe := &whitecross.ProviderError{Provider: ProviderName, Code: strconv.Itoa(code), Recipient: code < 500 &&
@@ -36,6 +36,7 @@ func (s *Sender) classifyStatus(resp *http.Response) *whitecross.ProviderError {
 	case code == http.StatusTooManyRequests || code >= 500:
 		pe.Message = "push service unavailable (HTTP " + strconv.Itoa(code) + ")"
 		pe.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), s.now())
+		pe.Throttled = code == http.StatusTooManyRequests
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		// 403 usually means the subscription was made with another VAPID
 		// public key; retrying cannot help. 401 is our JWT: not the

@@ -141,6 +141,7 @@ func TestSendClassifiesResponses(t *testing.T) {
 		gone       bool
 		// recipient: the subscription's problem, not the push service's.
 		recipient bool
+		throttled bool
 	}{
 		{status: http.StatusGone, permanent: true, code: "410", gone: true, recipient: true},
 		{status: http.StatusNotFound, permanent: true, code: "410", gone: true, recipient: true},
@@ -150,7 +151,7 @@ func TestSendClassifiesResponses(t *testing.T) {
 		{status: http.StatusBadRequest, permanent: true, code: "400", recipient: true},
 		{status: http.StatusServiceUnavailable, header: http.Header{"Retry-After": {"120"}}, code: "503", retryAfter: 2 * time.Minute},
 		{status: http.StatusInternalServerError, code: "500"},
-		{status: http.StatusTooManyRequests, header: http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}, code: "429", retryAfter: 90 * time.Second},
+		{status: http.StatusTooManyRequests, header: http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}, code: "429", retryAfter: 90 * time.Second, throttled: true},
 	} {
 		t.Run(http.StatusText(tc.status), func(t *testing.T) {
 			t.Parallel()
@@ -166,6 +167,7 @@ func TestSendClassifiesResponses(t *testing.T) {
 			require.Equal(t, tc.retryAfter, pe.RetryAfter)
 			require.Equal(t, tc.gone, webpush.SubscriptionGone(err))
 			require.Equal(t, tc.recipient, pe.Recipient)
+			require.Equal(t, tc.throttled, pe.Throttled, "only 429 says we push too fast")
 			require.NotContains(t, err.Error(), "SECRET")
 		})
 	}
