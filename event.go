@@ -15,6 +15,9 @@ const (
 	EventMessageCreated  EventType = "message.created"
 	EventDeliveryUpdated EventType = "delivery.updated"
 	EventReceiptRead     EventType = "receipt.read"
+	// EventAckReceived tells a sender that a recipient acknowledged their
+	// message (ActorID, At: when).
+	EventAckReceived EventType = "ack.received"
 )
 
 // Event is one entry of a user's event log: ids and times, never content
@@ -29,7 +32,8 @@ type Event struct {
 	MessageID string
 	// DeliveryID is the delivery of a delivery.updated event.
 	DeliveryID string
-	// ActorID is the reader of a receipt.read event.
+	// ActorID is the reader of a receipt.read event, the recipient of an
+	// ack.received one.
 	ActorID string
 	At      time.Time
 	// Delivery is, on a delivery.updated event handed to the notifier, the

@@ -145,6 +145,15 @@ type Message struct {
 	CreatedAt   time.Time
 	ReadAt      *time.Time
 	ArchivedAt  *time.Time
+	// AckRequested says the sender asked recipients to acknowledge it;
+	// AckedAt is the caller's own acknowledgement. AckSummary (sender and
+	// admins, when AckRequested) counts them. Escalation is how those who
+	// do not acknowledge are contacted again (nil for none): recipients see
+	// it too, so they know what not acknowledging leads to.
+	AckRequested bool
+	AckedAt      *time.Time
+	AckSummary   *AckSummary
+	Escalation   *Escalation
 }
 
 // Urgent reports whether the message travels in the urgent lane.
@@ -176,6 +185,10 @@ type MessageCreate struct {
 	// body under the same key is ECONFLICT.
 	IdempotencyKey string
 	RequestHash    []byte
+	// AckRequested asks every recipient to acknowledge the message;
+	// Escalation (only with it) contacts those who do not, again.
+	AckRequested bool
+	Escalation   *Escalation
 }
 
 // ReplyCreate is a reply to a message.
@@ -250,6 +263,12 @@ type Delivery struct {
 	Status      DeliveryStatus
 	Attempts    int
 	Error       *string
+	// AttemptKind is INITIAL for the message's own deliveries, ESCALATION
+	// for those an escalation round sent again; Round is that round (0
+	// for INITIAL). A fallback delivery keeps the kind and round of the
+	// one it falls back from.
+	AttemptKind AttemptKind
+	Round       int
 	QueuedAt    time.Time
 	SentAt      *time.Time
 	DeliveredAt *time.Time

@@ -243,12 +243,13 @@ func (s *Store) changeTx(ctx context.Context, tx *Tx, tenantID string, d *whitec
 // fallbackTx creates, in tx, the delivery on the channel that follows the
 // failed one in the tenant's fallback chain for the message's priority and
 // category (FallbackChain), skipping channels the tenant does not allow and
-// channels the recipient already has a delivery on for this message
-// (NextFallback), with its first timeline event ("fallback from SMS:
-// <reason>") and its deliver job. It returns nil when the chain has nothing
+// channels the recipient already has a delivery on for this message in the
+// same round (NextFallback: an escalation round falls back within itself,
+// and its fallback is an ESCALATION delivery of that round too), with its
+// first timeline event ("fallback from SMS: <reason>") and its deliver job. It returns nil when the chain has nothing
 // left. A failed delivery falls back once: the failure that triggers this
 // is a conditional update that only one caller wins, and a delivery per
-// message, recipient and channel is unique.
+// message, recipient, channel and round is unique.
 func (s *Store) fallbackTx(ctx context.Context, tx *Tx, tenantID string, failed *whitecross.Delivery, reason string, now time.Time) (*whitecross.Delivery, error) {
 	var priority, category, rawSettings string
 	err := tx.QueryRow(ctx, `SELECT m.priority, m.category, t.settings
@@ -262,7 +263,8 @@ func (s *Store) fallbackTx(ctx context.Context, tx *Tx, tenantID string, failed 
 		return nil, fmt.Errorf("decode tenant settings: %w", err)
 	}
 	msg := whitecross.Message{Priority: whitecross.Priority(priority), Category: whitecross.Category(category)}
-	rows, err := tx.Query(ctx, `SELECT channel FROM deliveries WHERE message_id = $1 AND recipient_id = $2`, failed.MessageID, failed.RecipientID)
+	rows, err := tx.Query(ctx, `SELECT channel FROM deliveries WHERE message_id = $1 AND recipient_id = $2 AND round = $3`,
+		failed.MessageID, failed.RecipientID, failed.Round)
 	if err != nil {
 		return nil, fmt.Errorf("fallback: channels tried: %w", err)
 	}
@@ -284,10 +286,11 @@ func (s *Store) fallbackTx(ctx context.Context, tx *Tx, tenantID string, failed 
 		return nil, nil
 	}
 	d := &whitecross.Delivery{ID: newID(), MessageID: failed.MessageID, RecipientID: failed.RecipientID,
-		Channel: next, Status: whitecross.DeliveryPending, QueuedAt: now}
-	n, err := tx.Exec(ctx, `INSERT INTO deliveries (id, tenant_id, message_id, recipient_id, channel, status, queued_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $6) ON CONFLICT (message_id, recipient_id, channel) DO NOTHING`,
-		d.ID, tenantID, d.MessageID, d.RecipientID, string(next), now)
+		Channel: next, Status: whitecross.DeliveryPending, QueuedAt: now,
+		AttemptKind: cmp.Or(failed.AttemptKind, whitecross.AttemptInitial), Round: failed.Round}
+	n, err := tx.Exec(ctx, `INSERT INTO deliveries (id, tenant_id, message_id, recipient_id, channel, status, queued_at, updated_at, attempt_kind, round)
+		VALUES ($1, $2, $3, $4, $5, 'PENDING', $6, $6, $7, $8) ON CONFLICT (message_id, recipient_id, channel, round) DO NOTHING`,
+		d.ID, tenantID, d.MessageID, d.RecipientID, string(next), now, string(d.AttemptKind), d.Round)
 	if err != nil {
 		return nil, fmt.Errorf("fallback: insert delivery: %w", err)
 	}

@@ -29,7 +29,7 @@ func errDeliveryNotFound() error {
 // qualified names).
 func deliveryWorkColumns(p string) string {
 	cols := []string{"id", "message_id", "recipient_id", "channel", "status", "attempts", "error",
-		"queued_at", "sent_at", "delivered_at", "failed_at", "bounced_at"}
+		"queued_at", "sent_at", "delivered_at", "failed_at", "bounced_at", "attempt_kind", "round"}
 	for i, c := range cols {
 		cols[i] = p + c
 	}
@@ -39,12 +39,13 @@ func deliveryWorkColumns(p string) string {
 // scanDeliveryWork scans deliveryWorkColumns followed by extra destinations.
 func scanDeliveryWork(r Row, extra ...any) (*whitecross.Delivery, error) {
 	var d whitecross.Delivery
-	var channel, status string
+	var channel, status, kind string
 	dest := append([]any{&d.ID, &d.MessageID, &d.RecipientID, &channel, &status, &d.Attempts, &d.Error,
-		&d.QueuedAt, &d.SentAt, &d.DeliveredAt, &d.FailedAt, &d.BouncedAt}, extra...)
+		&d.QueuedAt, &d.SentAt, &d.DeliveredAt, &d.FailedAt, &d.BouncedAt, &kind, &d.Round}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
+	d.AttemptKind = whitecross.AttemptKind(kind)
 	d.ID, d.MessageID, d.RecipientID = strings.ToLower(d.ID), strings.ToLower(d.MessageID), strings.ToLower(d.RecipientID)
 	d.Channel, d.Status = whitecross.Channel(channel), whitecross.DeliveryStatus(status)
 	d.QueuedAt = d.QueuedAt.UTC()

@@ -3,6 +3,7 @@ package store
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -88,4 +89,30 @@ func (tx *Tx) rowsPerInsert() int {
 		return 200
 	}
 	return 1000
+}
+
+// newIDSQL is an SQL expression that makes a new UUIDv7 for each row, so
+// that an INSERT … SELECT over thousands of rows takes its ids from the
+// database instead of a round trip through Go. at is the placeholder of a
+// text parameter holding idTimePrefix(now): the time-ordered part, the
+// same for the whole statement (as ids made by newID in one millisecond
+// are); the version, variant and random bits come from the database's
+// generator (PostgreSQL's gen_random_uuid, SQLite's randomblob).
+func (tx *Tx) newIDSQL(at string) string {
+	if tx.sql != nil {
+		return `lower(CAST(` + at + ` AS TEXT) || '-7' || substr(hex(randomblob(2)), 2) || '-' ||
+			substr('89ab', 1 + (random() & 3), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`
+	}
+	// gen_random_uuid's text is xxxxxxxx-xxxx-4xxx-Vxxx-xxxxxxxxxxxx: its
+	// random bits after the version digit, and its variant, are kept.
+	return `CAST(CAST(` + at + ` AS TEXT) || '-7' || substr(CAST(gen_random_uuid() AS TEXT), 16, 3) ||
+		substr(CAST(gen_random_uuid() AS TEXT), 19) AS UUID)`
+}
+
+// idTimePrefix is the first 13 characters of a UUIDv7 made at t
+// ("tttttttt-tttt": 48 bits of Unix milliseconds), for newIDSQL.
+func idTimePrefix(t time.Time) string {
+	ms := uint64(t.UnixMilli()) & (1<<48 - 1)
+	h := fmt.Sprintf("%012x", ms)
+	return h[:8] + "-" + h[8:]
 }

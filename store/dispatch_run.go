@@ -42,8 +42,10 @@ const dispatchEarlyTolerance = time.Second
 // and is due turns the message SENDING; one that runs early returns
 // ErrNotDue. It is safe to call again after a crash at any point: a batch
 // commits whole or not at all, and deliveries are unique per message,
-// recipient and channel. Concurrent calls for one message serialize on the
-// message row. It needs no caller in ctx.
+// recipient, channel and round. Concurrent calls for one message serialize
+// on the message row. It needs no caller in ctx. The batch that makes the
+// message SENT also schedules its first escalation round, if it has one
+// (scheduleEscalation).
 func (s *Store) DispatchMessage(ctx context.Context, job DispatchJob) (done bool, err error) {
 	ev := &txEvents{}
 	err = s.db.InTx(ctx, func(tx *Tx) error {
@@ -132,6 +134,9 @@ func (s *Store) dispatchBatch(ctx context.Context, tx *Tx, job DispatchJob, ev *
 		WHERE tenant_id = $1 AND id = $2 AND status = 'SENDING'`, tenantID, messageID, now); err != nil {
 		return false, fmt.Errorf("dispatch: mark sent: %w", err)
 	}
+	if err := s.scheduleEscalation(ctx, tx, tenantID, messageID, now, urgent); err != nil {
+		return false, err
+	}
 	return true, nil
 }
 
@@ -217,7 +222,7 @@ func (s *Store) deliverBatch(ctx context.Context, tx *Tx, tenantID, messageID st
 			}
 			fmt.Fprintf(&b, "($%d, $1, $2, $%d, '%s', '%s', $3, %s, $3)", len(args)-1, len(args), d.channel, status, deliveredAt)
 		}
-		b.WriteString(` ON CONFLICT (message_id, recipient_id, channel) DO NOTHING RETURNING id, status`)
+		b.WriteString(` ON CONFLICT (message_id, recipient_id, channel, round) DO NOTHING RETURNING id, status`)
 		rows, err := tx.Query(ctx, b.String(), args...)
 		if err != nil {
 			return fmt.Errorf("dispatch: insert deliveries: %w", err)

@@ -52,7 +52,8 @@ const messageColumns = `m.id, m.tenant_id, m.thread_id, m.reply_to_id, m.sender_
 	m.subject_sealed, m.body_sealed, m.attachments_sealed, m.key_id,
 	m.body_format, m.category, m.priority, m.channels, m.sensitive, m.status, m.recipient_count,
 	m.scheduled_at, m.sent_at, m.created_at, m.audience,
-	mr.user_id, mr.inbox_key, mr.delivered_at, mr.read_at, mr.archived_at`
+	mr.user_id, mr.inbox_key, mr.delivered_at, mr.read_at, mr.archived_at,
+	m.ack_requested, m.escalation, mr.acked_at`
 
 // messageRow is one scanned message before decryption.
 type messageRow struct {
@@ -72,12 +73,14 @@ func scanMessageRow(r Row) (*messageRow, error) {
 		prio, chans, status string
 		recipientID         *string
 		audience            *string
+		escalation          *string
 	)
 	err := r.Scan(&m.ID, &m.TenantID, &m.ThreadID, &m.ReplyToID, &m.Sender.ID, &m.Sender.Name, &role,
 		&row.sealed.Subject, &row.sealed.Body, &row.sealed.Attachments, &row.sealed.KeyID,
 		&format, &cat, &prio, &chans, &m.Sensitive, &status, &m.RecipientCount,
 		&m.ScheduledAt, &m.SentAt, &m.CreatedAt, &audience,
-		&recipientID, &row.inboxKey, &row.deliveredAt, &m.ReadAt, &m.ArchivedAt)
+		&recipientID, &row.inboxKey, &row.deliveredAt, &m.ReadAt, &m.ArchivedAt,
+		&m.AckRequested, &escalation, &m.AckedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +90,9 @@ func scanMessageRow(r Row) (*messageRow, error) {
 	}
 	if sp != nil {
 		m.Audience = sp.domain()
+	}
+	if m.Escalation, err = decodeEscalation(escalation); err != nil {
+		return nil, err
 	}
 	m.Sender.Role = whitecross.Role(role)
 	m.BodyFormat = whitecross.BodyFormat(format)
@@ -99,6 +105,7 @@ func scanMessageRow(r Row) (*messageRow, error) {
 	m.SentAt = utcPtr(m.SentAt)
 	m.ReadAt = utcPtr(m.ReadAt)
 	m.ArchivedAt = utcPtr(m.ArchivedAt)
+	m.AckedAt = utcPtr(m.AckedAt)
 	row.deliveredAt = utcPtr(row.deliveredAt)
 	row.recipient = recipientID != nil
 	row.msg = &m
@@ -209,6 +216,9 @@ func (s *Store) fillRecipients(ctx context.Context, q Querier, a *whitecross.Act
 		return nil
 	}
 	if err := s.loadRecipientIDs(ctx, q, byID, all, perMessage); err != nil {
+		return err
+	}
+	if err := s.loadAckCounts(ctx, q, byID); err != nil {
 		return err
 	}
 	return s.loadReadCounts(ctx, q, byID, all)

@@ -45,7 +45,7 @@ func (s *Store) reportAccess(ctx context.Context, q Querier, a *whitecross.Actor
 }
 
 // Deliveries implements whitecross.MessageService: the message's deliveries
-// ordered by recipient id then channel (at most MaxDeliveryItems) and a
+// ordered by recipient id, channel and escalation round (at most MaxDeliveryItems) and a
 // summary counting every delivery by status, every status present. Errors
 // as reportAccess; EUNAUTHORIZED without a caller.
 func (s *Store) Deliveries(ctx context.Context, id string) (*whitecross.DeliveryReport, error) {
@@ -81,32 +81,17 @@ func (s *Store) Deliveries(ctx context.Context, id string) (*whitecross.Delivery
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("summarize deliveries: %w", err)
 	}
-	rows, err = q.Query(ctx, `SELECT id, message_id, recipient_id, channel, status, attempts, error,
-		queued_at, sent_at, delivered_at, failed_at, bounced_at
-		FROM deliveries WHERE message_id = $1 ORDER BY recipient_id, channel LIMIT $2`, id, MaxDeliveryItems)
+	rows, err = q.Query(ctx, `SELECT `+deliveryWorkColumns("")+`
+		FROM deliveries WHERE message_id = $1 ORDER BY recipient_id, channel, round LIMIT $2`, id, MaxDeliveryItems)
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
-	items, err := collect(rows, scanReportDelivery)
+	items, err := collect(rows, func(r Row) (*whitecross.Delivery, error) { return scanDeliveryWork(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
 	rep.Items = append(rep.Items, items...)
 	return rep, nil
-}
-
-// scanReportDelivery scans one delivery row of a delivery report.
-func scanReportDelivery(r Row) (*whitecross.Delivery, error) {
-	var d whitecross.Delivery
-	var channel, status string
-	if err := r.Scan(&d.ID, &d.MessageID, &d.RecipientID, &channel, &status, &d.Attempts, &d.Error,
-		&d.QueuedAt, &d.SentAt, &d.DeliveredAt, &d.FailedAt, &d.BouncedAt); err != nil {
-		return nil, err
-	}
-	d.Channel, d.Status = whitecross.Channel(channel), whitecross.DeliveryStatus(status)
-	d.QueuedAt = d.QueuedAt.UTC()
-	d.SentAt, d.DeliveredAt, d.FailedAt, d.BouncedAt = utcPtr(d.SentAt), utcPtr(d.DeliveredAt), utcPtr(d.FailedAt), utcPtr(d.BouncedAt)
-	return &d, nil
 }
 
 // Receipts implements whitecross.MessageService: one receipt per recipient

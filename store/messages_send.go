@@ -49,6 +49,10 @@ func (s *Store) SendMessage(ctx context.Context, in *whitecross.MessageCreate) (
 	if err != nil {
 		return nil, err
 	}
+	ack, err := validAckRequest(in)
+	if err != nil {
+		return nil, err
+	}
 	// A replay answers before the audience is checked again: the original
 	// request was accepted even if a recipient has been deactivated since.
 	if id, err := replayedMessageID(ctx, s.db.Reader(), a, in.IdempotencyKey, in.RequestHash); err != nil {
@@ -57,6 +61,9 @@ func (s *Store) SendMessage(ctx context.Context, in *whitecross.MessageCreate) (
 		return s.loadMessage(ctx, s.db.Reader(), a, id, fullContent)
 	}
 	if err := applySendPolicy(ctx, s.db.Reader(), a, d, in); err != nil {
+		return nil, err
+	}
+	if err := checkEscalationChannels(ctx, s.db.Reader(), a.TenantID, in, ack); err != nil {
 		return nil, err
 	}
 	if d.audience != nil {
@@ -84,6 +91,9 @@ func (s *Store) SendMessage(ctx context.Context, in *whitecross.MessageCreate) (
 			idempotencyKey: in.IdempotencyKey, requestHash: in.RequestHash}
 		m.threadID = m.id
 		if err := s.storeOutgoing(ctx, tx, a, m, map[string]string{}); err != nil {
+			return "", err
+		}
+		if err := storeAckRequest(ctx, tx, m.id, ack); err != nil {
 			return "", err
 		}
 		return m.id, s.dispatchOutgoing(ctx, tx, m, false, ev)

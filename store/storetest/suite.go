@@ -26,6 +26,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"DeadLetters", exerciseDeadLetters},
 		{"TenantSettings", exerciseTenantSettings},
 		{"PushSubscriptions", exercisePushSubscriptions},
+		{"Acks", exerciseAcks},
 	}
 	runSubtests(t, open, groups)
 }
