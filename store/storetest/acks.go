@@ -56,7 +56,11 @@ func testAckValidation(t *testing.T, open Opener) {
 		in    *whitecross.MessageCreate
 		field string
 	}{
-		{func() *whitecross.MessageCreate { in := esc(func(*whitecross.Escalation) {}); in.AckRequested = false; return in }(), "body.escalation"},
+		{func() *whitecross.MessageCreate {
+			in := esc(func(*whitecross.Escalation) {})
+			in.AckRequested = false
+			return in
+		}(), "body.escalation"},
 		{esc(func(e *whitecross.Escalation) { e.AfterMinutes = 0 }), "body.escalation.after_minutes"},
 		{esc(func(e *whitecross.Escalation) { e.AfterMinutes = whitecross.MaxEscalationAfterMinutes + 1 }), "body.escalation.after_minutes"},
 		{esc(func(e *whitecross.Escalation) { e.Repeat = -1 }), "body.escalation.repeat"},

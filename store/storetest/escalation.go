@@ -225,7 +225,9 @@ func testEscalationOtherGuardians(t *testing.T, open Opener) {
 	student := func(name string, at *whitecross.Location, gs ...whitecross.Guardianship) {
 		require.NoError(t, b.st.CreateStudent(sys, &whitecross.Student{Name: name, LocationID: at.ID, Grade: "2", Guardians: gs}))
 	}
-	custody := func(u *whitecross.User, c bool) whitecross.Guardianship { return whitecross.Guardianship{UserID: u.ID, Custody: c} }
+	custody := func(u *whitecross.User, c bool) whitecross.Guardianship {
+		return whitecross.Guardianship{UserID: u.ID, Custody: c}
+	}
 	other := guardian("Olive Other-Parent")
 	annexOther := guardian("Anne Annex-Other")
 	far := guardian("Fay Far-Parent")
