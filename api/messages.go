@@ -83,6 +83,7 @@ type sendMessageInput struct {
 		Attachments  []Attachment   `json:"attachments,omitempty" maxItems:"10"`
 		ScheduledAt  *time.Time     `json:"scheduled_at,omitempty" nullable:"true" doc:"Send later (at most a year ahead); absent, null or a time not in the future sends now"`
 		Sensitive    *bool          `json:"sensitive,omitempty" doc:"Protected health information: email, SMS and voice carry only a notice and a link, never the content. Health categories (MEDICATION, HEALTH_UPDATE, IMMUNIZATION, INCIDENT) are sensitive unless this is false and the district's sensitive_by_default is off; other categories only when true"`
+		AckRequest
 	}
 }
 
@@ -126,6 +127,7 @@ func (s *Server) sendMessage(ctx context.Context, in *sendMessageInput) (*messag
 		ScheduledAt: b.ScheduledAt, Sensitive: b.Sensitive,
 		IdempotencyKey: in.IdempotencyKey, RequestHash: hash, Channels: channels(b.Channels),
 	}
+	b.AckRequest.create(create)
 	for _, a := range b.Attachments {
 		create.Attachments = append(create.Attachments, whitecross.Attachment{URL: a.URL, Name: a.Name})
 	}

@@ -39,6 +39,7 @@ func (s *Server) routes() {
 	s.broadcastReportRoutes()
 	s.messageReportRoutes()
 	s.messageStateRoutes()
+	s.ackRoutes()
 	s.webhookRoutes()
 	s.pushRoutes()
 	s.adminRoutes()

@@ -65,6 +65,8 @@ type Deps struct {
 	Audiences whitecross.AudienceService
 	// Reports is what a sender follows a message with.
 	Reports whitecross.BroadcastReportService
+	// Acks records and reports acknowledgements.
+	Acks whitecross.AckService
 	// Push keeps browsers' Web Push subscriptions.
 	Push whitecross.PushSubscriptionService
 	// Callbacks decides what provider callbacks (Twilio, SendGrid) mean:

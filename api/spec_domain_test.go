@@ -48,6 +48,9 @@ func TestSpecEnumsFollowDomain(t *testing.T) {
 		"TenantSettingsPatch.allowed_channels[]":     channels,
 		"OutboxItem.channel":                         sent,
 		"DeadLetter.status":                          statuses,
+		"DeadLetter.attempt_kind":                    names(whitecross.AttemptKinds...),
+		"Delivery.attempt_kind":                      names(whitecross.AttemptKinds...),
+		"Escalation.channels[]":                      sent,
 		"Delivery.status":                            statuses,
 		"DeliveryEvent.status":                       statuses,
 		"Message.body_format":                        formats,
@@ -98,6 +101,9 @@ func TestSpecLimitsFollowDomain(t *testing.T) {
 		"UpdateUserInputBody.password maxLength":                              whitecross.MaxPasswordLength,
 		"RetryInputBody.delivery_ids maxItems":                                store.MaxRetryDeliveries,
 		"TenantSettingsPatch.retention_days maximum":                          store.MaxRetentionDays,
+		"Escalation.after_minutes maximum":                                    whitecross.MaxEscalationAfterMinutes,
+		"Escalation.repeat maximum":                                           whitecross.MaxEscalationRepeat,
+		"Escalation.channels maxItems":                                        len(whitecross.Channels) - 1,
 
 		"CreateGroupInputBody.name maxLength":       whitecross.MaxNameLength,
 		"CreateLocationInputBody.name maxLength":    whitecross.MaxNameLength,
@@ -114,7 +120,8 @@ func TestSpecLimitsFollowDomain(t *testing.T) {
 		"/api/v1/users get query:q maxLength":       whitecross.MaxQueryLength,
 	}
 	// Every keyset listing pages alike.
-	for _, path := range []string{"/api/v1/users", "/api/v1/messages", "/api/v1/admin/deliveries", "/api/v1/admin/email-suppressions"} {
+	for _, path := range []string{"/api/v1/users", "/api/v1/messages", "/api/v1/admin/deliveries", "/api/v1/admin/email-suppressions",
+		"/api/v1/messages/{id}/acks"} {
 		want[path+" get query:limit maximum"] = whitecross.MaxPageLimit
 		want[path+" get query:limit default"] = whitecross.DefaultPageLimit
 	}

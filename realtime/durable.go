@@ -275,6 +275,8 @@ func (cc *contentCache) frame(ctx context.Context, ev whitecross.Event) ([]byte,
 		return encodeFrame(frameDeliveryUpdated, ev.Seq, wire.DeliveryUpdate{MessageID: ev.MessageID, Delivery: wire.DeliveryFrom(d)}), nil
 	case whitecross.EventReceiptRead:
 		return encodeFrame(frameReceiptRead, ev.Seq, wire.ReceiptRead{MessageID: ev.MessageID, UserID: ev.ActorID, ReadAt: ev.At}), nil
+	case whitecross.EventAckReceived:
+		return encodeFrame(string(whitecross.EventAckReceived), ev.Seq, wire.AckReceived{MessageID: ev.MessageID, UserID: ev.ActorID, AckedAt: ev.At}), nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", ev.Type)
 }

@@ -110,7 +110,7 @@ func (b *bundle) addInstance(t testing.TB, db *store.DB, opts options) *instance
 	gw := realtime.New(cfg)
 	st.SetEventNotifier(gw.Notify)
 	srv = api.New(api.Config{PublicURL: publicURL, ListenAddr: listenAddr}, api.Deps{Auth: authSvc, Tenants: st, Users: st, Locations: st,
-		Students: st, Groups: st, Messages: st, Realtime: gw, JWKS: keys.JWKS})
+		Students: st, Groups: st, Messages: st, Acks: st, Realtime: gw, JWKS: keys.JWKS})
 	ts := httptest.NewUnstartedServer(srv)
 	if opts.listener != nil {
 		opts.listener(ts)

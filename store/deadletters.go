@@ -75,7 +75,7 @@ func (s *Store) ListDeadLetters(ctx context.Context, f whitecross.DeadLetterFilt
 	args = append(args, limit+1)
 	q := s.db.Reader()
 	rows, err := q.Query(ctx, `SELECT d.id, d.message_id, d.recipient_id, u.name, d.channel, d.status, d.attempts, d.error,
-		d.provider, d.queued_at, d.sent_at, d.delivered_at, d.failed_at, d.bounced_at, d.updated_at
+		d.provider, d.queued_at, d.sent_at, d.delivered_at, d.failed_at, d.bounced_at, d.updated_at, d.attempt_kind, d.round
 		FROM deliveries d JOIN users u ON u.id = d.recipient_id
 		WHERE `+strings.Join(where, " AND ")+`
 		ORDER BY d.updated_at DESC, d.id DESC LIMIT $`+strconv.Itoa(len(args)), args...)
@@ -100,11 +100,12 @@ func (s *Store) ListDeadLetters(ctx context.Context, f whitecross.DeadLetterFilt
 // scanDeadLetter scans one row of ListDeadLetters, its timeline still empty.
 func scanDeadLetter(r Row) (*whitecross.DeadLetter, error) {
 	var dl whitecross.DeadLetter
-	var channel, status string
+	var channel, status, kind string
 	if err := r.Scan(&dl.ID, &dl.MessageID, &dl.RecipientID, &dl.RecipientName, &channel, &status, &dl.Attempts, &dl.Error,
-		&dl.Provider, &dl.QueuedAt, &dl.SentAt, &dl.DeliveredAt, &dl.FailedAt, &dl.BouncedAt, &dl.UpdatedAt); err != nil {
+		&dl.Provider, &dl.QueuedAt, &dl.SentAt, &dl.DeliveredAt, &dl.FailedAt, &dl.BouncedAt, &dl.UpdatedAt, &kind, &dl.Round); err != nil {
 		return nil, err
 	}
+	dl.AttemptKind = whitecross.AttemptKind(kind)
 	dl.ID, dl.MessageID, dl.RecipientID = strings.ToLower(dl.ID), strings.ToLower(dl.MessageID), strings.ToLower(dl.RecipientID)
 	dl.Channel, dl.Status = whitecross.Channel(channel), whitecross.DeliveryStatus(status)
 	dl.QueuedAt, dl.UpdatedAt = dl.QueuedAt.UTC(), dl.UpdatedAt.UTC()

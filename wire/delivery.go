@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"cmp"
 	"time"
 
 	"whitecross"
@@ -14,6 +15,7 @@ type Delivery struct {
 	Status      string     `json:"status" enum:"PENDING,SENT,DELIVERED,FAILED,BOUNCED"`
 	Attempts    int        `json:"attempts"`
 	Error       *string    `json:"error" doc:"Why it failed or bounced, or null"`
+	AttemptKind string     `json:"attempt_kind" enum:"INITIAL,ESCALATION" doc:"INITIAL: the message's own delivery (or its fallback); ESCALATION: sent again by an escalation round to a recipient who had not acknowledged"`
 	QueuedAt    time.Time  `json:"queued_at"`
 	SentAt      *time.Time `json:"sent_at"`
 	DeliveredAt *time.Time `json:"delivered_at"`
@@ -25,7 +27,8 @@ type Delivery struct {
 func DeliveryFrom(d *whitecross.Delivery) Delivery {
 	return Delivery{
 		ID: d.ID, RecipientID: d.RecipientID, Channel: string(d.Channel), Status: string(d.Status),
-		Attempts: d.Attempts, Error: d.Error, QueuedAt: d.QueuedAt, SentAt: d.SentAt,
+		Attempts: d.Attempts, Error: d.Error, AttemptKind: string(cmp.Or(d.AttemptKind, whitecross.AttemptInitial)),
+		QueuedAt: d.QueuedAt, SentAt: d.SentAt,
 		DeliveredAt: d.DeliveredAt, FailedAt: d.FailedAt, BouncedAt: d.BouncedAt,
 	}
 }

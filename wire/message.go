@@ -32,6 +32,7 @@ type Message struct {
 	CreatedAt      time.Time     `json:"created_at"`
 	ReadAt         *time.Time    `json:"read_at" doc:"When the caller read it (the caller's own state), or null"`
 	ArchivedAt     *time.Time    `json:"archived_at" doc:"When the caller archived it (the caller's own state), or null"`
+	MessageAck
 }
 
 // Audience is who a broadcast reaches, resolved when it is dispatched.
@@ -97,6 +98,7 @@ func MessageFrom(m *whitecross.Message) Message {
 		Sensitive: m.Sensitive, Status: string(m.Status),
 		ScheduledAt: m.ScheduledAt, SentAt: m.SentAt, CreatedAt: m.CreatedAt, ReadAt: m.ReadAt, ArchivedAt: m.ArchivedAt,
 	}
+	out.MessageAck = messageAckFrom(m)
 	out.RecipientIDs = append(out.RecipientIDs, m.RecipientIDs...)
 	for _, a := range m.Attachments {
 		out.Attachments = append(out.Attachments, Attachment{URL: a.URL, Name: a.Name})

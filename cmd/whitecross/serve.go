@@ -221,7 +221,7 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 		return nil, nil, nil, err
 	}
 	srv = api.New(apiCfg, api.Deps{
-		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st, Audiences: st, Reports: st,
+		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st, Audiences: st, Reports: st, Acks: st,
 		Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: a.db.Now,
 		DeadLetters: st, TenantSettings: st,
 		Metrics: w.metricsHandler(), RiverUI: riverUI, Outbox: w.outboxReader(),
