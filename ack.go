@@ -88,10 +88,13 @@ type AckFilter struct {
 	Cursor string // opaque, from AckPage.NextCursor
 }
 
-// AckPage is one page of a message's acknowledgements, by name.
+// AckPage is one page of a message's acknowledgements, by name, with the
+// message's counts as the page was read (a live report refreshes both at
+// once).
 type AckPage struct {
 	Items      []*Ack
 	NextCursor string // "" on the last page
+	Summary    AckSummary
 }
 
 // AckService records and reports acknowledgements. Every method is scoped

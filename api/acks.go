@@ -32,8 +32,9 @@ type Ack = wire.Ack
 
 // AckPage is one page of a message's acknowledgements, by name.
 type AckPage struct {
-	Items      []Ack   `json:"items" nullable:"false"`
-	NextCursor *string `json:"next_cursor" doc:"Pass as cursor for the next page; null on the last page"`
+	Items      []Ack      `json:"items" nullable:"false"`
+	NextCursor *string    `json:"next_cursor" doc:"Pass as cursor for the next page; null on the last page"`
+	AckSummary AckSummary `json:"ack_summary" doc:"The message's counts as this page was read (what the message's ack_summary says), so a live report refreshes both with one request"`
 }
 
 type ackPageOutput struct{ Body AckPage }
@@ -72,7 +73,8 @@ func (s *Server) listMessageAcks(ctx context.Context, in *listAcksInput) (*ackPa
 	if err != nil {
 		return nil, err
 	}
-	out := &ackPageOutput{Body: AckPage{Items: make([]Ack, 0, len(page.Items))}}
+	out := &ackPageOutput{Body: AckPage{Items: make([]Ack, 0, len(page.Items)),
+		AckSummary: AckSummary{Requested: page.Summary.Requested, Acked: page.Summary.Acked}}}
 	for _, a := range page.Items {
 		out.Body.Items = append(out.Body.Items, wire.AckFrom(a))
 	}

@@ -70,6 +70,7 @@ func TestAcknowledgement(t *testing.T) {
 		var page api.AckPage
 		b.get(t, nurse, acks+"?status=acked", &page)
 		require.Len(t, page.Items, 2)
+		require.Equal(t, api.AckSummary{Requested: 3, Acked: 2}, page.AckSummary)
 		require.Equal(t, d.LincolnParent.ID, page.Items[0].UserID, "Pat before Sam")
 		require.Equal(t, d.LincolnParent.Name, page.Items[0].Name)
 		require.True(t, page.Items[0].AckedAt.Equal(first))

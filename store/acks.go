@@ -87,8 +87,8 @@ func (s *Store) Acknowledge(ctx context.Context, id string) error {
 	return nil
 }
 
-// ListAcks implements whitecross.AckService: a keyset over (lower-cased
-// name, user id), so pages never skip or repeat a recipient while others
+// ListAcks implements whitecross.AckService, with the message's counts: a
+// keyset over (lower-cased name, user id), so pages never skip or repeat a recipient while others
 // acknowledge (one who acknowledges moves from pending to acked and may be
 // missed by a pending listing already past them, never shown twice).
 func (s *Store) ListAcks(ctx context.Context, id string, f whitecross.AckFilter) (*whitecross.AckPage, error) {
@@ -104,7 +104,10 @@ func (s *Store) ListAcks(ctx context.Context, id string, f whitecross.AckFilter)
 		return nil, err
 	}
 	var requested bool
-	if err := q.QueryRow(ctx, `SELECT ack_requested FROM messages WHERE id = $1`, id).Scan(&requested); err != nil {
+	page := &whitecross.AckPage{Items: []*whitecross.Ack{}}
+	if err := q.QueryRow(ctx, `SELECT ack_requested, recipient_count,
+		(SELECT COUNT(*) FROM message_recipients WHERE message_id = $1 AND acked_at IS NOT NULL)
+		FROM messages WHERE id = $1`, id).Scan(&requested, &page.Summary.Requested, &page.Summary.Acked); err != nil {
 		return nil, fmt.Errorf("find message: %w", err)
 	}
 	if !requested {
@@ -137,7 +140,6 @@ func (s *Store) ListAcks(ctx context.Context, id string, f whitecross.AckFilter)
 	if err != nil {
 		return nil, fmt.Errorf("list acknowledgements: %w", err)
 	}
-	page := &whitecross.AckPage{Items: []*whitecross.Ack{}}
 	rows, page.NextCursor = keysetPage(rows, limit, func(last ackRow) string {
 		return encodeUserCursor(last.lowerName, last.ack.UserID)
 	})

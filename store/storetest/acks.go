@@ -227,6 +227,9 @@ func testAckListing(t *testing.T, open Opener) {
 	require.Equal(t, sortedBulk, ids(everyone[1:6]), "then by id")
 	require.Equal(t, everyone, all("", 100), "pages change nothing")
 
+	page, err := b.st.ListAcks(d.As(d.LincolnNurse), m.ID, whitecross.AckFilter{Status: whitecross.AckStatusPending, Limit: 1})
+	require.NoError(t, err)
+	require.Equal(t, whitecross.AckSummary{Requested: 7, Acked: 2}, page.Summary, "a page carries the message's counts")
 	got := all(whitecross.AckStatusAcked, 1)
 	require.ElementsMatch(t, acked, ids(got))
 	for _, a := range got {
@@ -239,7 +242,7 @@ func testAckListing(t *testing.T, open Opener) {
 		require.NotContains(t, acked, a.UserID)
 	}
 
-	_, err := b.st.ListAcks(d.As(d.Admin), m.ID, whitecross.AckFilter{})
+	_, err = b.st.ListAcks(d.As(d.Admin), m.ID, whitecross.AckFilter{})
 	require.NoError(t, err, "admins see it")
 	_, err = b.st.ListAcks(d.As(d.LincolnNurse), m.ID, whitecross.AckFilter{Status: "maybe"})
 	requireCode(t, err, whitecross.EINVALID, "query.status")
