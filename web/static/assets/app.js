@@ -355,6 +355,7 @@ function wireLive(live) {
   });
   live.on('receipt.read', (data) => app.view?.live?.('receipt.read', data));
   live.on('delivery.updated', (data) => app.view?.live?.('delivery.updated', data));
+  live.on('ack.received', (data) => app.view?.live?.('ack.received', data));
   live.on('typing', (data) => {
     if (data.user_id !== app.user.id) noteTyping(data);
   });

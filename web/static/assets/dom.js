@@ -167,6 +167,8 @@ export function badges(m) {
   if (m.priority === 'URGENT') list.append(badge('urgent', 'alert', 'Urgent'));
   else if (m.priority === 'HIGH') list.append(badge('high', 'alert', 'High priority'));
   if (m.sensitive) list.append(badge('sensitive', 'lock', 'Sensitive'));
+  // A recipient's own request to acknowledge (the sender sees ack_summary instead).
+  if (m.ack_requested && !m.acked_at && !m.ack_summary && m.status === 'SENT') list.append(h('span', { class: 'badge badge-ack' }, 'Please acknowledge'));
   if (m.status === 'CANCELED') list.append(h('span', { class: 'badge badge-canceled' }, 'Canceled'));
   if (m.status === 'PENDING_APPROVAL') list.append(h('span', { class: 'badge badge-waiting' }, 'Waiting for approval'));
   return list;

@@ -8,6 +8,7 @@
 import * as pending from './pending.js';
 import { fieldErrors } from './api.js';
 import { recipientPicker } from './recipients.js';
+import { ackOptions } from './ack.js';
 import { renderMarkdown } from './markdown.js';
 import { sendRules } from './policy.js';
 import { audienceEditor, schoolsFor } from './audience.js';
@@ -35,6 +36,7 @@ export async function composeView(app, container) {
   const submit = h('button', { type: 'submit', class: 'button button-primary', id: 'compose-send' }, 'Send');
   const sensitiveLocked = h('p', { id: 'compose-sensitive-locked', class: 'hint', hidden: true },
     'Your district keeps every health message sensitive.');
+  const ack = ackOptions();
 
   const radio = (name, value, label, checked) => {
     const inputId = `compose-${name}-${value.toLowerCase()}`;
@@ -76,6 +78,7 @@ export async function composeView(app, container) {
       h('label', { for: 'compose-sensitive' }, 'Sensitive (protected health information)'),
       h('p', { id: 'compose-sensitive-hint', class: 'hint' }, 'Email, text messages and calls then carry only a notice and a link, never the content.'),
       sensitiveLocked),
+    ack.node,
     h('fieldset', { class: 'field', id: 'field-attachments' },
       h('legend', null, 'Attachments'),
       h('p', { class: 'hint' }, `Links to files (https), up to ${MAX_ATTACHMENTS}.`),
@@ -226,6 +229,7 @@ export async function composeView(app, container) {
     if (to.group_ids.length) request.group_ids = to.group_ids;
     if (aud) request.audience = aud;
     if (links.length) request.attachments = links;
+    ack.read(request, errors);
     if (form.elements.schedule.value === 'LATER') {
       const at = fromZoneInput(when.value);
       if (!at) errors.scheduled_at = ['Choose when to send it.'];
@@ -236,10 +240,12 @@ export async function composeView(app, container) {
   }
 
   const FIELD_LABELS = { to: 'To', recipient_ids: 'To', group_ids: 'To', audience: 'Audience', subject: 'Subject', body: 'Message', attachments: 'Attachments',
-    scheduled_at: 'When', channels: 'Send by', category: 'Category', priority: 'Priority', _: 'Message' };
+    scheduled_at: 'When', channels: 'Send by', category: 'Category', priority: 'Priority', escalation: 'Acknowledgement',
+    ack_requested: 'Acknowledgement', _: 'Message' };
   const FIELD_TARGET = { to: 'compose-to', recipient_ids: 'compose-to', group_ids: 'compose-to', audience: 'compose-use-audience', subject: 'compose-subject', body: 'compose-body',
-    attachments: 'compose-attachments', scheduled_at: 'compose-when', channels: 'compose-channel-email', category: 'compose-category', priority: 'compose-priority' };
-  const FIELD_BOX = { recipient_ids: 'to', group_ids: 'to' };
+    attachments: 'compose-attachments', scheduled_at: 'compose-when', channels: 'compose-channel-email', category: 'compose-category', priority: 'compose-priority',
+    escalation: 'compose-escalation-after', ack_requested: 'compose-ack' };
+  const FIELD_BOX = { recipient_ids: 'to', group_ids: 'to', ack_requested: 'escalation' };
 
   // shown maps each field whose error is on the page to its box.
   const shown = new Map();

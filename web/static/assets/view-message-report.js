@@ -1,7 +1,9 @@
-// What the sender sees of a message they sent: read receipts ("Read by 3
-// of 5", names on demand) and the delivery status of every recipient and
-// channel, both kept current by live events.
+// What the sender sees of a message they sent: acknowledgements, when it
+// asks for them ("Acknowledged by 2 of 5", who has and who has not), read
+// receipts ("Read by 3 of 5", names on demand) and the delivery status of
+// every recipient and channel, all kept current by live events.
 import * as api from './api.js';
+import { escalationText } from './ack.js';
 import { h, debounce, reflowRow, reflowTable, CHANNELS } from './dom.js';
 import { formatTime } from './time.js';
 
@@ -59,6 +61,84 @@ function readBy(n, total) {
   return `Read by ${n} of ${total}`;
 }
 
+const ACK_PAGE = 50;
+// A burst of ack.received events (a broadcast being acknowledged) is
+// waited out and costs one request.
+const ACK_BURST_MS = 300;
+
+// acksSection shows "Acknowledged by N of M" and how many have not, and on
+// demand who has and who has not. update(data) applies an ack.received
+// event at once, then the counts (and the lists, when shown) are read
+// again from the server once per burst.
+export function acksSection(m) {
+  let counts = { ...(m.ack_summary ?? { requested: m.recipient_count, acked: 0 }) };
+  const seen = new Set();
+  const summary = h('p', { id: 'ack-summary', class: 'ack-summary' });
+  const pendingLine = h('p', { id: 'ack-pending-count', class: 'muted' });
+  const toggle = h('button', { type: 'button', class: 'button-link', id: 'ack-toggle', 'aria-expanded': 'false', 'aria-controls': 'ack-lists' },
+    'Show who has acknowledged');
+  const pending = ackList('pending', 'Not acknowledged yet');
+  const acked = ackList('acked', 'Acknowledged');
+  const lists = h('div', { id: 'ack-lists', class: 'ack-lists', hidden: true }, pending.node, acked.node);
+  const esc = escalationText(m.escalation);
+
+  const render = () => {
+    summary.textContent = `Acknowledged by ${counts.acked} of ${counts.requested}`;
+    const left = Math.max(counts.requested - counts.acked, 0);
+    pendingLine.textContent = left ? `${left} not yet` : 'Everyone has acknowledged.';
+  };
+  render();
+
+  // Each list pages through GET /acks?status=…; load(true) adds the next page.
+  function ackList(status, title) {
+    const ul = h('ul', { class: 'plain-list ack-list', id: `ack-list-${status}` });
+    const more = h('button', { type: 'button', class: 'button-link', hidden: true }, 'Show more');
+    let cursor = null;
+    const load = async (append) => {
+      const q = new URLSearchParams({ status, limit: String(ACK_PAGE) });
+      if (append && cursor) q.set('cursor', cursor);
+      const page = await api.get(`/api/v1/messages/${m.id}/acks?${q}`);
+      if (!append) ul.replaceChildren();
+      ul.append(...page.items.map((a) => h('li', { class: a.acked_at ? 'is-acked' : 'is-pending', dataset: { userId: a.user_id } },
+        h('span', { class: 'person' }, a.name), a.acked_at ? [' — ', formatTime(a.acked_at)] : null)));
+      if (!ul.childElementCount) ul.append(h('li', { class: 'muted' }, status === 'acked' ? 'Nobody yet.' : 'Nobody.'));
+      cursor = page.next_cursor;
+      more.hidden = !cursor;
+      counts = page.ack_summary;
+      render();
+    };
+    more.addEventListener('click', () => load(true).catch(() => {}));
+    return { node: h('section', { 'aria-label': title }, h('h3', null, title), ul, more), load };
+  }
+
+  const reload = () => Promise.all([pending.load(false), acked.load(false)]);
+  toggle.addEventListener('click', async () => {
+    const open = lists.hidden;
+    lists.hidden = !open;
+    toggle.setAttribute('aria-expanded', String(open));
+    toggle.textContent = open ? 'Hide who has acknowledged' : 'Show who has acknowledged';
+    if (open) await reload().catch(() => {});
+  });
+  // One request per burst: the counts come with any page of the listing.
+  const refresh = debounce(() => (lists.hidden ? acked.load(false) : reload()).catch(() => {}), ACK_BURST_MS);
+
+  const node = h('section', { class: 'panel acks', id: 'acks', 'aria-labelledby': 'acks-heading' },
+    h('h2', { id: 'acks-heading' }, 'Acknowledgements'),
+    h('div', { 'aria-live': 'polite' }, summary), pendingLine,
+    esc ? h('p', { class: 'hint', id: 'ack-escalation-info' }, esc) : null,
+    toggle, lists);
+  return {
+    node,
+    update(data) {
+      if (!data?.user_id || seen.has(data.user_id)) return;
+      seen.add(data.user_id);
+      counts = { ...counts, acked: Math.min(counts.acked + 1, counts.requested) };
+      render();
+      refresh();
+    },
+  };
+}
+
 const DELIVERY_COLUMNS = ['Recipient', 'Channel', 'Status', 'Updated'];
 const STATUS_TEXT = { PENDING: 'Waiting', SENT: 'Sent', DELIVERED: 'Delivered', FAILED: 'Failed', BOUNCED: 'Bounced' };
 
@@ -97,7 +177,7 @@ export function deliverySection(m, receipts) {
   };
   const row = (d) => reflowRow({ dataset: { deliveryId: d.id, status: d.status } }, DELIVERY_COLUMNS, [
     names.get(d.recipient_id) ?? 'Recipient',
-    CHANNELS[d.channel] ?? d.channel,
+    [CHANNELS[d.channel] ?? d.channel, d.attempt_kind === 'ESCALATION' ? h('span', { class: 'muted' }, ' (reminder)') : null],
     [h('span', { class: `status status-${d.status.toLowerCase()}` }, STATUS_TEXT[d.status] ?? d.status),
       d.error ? h('span', { class: 'error-text' }, ` (${d.error})`) : null],
     formatTime(d.delivered_at ?? d.bounced_at ?? d.failed_at ?? d.sent_at ?? d.queued_at)]);

@@ -9,8 +9,9 @@ import * as people from './people.js';
 import { TypingSender, showTypingLine, onTyping } from './typing.js';
 import { h, announce, badges, bodyWithheld, inlineError, setServerHTML, safeURL, uuid, visuallyHidden, isAlert, CATEGORIES, PRIORITIES, CHANNELS, ROLES, SENSITIVE_MARKER } from './dom.js';
 import { formatTime, timeText, toZoneInput, fromZoneInput, zoneName } from './time.js';
-import { receiptsSection, deliverySection } from './view-message-report.js';
+import { receiptsSection, deliverySection, acksSection } from './view-message-report.js';
 import { progressSection } from './report-progress.js';
+import { ackPanel } from './ack.js';
 
 export async function messageView(app, container, id) {
   const me = app.user.id;
@@ -48,6 +49,7 @@ export async function messageView(app, container, id) {
 
   container.append(back, h('article', { class: 'message', 'aria-labelledby': 'message-subject' },
     header, notice,
+    isRecipient && m.ack_requested ? ackPanel(m, () => app.refreshCounts()) : null,
     isRecipient ? recipientActions(app, m, say) : null,
     isSender && m.status === 'SCHEDULED' ? scheduleActions(app, m, say) : null,
     h('section', { class: 'thread-section', 'aria-labelledby': 'thread-heading' },
@@ -62,12 +64,14 @@ export async function messageView(app, container, id) {
   let receipts;
   let delivery;
   let progress;
+  let acks;
   if (isSender && !['SCHEDULED', 'CANCELED', 'PENDING_APPROVAL'].includes(m.status)) {
     // Everyone's progress in counts; the per-person delivery table only
     // for messages small enough to list.
     progress = progressSection(m);
     receipts = receiptsSection(m);
-    container.querySelector('article').append(progress.node, receipts.node);
+    acks = m.ack_requested ? acksSection(m) : null;
+    container.querySelector('article').append(...[progress.node, acks?.node, receipts.node].filter(Boolean));
     if (!m.audience && m.recipient_count <= BROADCAST_SIZE) {
       delivery = deliverySection(m, receipts);
       container.querySelector('article').append(delivery.node);
@@ -117,6 +121,9 @@ export async function messageView(app, container, id) {
         progress?.refresh();
       } else if (type === 'delivery.updated' && data.message_id === m.id) {
         delivery?.update(data.delivery);
+        progress?.refresh();
+      } else if (type === 'ack.received' && data.message_id === m.id) {
+        acks?.update(data);
         progress?.refresh();
       }
     },
