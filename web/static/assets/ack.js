@@ -97,13 +97,13 @@ export function ackOptions() {
     h('div', { class: 'field-check' }, guardians,
       h('label', { for: 'compose-escalation-guardians' }, 'Also contact the other custodial guardians of the same students')),
     h('p', { id: 'compose-escalation-guardians-hint', class: 'hint' }, 'At the first reminder, for each parent or guardian who has not acknowledged. Never a non-custodial contact.'));
-  const escalateBox = h('div', { id: 'compose-escalate-field', hidden: true },
+  // Folded to one line until asked for: compose stays short on a phone.
+  const escalateBox = h('div', { id: 'compose-escalate-field', class: 'sub-options', hidden: true },
+    h('p', { id: 'compose-ack-hint', class: 'hint' }, 'Each recipient gets an "Acknowledge" button; you see who has and who has not, live.'),
     h('div', { class: 'field-check' }, escalate, h('label', { for: 'compose-escalate' }, 'Contact anyone who has not acknowledged again')),
     settings);
-  const node = h('fieldset', { class: 'field', id: 'field-escalation' },
-    h('legend', null, 'Acknowledgement'),
+  const node = h('div', { class: 'ack-field', id: 'field-escalation' },
     h('div', { class: 'field-check' }, ask, h('label', { for: 'compose-ack' }, 'Ask recipients to acknowledge')),
-    h('p', { id: 'compose-ack-hint', class: 'hint' }, 'Each recipient gets an "Acknowledge" button; you see who has and who has not, live.'),
     escalateBox);
 
   ask.addEventListener('change', () => {
