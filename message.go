@@ -360,6 +360,7 @@ type BroadcastReport struct {
 	InApp          int // in the recipient's inbox
 	Read           int
 	NotReached     int // neither read nor sent by any external channel (yet)
+	Acked          int // acknowledged it (0 when it does not ask for acknowledgement)
 	Channels       map[Channel]ChannelProgress
 }
 
@@ -395,6 +396,7 @@ type DeliveryRow struct {
 	SentAt      *time.Time
 	DeliveredAt *time.Time
 	ReadAt      *time.Time
+	AckedAt     *time.Time // when the recipient acknowledged it, if it asks for that
 }
 
 // BroadcastReportService is what the sender of a message (and an ADMIN)

@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"bytes"
+	"encoding/csv"
 	"net/http"
 	"testing"
 	"time"
@@ -108,6 +110,22 @@ func TestAcknowledgement(t *testing.T) {
 		}
 		res = b.do(t, req{method: "GET", path: "/api/v1/messages/" + plain.ID + "/acks", token: nurse})
 		require.Equal(t, http.StatusConflict, res.status)
+
+		// The sender's progress counts them, and the delivery export says when.
+		var progress api.BroadcastReport
+		b.get(t, nurse, "/api/v1/messages/"+m.ID+"/report", &progress)
+		require.Equal(t, 2, progress.Acked)
+		res = b.do(t, req{method: "GET", path: "/api/v1/messages/" + m.ID + "/delivery.csv", token: nurse})
+		require.Equal(t, http.StatusOK, res.status)
+		rows, err := csv.NewReader(bytes.NewReader(res.body)).ReadAll()
+		require.NoError(t, err)
+		require.Equal(t, "acked_at", rows[0][9])
+		acked := map[string]string{}
+		for _, r := range rows[1:] {
+			acked[r[0]] = r[9]
+		}
+		require.Equal(t, first.UTC().Format(time.RFC3339), acked[d.LincolnParent.ID])
+		require.Equal(t, "", acked[d.AnnexStaff.ID])
 
 		// Deliveries say what kind of attempt they are.
 		var rep api.DeliveryReport

@@ -64,7 +64,7 @@ func TestBroadcastOverHTTP(t *testing.T) {
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 		require.Equal(t, "text/csv; charset=utf-8", res.header.Get("Content-Type"))
 		lines := strings.Split(strings.TrimSpace(string(res.body)), "\n")
-		require.Equal(t, "recipient_id,name,role,channel,status,error,sent_at,delivered_at,read_at", lines[0])
+		require.Equal(t, "recipient_id,name,role,channel,status,error,sent_at,delivered_at,read_at,acked_at", lines[0])
 		require.Len(t, lines, 3)
 		res = b.do(t, req{method: "GET", path: "/api/v1/messages/" + m.ID + "/delivery.csv", token: parent})
 		require.Equal(t, http.StatusForbidden, res.status, "a recipient gets no export: %s", res.body)

@@ -29,6 +29,7 @@ type BroadcastReport struct {
 	InApp          int                        `json:"in_app" doc:"People who have it in the app (their inbox)"`
 	Read           int                        `json:"read"`
 	NotReached     int                        `json:"not_reached" doc:"People in whose inbox it is who have neither read it nor been sent it by an external channel yet"`
+	Acked          int                        `json:"acked" doc:"People who acknowledged it (0 when it does not ask for acknowledgement)"`
 	Channels       map[string]ChannelProgress `json:"channels" doc:"Each external channel the message uses"`
 }
 
@@ -62,7 +63,7 @@ func (s *Server) messageReport(ctx context.Context, in *messageIDInput) (*report
 		return nil, err
 	}
 	out := BroadcastReport{MessageID: r.MessageID, Status: string(r.Status), RecipientCount: r.RecipientCount, InApp: r.InApp,
-		Read: r.Read, NotReached: r.NotReached, Channels: map[string]ChannelProgress{}}
+		Read: r.Read, NotReached: r.NotReached, Acked: r.Acked, Channels: map[string]ChannelProgress{}}
 	for c, p := range r.Channels {
 		out.Channels[string(c)] = ChannelProgress(p)
 	}
@@ -85,7 +86,7 @@ func (s *Server) unreached(ctx context.Context, in *unreachedInput) (*unreachedO
 }
 
 // deliveryCSVHeader is the first line of delivery.csv (API.md).
-var deliveryCSVHeader = []string{"recipient_id", "name", "role", "channel", "status", "error", "sent_at", "delivered_at", "read_at"}
+var deliveryCSVHeader = []string{"recipient_id", "name", "role", "channel", "status", "error", "sent_at", "delivered_at", "read_at", "acked_at"}
 
 // deliveryCSV streams the export: the status and header are written with
 // the first row (or at the end), so a refusal, which comes before any row,
@@ -133,7 +134,7 @@ func deliveryCSVRow(r *whitecross.DeliveryRow) []string {
 		reason = *r.Error
 	}
 	return []string{r.RecipientID, csvSafe(r.Name), string(r.Role), string(r.Channel), string(r.Status), csvSafe(reason),
-		at(r.SentAt), at(r.DeliveredAt), at(r.ReadAt)}
+		at(r.SentAt), at(r.DeliveredAt), at(r.ReadAt), at(r.AckedAt)}
 }
 
 // csvSafe keeps a spreadsheet from reading a cell as a formula (a name
@@ -159,7 +160,7 @@ func (s *Server) broadcastReportRoutes() {
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "get-message-delivery-csv", Method: http.MethodGet,
 		Path: "/api/v1/messages/{id}/delivery.csv", Summary: "Every delivery of a message, as CSV",
 		Description: access + "text/csv, one row per recipient and channel, by recipient then channel: " +
-			"recipient_id,name,role,channel,status,error,sent_at,delivered_at,read_at (times RFC 3339 UTC, empty when none). " +
+			"recipient_id,name,role,channel,status,error,sent_at,delivered_at,read_at,acked_at (times RFC 3339 UTC, empty when none). " +
 			"Streamed, so a 100,000-recipient broadcast is never held in memory.",
 		Responses: map[string]*huma.Response{"200": {Description: "The CSV", Content: map[string]*huma.MediaType{"text/csv": {}}}},
 		Errors:    errs}, s.deliveryCSV)

@@ -39,9 +39,10 @@ func (s *Store) Report(ctx context.Context, id string) (*whitecross.BroadcastRep
 	err = q.QueryRow(ctx, `SELECT m.status, m.recipient_count,
 		(SELECT COUNT(*) FROM message_recipients mr WHERE mr.message_id = m.id AND mr.delivered_at IS NOT NULL),
 		(SELECT COUNT(*) FROM message_recipients mr WHERE mr.message_id = m.id AND mr.first_read_at IS NOT NULL),
-		(SELECT COUNT(*) FROM message_recipients mr WHERE mr.message_id = m.id AND mr.delivered_at IS NOT NULL AND `+notReached+`)
+		(SELECT COUNT(*) FROM message_recipients mr WHERE mr.message_id = m.id AND mr.delivered_at IS NOT NULL AND `+notReached+`),
+		(SELECT COUNT(*) FROM message_recipients mr WHERE mr.message_id = m.id AND mr.acked_at IS NOT NULL)
 		FROM messages m WHERE m.tenant_id = $1 AND m.id = $2`, a.TenantID, id).
-		Scan(&status, &rep.RecipientCount, &rep.InApp, &rep.Read, &rep.NotReached)
+		Scan(&status, &rep.RecipientCount, &rep.InApp, &rep.Read, &rep.NotReached, &rep.Acked)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
@@ -177,16 +178,16 @@ func (s *Store) ExportDeliveries(ctx context.Context, id string, fn func(*whitec
 			var k keyed
 			var d whitecross.DeliveryRow
 			var role, channel, status string
-			err := r.Scan(&k.id, &d.RecipientID, &d.Name, &role, &channel, &status, &d.Error, &d.SentAt, &d.DeliveredAt, &d.ReadAt)
+			err := r.Scan(&k.id, &d.RecipientID, &d.Name, &role, &channel, &status, &d.Error, &d.SentAt, &d.DeliveredAt, &d.ReadAt, &d.AckedAt)
 			d.RecipientID, d.Role = strings.ToLower(d.RecipientID), whitecross.Role(role)
 			d.Channel, d.Status = whitecross.Channel(channel), whitecross.DeliveryStatus(status)
-			for _, t := range []**time.Time{&d.SentAt, &d.DeliveredAt, &d.ReadAt} {
+			for _, t := range []**time.Time{&d.SentAt, &d.DeliveredAt, &d.ReadAt, &d.AckedAt} {
 				*t = utcPtr(*t)
 			}
 			k.row = &d
 			return k, err
-		}, `SELECT d.id, d.recipient_id, u.name, u.role, d.channel, d.status, d.error, d.sent_at, d.delivered_at, mr.first_read_at
-			FROM deliveries d JOIN users u ON u.id = d.recipient_id
+		}, `SELECT d.id, d.recipient_id, u.name, u.role, d.channel, d.status, d.error, d.sent_at, d.delivered_at, mr.first_read_at,
+			mr.acked_at FROM deliveries d JOIN users u ON u.id = d.recipient_id
 			LEFT JOIN message_recipients mr ON mr.message_id = d.message_id AND mr.user_id = d.recipient_id
 			WHERE d.message_id = $1 AND (d.recipient_id > $2 OR (d.recipient_id = $2 AND (d.channel > $3 OR (d.channel = $3 AND d.id > $4))))
 			ORDER BY d.recipient_id, d.channel, d.id LIMIT $5`, id, afterUser, afterChannel, afterID, exportPage)
