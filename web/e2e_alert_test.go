@@ -14,9 +14,11 @@ import (
 const nguyenEmail = "guardian.nguyen@demo.example"
 
 // TestEmergencyAlertToOneSchool: the district admin writes an emergency
-// alert for the families of one grade at one school, confirms it with the
-// preview's count in front of them, and a guardian of that grade sees it
-// arrive live, marked as an emergency. A nurse has no alert page.
+// alert for the families of one grade at one school (asking them to
+// acknowledge it, as alerts do by default), confirms it with the preview's
+// count in front of them, and a guardian of that grade sees it arrive live,
+// marked as an emergency, and acknowledges it: the admin's open report
+// shows the acknowledgement without reloading. A nurse has no alert page.
 func TestEmergencyAlertToOneSchool(t *testing.T) {
 	e := endToEnd(t)
 	requireGateway(t, e)
@@ -43,8 +45,10 @@ func TestEmergencyAlertToOneSchool(t *testing.T) {
 		chromedp.SendKeys(chromedp.ID("alert-subject"), subject),
 		chromedp.SendKeys(chromedp.ID("alert-body"), "Keep students indoors until further notice. Pickup is delayed."),
 	)
+	require.True(t, evalJS[bool](admin, `document.getElementById('alert-ack').checked`), "an alert asks to be acknowledged by default")
 	admin.click("#alert-review")
 	admin.waitText("#alert-confirm-text", "EMERGENCY: “"+subject+"” to 1 person")
+	admin.waitText("#alert-confirm-text", "Recipients are asked to acknowledge it.")
 	require.True(t, evalJS[bool](admin, `document.getElementById('alert-form').hidden`), "nothing is sent before the confirm step")
 	admin.click("#alert-send")
 	admin.waitView("message")
@@ -53,6 +57,17 @@ func TestEmergencyAlertToOneSchool(t *testing.T) {
 	guardian.waitText("#message-list .message-subject", subject)
 	guardian.waitText("#message-list .is-emergency", "Emergency")
 	guardian.waitText("#announcer", "Emergency message from")
+
+	// The guardian acknowledges; the admin's report shows it, live.
+	admin.waitText("#ack-summary", "Acknowledged by 0 of 1")
+	evalJS[bool](admin, `window.__stillHere = true`)
+	guardian.clickText("#message-list .message-link", subject)
+	guardian.waitView("message")
+	guardian.click("#ack-button")
+	guardian.waitText("#ack-status", "Acknowledged at")
+	admin.waitText("#ack-summary", "Acknowledged by 1 of 1")
+	admin.waitText("#progress-summary", "Acknowledged 1")
+	require.True(t, evalJS[bool](admin, `window.__stillHere === true`), "no reload")
 
 	nurse := e.newTab(t, "nurse")
 	nurse.signIn("/alert", nurseEmail)

@@ -72,38 +72,39 @@ export function ackPanel(m, onAcked) {
   return node;
 }
 
-// ackOptions is the compose fieldset "Ask recipients to acknowledge", with
-// optional escalation settings shown once asked for. read(request, errors)
+// ackOptions is the option "Ask recipients to acknowledge" of a sending
+// form (ids start with prefix; checked: asked by default), with optional
+// escalation settings shown once asked for. read(request, errors)
 // adds ack_requested and escalation to a send request, or an error under
 // "escalation".
-export function ackOptions() {
-  const ask = h('input', { type: 'checkbox', id: 'compose-ack', name: 'ack_requested', 'aria-describedby': 'compose-ack-hint' });
-  const escalate = h('input', { type: 'checkbox', id: 'compose-escalate', name: 'escalate', 'aria-controls': 'compose-escalation' });
-  const after = h('input', { type: 'number', id: 'compose-escalation-after', name: 'after_minutes', min: '1', max: String(MAX_AFTER_MINUTES),
-    value: '10', inputmode: 'numeric', 'aria-describedby': 'compose-escalation-after-hint' });
-  const repeat = h('select', { id: 'compose-escalation-repeat', name: 'repeat' },
+export function ackOptions({ prefix = 'compose', checked = false } = {}) {
+  const ask = h('input', { type: 'checkbox', id: `${prefix}-ack`, name: 'ack_requested', checked, 'aria-describedby': `${prefix}-ack-hint` });
+  const escalate = h('input', { type: 'checkbox', id: `${prefix}-escalate`, name: 'escalate', 'aria-controls': `${prefix}-escalation` });
+  const after = h('input', { type: 'number', id: `${prefix}-escalation-after`, name: 'after_minutes', min: '1', max: String(MAX_AFTER_MINUTES),
+    value: '10', inputmode: 'numeric', 'aria-describedby': `${prefix}-escalation-after-hint` });
+  const repeat = h('select', { id: `${prefix}-escalation-repeat`, name: 'repeat' },
     Array.from({ length: MAX_REPEAT + 1 }, (_, n) => h('option', { value: String(n), selected: n === 0 },
       n === 0 ? 'Once' : `Up to ${n + 1} times`)));
-  const guardians = h('input', { type: 'checkbox', id: 'compose-escalation-guardians', name: 'other_guardians', 'aria-describedby': 'compose-escalation-guardians-hint' });
-  const settings = h('div', { id: 'compose-escalation', class: 'sub-options', hidden: true },
-    h('div', { class: 'field field-inline' }, h('label', { for: 'compose-escalation-after' }, 'After (minutes)'), after),
-    h('p', { id: 'compose-escalation-after-hint', class: 'hint' }, `1 to ${MAX_AFTER_MINUTES} minutes after sending.`),
-    h('fieldset', { class: 'field', id: 'compose-escalation-channels' },
+  const guardians = h('input', { type: 'checkbox', id: `${prefix}-escalation-guardians`, name: 'other_guardians', 'aria-describedby': `${prefix}-escalation-guardians-hint` });
+  const settings = h('div', { id: `${prefix}-escalation`, class: 'sub-options', hidden: true },
+    h('div', { class: 'field field-inline' }, h('label', { for: `${prefix}-escalation-after` }, 'After (minutes)'), after),
+    h('p', { id: `${prefix}-escalation-after-hint`, class: 'hint' }, `1 to ${MAX_AFTER_MINUTES} minutes after sending.`),
+    h('fieldset', { class: 'field', id: `${prefix}-escalation-channels` },
       h('legend', null, 'Contact them again by'),
       ESCALATION_CHANNELS.map((c) => h('div', { class: 'field-check' },
-        h('input', { type: 'checkbox', name: 'escalation-channels', id: `compose-escalation-channel-${c.toLowerCase()}`, value: c, checked: c === 'SMS' }),
-        h('label', { for: `compose-escalation-channel-${c.toLowerCase()}` }, CHANNELS[c])))),
-    h('div', { class: 'field field-inline' }, h('label', { for: 'compose-escalation-repeat' }, 'How often'), repeat),
+        h('input', { type: 'checkbox', name: 'escalation-channels', id: `${prefix}-escalation-channel-${c.toLowerCase()}`, value: c, checked: c === 'SMS' }),
+        h('label', { for: `${prefix}-escalation-channel-${c.toLowerCase()}` }, CHANNELS[c])))),
+    h('div', { class: 'field field-inline' }, h('label', { for: `${prefix}-escalation-repeat` }, 'How often'), repeat),
     h('div', { class: 'field-check' }, guardians,
-      h('label', { for: 'compose-escalation-guardians' }, 'Also contact the other custodial guardians of the same students')),
-    h('p', { id: 'compose-escalation-guardians-hint', class: 'hint' }, 'At the first reminder, for each parent or guardian who has not acknowledged. Never a non-custodial contact.'));
+      h('label', { for: `${prefix}-escalation-guardians` }, 'Also contact the other custodial guardians of the same students')),
+    h('p', { id: `${prefix}-escalation-guardians-hint`, class: 'hint' }, 'At the first reminder, for each parent or guardian who has not acknowledged. Never a non-custodial contact.'));
   // Folded to one line until asked for: compose stays short on a phone.
-  const escalateBox = h('div', { id: 'compose-escalate-field', class: 'sub-options', hidden: true },
-    h('p', { id: 'compose-ack-hint', class: 'hint' }, 'Each recipient gets an "Acknowledge" button; you see who has and who has not, live.'),
-    h('div', { class: 'field-check' }, escalate, h('label', { for: 'compose-escalate' }, 'Contact anyone who has not acknowledged again')),
+  const escalateBox = h('div', { id: `${prefix}-escalate-field`, class: 'sub-options', hidden: !checked },
+    h('p', { id: `${prefix}-ack-hint`, class: 'hint' }, 'Each recipient gets an "Acknowledge" button; you see who has and who has not, live.'),
+    h('div', { class: 'field-check' }, escalate, h('label', { for: `${prefix}-escalate` }, 'Contact anyone who has not acknowledged again')),
     settings);
-  const node = h('div', { class: 'ack-field', id: 'field-escalation' },
-    h('div', { class: 'field-check' }, ask, h('label', { for: 'compose-ack' }, 'Ask recipients to acknowledge')),
+  const node = h('div', { class: 'ack-field', id: prefix === 'compose' ? 'field-escalation' : `${prefix}-ack-field` },
+    h('div', { class: 'field-check' }, ask, h('label', { for: `${prefix}-ack` }, 'Ask recipients to acknowledge')),
     escalateBox);
 
   ask.addEventListener('change', () => {

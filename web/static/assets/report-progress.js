@@ -42,8 +42,8 @@ export function progressSection(m) {
     }
   };
   const show = (r) => {
-    summary.textContent = `Sent to ${r.recipient_count} · In the app ${r.in_app} · Read ${r.read}` +
-      `${m.ack_requested ? ` · Acknowledged ${r.acked}` : ''} · Not reached yet ${r.not_reached}`;
+    summary.textContent = `Sent to ${r.recipient_count} · In the app ${r.in_app} · Read ${r.read} · Not reached yet ${r.not_reached}` +
+      (m.ack_requested ? ` · Acknowledged ${r.acked}` : '');
     tbody.replaceChildren(...Object.entries(r.channels).map(([c, p]) => reflowRow({ dataset: { channel: c } }, COLUMNS,
       [CHANNELS[c] ?? c, p.pending, p.sent, p.delivered, p.failed, p.fell_back].map(String))));
     table.hidden = Object.keys(r.channels).length === 0;

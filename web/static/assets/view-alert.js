@@ -4,6 +4,7 @@
 // preview's numbers in front of you; nothing is sent before "Send alert".
 import * as api from './api.js';
 import { audienceEditor, previewText, schoolsFor } from './audience.js';
+import { ackOptions } from './ack.js';
 import { h, announce, uuid, CHANNELS } from './dom.js';
 
 export async function alertView(app, container) {
@@ -16,6 +17,8 @@ export async function alertView(app, container) {
   const body = h('textarea', { id: 'alert-body', rows: '5', maxlength: '20000', required: true });
   const problems = h('div', { class: 'error-summary', id: 'alert-errors', role: 'alert', tabindex: '-1', hidden: true });
   const review = h('button', { type: 'submit', class: 'button button-primary', id: 'alert-review' }, 'Review alert');
+  // An emergency asks to be acknowledged unless the sender says otherwise.
+  const ack = ackOptions({ prefix: 'alert', checked: true });
   const confirmText = h('p', { id: 'alert-confirm-text' });
   const send = h('button', { type: 'button', class: 'button button-danger', id: 'alert-send' }, 'Send alert now');
   const change = h('button', { type: 'button', class: 'button', id: 'alert-change' }, 'Change');
@@ -29,16 +32,23 @@ export async function alertView(app, container) {
       allowed.map((c) => h('div', { class: 'field-check' },
         h('input', { type: 'checkbox', name: 'channels', id: `alert-channel-${c.toLowerCase()}`, value: c, checked: true, disabled: c === 'IN_APP' }),
         h('label', { for: `alert-channel-${c.toLowerCase()}` }, CHANNELS[c])))),
+    ack.node,
     h('div', { class: 'actions' }, review));
   container.append(h('h1', { tabindex: '-1' }, 'Emergency alert'),
     h('p', { class: 'hint' }, 'An emergency goes to everyone in the audience at once, on every channel you keep checked, ahead of all other messages. Text messages reach numbers that texted STOP only if your district allows it.'),
     form, confirmPanel);
   if (app.user.role !== 'ADMIN' && schools.length) audience.set({ location_ids: schools.filter((l) => app.user.location_ids.includes(l.id)).map((l) => l.id) });
 
-  const request = () => ({
-    subject: subject.value.trim(), body: body.value, category: 'EMERGENCY', priority: 'URGENT',
-    channels: [...form.querySelectorAll('[name=channels]:checked')].map((c) => c.value), audience: audience.value(),
-  });
+  const ackErrors = {};
+  const request = () => {
+    const r = {
+      subject: subject.value.trim(), body: body.value, category: 'EMERGENCY', priority: 'URGENT',
+      channels: [...form.querySelectorAll('[name=channels]:checked')].map((c) => c.value), audience: audience.value(),
+    };
+    delete ackErrors.escalation;
+    ack.read(r, ackErrors);
+    return r;
+  };
   const fail = (text) => {
     problems.replaceChildren(h('p', null, text));
     problems.hidden = false;
@@ -49,11 +59,13 @@ export async function alertView(app, container) {
     const r = request();
     if (!r.audience) return fail('Choose who receives the alert.');
     if (!r.subject || !r.body.trim()) return fail('Write a subject and a message.');
+    if (ackErrors.escalation) return fail(ackErrors.escalation.join(' '));
     const p = audience.preview();
     if (!p) return fail('The audience is still being counted, or cannot be used; see the audience above.');
     problems.hidden = true;
     const by = r.channels.map((c) => CHANNELS[c]).join(', ');
-    confirmText.textContent = `EMERGENCY: “${r.subject}” to ${previewText(p)} Sent by ${by}.`;
+    confirmText.textContent = `EMERGENCY: “${r.subject}” to ${previewText(p)} Sent by ${by}.` +
+      (r.ack_requested ? ' Recipients are asked to acknowledge it.' : '');
     form.hidden = true;
     confirmPanel.hidden = false;
     confirmPanel.focus();
