@@ -14,7 +14,9 @@ const REFRESH_MS = 500;
 const SENDING_POLL_MS = 2000;
 const COLUMNS = ['Channel', 'Waiting', 'Sent', 'Delivered', 'Failed', 'Reached another way'];
 
-export function progressSection(m) {
+// onReport, when given, is told of every report read (the acknowledgement
+// panel takes its counts from it while a broadcast is being expanded).
+export function progressSection(m, { onReport } = {}) {
   const summary = h('p', { id: 'progress-summary', class: 'receipt-summary', 'aria-live': 'polite' }, 'Counting…');
   const tbody = h('tbody');
   const table = reflowTable({ class: 'delivery-table', id: 'progress-table' }, COLUMNS, tbody,
@@ -36,6 +38,7 @@ export function progressSection(m) {
     try {
       const r = await api.get(`/api/v1/messages/${m.id}/report`);
       show(r);
+      onReport?.(r);
       if (r.status === 'SENDING' && !disposed) poll = setTimeout(load, SENDING_POLL_MS);
     } catch {
       summary.textContent = 'Progress is not available right now.';

@@ -85,7 +85,8 @@ export function acksSection(m) {
   const render = () => {
     summary.textContent = `Acknowledged by ${counts.acked} of ${counts.requested}`;
     const left = Math.max(counts.requested - counts.acked, 0);
-    pendingLine.textContent = left ? `${left} not yet` : 'Everyone has acknowledged.';
+    // A broadcast counts its recipients once its audience is resolved.
+    pendingLine.textContent = !counts.requested ? 'Counting the recipients…' : left ? `${left} not yet` : 'Everyone has acknowledged.';
   };
   render();
 
@@ -129,6 +130,12 @@ export function acksSection(m) {
     toggle, lists);
   return {
     node,
+    // setCounts takes the counts of a fresher read (the progress report,
+    // which follows a broadcast while its audience is being resolved).
+    setCounts(c) {
+      counts = { ...c };
+      render();
+    },
     update(data) {
       if (!data?.user_id || seen.has(data.user_id)) return;
       seen.add(data.user_id);

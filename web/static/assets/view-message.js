@@ -68,7 +68,7 @@ export async function messageView(app, container, id) {
   if (isSender && !['SCHEDULED', 'CANCELED', 'PENDING_APPROVAL'].includes(m.status)) {
     // Everyone's progress in counts; the per-person delivery table only
     // for messages small enough to list.
-    progress = progressSection(m);
+    progress = progressSection(m, { onReport: (r) => acks?.setCounts({ requested: r.recipient_count, acked: r.acked }) });
     receipts = receiptsSection(m);
     acks = m.ack_requested ? acksSection(m) : null;
     container.querySelector('article').append(...[progress.node, acks?.node, receipts.node].filter(Boolean));
