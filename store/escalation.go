@@ -205,17 +205,16 @@ func (s *Store) escalateStep(ctx context.Context, r *escalationRound) (bool, err
 }
 
 // batchBounds returns how many rows (at most DispatchBatchSize) the keyset
-// query of user ids inner yields after after, and the last of them. inner
-// selects one column, user_id, ordered, with $1 the message id and $2 the
-// id after which to start; extra are its further arguments ($3…).
-func batchBounds(ctx context.Context, tx *Tx, inner, messageID, after string, extra ...any) (int, string, error) {
+// query of user ids inner yields after after, and the last of them: the
+// range of the next step, whatever the step then skips as already done.
+// inner selects one column, user_id, ordered, with $1 the message id and
+// $2 the id after which to start.
+func batchBounds(ctx context.Context, tx *Tx, inner, messageID, after string) (int, string, error) {
 	after = firstAfter(after)
 	var n int
 	var last *string
-	args := append([]any{messageID, after}, extra...)
-	args = append(args, DispatchBatchSize)
 	err := tx.QueryRow(ctx, `SELECT COUNT(*), MAX(CAST(b.user_id AS TEXT)) FROM (`+inner+`
-		LIMIT $`+strconv.Itoa(len(args))+`) b`, args...).Scan(&n, &last)
+		LIMIT $3) b`, messageID, after, DispatchBatchSize).Scan(&n, &last)
 	if err != nil {
 		return 0, "", err
 	}
