@@ -26,12 +26,8 @@ const notReached = `mr.first_read_at IS NULL AND NOT EXISTS (SELECT 1 FROM deliv
 // Report implements whitecross.BroadcastReportService with two grouped
 // counts, whatever the audience's size.
 func (s *Store) Report(ctx context.Context, id string) (*whitecross.BroadcastReport, error) {
-	a, err := caller(ctx)
+	a, q, id, err := s.reportTarget(ctx, id)
 	if err != nil {
-		return nil, err
-	}
-	q := s.db.Reader()
-	if id, err = s.reportAccess(ctx, q, a, id); err != nil {
 		return nil, err
 	}
 	rep := &whitecross.BroadcastReport{MessageID: id, Channels: map[whitecross.Channel]whitecross.ChannelProgress{}}
@@ -160,12 +156,8 @@ const exportPage = 1000
 // ExportDeliveries implements whitecross.BroadcastReportService, in keyset
 // pages of exportPage deliveries ordered by recipient, channel and id.
 func (s *Store) ExportDeliveries(ctx context.Context, id string, fn func(*whitecross.DeliveryRow) error) error {
-	a, err := caller(ctx)
+	_, q, id, err := s.reportTarget(ctx, id)
 	if err != nil {
-		return err
-	}
-	q := s.db.Reader()
-	if id, err = s.reportAccess(ctx, q, a, id); err != nil {
 		return err
 	}
 	type keyed struct {

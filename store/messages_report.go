@@ -44,17 +44,26 @@ func (s *Store) reportAccess(ctx context.Context, q Querier, a *whitecross.Actor
 	return "", errMessageNotFound()
 }
 
+// reportTarget returns the caller, the read pool and the canonical id of
+// message id, whose reports the caller must be allowed to see
+// (reportAccess). EUNAUTHORIZED without a caller.
+func (s *Store) reportTarget(ctx context.Context, id string) (*whitecross.Actor, Querier, string, error) {
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	q := s.db.Reader()
+	id, err = s.reportAccess(ctx, q, a, id)
+	return a, q, id, err
+}
+
 // Deliveries implements whitecross.MessageService: the message's deliveries
 // ordered by recipient id, channel and escalation round (at most MaxDeliveryItems) and a
 // summary counting every delivery by status, every status present. Errors
 // as reportAccess; EUNAUTHORIZED without a caller.
 func (s *Store) Deliveries(ctx context.Context, id string) (*whitecross.DeliveryReport, error) {
-	a, err := caller(ctx)
+	_, q, id, err := s.reportTarget(ctx, id)
 	if err != nil {
-		return nil, err
-	}
-	q := s.db.Reader()
-	if id, err = s.reportAccess(ctx, q, a, id); err != nil {
 		return nil, err
 	}
 	rep := &whitecross.DeliveryReport{Items: []*whitecross.Delivery{}, Summary: map[whitecross.DeliveryStatus]int{}}
@@ -100,12 +109,8 @@ func (s *Store) Deliveries(ctx context.Context, id string) (*whitecross.Delivery
 // lower-cased name then user id, at most MaxReceipts. Errors as
 // reportAccess; EUNAUTHORIZED without a caller.
 func (s *Store) Receipts(ctx context.Context, id string) ([]*whitecross.Receipt, error) {
-	a, err := caller(ctx)
+	_, q, id, err := s.reportTarget(ctx, id)
 	if err != nil {
-		return nil, err
-	}
-	q := s.db.Reader()
-	if id, err = s.reportAccess(ctx, q, a, id); err != nil {
 		return nil, err
 	}
 	// By message_id alone, as in Deliveries.
