@@ -26,6 +26,7 @@ func exerciseAudiences(t *testing.T, open Opener) {
 		{"QueuedAndBatched", testAudienceQueuedBatched},
 		{"ResolvedWhenDispatched", testAudienceScheduled},
 		{"Approval", testAudienceApproval},
+		{"BulkGuardians", testBulkGuardians},
 	})
 }
 
