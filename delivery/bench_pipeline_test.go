@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -160,11 +162,17 @@ func newPipelineBench(b *testing.B, d store.Dialect, cfg delivery.QueueConfig, l
 		providers[c] = delivery.Provider{Name: "capture", Sender: countingSender{outbox, p.progress}}
 	}
 	cfg.Deliver = delivery.DeliverConfig{Store: st, Providers: providers, PublicURL: testPublicURL}
-	// Recorded deliveries are seen as realtime and metrics see them.
+	// Recorded deliveries are seen as realtime and metrics see them, and
+	// a message in a recipient's inbox as the recipient's message.created
+	// (the senders' own, for their sent box, are not inboxes).
+	senders := []string{p.d.LincolnNurse.ID, p.d.LincolnAdmin.ID}
 	st.SetEventNotifier(func(_ context.Context, evs []whitecross.Event) {
 		for _, ev := range evs {
-			if ev.Delivery != nil && ev.Delivery.Status == whitecross.DeliveryDelivered {
+			switch {
+			case ev.Delivery != nil && ev.Delivery.Status == whitecross.DeliveryDelivered:
 				p.progress.add(ev.MessageID, recorded)
+			case ev.Type == whitecross.EventMessageCreated && !slices.Contains(senders, strings.ToLower(ev.UserID)):
+				p.progress.add(ev.MessageID, inInbox)
 			}
 		}
 	})
@@ -243,6 +251,7 @@ func (s countingSender) Send(ctx context.Context, out *whitecross.Outbound) (*wh
 const (
 	handedOver = iota // given to the provider
 	recorded          // DELIVERED committed
+	inInbox           // the recipient's inbox row committed (message.created)
 )
 
 // progress records, per message and stage, when each delivery reached it.

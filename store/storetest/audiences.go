@@ -27,6 +27,7 @@ func exerciseAudiences(t *testing.T, open Opener) {
 		{"ResolvedWhenDispatched", testAudienceScheduled},
 		{"Approval", testAudienceApproval},
 		{"Report", testBroadcastReport},
+		{"BulkGuardians", testBulkGuardians},
 	})
 }
 
