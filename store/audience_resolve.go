@@ -12,16 +12,16 @@ import (
 
 var _ whitecross.AudienceService = (*Store)(nil)
 
-// AudienceBatchSize is how many users one step of resolving an audience
-// adds to a message's recipients: one INSERT … SELECT over a range of user
-// ids, in the dispatch transaction.
+// AudienceBatchSize is how many of the district's users one step of
+// resolving an audience looks at: one INSERT … SELECT of those in the
+// audience over a range of user ids, in the dispatch transaction.
 const AudienceBatchSize = 10000
 
 // firstUserID sorts before every user id: the range of the first batch.
 const firstUserID = "00000000-0000-0000-0000-000000000000"
 
-// resolveAudienceBatch adds the next AudienceBatchSize users of the
-// message's audience to its recipients, inside the dispatch transaction tx
+// resolveAudienceBatch adds the audience's users among the next
+// AudienceBatchSize users of the district to the message's recipients, inside the dispatch transaction tx
 // (the message row is locked), and reports whether the audience is fully
 // resolved (true at once for a message without one). The audience is
 // resolved with the sender's current role and locations: the rights used
@@ -53,11 +53,14 @@ func (s *Store) resolveAudienceBatch(ctx context.Context, tx *Tx, tenantID, mess
 	args := queryArgs(reach{sender}.args())
 	with, where := audienceSQL(sender, sp, &args)
 	where += ` AND u.id > ` + args.add(from)
-	// The batch's last id (none when fewer remain), so the INSERT covers a
-	// range of ids rather than a list read into Go.
+	// The step's last id: the AudienceBatchSize-th of the tenant's users
+	// after from (none when fewer remain). Stepping over the tenant's users,
+	// not the audience's, keeps each step one index range: counting the
+	// audience's own users to find the boundary would evaluate its
+	// condition over everyone left at every step.
 	var last *string
-	err = tx.QueryRow(ctx, with+`SELECT u.id FROM users u WHERE `+where+
-		` ORDER BY u.id LIMIT 1 OFFSET `+strconv.Itoa(AudienceBatchSize-1), args...).Scan(&last)
+	err = tx.QueryRow(ctx, `SELECT id FROM users WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT 1 OFFSET `+
+		strconv.Itoa(AudienceBatchSize-1), tenantID, from).Scan(&last)
 	if err != nil && whitecross.ErrorCode(err) != whitecross.ENOTFOUND {
 		return false, fmt.Errorf("resolve audience: next batch: %w", err)
 	}

@@ -249,11 +249,14 @@ func testAudienceQueuedBatched(t *testing.T, open Opener) {
 	require.Len(t, jobs, 1)
 	require.True(t, jobs[0].Urgent)
 
-	// The first step resolves one batch and fills no inbox yet.
+	// The first step resolves the audience among the district's first
+	// AudienceBatchSize users and fills no inbox yet.
 	done, err := b.st.DispatchMessage(context.Background(), jobs[0])
 	require.NoError(t, err)
 	require.False(t, done)
-	require.Equal(t, store.AudienceBatchSize, sendCount(t, b.db, `SELECT COUNT(*) FROM message_recipients WHERE message_id = $1`, m.ID))
+	first := sendCount(t, b.db, `SELECT COUNT(*) FROM message_recipients WHERE message_id = $1`, m.ID)
+	require.Greater(t, first, store.AudienceBatchSize-50, "most of the first users are the bulk staff")
+	require.Less(t, first, len(bulk)+2, "and some are left for the next step")
 	require.Equal(t, 0, sendCount(t, b.db, `SELECT COUNT(*) FROM message_recipients WHERE message_id = $1 AND delivered_at IS NOT NULL`, m.ID))
 
 	// The following steps resume from the recorded progress.

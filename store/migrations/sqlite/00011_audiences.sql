@@ -10,8 +10,16 @@ ALTER TABLE messages ADD COLUMN audience_after TEXT;
 ALTER TABLE messages ADD COLUMN audience_resolved_at TIMESTAMP;
 -- Audiences by grade read students by grade within a tenant.
 CREATE INDEX students_grade ON students(tenant_id, grade);
+-- Resolution steps over a district's users in id order.
+CREATE INDEX users_tenant_id ON users(tenant_id, id);
+-- Dispatch reads the recipients not yet in their inbox, in user order, at
+-- every batch: only those rows are indexed, so a batch does not read past
+-- the ones already served.
+CREATE INDEX message_recipients_undelivered ON message_recipients(message_id, user_id) WHERE delivered_at IS NULL;
 
 -- +goose Down
+DROP INDEX message_recipients_undelivered;
+DROP INDEX users_tenant_id;
 DROP INDEX students_grade;
 ALTER TABLE messages DROP COLUMN audience_resolved_at;
 ALTER TABLE messages DROP COLUMN audience_after;
