@@ -86,7 +86,7 @@ func (s *Server) updateTenant(ctx context.Context, in *updateTenantInput) (*tena
 		st.RetentionDays = *p.RetentionDays
 	}
 	if p.AllowedChannels != nil {
-		st.AllowedChannels = channels(*p.AllowedChannels)
+		st.AllowedChannels = wire.ChannelsOf(*p.AllowedChannels)
 	}
 	if p.QuietHoursStart != nil {
 		st.QuietHoursStart = *p.QuietHoursStart
@@ -100,7 +100,7 @@ func (s *Server) updateTenant(ctx context.Context, in *updateTenantInput) (*tena
 			if st.Fallback == nil {
 				st.Fallback = map[whitecross.Priority][]whitecross.Channel{}
 			}
-			st.Fallback[whitecross.Priority(priority)] = nonNil(channels(chain))
+			st.Fallback[whitecross.Priority(priority)] = nonNil(wire.ChannelsOf(chain))
 		}
 	}
 	if p.EmergencyOverridesOptOut != nil {

@@ -27,15 +27,6 @@ type (
 	Receipt = wire.Receipt
 )
 
-// channels converts channel names to channels (nil for none).
-func channels(names []string) []whitecross.Channel {
-	var out []whitecross.Channel
-	for _, n := range names {
-		out = append(out, whitecross.Channel(n))
-	}
-	return out
-}
-
 // MessagePage is one page of a box, newest first.
 type MessagePage struct {
 	Items      []Message `json:"items" nullable:"false"`
@@ -125,7 +116,7 @@ func (s *Server) sendMessage(ctx context.Context, in *sendMessageInput) (*messag
 		Category: whitecross.Category(b.Category), Priority: whitecross.Priority(b.Priority),
 		Attachments: make([]whitecross.Attachment, 0, len(b.Attachments)),
 		ScheduledAt: b.ScheduledAt, Sensitive: b.Sensitive,
-		IdempotencyKey: in.IdempotencyKey, RequestHash: hash, Channels: channels(b.Channels),
+		IdempotencyKey: in.IdempotencyKey, RequestHash: hash, Channels: wire.ChannelsOf(b.Channels),
 	}
 	b.AckRequest.create(create)
 	for _, a := range b.Attachments {

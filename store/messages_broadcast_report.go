@@ -32,12 +32,14 @@ func (s *Store) Report(ctx context.Context, id string) (*whitecross.BroadcastRep
 	}
 	rep := &whitecross.BroadcastReport{MessageID: id, Channels: map[whitecross.Channel]whitecross.ChannelProgress{}}
 	var status string
+	// One pass over the message's recipients for every count.
 	err = q.QueryRow(ctx, `SELECT m.status, m.recipient_count,
-		(SELECT COUNT(*) FROM message_recipients mr WHERE mr.message_id = m.id AND mr.delivered_at IS NOT NULL),
-		(SELECT COUNT(*) FROM message_recipients mr WHERE mr.message_id = m.id AND mr.first_read_at IS NOT NULL),
-		(SELECT COUNT(*) FROM message_recipients mr WHERE mr.message_id = m.id AND mr.delivered_at IS NOT NULL AND `+notReached+`),
-		(SELECT COUNT(*) FROM message_recipients mr WHERE mr.message_id = m.id AND mr.acked_at IS NOT NULL)
-		FROM messages m WHERE m.tenant_id = $1 AND m.id = $2`, a.TenantID, id).
+		COALESCE(SUM(CASE WHEN mr.delivered_at IS NOT NULL THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN mr.first_read_at IS NOT NULL THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN mr.delivered_at IS NOT NULL AND `+notReached+` THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN mr.acked_at IS NOT NULL THEN 1 ELSE 0 END), 0)
+		FROM messages m LEFT JOIN message_recipients mr ON mr.message_id = m.id
+		WHERE m.tenant_id = $1 AND m.id = $2 GROUP BY m.status, m.recipient_count`, a.TenantID, id).
 		Scan(&status, &rep.RecipientCount, &rep.InApp, &rep.Read, &rep.NotReached, &rep.Acked)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)

@@ -47,11 +47,7 @@ func EscalationTo(e *Escalation) *whitecross.Escalation {
 	if e == nil {
 		return nil
 	}
-	out := &whitecross.Escalation{AfterMinutes: e.AfterMinutes, Repeat: e.Repeat, OtherGuardians: e.OtherGuardians}
-	for _, c := range e.Channels {
-		out.Channels = append(out.Channels, whitecross.Channel(c))
-	}
-	return out
+	return &whitecross.Escalation{AfterMinutes: e.AfterMinutes, Channels: ChannelsOf(e.Channels), Repeat: e.Repeat, OtherGuardians: e.OtherGuardians}
 }
 
 // Ack is one recipient's acknowledgement state, as the sender sees it.

@@ -61,11 +61,7 @@ func (a *Audience) Domain() *whitecross.Audience {
 	if a == nil {
 		return nil
 	}
-	out := &whitecross.Audience{Everyone: a.Everyone, LocationIDs: a.LocationIDs, Grades: a.Grades}
-	for _, r := range a.Roles {
-		out.Roles = append(out.Roles, whitecross.Role(r))
-	}
-	return out
+	return &whitecross.Audience{Everyone: a.Everyone, LocationIDs: a.LocationIDs, Roles: enums[whitecross.Role](a.Roles), Grades: a.Grades}
 }
 
 // MessageSender is who sent a message.

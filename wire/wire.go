@@ -16,3 +16,15 @@ func ChannelNames(cs []whitecross.Channel) []string {
 	}
 	return out
 }
+
+// ChannelsOf converts channel names of a request to channels (nil for none).
+func ChannelsOf(names []string) []whitecross.Channel { return enums[whitecross.Channel](names) }
+
+// enums converts names to the enum T, nil for none (so omitempty holds).
+func enums[T ~string](names []string) []T {
+	var out []T
+	for _, n := range names {
+		out = append(out, T(n))
+	}
+	return out
+}
