@@ -8,22 +8,12 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"whitecross"
 )
 
 // RowError is a row that was skipped: the file, its line (1 is the header)
 // and why, in words a district's IT staff can act on.
-type RowError struct {
-	File    string `json:"file"`
-	Line    int    `json:"line"`
-	Message string `json:"message"`
-}
-
-func (e RowError) Error() string { return fmt.Sprintf("%s line %d: %s", e.File, e.Line, e.Message) }
-
-// MaxRowErrors bounds the row errors kept for one import; past it only the
-// count goes on (a file of 100,000 wrong rows is one mistake, not a report
-// of 100,000 lines).
-const MaxRowErrors = 1000
+type RowError = whitecross.RosterRowError
 
 // table reads one CSV file row by row, its columns found by header name.
 type table struct {

@@ -119,11 +119,11 @@ func TestReadMapsRowsFromDirectoryAndZip(t *testing.T) {
 			// (the quoted name spans two lines).
 			require.Equal(t, []roster.RowError{
 				{File: "orgs.csv", Line: 5, Message: "sourcedId is empty"},
-				{File: "users.csv", Line: 8, Message: `role "wizard" is not one we import (student, parent, guardian, relative, teacher, aide, proctor, administrator)`},
-				{File: "users.csv", Line: 9, Message: "a guardian needs an email or a phone number, or they cannot be reached"},
-				{File: "users.csv", Line: 10, Message: `enabledUser must be true or false, not "maybe"`},
-				{File: "users.csv", Line: 12, Message: `sms "12" is not a phone number (write it like +15551234567 or (555) 123-4567)`},
-				{File: "users.csv", Line: 13, Message: "a student needs orgSourcedIds (their school)"},
+				{File: "users.csv", Line: 8, Message: `role "wizard" is not one we import (student, parent, guardian, relative, teacher, aide, proctor, administrator)`, SourcedID: "bad-1"},
+				{File: "users.csv", Line: 9, Message: "a guardian needs an email or a phone number, or they cannot be reached", SourcedID: "bad-2"},
+				{File: "users.csv", Line: 10, Message: `enabledUser must be true or false, not "maybe"`, SourcedID: "bad-3"},
+				{File: "users.csv", Line: 12, Message: `sms "12" is not a phone number (write it like +15551234567 or (555) 123-4567)`, SourcedID: "bad-4"},
+				{File: "users.csv", Line: 13, Message: "a student needs orgSourcedIds (their school)", SourcedID: "stu-3"},
 			}, bad)
 		})
 	}

@@ -77,7 +77,7 @@ func (s *Set) each(name string, required []string, row func(t *table, line int) 
 	}
 }
 
-// rowError is a *RowError for the current row of t.
+// rowError is a *RowError for the current row of t, naming its sourcedId.
 func (t *table) rowError(line int, format string, args ...any) error {
-	return &RowError{File: t.file, Line: line, Message: fmt.Sprintf(format, args...)}
+	return &RowError{File: t.file, Line: line, Message: fmt.Sprintf(format, args...), SourcedID: t.get("sourcedId")}
 }

@@ -27,6 +27,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"TenantSettings", exerciseTenantSettings},
 		{"PushSubscriptions", exercisePushSubscriptions},
 		{"Acks", exerciseAcks},
+		{"Roster", exerciseRoster},
 	}
 	runSubtests(t, open, groups)
 }
