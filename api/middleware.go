@@ -115,13 +115,22 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 // work; huma's per-operation limit catches chunked bodies.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBodyBytes {
+		if limit := s.bodyLimit(r); r.ContentLength > limit {
 			writeProblem(w, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("Request body is larger than %d bytes.", s.cfg.MaxBodyBytes))
+				fmt.Sprintf("Request body is larger than %d bytes.", limit))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bodyLimit is the largest body r may carry: the configured limit, or an
+// upload route's own.
+func (s *Server) bodyLimit(r *http.Request) int64 {
+	if r.Method == http.MethodPost && r.URL.Path == rosterUploadPath {
+		return MaxRosterUploadBytes
+	}
+	return s.cfg.MaxBodyBytes
 }
 
 // route dispatches through the ServeMux, records the matched pattern for

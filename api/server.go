@@ -80,6 +80,8 @@ type Deps struct {
 	DeadLetters whitecross.DeadLetterService
 	// TenantSettings reads and changes the district's policies.
 	TenantSettings whitecross.TenantSettingsService
+	// Roster imports the district's roster.
+	Roster RosterImporter
 	// Metrics serves /metrics (Prometheus); nil: not mounted.
 	Metrics http.Handler
 	// RiverUI is River's admin UI, mounted under /riverui/ for ADMIN

@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -285,4 +287,26 @@ func testRosterAccess(t *testing.T, open Opener) {
 	other := SeedDistrictSlug(t, b.st, "shelbyville")
 	_, err = b.st.FindRosterImport(other.As(other.Admin), first.ID)
 	requireCode(t, err, whitecross.ENOTFOUND, "")
+}
+
+// RosterZip is the suite's OneRoster set (a district, a school, two
+// students, their guardians, a teacher and a principal) as a .zip, for
+// the API and browser tests.
+func RosterZip(t testing.TB) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	files := map[string]string{
+		"manifest.csv": "propertyName,value\nmanifest.version,1.0\noneroster.version,1.1\nfile.orgs,bulk\nfile.users,bulk\n",
+		"orgs.csv":     rosterOrgs,
+		"users.csv":    rosterUsersHeader + strings.Join(rosterUsers, "\n") + "\n",
+	}
+	for _, name := range []string{"manifest.csv", "orgs.csv", "users.csv"} {
+		w, err := zw.Create(name)
+		require.NoError(t, err)
+		_, err = w.Write([]byte(files[name]))
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	return buf.Bytes()
 }
