@@ -192,6 +192,17 @@ func testRosterUpdate(t *testing.T, open Opener) {
 		"the old number is no longer a contact point")
 	require.False(t, b.user(t, "adm-1").Active)
 	require.Equal(t, 1, sendCount(t, b.db, `SELECT COUNT(*) FROM students WHERE external_id = 'stu-2' AND deactivated_at IS NOT NULL`))
+	// A deactivated student is gone from lists and audiences: their
+	// guardian is no longer a guardian at Oak.
+	listed, err := b.st.ListStudents(b.d.As(b.d.Admin))
+	require.NoError(t, err)
+	for _, st := range listed {
+		require.NotEqual(t, "Liam Nguyen", st.Name)
+	}
+	preview, err := b.st.PreviewAudience(b.d.As(b.d.Admin), &whitecross.Audience{LocationIDs: []string{sofia.LocationID},
+		Roles: []whitecross.Role{whitecross.RoleGuardian}})
+	require.NoError(t, err)
+	require.Equal(t, 1, preview.Count, "Sofia's parent only (her relative has no custody, Liam's guardian no student)")
 
 	// Dropping par-2 from the file deactivates them; hand-made users stay.
 	b.write(t, rosterOrgs, without(users, 2))
