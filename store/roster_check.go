@@ -17,7 +17,7 @@ type peopleCheck struct {
 
 var peopleChecks = []peopleCheck{
 	{cond: stagedUsers + live + ` AND roster_rows.email <> '' AND EXISTS (SELECT 1 FROM users u WHERE u.tenant_id = $1
-		AND u.email = roster_rows.email AND (roster_rows.match_id IS NULL OR u.id <> roster_rows.match_id))`,
+		AND u.email = roster_rows.email AND u.email <> '' AND (roster_rows.match_id IS NULL OR u.id <> roster_rows.match_id))`,
 		message: func(email string) string {
 			return fmt.Sprintf("email %s already belongs to another user (made by hand, or imported with another sourcedId); this row is skipped", email)
 		}},

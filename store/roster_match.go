@@ -35,15 +35,15 @@ const (
 // match finds the existing record of every staged row by external_id.
 func (r *rosterRun) match(ctx context.Context) error {
 	if _, err := r.exec(ctx, "match locations", `UPDATE roster_rows SET match_id =
-		(SELECT l.id FROM locations l WHERE l.tenant_id = $1 AND l.external_id = roster_rows.sourced_id)
+		(SELECT l.id FROM locations l WHERE l.tenant_id = $1 AND l.external_id = roster_rows.sourced_id AND l.external_id <> '')
 		WHERE `+stagedOrgs, r.tenantID, r.importID); err != nil {
 		return err
 	}
 	return r.eachRange(ctx, func(tx *Tx, args []any) error {
 		for _, q := range []string{
-			`UPDATE roster_rows SET match_id = (SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.external_id = roster_rows.sourced_id)
+			`UPDATE roster_rows SET match_id = (SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.external_id = roster_rows.sourced_id AND u.external_id <> '')
 			WHERE ` + stagedUsers + rangeCond,
-			`UPDATE roster_rows SET match_id = (SELECT st.id FROM students st WHERE st.tenant_id = $1 AND st.external_id = roster_rows.sourced_id)
+			`UPDATE roster_rows SET match_id = (SELECT st.id FROM students st WHERE st.tenant_id = $1 AND st.external_id = roster_rows.sourced_id AND st.external_id <> '')
 			WHERE ` + stagedStudents + rangeCond,
 		} {
 			if _, err := tx.Exec(ctx, q, args...); err != nil {

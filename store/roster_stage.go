@@ -139,7 +139,7 @@ func (st *stager) insertRows(ctx context.Context, tx *Tx, rows []stagedRow) (map
 	args := make([]any, 0, len(rows)*cols)
 	values := make([]string, len(rows))
 	for i, r := range rows {
-		values[i] = "(" + placeholders(i*cols+1, cols) + ")"
+		values[i] = "(" + st.run.s.db.valuePlaceholders(i*cols+1, cols) + ")"
 		args = append(args, st.run.importID, r.kind, r.sourcedID, r.line, newID(), newID(), newID(), r.student, r.name, r.role,
 			r.locationKind, r.parentSourcedID, r.custody, r.email, r.phone, r.grade, r.enabled, r.deleted, r.skipped)
 	}
@@ -188,7 +188,7 @@ func (st *stager) insertLinks(ctx context.Context, tx *Tx, args []any) error {
 		n := min(len(args)/4, rosterStageBatch)
 		values := make([]string, n)
 		for i := range n {
-			values[i] = "(" + placeholders(i*4+1, 4) + ")"
+			values[i] = "(" + st.run.s.db.valuePlaceholders(i*4+1, 4) + ")"
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO roster_links (import_id, kind, sourced_id, target_id) VALUES `+
 			strings.Join(values, ", ")+` ON CONFLICT DO NOTHING`, args[:n*4]...); err != nil {

@@ -7,9 +7,11 @@ CREATE UNIQUE INDEX locations_tenant_external ON locations(tenant_id, external_i
 ALTER TABLE users ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX users_tenant_external ON users(tenant_id, external_id) WHERE external_id <> '';
 -- An imported guardian may have a phone and no email: emails are unique
--- only where there is one.
+-- only where there is one. Sign-in still finds a user by email through an
+-- index that needs no such condition.
 DROP INDEX users_tenant_email;
 CREATE UNIQUE INDEX users_tenant_email ON users(tenant_id, email) WHERE email <> '';
+CREATE INDEX users_tenant_email_lookup ON users(tenant_id, email);
 ALTER TABLE students ADD COLUMN external_id TEXT NOT NULL DEFAULT '';
 ALTER TABLE students ADD COLUMN deactivated_at TIMESTAMP;
 CREATE UNIQUE INDEX students_tenant_external ON students(tenant_id, external_id) WHERE external_id <> '';
@@ -68,6 +70,10 @@ CREATE TABLE roster_rows (
     action            TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (import_id, kind, sourced_id)
 );
+-- The checks look up staged rows by email, and bad rows by the record
+-- they stand for.
+CREATE INDEX roster_rows_email ON roster_rows(import_id, email);
+CREATE INDEX roster_rows_match ON roster_rows(import_id, match_id);
 -- Its links: kind 'org' (a person's or student's orgs) or 'agent' (a
 -- student's guardians, or a guardian's students).
 CREATE TABLE roster_links (
@@ -98,6 +104,7 @@ ALTER TABLE guardianships DROP COLUMN imported;
 DROP INDEX students_tenant_external;
 ALTER TABLE students DROP COLUMN deactivated_at;
 ALTER TABLE students DROP COLUMN external_id;
+DROP INDEX users_tenant_email_lookup;
 DROP INDEX users_tenant_email;
 CREATE UNIQUE INDEX users_tenant_email ON users(tenant_id, email);
 DROP INDEX users_tenant_external;
