@@ -74,9 +74,12 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	if cfg.workDir == "" {
-		if cfg.workDir, err = os.MkdirTemp("", "wcbench-compare-"); err != nil {
-			return err
-		}
+		cfg.workDir, err = os.MkdirTemp("", "wcbench-compare-")
+	} else {
+		err = os.MkdirAll(cfg.workDir, 0o755)
+	}
+	if err != nil {
+		return err
 	}
 	c := &comparison{cfg: cfg, out: stdout, stderr: &lockedWriter{w: stderr}, limit: limit}
 	if cfg.centrifugoBin == "" {
@@ -85,6 +88,9 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 		}
 	}
 	err = c.runRounds(ctx)
+	if len(c.rounds) == 0 {
+		return err
+	}
 	t := buildTable(c.rounds)
 	t.print(stdout)
 	if cfg.jsonOut != "" {
@@ -204,7 +210,7 @@ func (c *comparison) stop(p *serverProc) {
 func (c *comparison) buildCentrifugo(ctx context.Context) (string, error) {
 	bin := filepath.Join(c.cfg.workDir, "centrifugo")
 	fmt.Fprintf(c.stderr, "wcbench compare: building Centrifugo from %s\n", c.cfg.centrifugoMod)
-	cmd := exec.CommandContext(ctx, "go", "-C", c.cfg.centrifugoMod, "build", "-o", bin, centrifugoPackage)
+	cmd := exec.CommandContext(ctx, "go", "-C", c.cfg.centrifugoMod, "build", "-ldflags", centrifugoLDFlags, "-o", bin, centrifugoPackage)
 	cmd.Stdout, cmd.Stderr = c.stderr, c.stderr
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("build Centrifugo (run from the repository's root, or give --centrifugo-bin): %w", err)
@@ -214,3 +220,7 @@ func (c *comparison) buildCentrifugo(ctx context.Context) (string, error) {
 
 // centrifugoPackage is the main package the tools module pins.
 const centrifugoPackage = "github.com/centrifugal/centrifugo/v6"
+
+// centrifugoLDFlags stamps the pinned version, which Centrifugo's own
+// release build sets (else `centrifugo version` says 0.0.0).
+const centrifugoLDFlags = "-X " + centrifugoPackage + "/internal/build.Version=6.9.1"
