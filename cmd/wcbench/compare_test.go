@@ -194,7 +194,13 @@ func TestTableShowsMediansRangesAndRatios(t *testing.T) {
 	var out bytes.Buffer
 	tab.print(&out)
 	require.Contains(t, out.String(), "| server memory per connection (RSS), KB | 22 (21–24) | 51 (50–56) | 0.43× |")
-	require.Contains(t, out.String(), "| 1:1 publish → receive p99, ms | 150 (100–2,000) | 4 (3–5) | 37.50× |")
+	require.Contains(t, out.String(), "| 1:1 publish → receive p99, ms | 150 (100–2,000) | 4 (3–5) | 37.5× |")
+
+	for _, r := range buildTable([]*report{{System: "whitecross"}}).Rows {
+		if r.Key == "one_to_one_sent" {
+			require.Nil(t, r.Whitecross, "no 1:1 phase: no figure")
+		}
+	}
 
 	// A side that measured nothing shows a dash.
 	tab = buildTable(reports[:1])

@@ -34,6 +34,8 @@ var comparedMetrics = []comparedMetric{
 		value: func(r *report) (float64, bool) { return r.Connect.PerSec, r.Connected > 0 }},
 	{Key: "idle_cpu_pct", Label: "idle CPU holding the connections, % of a core",
 		value: func(r *report) (float64, bool) { return r.IdleCPU * 100, r.Memory != nil }},
+	{Key: "one_to_one_sent", Label: "1:1 messages sent (a tick is skipped while 64 are in flight)",
+		value: oneToOneSent},
 	{Key: "one_to_one_p50_ms", Label: "1:1 publish → receive p50, ms",
 		value: oneToOneField(func(o *oneToOneReport) float64 { return o.Latency.P50ms })},
 	{Key: "one_to_one_p99_ms", Label: "1:1 publish → receive p99, ms",
@@ -84,6 +86,13 @@ func fanOutField(f func(*fanOutReport) float64) func(*report) (float64, bool) {
 		}
 		return median(vs), len(vs) > 0
 	}
+}
+
+func oneToOneSent(r *report) (float64, bool) {
+	if r.OneToOne == nil {
+		return 0, false
+	}
+	return float64(r.OneToOne.Sent), true
 }
 
 func lostMessages(r *report) (float64, bool) {
@@ -194,7 +203,7 @@ func (t *sideBySide) print(w io.Writer) {
 	for _, r := range t.Rows {
 		ratio := "—"
 		if r.Ratio != nil {
-			ratio = fmt.Sprintf("%.2f×", *r.Ratio)
+			ratio = formatFigure(*r.Ratio) + "×"
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.Label, r.Whitecross.String(), r.Centrifugo.String(), ratio)
 	}
