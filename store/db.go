@@ -170,6 +170,19 @@ type Tx struct {
 	Querier
 	pgx pgx.Tx
 	sql *sql.Tx
+	// committed run after a successful commit (see AfterCommit).
+	committed []func()
+}
+
+// AfterCommit runs f once tx has committed, and never if it rolls back:
+// for work that must follow the change (linking its audit events).
+func (tx *Tx) AfterCommit(f func()) { tx.committed = append(tx.committed, f) }
+
+// runCommitted runs the AfterCommit functions of a committed tx.
+func (tx *Tx) runCommitted() {
+	for _, f := range tx.committed {
+		f()
+	}
 }
 
 // PgxTx returns the pgx transaction (PostgreSQL), or nil.
@@ -187,20 +200,30 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 			return fmt.Errorf("begin: %w", err)
 		}
 		defer ptx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-		if err := fn(&Tx{Querier: pgxQuerier{ptx}, pgx: ptx}); err != nil {
+		tx := &Tx{Querier: pgxQuerier{ptx}, pgx: ptx}
+		if err := fn(tx); err != nil {
 			return err
 		}
-		return ptx.Commit(ctx)
+		if err := ptx.Commit(ctx); err != nil {
+			return err
+		}
+		tx.runCommitted()
+		return nil
 	}
 	stx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer stx.Rollback() //nolint:errcheck // no-op after commit
-	if err := fn(&Tx{Querier: sqlQuerier{stx}, sql: stx}); err != nil {
+	tx := &Tx{Querier: sqlQuerier{stx}, sql: stx}
+	if err := fn(tx); err != nil {
 		return err
 	}
-	return stx.Commit()
+	if err := stx.Commit(); err != nil {
+		return err
+	}
+	tx.runCommitted()
+	return nil
 }
 
 // pgxQuerier adapts a pgx pool or transaction.

@@ -79,6 +79,10 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	if err := migrateAtStart(ctx, a); err != nil {
 		return err
 	}
+	// The audit linker stops after the queue and the HTTP server (deferred
+	// before them), so it links their last events before the database closes.
+	stopLinker := startAuditLinker(ctx, a)
+	defer stopLinker()
 	if err := a.queue.Start(ctx); err != nil {
 		return err
 	}
@@ -168,6 +172,17 @@ func migrateAtStart(ctx context.Context, a *app) error {
 		a.log.Info("applied migrations", "count", n, "database", string(a.db.Dialect))
 	}
 	return nil
+}
+
+// startAuditLinker runs the store's audit linker (the group commit of
+// every tenant's audit chain) until the returned function is called, which
+// waits for its last round.
+func startAuditLinker(ctx context.Context, a *app) (stop func()) {
+	linker := a.store.NewAuditLinker(0, 0)
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); linker.Run(lctx) }()
+	return func() { cancel(); <-done }
 }
 
 // stopQueueWorkers lets running jobs finish within the shutdown timeout;
