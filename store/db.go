@@ -104,8 +104,21 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
+	if !strings.Contains(url, "pool_max_conns=") {
+		cfg.MaxConns = DefaultPostgresConns
+	}
 	return OpenPostgresConfig(ctx, cfg)
 }
+
+// DefaultPostgresConns is the connection pool's size unless DATABASE_URL
+// sets pool_max_conns. pgx's own default (the larger of 4 and the CPUs) is
+// less than one instance holds at once: each running dispatch job keeps a
+// connection for its whole run (4 urgent and 2 bulk workers by default),
+// River's producers poll on theirs, and delivery workers record outcomes,
+// so a one-recipient send waited for a connection behind a large message's
+// dispatch batches. 20 leaves requests at least 12 of their own; five
+// instances stay within PostgreSQL's default max_connections of 100.
+const DefaultPostgresConns = 20
 
 // OpenPostgresConfig connects a pgx pool with cfg (tests set search_path).
 func OpenPostgresConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {

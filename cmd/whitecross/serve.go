@@ -224,7 +224,8 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 		return nil, nil, nil, err
 	}
 	apiCfg := api.Config{PublicURL: cfg.PublicURL, ListenAddr: listenAddr, MaxBodyBytes: maxBodyBytes,
-		SendGridWebhookKey: cfg.SendGridWebhookKey, VAPIDPublicKey: w.vapidPublicKey, MetricsToken: cfg.MetricsToken}
+		SendGridWebhookKey: cfg.SendGridWebhookKey, VAPIDPublicKey: w.vapidPublicKey, MetricsToken: cfg.MetricsToken,
+		MaxRequests: cfg.MaxRequests, TenantMaxRequests: cfg.TenantMaxRequests, RequestQueueWait: cfg.RequestQueueWait}
 	if cfg.TwilioAccountSID != "" {
 		apiCfg.TwilioAuthToken = cfg.TwilioAuthToken
 	}
