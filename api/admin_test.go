@@ -206,6 +206,11 @@ func TestTenantSettingsAPI(t *testing.T) {
 		require.Equal(t, 30, got.Settings.RetentionDays, "fields left out keep their values")
 		require.Equal(t, got, tenant(b.do(t, req{method: "GET", path: "/api/v1/tenant", token: nurse})))
 		require.False(t, tenant(patch(admin, map[string]any{"retention_days": 31})).Settings.SensitiveByDefault, "left out, kept")
+		require.True(t, got.Settings.Presence, "presence: on by default")
+		got = tenant(patch(admin, map[string]any{"presence": false}))
+		require.False(t, got.Settings.Presence)
+		require.False(t, tenant(patch(admin, map[string]any{"retention_days": 31})).Settings.Presence, "left out, kept")
+		require.True(t, tenant(patch(admin, map[string]any{"presence": true})).Settings.Presence)
 		got = tenant(patch(admin, map[string]any{"retention_days": 30}))
 
 		for _, tc := range []struct {
