@@ -18,6 +18,7 @@ import { deliveriesView } from './view-deliveries.js';
 import { accountView } from './view-account.js';
 import { alertView } from './view-alert.js';
 import { approvalsView } from './view-approvals.js';
+import { settingsView } from './view-settings.js';
 import { pushControl, pushPrompt, disablePush } from './push.js';
 import { menu } from './menu.js';
 
@@ -49,12 +50,13 @@ const ROUTES = [
   [/^\/deliveries$/, () => ({ name: 'deliveries', roles: ['ADMIN'] })],
   [/^\/alert$/, () => ({ name: 'alert', roles: ADMINS })],
   [/^\/approvals$/, () => ({ name: 'approvals', roles: ADMINS })],
+  [/^\/settings$/, () => ({ name: 'settings', roles: ['ADMIN'] })],
   [/^\/account$/, () => ({ name: 'account' })],
 ];
 
 const VIEWS = {
   box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, account: accountView,
-  alert: alertView, approvals: approvalsView,
+  alert: alertView, approvals: approvalsView, settings: settingsView,
 };
 
 // route picks the view of the URL. A page for some roles is "not found" to
@@ -220,6 +222,7 @@ function buildNav() {
       h('li', { id: 'nav-outbox-item', hidden: true }, h('a', { href: '/outbox', id: 'nav-outbox' }, 'Outbox (demo)')),
       admins ? h('li', null, h('a', { href: '/approvals', id: 'nav-approvals' }, 'Waiting for approval', h('span', { class: 'count', id: 'count-approvals' }))) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/deliveries', id: 'nav-deliveries' }, 'Delivery problems')) : null,
+      app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/settings', id: 'nav-settings' }, 'District settings')) : null,
       h('li', null, h('a', { href: '/account', id: 'nav-account' }, 'Your account'))),
     h('section', { id: 'pending-panel', class: 'panel', 'aria-labelledby': 'pending-heading', hidden: true },
       h('h2', { id: 'pending-heading' }, 'Waiting to send'), h('ul', { id: 'pending-list', class: 'plain-list' })),
