@@ -119,37 +119,34 @@ type presenceChange struct {
 
 // collectLocked takes t's pending work: a change is told only when the
 // user's status differs from what watchers were last told, so a user who
-// went and came back within the batch is told nothing.
+// went and came back within the batch is told nothing. A user who came
+// online after this flush read profiles waits for the next flush (told
+// now, they would be told to nobody), and so does their snapshot.
 func (p *presence) collectLocked(t *presenceTenant) presenceBatch {
 	var b presenceBatch
+	later := false
 	for id := range t.dirty {
 		u := t.users[id]
-		if u == nil {
+		if u != nil && u.class == nil && u.online() {
+			later = true
 			continue
 		}
-		if on := u.online(); on != u.told {
-			u.told = on
-			frame := u.frame
-			if on {
-				if frame == nil {
-					frame = encodeFrame(framePresence, 0, presenceData{UserID: id, Status: statusOnline})
-					u.frame = frame
-				}
-			} else {
-				frame = encodeFrame(framePresence, 0, presenceData{UserID: id, Status: statusOffline})
+		delete(t.dirty, id)
+		if u != nil {
+			if change, ok := t.changeLocked(id, u); ok {
+				b.changes = append(b.changes, change)
 			}
-			b.changes = append(b.changes, presenceChange{frame: frame, watchers: t.watchersLocked(id, u)})
-		}
-		if !u.online() {
-			t.drop(id)
 		}
 	}
-	clear(t.dirty)
 	b.snaps = make(map[*conn][][]byte, len(t.snaps))
 	for c := range t.snaps {
+		if w := t.users[c.actor.UserID]; w != nil && w.class == nil {
+			later = true
+			continue
+		}
 		b.snaps[c] = t.visibleLocked(c.actor.UserID)
+		delete(t.snaps, c)
 	}
-	clear(t.snaps)
 	for id, on := range t.out {
 		if on {
 			b.on = append(b.on, id)
@@ -158,7 +155,34 @@ func (p *presence) collectLocked(t *presenceTenant) presenceBatch {
 		}
 	}
 	clear(t.out)
+	if later {
+		p.signal()
+	}
 	return b
+}
+
+// changeLocked returns the frame of a user's change and its watchers, when
+// their status differs from what was last told; a user gone offline leaves
+// the state.
+func (t *presenceTenant) changeLocked(id string, u *presenceUser) (presenceChange, bool) {
+	defer func() {
+		if !u.online() {
+			t.drop(id)
+		}
+	}()
+	on := u.online()
+	if on == u.told {
+		return presenceChange{}, false
+	}
+	u.told = on
+	if !on {
+		return presenceChange{frame: encodeFrame(framePresence, 0, presenceData{UserID: id, Status: statusOffline}),
+			watchers: t.watchersLocked(id, u)}, true
+	}
+	if u.frame == nil {
+		u.frame = encodeFrame(framePresence, 0, presenceData{UserID: id, Status: statusOnline})
+	}
+	return presenceChange{frame: u.frame, watchers: t.watchersLocked(id, u)}, true
 }
 
 // watchersLocked returns the users of t who may see u (online or not:
