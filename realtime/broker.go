@@ -243,7 +243,7 @@ func (g *Gateway) receive(ctx context.Context, payload []byte) {
 	}
 	switch m.Kind {
 	case kindEvents:
-		g.deliverEvents(ctx, m.events())
+		g.fanout.push(m.events(), true)
 	case kindFrame:
 		g.hub.sendEphemeral(m.Users, m.Frame)
 	case kindPresence:
