@@ -84,9 +84,7 @@ func (f *fanout) drain() {
 
 		f.g.deliverEvents(it.evs)
 		if !it.relayed && !f.g.alone() {
-			for _, m := range encodeEvents(it.evs) {
-				f.g.publish(context.Background(), m)
-			}
+			f.g.publishAll(context.Background(), encodeEvents(it.evs))
 		}
 
 		f.mu.Lock()
