@@ -28,6 +28,13 @@ type Broker interface {
 	Close() error
 }
 
+// batchPublisher is a Broker that sends several payloads in one round
+// trip, in order: a fan-out's chunks of users go out together instead of a
+// round trip each.
+type batchPublisher interface {
+	PublishBatch(ctx context.Context, payloads [][]byte) error
+}
+
 // OpenBroker returns the broker WHITECROSS_BROKER names: "" or "inmem"
 // (one instance), "postgres" (LISTEN/NOTIFY on the PostgreSQL database at
 // databaseURL, over connections of the broker's own) or a redis:// or
@@ -202,6 +209,36 @@ func (g *Gateway) publish(ctx context.Context, m *wireMsg) {
 	}
 }
 
+// publishAll sends msgs to the other instances, in one round trip when the
+// broker can (nothing when there are no others).
+func (g *Gateway) publishAll(ctx context.Context, msgs []*wireMsg) {
+	bp, ok := g.cfg.Broker.(batchPublisher)
+	if !ok || len(msgs) == 1 {
+		for _, m := range msgs {
+			g.publish(ctx, m)
+		}
+		return
+	}
+	if g.alone() {
+		return
+	}
+	payloads := make([][]byte, 0, len(msgs))
+	for _, m := range msgs {
+		m.From = g.instance
+		p, err := json.Marshal(m)
+		if err != nil {
+			g.log.Error("realtime: publish", "kind", m.Kind, "error", err.Error())
+			continue
+		}
+		payloads = append(payloads, p)
+	}
+	pctx, cancel := g.storeContext(ctx)
+	defer cancel()
+	if err := bp.PublishBatch(pctx, payloads); err != nil {
+		g.log.Error("realtime: publish", "kind", kindEvents, "messages", len(payloads), "error", err.Error())
+	}
+}
+
 // sendEphemeral sends an ephemeral frame to users' connections on every
 // instance.
 func (g *Gateway) sendEphemeral(ctx context.Context, tenantID string, users []string, frame []byte) {
@@ -243,7 +280,7 @@ func (g *Gateway) receive(ctx context.Context, payload []byte) {
 	}
 	switch m.Kind {
 	case kindEvents:
-		g.deliverEvents(ctx, m.events())
+		g.fanout.push(m.events(), true)
 	case kindFrame:
 		g.hub.sendEphemeral(m.Users, m.Frame)
 	case kindPresence:

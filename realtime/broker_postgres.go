@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,6 +62,29 @@ func NewPostgresBroker(ctx context.Context, databaseURL string) (*PostgresBroker
 // bytes; the gateway chunks its messages to fit.
 func (b *PostgresBroker) Publish(ctx context.Context, payload []byte) error {
 	if _, err := b.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, b.channel, string(payload)); err != nil {
+		return fmt.Errorf("pg_notify: %w", err)
+	}
+	return nil
+}
+
+// PublishBatch sends payloads as notifications of one statement, in order
+// (a fan-out's chunks of users in one round trip).
+func (b *PostgresBroker) PublishBatch(ctx context.Context, payloads [][]byte) error {
+	if len(payloads) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString("SELECT ")
+	args := make([]any, 0, len(payloads)+1)
+	args = append(args, b.channel)
+	for i, p := range payloads {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		args = append(args, string(p))
+		fmt.Fprintf(&q, "pg_notify($1, $%d)", len(args))
+	}
+	if _, err := b.pool.Exec(ctx, q.String(), args...); err != nil {
 		return fmt.Errorf("pg_notify: %w", err)
 	}
 	return nil

@@ -52,6 +52,21 @@ func (b *RedisBroker) Publish(ctx context.Context, payload []byte) error {
 	return nil
 }
 
+// PublishBatch publishes payloads in one pipeline, in order (a fan-out's
+// chunks of users in one round trip).
+func (b *RedisBroker) PublishBatch(ctx context.Context, payloads [][]byte) error {
+	_, err := b.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, payload := range payloads {
+			p.Publish(ctx, b.channel, payload)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis publish: %w", err)
+	}
+	return nil
+}
+
 // Subscribe implements Broker. go-redis reconnects and subscribes again by
 // itself; each confirmation of the subscription calls subscribed.
 func (b *RedisBroker) Subscribe(ctx context.Context, deliver func([]byte), subscribed func()) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"whitecross"
@@ -12,36 +13,57 @@ import (
 )
 
 // Notify is the store's EventNotifier (st.SetEventNotifier(g.Notify)): it
-// pushes the events a transaction appended to the connections here and
-// publishes them to the other instances.
-func (g *Gateway) Notify(ctx context.Context, evs []whitecross.Event) {
-	g.deliverEvents(ctx, evs)
-	if g.alone() {
-		return
-	}
-	for _, m := range encodeEvents(evs) {
-		g.publish(ctx, m)
-	}
+// queues the events a transaction appended for the gateway's fan-out
+// goroutine, which pushes them to the connections here and publishes them
+// to the other instances. It returns at once (unless a backlog of
+// fanoutBacklog events waits), so the commit that called it goes on; ctx is
+// not used after it returns.
+func (g *Gateway) Notify(_ context.Context, evs []whitecross.Event) {
+	g.fanout.push(evs, false)
 }
 
-// deliverEvents offers each event to its user's connections here.
-func (g *Gateway) deliverEvents(ctx context.Context, evs []whitecross.Event) {
-	for _, ev := range evs {
-		conns := g.hub.conns(ev.UserID)
+// deliverEvents offers each event to its user's connections here, a hub
+// shard at a time: one read lock per shard for all the users of evs in it,
+// then each connection gets its frame. Frames come from one frameBuilder:
+// a message is loaded and encoded once for all its recipients, whose
+// frames differ only by the seq and id spliced in.
+func (g *Gateway) deliverEvents(evs []whitecross.Event) {
+	ctx, cancel := g.storeContext(context.Background())
+	defer cancel()
+	fb := &frameBuilder{cc: g.content}
+	var conns []*conn
+	var ends []int32
+	var failed error
+	for s, idx := range g.hub.byShard(evs) {
+		if len(idx) == 0 {
+			continue
+		}
+		conns, ends = g.hub.shardConns(s, evs, idx, conns[:0], ends[:0])
 		if len(conns) == 0 {
 			continue
 		}
-		fctx, cancel := g.storeContext(ctx)
-		frame, err := g.content.frame(fctx, ev)
-		cancel()
-		if err != nil {
-			// The connections find it in the log when the next event shows
-			// them the gap (or when they resume).
-			g.log.Error("realtime: load event content", "type", string(ev.Type), "message_id", ev.MessageID, "error", err.Error())
-			continue
-		}
-		for _, c := range conns {
-			g.offerLive(c, ev.Seq, frame)
+		g.fanout.handoffs.Add(1)
+		from := int32(0)
+		for k, i := range idx {
+			cs := conns[from:ends[k]]
+			from = ends[k]
+			if len(cs) == 0 {
+				continue
+			}
+			ev := &evs[i]
+			frame, err := fb.frame(ctx, ev)
+			if err != nil {
+				// The connections find it in the log when the next event
+				// shows them the gap (or when they resume).
+				if failed == nil {
+					g.log.Error("realtime: load event content", "type", string(ev.Type), "message_id", ev.MessageID, "error", err.Error())
+				}
+				failed = err
+				continue
+			}
+			for _, c := range cs {
+				g.offerLive(c, ev.Seq, frame)
+			}
 		}
 	}
 }
@@ -208,6 +230,10 @@ const (
 type contentCache struct {
 	st  Store
 	now func() time.Time
+	// encodes counts JSON encodings of content (a message's template, its
+	// sender's view, a frame of another type), so tests can check that a
+	// fan-out encodes a message once whatever its recipients.
+	encodes atomic.Uint64
 
 	mu    sync.Mutex
 	items map[contentKey]*contentEntry
@@ -248,20 +274,11 @@ func (cc *contentCache) frames(ctx context.Context, evs []whitecross.Event) ([][
 
 // frame returns the durable frame of one event for its user.
 func (cc *contentCache) frame(ctx context.Context, ev whitecross.Event) ([]byte, error) {
+	if ev.Type == whitecross.EventMessageCreated {
+		return cc.messageFrame(ctx, ev)
+	}
+	cc.encodes.Add(1)
 	switch ev.Type {
-	case whitecross.EventMessageCreated:
-		e, err := cc.load(ctx, contentKey{tenant: ev.TenantID, message: ev.MessageID})
-		if err != nil {
-			return nil, err
-		}
-		if e.template.senderID != ev.UserID {
-			return e.template.frame(ev.Seq, ev.UserID), nil
-		}
-		own, err := cc.load(ctx, contentKey{tenant: ev.TenantID, message: ev.MessageID, sender: true})
-		if err != nil {
-			return nil, err
-		}
-		return encodeFrame(frameMessageCreated, ev.Seq, json.RawMessage(own.sender)), nil
 	case whitecross.EventDeliveryUpdated:
 		// A live event of this instance carries the delivery as committed;
 		// replayed and relayed ones read it (not cached: it changes).
@@ -279,6 +296,25 @@ func (cc *contentCache) frame(ctx context.Context, ev whitecross.Event) ([]byte,
 		return encodeFrame(string(whitecross.EventAckReceived), ev.Seq, wire.AckReceived{MessageID: ev.MessageID, UserID: ev.ActorID, AckedAt: ev.At}), nil
 	}
 	return nil, fmt.Errorf("unknown event type %q", ev.Type)
+}
+
+// messageFrame returns a message.created frame: a recipient's is the
+// message's template with its seq and id spliced in, the sender's its own
+// view of the message.
+func (cc *contentCache) messageFrame(ctx context.Context, ev whitecross.Event) ([]byte, error) {
+	e, err := cc.load(ctx, contentKey{tenant: ev.TenantID, message: ev.MessageID})
+	if err != nil {
+		return nil, err
+	}
+	if e.template.senderID != ev.UserID {
+		return e.template.frame(ev.Seq, ev.UserID), nil
+	}
+	own, err := cc.load(ctx, contentKey{tenant: ev.TenantID, message: ev.MessageID, sender: true})
+	if err != nil {
+		return nil, err
+	}
+	cc.encodes.Add(1)
+	return encodeFrame(frameMessageCreated, ev.Seq, json.RawMessage(own.sender)), nil
 }
 
 // load returns the cached content of k, loading it once.
@@ -323,6 +359,7 @@ func (cc *contentCache) fill(ctx context.Context, k contentKey, e *contentEntry)
 		e.err = fmt.Errorf("load message: %w", err)
 		return
 	}
+	cc.encodes.Add(1)
 	if k.sender {
 		if e.sender, err = json.Marshal(wire.MessageFrom(m)); err != nil {
 			e.err = fmt.Errorf("encode message %s: %w", k.message, err)
@@ -335,4 +372,46 @@ func (cc *contentCache) fill(ctx context.Context, k contentKey, e *contentEntry)
 		return
 	}
 	e.template = t
+}
+
+// frameArenaSize is the size of the blocks recipients' frames are cut
+// from: 64 frames of a 1 KB message share one allocation.
+const frameArenaSize = 64 << 10
+
+// frameBuilder builds the frames of one fan-out. It keeps the content it
+// looked up last (a dispatch batch is one message, so the cache is asked
+// once per batch, not per recipient) and cuts recipients' frames from
+// shared blocks instead of allocating each.
+type frameBuilder struct {
+	cc    *contentCache
+	key   contentKey
+	entry *contentEntry
+	err   error
+	arena []byte
+}
+
+// frame returns the durable frame of ev for its user.
+func (b *frameBuilder) frame(ctx context.Context, ev *whitecross.Event) ([]byte, error) {
+	if ev.Type != whitecross.EventMessageCreated {
+		return b.cc.frame(ctx, *ev)
+	}
+	k := contentKey{tenant: ev.TenantID, message: ev.MessageID}
+	if b.key != k || (b.entry == nil && b.err == nil) {
+		b.key = k
+		b.entry, b.err = b.cc.load(ctx, k)
+	}
+	if b.err != nil {
+		return nil, b.err
+	}
+	t := b.entry.template
+	if t.senderID == ev.UserID {
+		return b.cc.frame(ctx, *ev) // the sender's own view
+	}
+	n := t.frameLen(ev.Seq, ev.UserID)
+	if cap(b.arena)-len(b.arena) < n {
+		b.arena = make([]byte, 0, max(n, frameArenaSize))
+	}
+	start := len(b.arena)
+	b.arena = t.appendFrame(b.arena, ev.Seq, ev.UserID)
+	return b.arena[start:len(b.arena):len(b.arena)], nil
 }

@@ -168,6 +168,7 @@ type Gateway struct {
 	instance string // this instance's id on the broker
 	hub      *hub
 	content  *contentCache
+	fanout   *fanout
 	typing   *typing
 	presence *presence
 	stats    counters
@@ -209,6 +210,7 @@ func New(cfg Config) *Gateway {
 	g := &Gateway{cfg: cfg, log: cfg.Logger, instance: hex.EncodeToString(id[:]), hub: newHub(),
 		sessions: sessionQueue{due: map[*conn]struct{}{}, ready: make(chan struct{}, 1)}}
 	g.content = newContentCache(cfg.Store, cfg.Now)
+	g.fanout = newFanout(g)
 	g.typing = newTyping(g)
 	g.presence = newPresence(g)
 	return g

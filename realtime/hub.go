@@ -3,6 +3,8 @@ package realtime
 import (
 	"hash/maphash"
 	"sync"
+
+	"whitecross"
 )
 
 // hubShards spreads users over independently locked maps, so that a fan-out
@@ -39,7 +41,40 @@ func newHub() *hub {
 }
 
 func (h *hub) shard(userID string) *hubShard {
-	return &h.shards[maphash.String(h.seed, userID)%hubShards]
+	return &h.shards[h.shardIndex(userID)]
+}
+
+func (h *hub) shardIndex(userID string) int {
+	return int(maphash.String(h.seed, userID) % hubShards)
+}
+
+// byShard groups the indexes of evs by the shard of their user, in order:
+// a user lives in one shard, so its events keep their seq order.
+func (h *hub) byShard(evs []whitecross.Event) *[hubShards][]int32 {
+	var out [hubShards][]int32
+	for i, ev := range evs {
+		s := h.shardIndex(ev.UserID)
+		out[s] = append(out[s], int32(i))
+	}
+	return &out
+}
+
+// shardConns appends to conns, under one read lock of shard s, the
+// connections of the user of each event evs[idx[k]], and to ends where
+// each one's connections end (conns[ends[k-1]:ends[k]]). One lock for a
+// fan-out's users in the shard, not one per recipient.
+func (h *hub) shardConns(s int, evs []whitecross.Event, idx []int32, conns []*conn, ends []int32) ([]*conn, []int32) {
+	sh := &h.shards[s]
+	sh.mu.RLock()
+	defer sh.mu.RUnlock()
+	for _, i := range idx {
+		if uc := sh.users[evs[i].UserID]; uc != nil {
+			// Copied: remove() edits uc.conns in place.
+			conns = append(conns, uc.conns...)
+		}
+		ends = append(ends, int32(len(conns)))
+	}
+	return conns, ends
 }
 
 // add registers c and reports whether it is its user's first connection here.

@@ -165,17 +165,39 @@ func newMessageTemplate(m *whitecross.Message) (*messageTemplate, bool) {
 	return &messageTemplate{senderID: m.Sender.ID, prefix: b[:cut], suffix: b[cut:]}, true
 }
 
+// frameHead is how every recipient's message.created frame starts.
+const frameHead = `{"type":"message.created","seq":`
+
+// frameLen is the length of the frame of seq for userID: the encoded data
+// with the envelope and the recipient's seq and id around and within it.
+func (t *messageTemplate) frameLen(seq int64, userID string) int {
+	digits := 1
+	for v := seq; v >= 10 || v <= -10; v /= 10 {
+		digits++
+	}
+	if seq < 0 {
+		digits++
+	}
+	return len(frameHead) + digits + len(`,"data":`) + len(t.prefix) + len(userID) + 2 + len(t.suffix) + 1
+}
+
+// appendFrame appends the message.created frame of seq for recipient
+// userID to dst: {"type","seq","data"} with the recipient's own id in
+// recipient_ids, in the REST API's shape. Only copies: the message was
+// encoded once, for all its recipients.
+func (t *messageTemplate) appendFrame(dst []byte, seq int64, userID string) []byte {
+	dst = append(dst, frameHead...)
+	dst = strconv.AppendInt(dst, seq, 10)
+	dst = append(dst, `,"data":`...)
+	dst = append(dst, t.prefix...)
+	dst = append(dst, '"')
+	dst = append(dst, userID...)
+	dst = append(dst, '"')
+	dst = append(dst, t.suffix...)
+	return append(dst, '}')
+}
+
 // frame returns the message.created frame of seq for recipient userID.
 func (t *messageTemplate) frame(seq int64, userID string) []byte {
-	const head = `{"type":"message.created","seq":`
-	b := make([]byte, 0, len(head)+20+len(`,"data":`)+len(t.prefix)+len(userID)+2+len(t.suffix)+1)
-	b = append(b, head...)
-	b = strconv.AppendInt(b, seq, 10)
-	b = append(b, `,"data":`...)
-	b = append(b, t.prefix...)
-	b = append(b, '"')
-	b = append(b, userID...)
-	b = append(b, '"')
-	b = append(b, t.suffix...)
-	return append(b, '}')
+	return t.appendFrame(make([]byte, 0, t.frameLen(seq, userID)), seq, userID)
 }
