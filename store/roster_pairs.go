@@ -8,14 +8,8 @@ import "context"
 // made between rows of the same import.
 func (r *rosterRun) wantPairs(ctx context.Context) error {
 	if _, err := r.exec(ctx, "guardians", `INSERT INTO roster_pairs (import_id, kind, left_id, right_id, custody)
-		SELECT DISTINCT k.import_id, 'guardian', `+recordID("s")+`, `+recordID("g")+`, g.custody
-		FROM roster_links k JOIN roster_imports ri ON ri.id = k.import_id AND ri.tenant_id = $1
-		JOIN roster_rows s ON s.import_id = k.import_id AND s.kind = 'user' AND s.student
-			AND s.sourced_id IN (k.sourced_id, k.target_id)
-		JOIN roster_rows g ON g.import_id = k.import_id AND g.kind = 'user' AND NOT g.student AND g.role = 'GUARDIAN'
-			AND g.sourced_id IN (k.sourced_id, k.target_id) AND g.sourced_id <> s.sourced_id
-		WHERE k.import_id = $2 AND k.kind = 'agent'
-			AND NOT s.skipped AND NOT s.deleted AND NOT g.skipped AND NOT g.deleted`,
+		SELECT DISTINCT $2, 'guardian', student_id, guardian_id, custody FROM (`+
+		guardianLinks("k.sourced_id", "k.target_id")+` UNION ALL `+guardianLinks("k.target_id", "k.sourced_id")+`) pairs`,
 		r.tenantID, r.importID); err != nil {
 		return err
 	}
@@ -26,4 +20,17 @@ func (r *rosterRun) wantPairs(ctx context.Context) error {
 		WHERE k.import_id = $2 AND k.kind = 'org'`+live+` AND `+orgRef("k.target_id")+` IS NOT NULL`,
 		r.tenantID, r.importID)
 	return err
+}
+
+// guardianLinks selects the (student, guardian, custody) record pairs of
+// the agent links whose student end is the column student and guardian
+// end the column guardian: one direction, so each join is an index lookup.
+func guardianLinks(student, guardian string) string {
+	return `SELECT ` + recordID("s") + ` AS student_id, ` + recordID("g") + ` AS guardian_id, g.custody AS custody
+		FROM roster_links k JOIN roster_imports ri ON ri.id = k.import_id AND ri.tenant_id = $1
+		JOIN roster_rows s ON s.import_id = k.import_id AND s.kind = 'user' AND s.sourced_id = ` + student + ` AND s.student
+		JOIN roster_rows g ON g.import_id = k.import_id AND g.kind = 'user' AND g.sourced_id = ` + guardian + `
+			AND NOT g.student AND g.role = 'GUARDIAN'
+		WHERE k.import_id = $2 AND k.kind = 'agent'
+			AND NOT s.skipped AND NOT s.deleted AND NOT g.skipped AND NOT g.deleted`
 }
