@@ -287,7 +287,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The Origin was checked by Authenticate (cookie sessions only: a
 	// bearer token is not ambient authority).
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	// smallHijack: coder/websocket keeps the buffers Hijack hands it.
+	ws, err := websocket.Accept(smallHijack{w}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
 	})
