@@ -39,7 +39,9 @@ type Store interface {
 	ThreadAudience(ctx context.Context, threadID string) ([]string, error)
 	Messagers(ctx context.Context, tenantID, userID string, candidates []string) ([]string, error)
 	FilterMessageable(ctx context.Context, ids []string) (map[string]bool, error)
-	SessionActor(ctx context.Context, tenantID, sessionID string) (*whitecross.Actor, error)
+	// SessionActors returns the live sessions among ids (by lower-case
+	// id), with their tenant and current role.
+	SessionActors(ctx context.Context, sessionIDs []string) (map[string]*whitecross.Actor, error)
 	// SetRead is the MessageService's: a client's read frame is PUT /read.
 	SetRead(ctx context.Context, id string, read bool) error
 }

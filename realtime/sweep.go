@@ -2,10 +2,9 @@ package realtime
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
-
-	"whitecross"
 )
 
 // sweep is the gateway's one timer: every Tick it closes connections whose
@@ -115,7 +114,8 @@ func (q *sessionQueue) take() []*conn {
 // whose user's role changed since the upgrade with 4001, so the client
 // reconnects with a token of the current role: a connection acts with the
 // role it was opened with (presence, typing, read frames), and a demoted
-// user must not keep the old one. One query per session, until ctx ends.
+// user must not keep the old one. Each round is one store call for all the
+// connections due, until ctx ends.
 func (g *Gateway) checkSessions(ctx context.Context) {
 	for {
 		select {
@@ -123,31 +123,36 @@ func (g *Gateway) checkSessions(ctx context.Context) {
 			return
 		case <-g.sessions.ready:
 		}
-		conns := g.sessions.take()
-		type session struct{ tenant, id string }
-		bySession := map[session][]*conn{}
-		for _, c := range conns {
-			k := session{c.actor.TenantID, c.actor.SessionID}
-			bySession[k] = append(bySession[k], c)
+		g.checkSessionsOnce(ctx, g.sessions.take())
+	}
+}
+
+// checkSessionsOnce checks conns' sessions in one store call. When the
+// store fails, nobody is closed: each is checked again in its next slice.
+func (g *Gateway) checkSessionsOnce(ctx context.Context, conns []*conn) {
+	if len(conns) == 0 {
+		return
+	}
+	ids := make([]string, len(conns))
+	for i, c := range conns {
+		ids[i] = c.actor.SessionID
+	}
+	sctx, cancel := g.storeContext(ctx)
+	live, err := g.cfg.Store.SessionActors(sctx, ids)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			g.log.Error("realtime: check sessions", "error", err.Error())
 		}
-		for k, cs := range bySession {
-			sctx, cancel := g.storeContext(ctx)
-			now, err := g.cfg.Store.SessionActor(sctx, k.tenant, k.id)
-			cancel()
-			if err != nil && whitecross.ErrorCode(err) != whitecross.ENOTFOUND {
-				if ctx.Err() == nil {
-					g.log.Error("realtime: check session", "error", err.Error())
-				}
-				continue
-			}
-			for _, c := range cs {
-				switch {
-				case now == nil:
-					c.cut(CloseSessionRevoked, reasonSessionRevoked)
-				case now.Role != c.actor.Role:
-					c.cut(CloseTokenExpired, reasonAccessChanged)
-				}
-			}
+		return
+	}
+	for _, c := range conns {
+		now := live[strings.ToLower(c.actor.SessionID)]
+		switch {
+		case now == nil || !strings.EqualFold(now.TenantID, c.actor.TenantID):
+			c.cut(CloseSessionRevoked, reasonSessionRevoked)
+		case now.Role != c.actor.Role:
+			c.cut(CloseTokenExpired, reasonAccessChanged)
 		}
 	}
 }
