@@ -422,10 +422,10 @@ func (g *Gateway) firstFrame(c *conn, resume bool, after int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
+	case c.mode == modeHold && (!resume || after == c.lastSeq):
+		g.endHoldLocked(c)
 	case c.mode == modeHold:
-		if resume {
-			c.lastSeq = after
-		}
+		c.lastSeq = after
 		g.startReplayLocked(c)
 	case resume && c.mode == modeReplay:
 		c.restart, c.restartFrom = true, after
@@ -433,6 +433,20 @@ func (g *Gateway) firstFrame(c *conn, resume bool, after int64) {
 		c.lastSeq = after
 		g.startReplayLocked(c)
 	}
+}
+
+// endHoldLocked ends the hold after hello for a client that is up to date
+// with hello's last_seq. It goes live at once, without reading the log,
+// when no live event came in the meantime: the log has nothing newer than
+// hello's last_seq that its notification will not bring (an event committed
+// after hello was read is offered to the connection, registered before).
+// This saves a database read on nearly every connect.
+func (g *Gateway) endHoldLocked(c *conn) {
+	if c.liveMax <= c.lastSeq {
+		c.mode = modeLive
+		return
+	}
+	g.startReplayLocked(c)
 }
 
 // writeProblem answers a refused upgrade as the API answers errors

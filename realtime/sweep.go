@@ -43,7 +43,7 @@ func (g *Gateway) sweepOnce(ctx context.Context, tick uint64) {
 			c.cutLocked(CloseTokenExpired, reasonTokenExpired)
 			live = false
 		case c.mode == modeHold && c.ready && !now.Before(c.holdUntil):
-			g.startReplayLocked(c)
+			g.endHoldLocked(c)
 		}
 		c.mu.Unlock()
 		if !live {
