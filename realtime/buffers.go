@@ -24,17 +24,18 @@ const (
 )
 
 // smallHijack is the ResponseWriter given to websocket.Accept: its Hijack
-// returns the connection with small buffers. Everything else is the
-// wrapped writer's.
+// returns the connection with small buffers, and keeps the connection
+// (conn) for the gateway's pings. Everything else is the wrapped writer's.
 type smallHijack struct {
 	http.ResponseWriter
+	conn net.Conn
 }
 
 // Hijack hijacks the wrapped writer (through any Unwrap chain) and replaces
 // its buffers. Bytes the server had already read past the request (a client
 // may send its first frame without waiting for 101) are carried over into
 // the new reader, where Accept looks for them.
-func (w smallHijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *smallHijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
@@ -47,6 +48,7 @@ func (w smallHijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	br := carryOver(brw.Reader, nc)
 	bw := bufio.NewWriterSize(&frameWriter{w: nc}, writeBufferSize)
+	w.conn = nc
 	return nc, bufio.NewReadWriter(br, bw), nil
 }
 
@@ -67,7 +69,8 @@ func carryOver(old *bufio.Reader, nc net.Conn) *bufio.Reader {
 // frameWriter is what coder/websocket's small bufio.Writer writes to. A
 // frame larger than that buffer reaches it in pieces (the buffer's worth,
 // then the rest); it gathers them in a pooled buffer and writes each frame
-// to the socket in one write, so the small buffer costs no extra syscalls
+// to the socket in one write (so the gateway's pings, written to the
+// socket directly, always fall between two frames), so the small buffer costs no extra syscalls
 // or TCP segments, and an idle connection holds no write buffer at all.
 // Only coder/websocket's frame writer calls it, one call at a time.
 type frameWriter struct {

@@ -289,16 +289,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The Origin was checked by Authenticate (cookie sessions only: a
 	// bearer token is not ambient authority).
+	c := &conn{g: g, id: g.nextID.Add(1), actor: actor, expires: expires, mode: modeHold}
 	// smallHijack: coder/websocket keeps the buffers Hijack hands it.
-	ws, err := websocket.Accept(smallHijack{w}, r, &websocket.AcceptOptions{
+	hj := &smallHijack{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
+		OnPongReceived:     c.pong,
 	})
 	if err != nil {
 		return // Accept answered the request
 	}
 	ws.SetReadLimit(maxClientFrame)
-	c := &conn{g: g, ws: ws, id: g.nextID.Add(1), actor: actor, expires: expires, mode: modeHold}
+	c.ws, c.raw = ws, hj.conn
 	if !g.open(c) {
 		return
 	}

@@ -33,6 +33,7 @@ func (g *Gateway) ticksOf(d time.Duration) uint64 {
 func (g *Gateway) sweepOnce(ctx context.Context, tick uint64) {
 	now := g.cfg.Now()
 	pingEvery, sessionEvery := g.ticksOf(g.cfg.PingEvery), g.ticksOf(g.cfg.SessionEvery)
+	pongWithin := g.ticksOf(g.cfg.WriteTimeout)
 	var check []*conn
 	g.hub.each(func(c *conn) {
 		c.mu.Lock()
@@ -49,9 +50,7 @@ func (g *Gateway) sweepOnce(ctx context.Context, tick uint64) {
 		if !live {
 			return
 		}
-		if (c.id+tick)%pingEvery == 0 {
-			go g.ping(c)
-		}
+		g.keepAlive(c, tick, pingEvery, pongWithin)
 		if (c.id+tick)%sessionEvery == 0 {
 			check = append(check, c)
 		}
@@ -61,13 +60,17 @@ func (g *Gateway) sweepOnce(ctx context.Context, tick uint64) {
 	g.presence.tick(ctx, now)
 }
 
-// ping sends a WebSocket ping and drops the connection when no pong comes
-// back within the write timeout: the peer is gone.
-func (g *Gateway) ping(c *conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.WriteTimeout)
-	defer cancel()
-	if err := c.ws.Ping(ctx); err != nil {
+// keepAlive pings c in its slice of the ticks (every PingEvery) and drops
+// it when a ping got no pong within the write timeout: the peer is gone.
+// The deadline is counted in the sweeper's ticks: no timer per ping.
+func (g *Gateway) keepAlive(c *conn, tick, pingEvery, pongWithin uint64) {
+	sent := c.pingTick.Load()
+	switch {
+	case sent != 0 && tick+1-sent > pongWithin:
 		c.abort()
+	case sent == 0 && (c.id+tick)%pingEvery == 0:
+		c.pingTick.Store(tick + 1) // before the ping, so its pong clears it
+		go c.ping()
 	}
 }
 
