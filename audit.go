@@ -98,8 +98,11 @@ type AuditHead struct {
 
 // AuditStore appends to and reads the audit log.
 type AuditStore interface {
-	// AppendAudit assigns e the next Seq of its tenant, its PrevHash and Hash,
-	// and stores it atomically with the chain head. e.TenantID is required.
+	// AppendAudit records e durably for its tenant (e.TenantID is
+	// required). Its place in the chain (Seq, PrevHash, Hash) is assigned
+	// when the store links it, in order with the tenant's other events and
+	// in batches, shortly after the commit; AuditEvents and AuditHead show
+	// linked events only.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
 	// AuditEvents returns the tenant's events with Seq > afterSeq in Seq
 	// order, at most limit, exactly as stored (for verification): the

@@ -37,7 +37,16 @@ type TenantSettings struct {
 	// means on; read it with HealthSensitiveByDefault). Off, a sender may
 	// mark a health message not sensitive with "sensitive": false.
 	SensitiveByDefault *bool `json:"sensitive_by_default,omitempty"`
+	// Presence shows users which of the people they may message are
+	// online (nil means on; read it with ShowsPresence). Off, the realtime
+	// gateway does no presence work for the district and sends no presence
+	// frames.
+	Presence *bool `json:"presence,omitempty"`
 }
+
+// ShowsPresence reports whether the district shows who is online
+// (presence; unset means on).
+func (s TenantSettings) ShowsPresence() bool { return s.Presence == nil || *s.Presence }
 
 // MaxApprovalThreshold bounds TenantSettings.ApprovalThreshold.
 const MaxApprovalThreshold = 10_000_000

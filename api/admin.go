@@ -57,7 +57,9 @@ func (s *Server) adminRoutes() {
 			"time) or both empty; SMS, voice and push of messages that are not EMERGENCY or URGENT wait until the end time. retention_days: 0 (keep) to 3650. emergency_overrides_opt_out: EMERGENCY messages text " +
 			"numbers that replied STOP. sensitive_by_default (default true; the one setting whose default is not its empty " +
 			"value): health categories (MEDICATION, HEALTH_UPDATE, IMMUNIZATION, INCIDENT) are always sensitive; false lets a " +
-			"sender send one with \"sensitive\": false. Invalid values are 422 naming the field, e.g. " +
+			"sender send one with \"sensitive\": false. presence (default true): users see which of the people they may " +
+			"message are online; false sends no presence frames in the district (within a minute on every server). " +
+			"Invalid values are 422 naming the field, e.g. " +
 			"body.settings.fallback.URGENT[1]. Audited.",
 		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.updateTenant)

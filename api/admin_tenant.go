@@ -39,6 +39,7 @@ type TenantSettings struct {
 	EmergencyOverridesOptOut bool                `json:"emergency_overrides_opt_out" doc:"EMERGENCY messages still text numbers that replied STOP"`
 	ApprovalThreshold        int                 `json:"approval_threshold" doc:"A broadcast by anyone but an ADMIN to more people than this waits for an administrator's approval (PENDING_APPROVAL); 0: off"`
 	SensitiveByDefault       bool                `json:"sensitive_by_default" doc:"Health categories (MEDICATION, HEALTH_UPDATE, IMMUNIZATION, INCIDENT) are always sensitive; off, a sender may send one with sensitive false. Default true"`
+	Presence                 bool                `json:"presence" doc:"Users see which of the people they may message are online (presence frames of GET /api/v1/ws); off, no presence is sent in the district. Default true"`
 }
 
 // tenantSettingsPatch is the body of PATCH /tenant: a field left out keeps
@@ -53,6 +54,7 @@ type tenantSettingsPatch struct {
 	EmergencyOverridesOptOut *bool                `json:"emergency_overrides_opt_out,omitempty"`
 	ApprovalThreshold        *int                 `json:"approval_threshold,omitempty" minimum:"0" maximum:"10000000"`
 	SensitiveByDefault       *bool                `json:"sensitive_by_default,omitempty"`
+	Presence                 *bool                `json:"presence,omitempty"`
 }
 
 type tenantOutput struct{ Body Tenant }
@@ -112,6 +114,9 @@ func (s *Server) updateTenant(ctx context.Context, in *updateTenantInput) (*tena
 	if p.SensitiveByDefault != nil {
 		st.SensitiveByDefault = p.SensitiveByDefault
 	}
+	if p.Presence != nil {
+		st.Presence = p.Presence
+	}
 	t, err := s.deps.TenantSettings.UpdateTenantSettings(ctx, st)
 	if err != nil {
 		return nil, err
@@ -128,6 +133,7 @@ func tenantFrom(t *whitecross.Tenant) Tenant {
 			Fallback: map[string][]string{}, EmergencyOverridesOptOut: st.EmergencyOverridesOptOut,
 			ApprovalThreshold:  st.ApprovalThreshold,
 			SensitiveByDefault: st.HealthSensitiveByDefault(),
+			Presence:           st.ShowsPresence(),
 		},
 		SendPolicy: sendPolicies()}
 	for p, chain := range st.Fallback {

@@ -185,7 +185,7 @@ func TestTenantSettingsAPI(t *testing.T) {
 		got := tenant(b.do(t, req{method: "GET", path: "/api/v1/tenant", token: b.token(t, d, d.LincolnParent)}))
 		require.Equal(t, d.Tenant.ID, got.ID)
 		require.Equal(t, "springfield", got.Slug)
-		require.Equal(t, api.TenantSettings{AllowedChannels: []string{}, Fallback: map[string][]string{}, SensitiveByDefault: true}, got.Settings)
+		require.Equal(t, api.TenantSettings{AllowedChannels: []string{}, Fallback: map[string][]string{}, SensitiveByDefault: true, Presence: true}, got.Settings)
 		res := b.do(t, req{method: "GET", path: "/api/v1/tenant", token: admin})
 		require.Contains(t, string(res.body), `"allowed_channels":[]`, "empty lists are [], never null")
 
@@ -206,6 +206,11 @@ func TestTenantSettingsAPI(t *testing.T) {
 		require.Equal(t, 30, got.Settings.RetentionDays, "fields left out keep their values")
 		require.Equal(t, got, tenant(b.do(t, req{method: "GET", path: "/api/v1/tenant", token: nurse})))
 		require.False(t, tenant(patch(admin, map[string]any{"retention_days": 31})).Settings.SensitiveByDefault, "left out, kept")
+		require.True(t, got.Settings.Presence, "presence: on by default")
+		got = tenant(patch(admin, map[string]any{"presence": false}))
+		require.False(t, got.Settings.Presence)
+		require.False(t, tenant(patch(admin, map[string]any{"retention_days": 31})).Settings.Presence, "left out, kept")
+		require.True(t, tenant(patch(admin, map[string]any{"presence": true})).Settings.Presence)
 		got = tenant(patch(admin, map[string]any{"retention_days": 30}))
 
 		for _, tc := range []struct {

@@ -30,7 +30,9 @@ type requestState struct {
 	id        string
 	clientIP  string
 	userAgent string
-	route     string // the ServeMux pattern's path, never the raw path
+	route     string    // the ServeMux pattern's path, never the raw path
+	admitted  time.Time // when shedLoad let the request in (zero: not counted)
+	arrived   time.Time // when shedLoad saw it
 	userID    string
 	tenantID  string
 }
@@ -111,17 +113,72 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// shedLoad admits at most Config.MaxRequests API requests at once. One
+// beyond waits a short, bounded time for a slot and is otherwise answered
+// 503 with Retry-After at once, so overload is refused early instead of
+// piled up until clients time out. WebSockets hold their connection for
+// hours and are bounded by the gateway instead.
+func (s *Server) shedLoad(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/api/v1/ws" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		st := stateFrom(r.Context())
+		st.arrived = time.Now()
+		if !s.requests.enter(r.Context(), s.cfg.RequestQueueWait) {
+			refuseOverload(w)
+			return
+		}
+		defer s.requests.leave()
+		st.admitted = time.Now()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// admitTenant takes one of the caller's tenant's Config.TenantMaxRequests
+// slots, waiting at most what is left of Config.RequestQueueWait after
+// shedLoad's wait, so that one district's burst cannot take the whole
+// instance. It reports false when none freed in time; otherwise the
+// returned leave must be called.
+func (s *Server) admitTenant(ctx context.Context, tenantID string) (leave func(), ok bool) {
+	st := stateFrom(ctx)
+	if st.admitted.IsZero() {
+		return func() {}, true
+	}
+	g := s.tenants.of(tenantID)
+	if !g.enter(ctx, s.cfg.RequestQueueWait-st.admitted.Sub(st.arrived)) {
+		return nil, false
+	}
+	return g.leave, true
+}
+
+// refuseOverload answers a request that found no free slot in time.
+func refuseOverload(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	writeProblem(w, http.StatusServiceUnavailable, "The server is busy; retry in a second.")
+}
+
 // limitBody refuses a declared Content-Length over the limit before any
 // work; huma's per-operation limit catches chunked bodies.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > s.cfg.MaxBodyBytes {
+		if limit := s.bodyLimit(r); r.ContentLength > limit {
 			writeProblem(w, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("Request body is larger than %d bytes.", s.cfg.MaxBodyBytes))
+				fmt.Sprintf("Request body is larger than %d bytes.", limit))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// bodyLimit is the largest body r may carry: the configured limit, or an
+// upload route's own.
+func (s *Server) bodyLimit(r *http.Request) int64 {
+	if r.Method == http.MethodPost && r.URL.Path == rosterUploadPath {
+		return MaxRosterUploadBytes
+	}
+	return s.cfg.MaxBodyBytes
 }
 
 // route dispatches through the ServeMux, records the matched pattern for
@@ -183,6 +240,12 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
+	leave, ok := s.admitTenant(ctx.Context(), caller.TenantID)
+	if !ok {
+		refuseOverload(w)
+		return
+	}
+	defer leave()
 	next(huma.WithContext(ctx, whitecross.NewContextWithActor(ctx.Context(), caller)))
 }
 

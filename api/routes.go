@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"net/http"
 
@@ -43,6 +44,7 @@ func (s *Server) routes() {
 	s.webhookRoutes()
 	s.pushRoutes()
 	s.adminRoutes()
+	s.rosterRoutes()
 	s.realtimeRoutes()
 
 	// The reference page; the spec itself is served by huma at
@@ -297,8 +299,8 @@ func (s *Server) messageStateRoutes() {
 // authentication mode with its security requirement for the spec.
 func (s *Server) op(o huma.Operation, auth string) huma.Operation {
 	// huma refuses a body whose length reaches MaxBodyBytes; +1 lets a body
-	// of exactly the limit through.
-	o.MaxBodyBytes = s.cfg.MaxBodyBytes + 1
+	// of exactly the limit through. An upload route sets its own.
+	o.MaxBodyBytes = cmp.Or(o.MaxBodyBytes, s.cfg.MaxBodyBytes) + 1
 	switch auth {
 	case authRequired:
 		o.Metadata = map[string]any{authKey: authRequired}

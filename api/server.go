@@ -5,12 +5,14 @@
 package api
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
@@ -49,6 +51,15 @@ type Config struct {
 	VAPIDPublicKey string
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
+	// MaxRequests bounds the API requests this instance serves at once
+	// (default DefaultMaxRequests; WebSockets, health and pages are not
+	// counted), TenantMaxRequests those of one tenant's callers (default
+	// DefaultTenantMaxRequests), and RequestQueueWait how long a request
+	// beyond either bound waits in all for a slot (default
+	// DefaultRequestQueueWait) before it is answered 503 with Retry-After.
+	MaxRequests       int
+	TenantMaxRequests int
+	RequestQueueWait  time.Duration
 }
 
 // Deps are the services the handlers call. cmd/whitecross wires the store
@@ -80,6 +91,8 @@ type Deps struct {
 	DeadLetters whitecross.DeadLetterService
 	// TenantSettings reads and changes the district's policies.
 	TenantSettings whitecross.TenantSettingsService
+	// Roster imports the district's roster.
+	Roster RosterImporter
 	// Metrics serves /metrics (Prometheus); nil: not mounted.
 	Metrics http.Handler
 	// RiverUI is River's admin UI, mounted under /riverui/ for ADMIN
@@ -110,6 +123,9 @@ type Server struct {
 	api     huma.API
 	handler http.Handler
 
+	requests *gate       // MaxRequests
+	tenants  tenantGates // TenantMaxRequests each
+
 	origin        string    // scheme://host[:port] of PublicURL, "" when unset
 	origins       originSet // the origins of this server's own pages
 	secureCookies bool
@@ -124,7 +140,11 @@ func New(cfg Config, deps Deps) *Server {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, mux: http.NewServeMux()}
+	cfg.MaxRequests = cmp.Or(cfg.MaxRequests, DefaultMaxRequests)
+	cfg.TenantMaxRequests = cmp.Or(cfg.TenantMaxRequests, DefaultTenantMaxRequests)
+	cfg.RequestQueueWait = cmp.Or(cfg.RequestQueueWait, DefaultRequestQueueWait)
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, mux: http.NewServeMux(),
+		requests: newGate(cfg.MaxRequests), tenants: tenantGates{slots: cfg.TenantMaxRequests}}
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
 		s.origin = strings.ToLower(u.Scheme + "://" + u.Host)
 		s.secureCookies = u.Scheme == "https"
@@ -133,7 +153,7 @@ func New(cfg Config, deps Deps) *Server {
 	s.api = humago.New(s.mux, humaConfig())
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
-	s.handler = s.logRequests(s.recoverPanics(s.secureHeaders(s.limitBody(http.HandlerFunc(s.route)))))
+	s.handler = s.logRequests(s.recoverPanics(s.secureHeaders(s.shedLoad(s.limitBody(http.HandlerFunc(s.route))))))
 	return s
 }
 

@@ -1,6 +1,7 @@
 // Package audit verifies a tenant's hash-chained audit log. Events are
-// appended by the store inside the transaction of the change they record;
-// this package proves afterwards that none was edited, deleted or reordered.
+// written by the store inside the transaction of the change they record and
+// linked into the chain in batches after the commit; this package proves
+// afterwards that no linked event was edited, deleted or reordered.
 package audit
 
 import (

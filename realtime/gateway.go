@@ -37,8 +37,12 @@ type Store interface {
 	EventMessage(ctx context.Context, tenantID, messageID string, forSender bool) (*whitecross.Message, error)
 	EventDelivery(ctx context.Context, tenantID, deliveryID string) (*whitecross.Delivery, error)
 	ThreadAudience(ctx context.Context, threadID string) ([]string, error)
+	// Messagers, FilterMessageable and ReachProfiles are presence's
+	// reach index (presence_index.go); FindTenantByID its setting.
 	Messagers(ctx context.Context, tenantID, userID string, candidates []string) ([]string, error)
 	FilterMessageable(ctx context.Context, ids []string) (map[string]bool, error)
+	ReachProfiles(ctx context.Context, tenantID string, userIDs []string) (map[string]whitecross.ReachProfile, error)
+	FindTenantByID(ctx context.Context, id string) (*whitecross.Tenant, error)
 	// SessionActors returns the live sessions among ids (by lower-case
 	// id), with their tenant and current role.
 	SessionActors(ctx context.Context, sessionIDs []string) (map[string]*whitecross.Actor, error)
@@ -54,16 +58,22 @@ type Authenticator func(r *http.Request) (*whitecross.Actor, time.Time, error)
 
 // Defaults of Config.
 const (
-	DefaultSendBuffer     = 256
-	DefaultTick           = time.Second
-	DefaultPingEvery      = 30 * time.Second
-	DefaultSessionEvery   = 30 * time.Second
-	DefaultWriteTimeout   = 10 * time.Second
-	DefaultResumeWait     = 2 * time.Second
-	DefaultPresenceGrace  = 5 * time.Second
-	DefaultTypingInterval = 2 * time.Second
-	DefaultTypingTimeout  = 6 * time.Second
-	DefaultHeartbeat      = 10 * time.Second
+	DefaultSendBuffer    = 256
+	DefaultTick          = time.Second
+	DefaultPingEvery     = 30 * time.Second
+	DefaultSessionEvery  = 30 * time.Second
+	DefaultWriteTimeout  = 10 * time.Second
+	DefaultResumeWait    = 2 * time.Second
+	DefaultPresenceGrace = 5 * time.Second
+	// DefaultPresenceBatch is presence's batch window: changes within it
+	// coalesce, and each watcher gets at most one frame per user.
+	DefaultPresenceBatch = 250 * time.Millisecond
+	// DefaultPresenceRefresh is how often a district's presence setting
+	// and reach index are read again (presence_index.go).
+	DefaultPresenceRefresh = time.Minute
+	DefaultTypingInterval  = 2 * time.Second
+	DefaultTypingTimeout   = 6 * time.Second
+	DefaultHeartbeat       = 10 * time.Second
 	// DefaultStoreTimeout bounds each database call and broker publish
 	// of the gateway. They take milliseconds; a stalled database or
 	// broker must fail the call (the client is told to try again, or the
@@ -100,6 +110,10 @@ type Config struct {
 	ResumeWait time.Duration
 	// PresenceGrace delays "offline" after a user's last tab closes (5 s).
 	PresenceGrace time.Duration
+	// PresenceBatch is the window within which presence changes coalesce
+	// into one flush (250 ms); PresenceRefresh how often each district's
+	// presence setting and reach index are read again (1 min).
+	PresenceBatch, PresenceRefresh time.Duration
 	// TypingInterval is the least time between two relayed "started" of a
 	// user in a thread (2 s); TypingTimeout ends a "started" that no
 	// "stopped" followed (6 s).
@@ -112,8 +126,8 @@ type Config struct {
 	// message content, a read frame, a thread's audience, presence and
 	// session checks) and each broker publish (DefaultStoreTimeout).
 	StoreTimeout time.Duration
-	// DisablePresence turns presence off (load tests of huge tenants:
-	// each change is one query over the tenant's connected users).
+	// DisablePresence turns presence off for every district of this
+	// gateway (each district can turn it off too: TenantSettings.Presence).
 	DisablePresence bool
 }
 
@@ -132,6 +146,8 @@ func (cfg *Config) defaults() {
 	def(&cfg.WriteTimeout, DefaultWriteTimeout)
 	def(&cfg.ResumeWait, DefaultResumeWait)
 	def(&cfg.PresenceGrace, DefaultPresenceGrace)
+	def(&cfg.PresenceBatch, DefaultPresenceBatch)
+	def(&cfg.PresenceRefresh, DefaultPresenceRefresh)
 	def(&cfg.TypingInterval, DefaultTypingInterval)
 	def(&cfg.TypingTimeout, DefaultTypingTimeout)
 	def(&cfg.Heartbeat, DefaultHeartbeat)

@@ -4,12 +4,10 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"whitecross"
 )
 
 // presence tracks who is online on any instance and tells the people who
-// may message a user (Store.Messagers) when that user comes and goes.
+// may message a user when that user comes and goes.
 //
 // A user is online while any instance has a connection of theirs. Each
 // instance announces its own users on the broker: online at their first
@@ -18,58 +16,54 @@ import (
 // instance says hello, and nobody when it says bye. An instance not heard
 // from for three heartbeats is taken as gone.
 //
-// Every instance then decides for its own connections who is told: that is
-// one store query over the tenant's users connected here per change, done
-// by one worker goroutine that coalesces changes of the same user, so a
-// burst of connections delays presence rather than loading the database.
+// The cost follows changes, not connected users: events only mark a user
+// changed in their district's state (presenceTenant); one worker flushes
+// the changes every PresenceBatch, so a user who comes and goes within one
+// batch costs at most one frame per watcher, and each change is encoded
+// once and handed to the watchers a reach index names (presence_index.go)
+// without asking the database who they are. A new connection's snapshot is
+// read from the same state. A district whose presence setting is off
+// (TenantSettings.Presence) has no state and costs nothing.
 type presence struct {
 	g *Gateway
 
 	mu        sync.Mutex
-	online    map[string]*presenceEntry      // user -> instances where online
-	byTenant  map[string]map[string]struct{} // tenant -> users online anywhere
-	pending   map[string]pendingOffline      // local user -> when to announce offline
-	instances map[string]time.Time           // other instance -> last heard
-	announced map[string]struct{}            // users last announced online here
+	tenants   map[string]*presenceTenant
+	instances map[string]time.Time // other instance -> last heard
 	lastBeat  time.Time
 
-	wmu   sync.Mutex
-	jobs  map[presenceKey]presenceJob
-	order []presenceKey
-	wake  chan struct{}
-}
-
-type presenceEntry struct {
-	tenant string
-	where  map[string]struct{}
-}
-
-type pendingOffline struct {
-	tenant string
-	at     time.Time
-}
-
-// presenceKey coalesces work: one announcement per user, one snapshot per
-// connection.
-type presenceKey struct {
-	user string
-	conn uint64
-}
-
-// presenceJob announces user's status to the connections here (conn nil),
-// or sends conn the snapshot of who is online.
-type presenceJob struct {
-	tenant, user string
-	conn         *conn
+	fmu  sync.Mutex    // one flush at a time
+	wake chan struct{} // something waits for the next flush
 }
 
 func newPresence(g *Gateway) *presence {
-	return &presence{g: g, online: map[string]*presenceEntry{}, byTenant: map[string]map[string]struct{}{},
-		pending: map[string]pendingOffline{}, instances: map[string]time.Time{}, announced: map[string]struct{}{},
-		jobs: map[presenceKey]presenceJob{}, wake: make(chan struct{}, 1)}
+	return &presence{g: g, tenants: map[string]*presenceTenant{}, instances: map[string]time.Time{},
+		wake: make(chan struct{}, 1)}
 }
 
 func (p *presence) off() bool { return p.g.cfg.DisablePresence }
+
+// signal asks the worker for a flush at the end of the batch window.
+func (p *presence) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// tenantLocked returns tenantID's state, created (setting not yet read)
+// when missing; nil when the district has presence off.
+func (p *presence) tenantLocked(tenantID string) *presenceTenant {
+	t := p.tenants[tenantID]
+	if t == nil {
+		t = newPresenceTenant(tenantID)
+		p.tenants[tenantID] = t
+	}
+	if t.setting == settingOff {
+		return nil
+	}
+	return t
+}
 
 // localOnline records a user's first connection here.
 func (p *presence) localOnline(tenant, user string) {
@@ -77,64 +71,45 @@ func (p *presence) localOnline(tenant, user string) {
 		return
 	}
 	p.mu.Lock()
-	if _, ok := p.pending[user]; ok {
-		delete(p.pending, user) // back within the grace period: no change
-		p.mu.Unlock()
+	defer p.mu.Unlock()
+	t := p.tenantLocked(tenant)
+	if t == nil {
 		return
 	}
-	changed := p.applyLocked(p.g.instance, tenant, user, true)
-	p.mu.Unlock()
-	if changed {
-		p.queue(presenceJob{tenant: tenant, user: user})
+	if _, ok := t.pending[user]; ok {
+		delete(t.pending, user) // back within the grace period: no change
+		return
 	}
-	p.g.publish(context.Background(), &wireMsg{Kind: kindPresence, Tenant: tenant, Users: []string{user}, Online: true})
+	t.set(p.g.instance, user, true)
+	t.out[user] = true
+	p.signal()
 }
 
-// localGone records that a user's last connection here closed.
+// localGone records that a user's last connection here closed: offline
+// once the grace period ends (tick).
 func (p *presence) localGone(tenant, user string) {
 	if p.off() {
 		return
 	}
 	p.mu.Lock()
-	p.pending[user] = pendingOffline{tenant: tenant, at: p.g.cfg.Now().Add(p.g.cfg.PresenceGrace)}
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	if t := p.tenantLocked(tenant); t != nil {
+		t.pending[user] = p.g.cfg.Now().Add(p.g.cfg.PresenceGrace)
+	}
 }
 
-// applyLocked sets whether user is online on instance inst and reports
-// whether that changed the user's status.
-func (p *presence) applyLocked(inst, tenant, user string, on bool) bool {
-	e := p.online[user]
-	before := e != nil
-	if on {
-		if e == nil {
-			e = &presenceEntry{tenant: tenant, where: map[string]struct{}{}}
-			p.online[user] = e
-		}
-		e.where[inst] = struct{}{}
-	} else if e != nil {
-		delete(e.where, inst)
-		if len(e.where) == 0 {
-			delete(p.online, user)
-		}
+// snapshot queues, for a new connection, presence online of every user
+// online now whom its user may message (sent at the next flush).
+func (p *presence) snapshot(c *conn) {
+	if p.off() {
+		return
 	}
-	after := p.online[user] != nil
-	if before == after {
-		return false
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if t := p.tenantLocked(c.actor.TenantID); t != nil {
+		t.snaps[c] = struct{}{}
+		p.signal()
 	}
-	set := p.byTenant[tenant]
-	if after {
-		if set == nil {
-			set = map[string]struct{}{}
-			p.byTenant[tenant] = set
-		}
-		set[user] = struct{}{}
-	} else if set != nil {
-		delete(set, user)
-		if len(set) == 0 {
-			delete(p.byTenant, tenant)
-		}
-	}
-	return true
 }
 
 // remote applies another instance's announcement.
@@ -143,17 +118,16 @@ func (p *presence) remote(inst, tenant string, users []string, on bool) {
 		return
 	}
 	p.heard(inst)
-	var changed []string
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.tenantLocked(tenant)
+	if t == nil {
+		return
+	}
 	for _, u := range users {
-		if p.applyLocked(inst, tenant, u, on) {
-			changed = append(changed, u)
-		}
+		t.set(inst, u, on)
 	}
-	p.mu.Unlock()
-	for _, u := range changed {
-		p.queue(presenceJob{tenant: tenant, user: u})
-	}
+	p.signal()
 }
 
 // heard records that instance inst is alive.
@@ -172,18 +146,17 @@ func (p *presence) peers() int {
 
 // instanceGone takes every user of instance inst offline there.
 func (p *presence) instanceGone(inst string) {
-	var jobs []presenceJob
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	delete(p.instances, inst)
-	for u, e := range p.online {
-		if _, ok := e.where[inst]; ok && p.applyLocked(inst, e.tenant, u, false) {
-			jobs = append(jobs, presenceJob{tenant: e.tenant, user: u})
+	for _, t := range p.tenants {
+		for id, u := range t.users {
+			if _, ok := u.where[inst]; ok {
+				t.set(inst, id, false)
+			}
 		}
 	}
-	p.mu.Unlock()
-	for _, j := range jobs {
-		p.queue(j)
-	}
+	p.signal()
 }
 
 // announceLocal publishes every user online here, for an instance that
@@ -193,12 +166,16 @@ func (p *presence) announceLocal(ctx context.Context) {
 		return
 	}
 	byTenant := map[string][]string{}
-	for u, t := range p.g.hub.users() {
-		byTenant[t] = append(byTenant[t], u)
-	}
 	p.mu.Lock()
-	for u, po := range p.pending {
-		byTenant[po.tenant] = append(byTenant[po.tenant], u)
+	for u, tenant := range p.g.hub.users() {
+		if t := p.tenants[tenant]; t == nil || t.setting != settingOff {
+			byTenant[tenant] = append(byTenant[tenant], u)
+		}
+	}
+	for _, t := range p.tenants {
+		for u := range t.pending {
+			byTenant[t.id] = append(byTenant[t.id], u)
+		}
 	}
 	p.mu.Unlock()
 	for t, users := range byTenant {
@@ -206,27 +183,16 @@ func (p *presence) announceLocal(ctx context.Context) {
 	}
 }
 
-// tick announces offline the users whose grace period ended, forgets
-// instances not heard from, and sends this instance's heartbeat.
+// tick takes offline the users whose grace period ended, marks districts
+// whose setting and reach index are due for a refresh, forgets instances
+// not heard from, and sends this instance's heartbeat.
 func (p *presence) tick(ctx context.Context, now time.Time) {
 	if p.off() {
 		return
 	}
-	var jobs []presenceJob
-	gone := map[string][]string{} // tenant -> users offline here
 	p.mu.Lock()
-	for u, po := range p.pending {
-		if now.Before(po.at) {
-			continue
-		}
-		delete(p.pending, u)
-		if p.g.hub.has(u) {
-			continue
-		}
-		gone[po.tenant] = append(gone[po.tenant], u)
-		if p.applyLocked(p.g.instance, po.tenant, u, false) {
-			jobs = append(jobs, presenceJob{tenant: po.tenant, user: u})
-		}
+	for _, t := range p.tenants {
+		p.expireLocked(t, now)
 	}
 	var silent []string
 	for inst, at := range p.instances {
@@ -239,12 +205,6 @@ func (p *presence) tick(ctx context.Context, now time.Time) {
 		p.lastBeat = now
 	}
 	p.mu.Unlock()
-	for _, j := range jobs {
-		p.queue(j)
-	}
-	for t, users := range gone {
-		p.g.publishUsers(ctx, wireMsg{Kind: kindPresence, Tenant: t}, users)
-	}
 	for _, inst := range silent {
 		p.instanceGone(inst)
 	}
@@ -253,33 +213,29 @@ func (p *presence) tick(ctx context.Context, now time.Time) {
 	}
 }
 
-// snapshot queues, for a new connection, presence online of every user
-// online now whom its user may message.
-func (p *presence) snapshot(c *conn) {
-	if p.off() {
-		return
+// expireLocked ends t's grace periods that are over and marks t for a
+// refresh when its setting was read PresenceRefresh ago.
+func (p *presence) expireLocked(t *presenceTenant, now time.Time) {
+	for u, at := range t.pending {
+		if now.Before(at) {
+			continue
+		}
+		delete(t.pending, u)
+		if p.g.hub.has(u) {
+			continue
+		}
+		t.set(p.g.instance, u, false)
+		t.out[u] = false
+		p.signal()
 	}
-	p.queue(presenceJob{tenant: c.actor.TenantID, user: c.actor.UserID, conn: c})
-}
-
-func (p *presence) queue(j presenceJob) {
-	k := presenceKey{user: j.user}
-	if j.conn != nil {
-		k = presenceKey{conn: j.conn.id}
-	}
-	p.wmu.Lock()
-	if _, ok := p.jobs[k]; !ok {
-		p.order = append(p.order, k)
-	}
-	p.jobs[k] = j
-	p.wmu.Unlock()
-	select {
-	case p.wake <- struct{}{}:
-	default:
+	if t.setting != settingUnknown && !t.refresh && now.Sub(t.checked) >= p.g.cfg.PresenceRefresh {
+		t.refresh = true
+		p.signal()
 	}
 }
 
-// run does the queued work, one job at a time, until ctx ends.
+// run flushes the changes PresenceBatch after the first one of a batch,
+// until ctx ends.
 func (p *presence) run(ctx context.Context) {
 	for {
 		select {
@@ -287,97 +243,13 @@ func (p *presence) run(ctx context.Context) {
 			return
 		case <-p.wake:
 		}
-		for {
-			p.wmu.Lock()
-			if len(p.order) == 0 {
-				p.order = nil
-				p.wmu.Unlock()
-				break
-			}
-			k := p.order[0]
-			p.order = p.order[1:]
-			j := p.jobs[k]
-			delete(p.jobs, k)
-			p.wmu.Unlock()
-			if j.conn != nil {
-				p.sendSnapshot(ctx, j.conn)
-			} else {
-				p.announce(ctx, j.tenant, j.user)
-			}
-		}
-	}
-}
-
-// announce tells the connections here that may message user its status,
-// unless they were already told it.
-func (p *presence) announce(ctx context.Context, tenant, user string) {
-	p.mu.Lock()
-	online := p.online[user] != nil
-	_, told := p.announced[user]
-	if online && told {
-		p.mu.Unlock()
-		return
-	}
-	if online {
-		p.announced[user] = struct{}{}
-	} else {
-		delete(p.announced, user)
-	}
-	p.mu.Unlock()
-	var candidates []string
-	for _, u := range p.g.hub.tenantUsers(tenant) {
-		if u != user {
-			candidates = append(candidates, u)
-		}
-	}
-	if len(candidates) == 0 {
-		return
-	}
-	sctx, cancel := p.g.storeContext(ctx)
-	to, err := p.g.cfg.Store.Messagers(sctx, tenant, user, candidates)
-	cancel()
-	if err != nil {
-		if whitecross.ErrorCode(err) != whitecross.ENOTFOUND {
-			p.g.log.Error("realtime: presence audience", "user_id", user, "error", err.Error())
-		}
-		return
-	}
-	status := statusOffline
-	if online {
-		status = statusOnline
-	}
-	p.g.hub.sendEphemeral(to, encodeFrame(framePresence, 0, presenceData{UserID: user, Status: status}))
-}
-
-// sendSnapshot sends c presence online for each user online now whom c's
-// user may message.
-func (p *presence) sendSnapshot(ctx context.Context, c *conn) {
-	if c.isClosed() {
-		return
-	}
-	p.mu.Lock()
-	var ids []string
-	for u := range p.byTenant[c.actor.TenantID] {
-		if u != c.actor.UserID {
-			ids = append(ids, u)
-		}
-	}
-	p.mu.Unlock()
-	asUser := whitecross.NewContextWithActor(ctx, c.actor)
-	for len(ids) > 0 {
-		n := min(len(ids), whitecross.MaxRecipientIDs)
-		sctx, cancel := p.g.storeContext(asUser)
-		ok, err := p.g.cfg.Store.FilterMessageable(sctx, ids[:n])
-		cancel()
-		if err != nil {
-			p.g.log.Error("realtime: presence snapshot", "user_id", c.actor.UserID, "error", err.Error())
+		t := time.NewTimer(p.g.cfg.PresenceBatch)
+		select {
+		case <-ctx.Done():
+			t.Stop()
 			return
+		case <-t.C:
 		}
-		for _, u := range ids[:n] {
-			if ok[u] {
-				c.send(encodeFrame(framePresence, 0, presenceData{UserID: u, Status: statusOnline}), true)
-			}
-		}
-		ids = ids[n:]
+		p.flush(ctx)
 	}
 }

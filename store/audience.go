@@ -157,7 +157,7 @@ func audienceSQL(a *whitecross.Actor, sp *audienceSpec, args *queryArgs) (with, 
 	}
 	// A guardian belongs through a student they have custody of, which
 	// must itself match every dimension given (location and grade).
-	student := `ag.user_id = u.id AND ag.custody`
+	student := `ag.user_id = u.id AND ag.custody AND ast.deactivated_at IS NULL`
 	if locs {
 		student += ` AND ast.location_id IN (SELECT id FROM aud_loc)`
 	}

@@ -13,13 +13,15 @@ var _ whitecross.AuditStore = (*Store)(nil)
 
 // AppendAudit implements whitecross.AuditStore in a transaction of its own.
 func (s *Store) AppendAudit(ctx context.Context, e *whitecross.AuditEvent) error {
-	return s.db.InTx(ctx, func(tx *Tx) error { return s.appendAuditTx(ctx, tx, e) })
+	return s.db.InTx(ctx, func(tx *Tx) error { return s.AppendAuditTx(ctx, tx, e) })
 }
 
-// appendAuditTx appends e inside tx, so that a change and its audit event
-// commit together. The chain head row serialises appenders of one tenant:
-// PostgreSQL locks it for the update, SQLite has a single writer.
-func (s *Store) appendAuditTx(ctx context.Context, tx *Tx, e *whitecross.AuditEvent) error {
+// AppendAuditTx records e inside tx, so that a change and its audit event
+// commit together: the event is durable exactly when tx commits and never
+// exists if it rolls back. It is written unlinked, touching no row another
+// request writes; once tx commits the linker (audit_link.go) gives it its
+// place in the tenant's chain. e.TenantID is required.
+func (s *Store) AppendAuditTx(ctx context.Context, tx *Tx, e *whitecross.AuditEvent) error {
 	if e.TenantID == "" {
 		return fmt.Errorf("append audit: tenant id required")
 	}
@@ -30,31 +32,21 @@ func (s *Store) appendAuditTx(ctx context.Context, tx *Tx, e *whitecross.AuditEv
 	if e.Outcome == "" {
 		e.Outcome = whitecross.OutcomeSuccess
 	}
-	// Take (or create) the head; the UPDATE locks it on PostgreSQL.
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (tenant_id) DO NOTHING`, e.TenantID, []byte{}); err != nil {
-		return fmt.Errorf("audit head: %w", err)
-	}
-	var head whitecross.AuditHead
-	if err := tx.QueryRow(ctx, `UPDATE audit_heads SET seq = seq + 1 WHERE tenant_id = $1 RETURNING seq - 1, hash`, e.TenantID).Scan(&head.Seq, &head.Hash); err != nil {
-		return fmt.Errorf("audit head: %w", err)
-	}
-	e.Seq = head.Seq + 1
-	e.PrevHash = head.Hash
-	if e.PrevHash == nil {
-		e.PrevHash = []byte{}
-	}
-	e.Hash = e.ChainHash(e.PrevHash)
 	e.StoredDetail = e.CanonicalDetail()
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_events
-		(tenant_id, seq, at, actor_id, action, target_type, target_id, outcome, client_ip, detail, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		e.TenantID, e.Seq, e.At, e.ActorID, e.Action, e.TargetType, e.TargetID, e.Outcome, e.ClientIP, string(e.StoredDetail), e.PrevHash, e.Hash); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO audit_pending
+		(tenant_id, at, actor_id, action, target_type, target_id, outcome, client_ip, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		e.TenantID, e.At, e.ActorID, e.Action, e.TargetType, e.TargetID, e.Outcome, e.ClientIP, string(e.StoredDetail)); err != nil {
 		return fmt.Errorf("insert audit event: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE audit_heads SET hash = $2 WHERE tenant_id = $1`, e.TenantID, e.Hash); err != nil {
-		return fmt.Errorf("audit head: %w", err)
-	}
+	tenantID := e.TenantID
+	tx.AfterCommit(func() { s.auditCommitted(tenantID) })
 	return nil
+}
+
+// appendAuditTx is AppendAuditTx for the store's own callers.
+func (s *Store) appendAuditTx(ctx context.Context, tx *Tx, e *whitecross.AuditEvent) error {
+	return s.AppendAuditTx(ctx, tx, e)
 }
 
 // auditTx records an event by the caller in ctx inside tx.

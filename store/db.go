@@ -104,8 +104,21 @@ func OpenPostgres(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
 	}
+	if !strings.Contains(url, "pool_max_conns=") {
+		cfg.MaxConns = DefaultPostgresConns
+	}
 	return OpenPostgresConfig(ctx, cfg)
 }
+
+// DefaultPostgresConns is the connection pool's size unless DATABASE_URL
+// sets pool_max_conns. pgx's own default (the larger of 4 and the CPUs) is
+// less than one instance holds at once: each running dispatch job keeps a
+// connection for its whole run (4 urgent and 2 bulk workers by default),
+// River's producers poll on theirs, and delivery workers record outcomes,
+// so a one-recipient send waited for a connection behind a large message's
+// dispatch batches. 20 leaves requests at least 12 of their own; five
+// instances stay within PostgreSQL's default max_connections of 100.
+const DefaultPostgresConns = 20
 
 // OpenPostgresConfig connects a pgx pool with cfg (tests set search_path).
 func OpenPostgresConfig(ctx context.Context, cfg *pgxpool.Config) (*DB, error) {
@@ -170,6 +183,19 @@ type Tx struct {
 	Querier
 	pgx pgx.Tx
 	sql *sql.Tx
+	// committed run after a successful commit (see AfterCommit).
+	committed []func()
+}
+
+// AfterCommit runs f once tx has committed, and never if it rolls back:
+// for work that must follow the change (linking its audit events).
+func (tx *Tx) AfterCommit(f func()) { tx.committed = append(tx.committed, f) }
+
+// runCommitted runs the AfterCommit functions of a committed tx.
+func (tx *Tx) runCommitted() {
+	for _, f := range tx.committed {
+		f()
+	}
 }
 
 // PgxTx returns the pgx transaction (PostgreSQL), or nil.
@@ -187,20 +213,30 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 			return fmt.Errorf("begin: %w", err)
 		}
 		defer ptx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after commit
-		if err := fn(&Tx{Querier: pgxQuerier{ptx}, pgx: ptx}); err != nil {
+		tx := &Tx{Querier: pgxQuerier{ptx}, pgx: ptx}
+		if err := fn(tx); err != nil {
 			return err
 		}
-		return ptx.Commit(ctx)
+		if err := ptx.Commit(ctx); err != nil {
+			return err
+		}
+		tx.runCommitted()
+		return nil
 	}
 	stx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer stx.Rollback() //nolint:errcheck // no-op after commit
-	if err := fn(&Tx{Querier: sqlQuerier{stx}, sql: stx}); err != nil {
+	tx := &Tx{Querier: sqlQuerier{stx}, sql: stx}
+	if err := fn(tx); err != nil {
 		return err
 	}
-	return stx.Commit()
+	if err := stx.Commit(); err != nil {
+		return err
+	}
+	tx.runCommitted()
+	return nil
 }
 
 // pgxQuerier adapts a pgx pool or transaction.

@@ -116,3 +116,14 @@ func idTimePrefix(t time.Time) string {
 	h := fmt.Sprintf("%012x", ms)
 	return h[:8] + "-" + h[8:]
 }
+
+// valuePlaceholders is placeholders() for the VALUES of a bulk statement
+// that has no other parameter: anonymous "?" on SQLite, which numbers
+// them in order, where a "$N" is a name looked up in a list (a cost that
+// grows with the square of a statement's thousands of values).
+func (db *DB) valuePlaceholders(from, n int) string {
+	if db.pool != nil {
+		return placeholders(from, n)
+	}
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}

@@ -91,7 +91,7 @@ placed_above(id) AS (
 		args = append(args, anySlice(locations)...)
 	}
 	rows, err := q.Query(ctx, with+`SELECT DISTINCT st.id FROM guardianships g JOIN students st ON st.id = g.student_id
-		WHERE g.tenant_id = $1 AND g.user_id = $2 AND NOT g.custody AND `+near+` ORDER BY st.id`, args...)
+		WHERE g.tenant_id = $1 AND g.user_id = $2 AND NOT g.custody AND st.deactivated_at IS NULL AND `+near+` ORDER BY st.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("non-custodial links: %w", err)
 	}

@@ -23,6 +23,9 @@ type Store struct {
 	// It is atomic: serve sets it once the gateway exists, while the
 	// queue's workers already commit.
 	notifier atomic.Pointer[whitecross.EventNotifier]
+	// auditLinker links committed audit events into their chains; nil
+	// links each commit's events at once (see audit_link.go).
+	auditLinker atomic.Pointer[AuditLinker]
 	// pushGuard decides which push endpoints may be registered.
 	pushGuard netguard.Guard
 }

@@ -182,7 +182,7 @@ func (s *Store) ListStudents(ctx context.Context) ([]*whitecross.Student, error)
 func (s *Store) listStudents(ctx context.Context, a *whitecross.Actor, and string, args ...any) ([]*whitecross.Student, error) {
 	r := reach{a}
 	q := s.db.Reader()
-	rows, err := q.Query(ctx, reachWith+`SELECT `+studentColumns+` FROM students st WHERE st.tenant_id = $1 AND `+
+	rows, err := q.Query(ctx, reachWith+`SELECT `+studentColumns+` FROM students st WHERE st.tenant_id = $1 AND st.deactivated_at IS NULL AND `+
 		r.visibleStudent("st")+` `+and+` ORDER BY LOWER(st.name), st.id`, append(r.args(), args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list students: %w", err)

@@ -109,7 +109,7 @@ func userLocationFilter(a *whitecross.Actor, loc string) (with, cond string) {
 	}
 	cond = `(EXISTS (SELECT 1 FROM user_locations fl WHERE fl.user_id = u.id AND fl.location_id IN (SELECT id FROM reach_filter))
 		OR (u.role = 'GUARDIAN' AND EXISTS (SELECT 1 FROM guardianships fg JOIN students fs ON fs.id = fg.student_id
-			WHERE fg.user_id = u.id` + custody + ` AND fs.location_id IN (SELECT id FROM reach_filter))))`
+			WHERE fg.user_id = u.id` + custody + ` AND fs.deactivated_at IS NULL AND fs.location_id IN (SELECT id FROM reach_filter))))`
 	return with, cond
 }
 

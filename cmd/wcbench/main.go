@@ -7,6 +7,12 @@
 //	wcbench setup --users 20000            # bench tenant, users, sessions -> wcbench-tokens.json
 //	wcbench run --conns 20000 --duration 1m
 //	wcbench logins --server http://127.0.0.1:8080 --pid PID --n 40   # sign-in bursts
+//	wcbench compare --whitecross-bin bin/whitecross --centrifugo-bin bin/centrifugo --conns 5000
+//
+// compare runs run's scenario against whitecross and against a Centrifugo
+// v6 it starts (built from the tools/centrifugo module, never a
+// dependency of whitecross), rounds interleaved, and prints both columns
+// with their ratios.
 //
 // setup writes into the server's database (the same DATABASE_URL or data
 // dir as `whitecross serve`); run talks to the server over HTTP only, and
@@ -36,6 +42,7 @@ const usage = `Usage:
   wcbench setup [flags]   create the bench tenant, its users and sessions (writes the tokens file)
   wcbench run [flags]     connect, measure, report
   wcbench logins [flags]  bursts of parallel sign-ins: answers and the server's peak memory
+  wcbench compare [flags] the run's scenario against whitecross and a Centrifugo it starts, side by side
 `
 
 // run is the program with its surroundings passed in; it returns the exit
@@ -51,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = setup(ctx, args[1:], getenv, stdout)
 	case "run":
 		err = runBench(ctx, args[1:], getenv, stdout, stderr)
+	case "compare":
+		err = runCompare(ctx, args[1:], getenv, stdout, stderr)
 	case "logins":
 		err = runLogins(ctx, args[1:], stdout)
 	case "worker":

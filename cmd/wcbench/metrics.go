@@ -23,6 +23,20 @@ type serverSample struct {
 	MaxFDs     float64 // process_max_fds: the server's open-file limit
 }
 
+// add sums s into the servers' total; the open-file limit is the
+// lowest.
+func (sum *serverSample) add(s serverSample) {
+	sum.RSS += s.RSS
+	sum.HeapInuse += s.HeapInuse
+	sum.StackInuse += s.StackInuse
+	sum.Goroutines += s.Goroutines
+	sum.CPUSeconds += s.CPUSeconds
+	sum.OpenFDs += s.OpenFDs
+	if sum.MaxFDs == 0 || s.MaxFDs < sum.MaxFDs {
+		sum.MaxFDs = s.MaxFDs
+	}
+}
+
 // sampledMetrics maps the metric names read to their fields.
 var sampledMetrics = map[string]func(*serverSample) *float64{
 	"process_resident_memory_bytes": func(s *serverSample) *float64 { return &s.RSS },
@@ -35,8 +49,9 @@ var sampledMetrics = map[string]func(*serverSample) *float64{
 }
 
 // sampleServer reads GET /metrics of the server at base (bearer token
-// optional) and, when pid > 0, takes the RSS from /proc/<pid>/status
-// instead (for a server without the process collector).
+// optional) and, when pid > 0, takes the RSS from /proc/<pid>/status and
+// the CPU from /proc/<pid>/stat instead (for a server without the process
+// collector, and so that two servers are read the same way).
 func sampleServer(ctx context.Context, hc *http.Client, base, token string, pid int) (serverSample, error) {
 	var s serverSample
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
@@ -63,6 +78,9 @@ func sampleServer(ctx context.Context, hc *http.Client, base, token string, pid 
 			return s, err
 		}
 		s.RSS = rss
+		if s.CPUSeconds, err = procCPU(pid); err != nil {
+			return s, err
+		}
 	}
 	return s, nil
 }
@@ -115,6 +133,40 @@ func parseStatusField(status, field string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in the server's /proc status", field)
+}
+
+// clockTicks is Linux's USER_HZ, the unit of /proc/<pid>/stat's times:
+// 100 on every architecture Go supports (sysconf needs cgo).
+const clockTicks = 100
+
+// procCPU reads the user and system CPU seconds a process has used.
+func procCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read server CPU: %w", err)
+	}
+	return parseStatCPU(string(b))
+}
+
+// parseStatCPU returns utime+stime of a /proc/<pid>/stat line in seconds.
+// The command name (field 2) may hold spaces and parentheses, so fields
+// are counted from after its last ')': utime and stime are fields 14 and
+// 15, the 12th and 13th after it.
+func parseStatCPU(stat string) (float64, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("unreadable /proc stat: %.60q", stat)
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("unreadable /proc stat: %.60q", stat)
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64)
+	stime, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("unreadable /proc stat times: %q %q", f[11], f[12])
+	}
+	return float64(utime+stime) / clockTicks, nil
 }
 
 // loadAverage is the machine's 1-minute load average (0 when unreadable):

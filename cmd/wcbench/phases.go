@@ -23,9 +23,7 @@ func (b *bench) connect(ctx context.Context, p *pool) error {
 	for wi, w := range p.workers {
 		feeding.Go(func() {
 			for i := wi; i < b.cfg.conns; i += len(p.workers) {
-				op := workerOp{Op: "dial", Conn: i, URL: wsURL(b.cfg.servers[i%len(b.cfg.servers)]),
-					Src: sourceFor(srcs, i).String(), Token: b.users[i].AccessToken}
-				if w.send(op) != nil {
+				if w.send(b.sys.dialOp(i, sourceFor(srcs, i).String())) != nil {
 					return
 				}
 			}
@@ -60,10 +58,10 @@ func (b *bench) connect(ctx context.Context, p *pool) error {
 }
 
 // oneToOne sends 1:1 messages between random connected users at --rate
-// for --duration through POST /api/v1/messages, each to a server chosen
-// round-robin (so with several servers most cross the broker), and
+// for --duration (whitecross: POST /api/v1/messages, each to a server
+// chosen round-robin, so with several servers most cross the broker), and
 // measures from just before the request until the recipient's socket
-// reads the message.created frame.
+// reads the message.
 func (b *bench) oneToOne(ctx context.Context) error {
 	if b.cfg.duration == 0 {
 		return nil
@@ -104,7 +102,7 @@ loop:
 		wg.Go(func() {
 			defer func() { <-sem }()
 			a := b.t.await(nonce, []int{r})
-			err := b.send(ctx, seq, s, nonce, []int{r})
+			err := b.sys.publish(ctx, seq, s, nonce, []int{r})
 			posted := time.Since(a.sent)
 			if err == nil {
 				t := time.NewTimer(10 * time.Second)
@@ -149,19 +147,7 @@ func pickPair(conns []int) (int, int) {
 	return conns[i], conns[j]
 }
 
-// send posts a message from the user of connection from to the users of
-// connections to, with the nonce in its subject, through server n mod k.
-func (b *bench) send(ctx context.Context, n, from int, nonce string, to []int) error {
-	ids := make([]string, len(to))
-	for i, c := range to {
-		ids[i] = b.users[c].ID
-	}
-	body := map[string]any{"recipient_ids": ids, "subject": subjectPrefix + nonce,
-		"body": "wcbench load test message", "category": "GENERAL", "priority": "LOW"}
-	return postJSON(ctx, b.hc, b.base(n), "/api/v1/messages", b.users[from].AccessToken, body, nil)
-}
-
-// fanOuts sends --fanouts messages from user 0 (the ADMIN) to --fanout
+// fanOuts sends --fanouts messages from user 0 (whitecross: the ADMIN) to --fanout
 // connected users each, one after the other, and measures the time until
 // each recipient's socket reads it.
 func (b *bench) fanOuts(ctx context.Context) error {
@@ -180,7 +166,7 @@ func (b *bench) fanOuts(ctx context.Context) error {
 		b.logf("fan-out %d of %d: one message to %d connected recipients", k+1, b.cfg.fanouts, len(recipients))
 		nonce := fmt.Sprintf("f:%d", k)
 		a := b.t.await(nonce, recipients)
-		err := b.send(ctx, k, 0, nonce, recipients)
+		err := b.sys.publish(ctx, k, 0, nonce, recipients)
 		fr := &fanOutReport{Recipients: len(recipients), Accept: ms(time.Since(a.sent))}
 		b.rep.FanOuts = append(b.rep.FanOuts, fr)
 		if err != nil {

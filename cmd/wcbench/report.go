@@ -9,6 +9,7 @@ import (
 
 // report is what a run measured.
 type report struct {
+	System     string  `json:"system"` // whitecross or centrifugo
 	Servers    int     `json:"servers"`
 	Conns      int     `json:"conns_requested"`
 	FileLimit  uint64  `json:"wcbench_open_file_limit"`
@@ -69,9 +70,14 @@ type memoryReport struct {
 	ServerOpenFDs         float64 `json:"server_open_fds"`
 	ServerOpenFileLimit   float64 `json:"server_open_file_limit"`
 	ServerCPUWhileConnect float64 `json:"server_cpu_seconds_connecting"`
+	// CPUPerConnect is the servers' CPU from before the first dial to
+	// the last connection up, per connection, in milliseconds.
+	CPUPerConnect float64 `json:"server_cpu_ms_per_connect"`
 }
 
-func (r *report) memory(before, after serverSample) {
+// memory records the servers' growth from before the connections to after
+// the settle wait, and the CPU used until the last one was up (held).
+func (r *report) memory(before, held, after serverSample) {
 	n := float64(max(r.Connected, 1))
 	r.Memory = &memoryReport{
 		RSSBeforeMiB: mib(before.RSS), RSSAfterMiB: mib(after.RSS),
@@ -82,6 +88,7 @@ func (r *report) memory(before, after serverSample) {
 		ServerOpenFDs:         after.OpenFDs,
 		ServerOpenFileLimit:   after.MaxFDs,
 		ServerCPUWhileConnect: math.Round((after.CPUSeconds-before.CPUSeconds)*10) / 10,
+		CPUPerConnect:         math.Round((held.CPUSeconds-before.CPUSeconds)/n*1e5) / 100,
 	}
 }
 
@@ -132,11 +139,13 @@ type fanOutReport struct {
 
 // print writes the report for people.
 func (r *report) print(w io.Writer) {
-	fmt.Fprintf(w, "\nwcbench: %d server(s), load average %.2f before, %.2f after\n", r.Servers, r.LoadBefore, r.LoadAfter)
+	fmt.Fprintf(w, "\nwcbench: %s, %d server(s), load average %.2f before, %.2f after\n", r.System, r.Servers, r.LoadBefore, r.LoadAfter)
 	if r.Stopped != "" {
 		fmt.Fprintf(w, "stopped early: %s\n", r.Stopped)
 	}
-	fmt.Fprintf(w, "token refresh:   %d in %.1fs (%.0f/s)\n", r.Refresh.Count, r.Refresh.Seconds, r.Refresh.PerSec)
+	if r.Refresh.Count > 0 {
+		fmt.Fprintf(w, "token refresh:   %d in %.1fs (%.0f/s)\n", r.Refresh.Count, r.Refresh.Seconds, r.Refresh.PerSec)
+	}
 	if r.SignIn.Count > 0 {
 		fmt.Fprintf(w, "sign-in:         %s each; all %d users would take ≈ %s one at a time\n", r.SignIn, r.Conns,
 			(time.Duration(r.Conns) * r.SignIn.P50).Round(time.Second))
@@ -149,8 +158,8 @@ func (r *report) print(w io.Writer) {
 	if m := r.Memory; m != nil {
 		fmt.Fprintf(w, "server memory:   RSS %.1f -> %.1f MiB: %.0f bytes per connection (Go heap+stacks %.0f, of which stacks %.0f), %.2f goroutines per connection\n",
 			m.RSSBeforeMiB, m.RSSAfterMiB, m.RSSPerConn, m.HeapStackPerConn, m.StackPerConn, m.GoroutinesPerConn)
-		fmt.Fprintf(w, "server files:    %.0f open, limit %.0f per process; %.1f CPU seconds to accept the connections\n",
-			m.ServerOpenFDs, m.ServerOpenFileLimit, m.ServerCPUWhileConnect)
+		fmt.Fprintf(w, "server files:    %.0f open, limit %.0f per process; %.2f ms of CPU per connection opened\n",
+			m.ServerOpenFDs, m.ServerOpenFileLimit, m.CPUPerConnect)
 		fmt.Fprintln(w, "                 (RSS is meaningful only on a freshly started server: Go keeps freed memory for a while)")
 		fmt.Fprintf(w, "server CPU idle: %.1f%% of one core while only holding the connections\n", r.IdleCPU*100)
 	}

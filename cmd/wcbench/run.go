@@ -40,6 +40,18 @@ type runConfig struct {
 func parseRun(args []string, getenv func(string) string) (*runConfig, error) {
 	fs := flag.NewFlagSet("wcbench run", flag.ContinueOnError)
 	cfg := &runConfig{}
+	finish := cfg.flags(fs, getenv)
+	fs.IntVar(&cfg.loginSample, "login-sample", 5, "users to sign in with the password, to measure what a sign-in costs")
+	fs.StringVar(&cfg.jsonOut, "json", "", "also write the report as JSON to this file")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return cfg, finish()
+}
+
+// flags registers the scenario's flags, shared by run and compare; the
+// function returned checks them after parsing.
+func (cfg *runConfig) flags(fs *flag.FlagSet, getenv func(string) string) func() error {
 	servers := fs.String("server", "http://127.0.0.1:8080", "the whitecross server(s), comma-separated; 127.0.0.1 only. Connection i goes to server i mod n")
 	fs.StringVar(&cfg.tokens, "tokens", "wcbench-tokens.json", "tokens file written by 'wcbench setup' (rewritten: refresh tokens are single use)")
 	fs.IntVar(&cfg.conns, "conns", 1000, "WebSocket connections to open, one per bench user (at most the users set up)")
@@ -53,61 +65,93 @@ func parseRun(args []string, getenv func(string) string) (*runConfig, error) {
 	fs.IntVar(&cfg.refreshConc, "refresh-concurrency", 4, "token refreshes at once")
 	fs.DurationVar(&cfg.settle, "settle", 10*time.Second, "wait after connecting before reading the servers' memory")
 	fs.StringVar(&cfg.metricsToken, "metrics-token", getenv("WHITECROSS_METRICS_TOKEN"), "bearer token of GET /metrics, when the server requires one")
-	pids := fs.String("server-pid", "", "server process id(s), comma-separated like --server: read RSS from /proc instead of /metrics")
-	fs.IntVar(&cfg.loginSample, "login-sample", 5, "users to sign in with the password, to measure what a sign-in costs")
-	fs.StringVar(&cfg.jsonOut, "json", "", "also write the report as JSON to this file")
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+	pids := fs.String("server-pid", "", "server process id(s), comma-separated like --server: read RSS and CPU from /proc instead of /metrics")
+	return func() error {
+		if err := cfg.parseServers(*servers, *pids); err != nil {
+			return err
+		}
+		return cfg.validate()
 	}
-	for s := range strings.SplitSeq(*servers, ",") {
+}
+
+// parseServers reads --server and --server-pid.
+func (cfg *runConfig) parseServers(servers, pids string) error {
+	for s := range strings.SplitSeq(servers, ",") {
 		u, err := parseServer(strings.TrimSpace(s))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cfg.servers = append(cfg.servers, u)
 	}
-	if *pids != "" {
-		for s := range strings.SplitSeq(*pids, ",") {
-			pid, err := strconv.Atoi(strings.TrimSpace(s))
-			if err != nil || pid <= 0 {
-				return nil, fmt.Errorf("--server-pid: %q is not a process id", s)
-			}
-			cfg.pids = append(cfg.pids, pid)
+	if pids == "" {
+		return nil
+	}
+	for s := range strings.SplitSeq(pids, ",") {
+		pid, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || pid <= 0 {
+			return fmt.Errorf("--server-pid: %q is not a process id", s)
 		}
-		if len(cfg.pids) != len(cfg.servers) {
-			return nil, fmt.Errorf("--server-pid: give one per --server")
-		}
+		cfg.pids = append(cfg.pids, pid)
 	}
-	switch {
-	case cfg.conns < 2 || cfg.conns > 1_000_000:
-		return nil, fmt.Errorf("--conns must be between 2 and 1000000")
-	case cfg.duration < 0 || cfg.duration > time.Hour:
-		return nil, fmt.Errorf("--duration must be between 0 and 1h")
-	case cfg.rate <= 0 || cfg.rate > 10000:
-		return nil, fmt.Errorf("--rate must be above 0 and at most 10000")
-	case cfg.fanout < 0 || cfg.fanout > 10000:
-		return nil, fmt.Errorf("--fanout must be between 0 and 10000 (the API's recipient limit)")
-	case cfg.fanouts < 0 || cfg.fanouts > 100:
-		return nil, fmt.Errorf("--fanouts must be between 0 and 100")
-	case cfg.perProcess < 1 || cfg.dialers < 1 || cfg.refreshConc < 1:
-		return nil, fmt.Errorf("--per-process, --dialers and --refresh-concurrency must be positive")
+	if len(cfg.pids) != len(cfg.servers) {
+		return fmt.Errorf("--server-pid: give one per --server")
 	}
-	if err := checkPortBudget(cfg.conns, cfg.srcAddrs, ephemeralPorts()); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return nil
 }
 
-// bench is one run.
+// validate bounds the scenario: a load tool must not be able to run away.
+func (cfg *runConfig) validate() error {
+	switch {
+	case cfg.conns < 2 || cfg.conns > 1_000_000:
+		return fmt.Errorf("--conns must be between 2 and 1000000")
+	case cfg.duration < 0 || cfg.duration > time.Hour:
+		return fmt.Errorf("--duration must be between 0 and 1h")
+	case cfg.rate <= 0 || cfg.rate > 10000:
+		return fmt.Errorf("--rate must be above 0 and at most 10000")
+	case cfg.fanout < 0 || cfg.fanout > 10000:
+		return fmt.Errorf("--fanout must be between 0 and 10000 (the API's recipient limit)")
+	case cfg.fanouts < 0 || cfg.fanouts > 100:
+		return fmt.Errorf("--fanouts must be between 0 and 100")
+	case cfg.perProcess < 1 || cfg.dialers < 1 || cfg.refreshConc < 1:
+		return fmt.Errorf("--per-process, --dialers and --refresh-concurrency must be positive")
+	case cfg.settle < 0 || cfg.settle > 10*time.Minute:
+		return fmt.Errorf("--settle must be between 0 and 10m")
+	}
+	return checkPortBudget(cfg.conns, cfg.srcAddrs, ephemeralPorts())
+}
+
+// bench is one run against one system.
 type bench struct {
 	cfg    *runConfig
-	hc     *http.Client
+	sys    system
 	out    io.Writer
 	stderr io.Writer
-	file   *tokensFile
-	users  []*benchUser // the first cfg.conns users: connection i is user i
 	t      *tracker
 	rep    *report
+}
+
+// newBench is a run of cfg's scenario against sys, with a fresh tracker
+// and report.
+func newBench(cfg *runConfig, sys system, stdout, stderr io.Writer, limit uint64) *bench {
+	return &bench{cfg: cfg, sys: sys, out: stdout, stderr: stderr, t: newTracker(),
+		rep: &report{System: sys.name(), Servers: sys.servers(), Conns: cfg.conns, FileLimit: limit, LoadBefore: loadAverage()}}
+}
+
+// newHTTPClient is the client of every API call: enough idle connections
+// kept for the 1:1 phase's requests in flight.
+func newHTTPClient() *http.Client {
+	return &http.Client{Timeout: time.Minute, Transport: &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 256,
+	}}
+}
+
+// whitecrossRun is a run against whitecross: it refreshes the bench
+// users' tokens first and signs a few in at the end.
+type whitecrossRun struct {
+	*bench
+	wc   *whitecrossSystem
+	file *tokensFile
 }
 
 // runBench runs the whole measurement: refresh tokens, connect, read the
@@ -120,65 +164,88 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	limit, err := fileLimit()
+	limit, err := checkFileLimit(cfg)
 	if err != nil {
 		return err
 	}
 	// The workers' messages and the run's progress share stderr.
 	stderr = &lockedWriter{w: stderr}
-	if uint64(cfg.perProcess)+64 > limit {
-		return fmt.Errorf("--per-process %d is above this process's open-file limit %d (less a margin of 64): lower it", cfg.perProcess, limit)
-	}
-	f, err := readTokens(cfg.tokens)
+	wr, err := newWhitecrossRun(cfg, cfg.servers, cfg.pids, stdout, stderr, limit)
 	if err != nil {
 		return err
 	}
-	if cfg.conns > len(f.Users) {
-		return fmt.Errorf("--conns %d: the tokens file has %d users (run `wcbench setup --users %d`)", cfg.conns, len(f.Users), cfg.conns)
-	}
-	b := &bench{cfg: cfg, out: stdout, stderr: stderr, file: f, t: newTracker(),
-		hc: &http.Client{Timeout: time.Minute, Transport: &http.Transport{
-			DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-			MaxIdleConnsPerHost: 256,
-		}},
-		rep: &report{Servers: len(cfg.servers), Conns: cfg.conns, FileLimit: limit, LoadBefore: loadAverage()}}
-	for i := range cfg.conns {
-		b.users = append(b.users, &f.Users[i])
-	}
-	err = b.run(ctx)
-	if ctx.Err() != nil {
-		b.rep.Stopped, err = "interrupted", nil // the report says how far it got
-	}
-	b.rep.LoadAfter = loadAverage()
-	b.rep.print(stdout)
+	err = wr.run(ctx)
+	err = wr.finish(ctx, err)
+	wr.rep.print(stdout)
 	if cfg.jsonOut != "" {
-		if jerr := writeJSON(cfg.jsonOut, b.rep); jerr != nil {
+		if jerr := writeJSON(cfg.jsonOut, wr.rep); jerr != nil {
 			err = errors.Join(err, jerr)
 		}
 	}
 	return err
 }
 
-func (b *bench) run(ctx context.Context) (err error) {
-	b.logf("refreshing %d access tokens through POST /api/v1/auth/refresh", len(b.users))
+// checkFileLimit returns this process's open-file limit, refusing a
+// --per-process above it.
+func checkFileLimit(cfg *runConfig) (uint64, error) {
+	limit, err := fileLimit()
+	if err != nil {
+		return 0, err
+	}
+	if uint64(cfg.perProcess)+64 > limit {
+		return 0, fmt.Errorf("--per-process %d is above this process's open-file limit %d (less a margin of 64): lower it", cfg.perProcess, limit)
+	}
+	return limit, nil
+}
+
+// newWhitecrossRun reads the tokens file and prepares a run against the
+// whitecross servers at urls (pids: read their RSS and CPU from /proc).
+func newWhitecrossRun(cfg *runConfig, urls []*url.URL, pids []int, stdout, stderr io.Writer, limit uint64) (*whitecrossRun, error) {
+	f, err := readTokens(cfg.tokens)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.conns > len(f.Users) {
+		return nil, fmt.Errorf("--conns %d: the tokens file has %d users (run `wcbench setup --users %d`)", cfg.conns, len(f.Users), cfg.conns)
+	}
+	wc := &whitecrossSystem{urls: urls, hc: newHTTPClient(), metricsToken: cfg.metricsToken, pids: pids}
+	for i := range cfg.conns {
+		wc.users = append(wc.users, &f.Users[i])
+	}
+	return &whitecrossRun{bench: newBench(cfg, wc, stdout, stderr, limit), wc: wc, file: f}, nil
+}
+
+// finish turns an interruption into a report that says how far the run
+// got, and notes the load average at the end.
+func (b *bench) finish(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		b.rep.Stopped, err = "interrupted", nil // the report says how far it got
+	}
+	b.rep.LoadAfter = loadAverage()
+	return err
+}
+
+// run refreshes every token, measures, then signs a few users in.
+func (b *whitecrossRun) run(ctx context.Context) (err error) {
+	b.logf("refreshing %d access tokens through POST /api/v1/auth/refresh", len(b.wc.users))
 	start := time.Now()
-	failed, ferr := refreshAll(ctx, b.hc, b.base(0), b.users, b.cfg.refreshConc)
+	failed, ferr := refreshAll(ctx, b.wc.hc, b.wc.base(0), b.wc.users, b.cfg.refreshConc)
 	// Save the successors even when some failed: the spent tokens are
 	// worthless now.
 	if err := writeTokens(b.cfg.tokens, b.file); err != nil {
 		return err
 	}
-	b.rep.Refresh = rateOf(len(b.users)-failed, time.Since(start))
+	b.rep.Refresh = rateOf(len(b.wc.users)-failed, time.Since(start))
 	if failed > 0 {
-		return fmt.Errorf("%d of %d refreshes failed (run `wcbench setup` again for new sessions): %w", failed, len(b.users), ferr)
+		return fmt.Errorf("%d of %d refreshes failed (run `wcbench setup` again for new sessions): %w", failed, len(b.wc.users), ferr)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	// Stop before the first token expires: the server closes a connection
 	// when its token does.
-	expires := b.users[0].Expires
-	for _, u := range b.users {
+	expires := b.wc.users[0].Expires
+	for _, u := range b.wc.users {
 		if u.Expires.Before(expires) {
 			expires = u.Expires
 		}
@@ -191,12 +258,23 @@ func (b *bench) run(ctx context.Context) (err error) {
 			b.rep.Stopped, err = "the first access token was about to expire (lower --duration or --conns)", nil
 		}
 	}()
+	if err := b.measure(ctx); err != nil {
+		return err
+	}
+	// Last: argon2 takes 19 MiB a sign-in, which would blur the memory
+	// figures taken before.
+	return b.measureSignIn(ctx)
+}
 
-	before, err := b.sampleAll(ctx)
+// measure is the scenario every system goes through: read the servers,
+// connect, hold the connections for --settle, then the 1:1 messages and
+// the fan-outs, and close every connection.
+func (b *bench) measure(ctx context.Context) error {
+	before, err := b.sys.sample(ctx)
 	if err != nil {
 		return err
 	}
-	if err := checkServerFiles(b.cfg.conns, len(b.cfg.servers), before); err != nil {
+	if err := checkServerFiles(b.cfg.conns, b.sys.servers(), before); err != nil {
 		return err
 	}
 	workers := (b.cfg.conns + b.cfg.perProcess - 1) / b.cfg.perProcess
@@ -214,7 +292,7 @@ func (b *bench) run(ctx context.Context) (err error) {
 		return err
 	}
 	b.logf("connected %d; waiting %s before reading the servers' memory", b.rep.Connected, b.cfg.settle)
-	held, err := b.sampleAll(ctx)
+	held, err := b.sys.sample(ctx)
 	if err != nil {
 		return err
 	}
@@ -222,11 +300,11 @@ func (b *bench) run(ctx context.Context) (err error) {
 	if err := sleep(ctx, b.cfg.settle); err != nil {
 		return err
 	}
-	after, err := b.sampleAll(ctx)
+	after, err := b.sys.sample(ctx)
 	if err != nil {
 		return err
 	}
-	b.rep.memory(before, after)
+	b.rep.memory(before, held, after)
 	b.rep.idle(held, after, time.Since(heldAt))
 	if err := b.oneToOne(ctx); err != nil {
 		return err
@@ -234,45 +312,12 @@ func (b *bench) run(ctx context.Context) (err error) {
 	if err := b.fanOuts(ctx); err != nil {
 		return err
 	}
-	end, err := b.sampleAll(ctx)
+	end, err := b.sys.sample(ctx)
 	if err != nil {
 		return err
 	}
 	b.rep.end(after, end, b.t)
-	// Last: argon2 takes 19 MiB a sign-in, which would blur the memory
-	// figures taken before.
-	return b.measureSignIn(ctx)
-}
-
-// base is the HTTP address of server i mod n.
-func (b *bench) base(i int) string {
-	u := b.cfg.servers[i%len(b.cfg.servers)]
-	return u.String()
-}
-
-// sampleAll reads every server's memory and load and sums them.
-func (b *bench) sampleAll(ctx context.Context) (serverSample, error) {
-	var sum serverSample
-	for i, u := range b.cfg.servers {
-		pid := 0
-		if len(b.cfg.pids) > 0 {
-			pid = b.cfg.pids[i]
-		}
-		s, err := sampleServer(ctx, b.hc, u.String(), b.cfg.metricsToken, pid)
-		if err != nil {
-			return sum, err
-		}
-		sum.RSS += s.RSS
-		sum.HeapInuse += s.HeapInuse
-		sum.StackInuse += s.StackInuse
-		sum.Goroutines += s.Goroutines
-		sum.CPUSeconds += s.CPUSeconds
-		sum.OpenFDs += s.OpenFDs
-		if sum.MaxFDs == 0 || s.MaxFDs < sum.MaxFDs {
-			sum.MaxFDs = s.MaxFDs
-		}
-	}
-	return sum, nil
+	return nil
 }
 
 // checkServerFiles fails when the connections each server gets would not
@@ -290,17 +335,17 @@ func checkServerFiles(conns, servers int, s serverSample) error {
 // measureSignIn signs a few users in with the password and out again:
 // what a sign-in costs says how long signing every bench user in would
 // take, which is why setup opens sessions directly instead.
-func (b *bench) measureSignIn(ctx context.Context) error {
+func (b *whitecrossRun) measureSignIn(ctx context.Context) error {
 	var l latencies
 	for i := range min(b.cfg.loginSample, len(b.file.Users)) {
 		u := b.file.Users[len(b.file.Users)-1-i]
 		start := time.Now()
-		p, err := signIn(ctx, b.hc, b.base(0), b.file.Tenant, u.Email, b.file.Password)
+		p, err := signIn(ctx, b.wc.hc, b.wc.base(0), b.file.Tenant, u.Email, b.file.Password)
 		if err != nil {
 			return fmt.Errorf("sign in: %w", err)
 		}
 		l = append(l, time.Since(start))
-		if err := postJSON(ctx, b.hc, b.base(0), "/api/v1/auth/logout", p.AccessToken,
+		if err := postJSON(ctx, b.wc.hc, b.wc.base(0), "/api/v1/auth/logout", p.AccessToken,
 			map[string]string{"refresh_token": p.RefreshToken}, nil); err != nil {
 			return fmt.Errorf("sign out: %w", err)
 		}
@@ -310,7 +355,7 @@ func (b *bench) measureSignIn(ctx context.Context) error {
 }
 
 func (b *bench) logf(format string, args ...any) {
-	fmt.Fprintf(b.stderr, "wcbench: "+format+"\n", args...)
+	fmt.Fprintf(b.stderr, "wcbench %s: "+format+"\n", append([]any{b.sys.name()}, args...)...)
 }
 
 // sleep waits d or until ctx ends.

@@ -31,6 +31,10 @@ type workerOp struct {
 	URL   string `json:"url,omitempty"`
 	Src   string `json:"src,omitempty"`
 	Token string `json:"token,omitempty"`
+	// Proto is "" for a whitecross connection and "centrifugo" for one
+	// speaking Centrifugo's client protocol, subscribing to Channel.
+	Proto   string `json:"proto,omitempty"`
+	Channel string `json:"channel,omitempty"`
 }
 
 // workerEvent is a line a worker reports.
@@ -177,7 +181,7 @@ func (w *worker) dial(ctx context.Context, op workerOp, reading *sync.WaitGroup)
 		return
 	}
 	c.SetReadLimit(1 << 20)
-	if err := hello(dctx, c); err != nil {
+	if err := handshake(dctx, c, op); err != nil {
 		c.CloseNow()
 		w.events <- workerEvent{Ev: "fail", Conn: op.Conn, Err: err.Error()}
 		return
@@ -191,7 +195,31 @@ func (w *worker) dial(ctx context.Context, op workerOp, reading *sync.WaitGroup)
 	w.conns[op.Conn] = c
 	w.mu.Unlock()
 	w.events <- workerEvent{Ev: "up", Conn: op.Conn, At: time.Now().UnixNano()}
-	reading.Go(func() { w.read(op.Conn, c) })
+	reading.Go(func() { w.read(op.Conn, c, op.Proto) })
+}
+
+// handshake is what a connection does before it counts as up: whitecross
+// reads hello and resumes; Centrifugo connects and subscribes.
+func handshake(ctx context.Context, c *websocket.Conn, op workerOp) error {
+	if op.Proto == centrifugoProto {
+		return cfHandshake(ctx, c, op.Token, op.Channel)
+	}
+	return hello(ctx, c)
+}
+
+// frameNonces returns the wcbench nonces a frame carries.
+func frameNonces(c *websocket.Conn, proto string, b []byte) []string {
+	if proto == centrifugoProto {
+		return cfNonces(c, b)
+	}
+	var f serverFrame
+	if json.Unmarshal(b, &f) != nil {
+		return nil
+	}
+	if n := nonceOf(&f); n != "" {
+		return []string{n}
+	}
+	return nil
 }
 
 // hello reads the server's hello and answers with resume, as a client that
@@ -211,7 +239,7 @@ func hello(ctx context.Context, c *websocket.Conn) error {
 
 // read reports every wcbench message the connection receives, stamped when
 // its frame was read, until the connection closes.
-func (w *worker) read(i int, c *websocket.Conn) {
+func (w *worker) read(i int, c *websocket.Conn, proto string) {
 	for {
 		_, b, err := c.Read(context.Background())
 		at := time.Now().UnixNano()
@@ -225,11 +253,7 @@ func (w *worker) read(i int, c *websocket.Conn) {
 			}
 			return
 		}
-		var f serverFrame
-		if json.Unmarshal(b, &f) != nil {
-			continue
-		}
-		if n := nonceOf(&f); n != "" {
+		for _, n := range frameNonces(c, proto, b) {
 			w.events <- workerEvent{Ev: "msg", Conn: i, Nonce: n, At: at}
 		}
 	}

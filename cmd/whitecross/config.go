@@ -68,6 +68,9 @@ type Config struct {
 	// deriveDefaults sizes it to the machine.
 	PasswordHashConcurrency int
 	PasswordHashWait        time.Duration
+	MaxRequests             int
+	TenantMaxRequests       int
+	RequestQueueWait        time.Duration
 	Broker                  string
 	Demo                    bool
 	NoMigrate               bool
@@ -246,6 +249,7 @@ func (c *Config) Validate() error {
 	c.validateQueue(add)
 	c.validateRates(add)
 	c.validateHashing(add)
+	c.validateLoadShedding(add)
 	if len(p) == 0 {
 		return nil
 	}
@@ -438,6 +442,25 @@ func (c *Config) validateHashing(add func(field, format string, args ...any)) {
 	}
 	if c.PasswordHashWait <= 0 || c.PasswordHashWait > maxHashWait {
 		add("PasswordHashWait", "must be positive and at most %s, got %s", durationText(maxHashWait), c.PasswordHashWait)
+	}
+}
+
+// Bounds of the load-shedding settings.
+const (
+	maxRequestsBound = 65536
+	maxRequestWait   = 10 * time.Second
+)
+
+// validateLoadShedding checks the bounds on requests served at once.
+func (c *Config) validateLoadShedding(add func(field, format string, args ...any)) {
+	if c.MaxRequests < 1 || c.MaxRequests > maxRequestsBound {
+		add("MaxRequests", "must be 1 to %d, got %d", maxRequestsBound, c.MaxRequests)
+	}
+	if c.TenantMaxRequests < 1 || c.TenantMaxRequests > c.MaxRequests {
+		add("TenantMaxRequests", "must be 1 to %s (%d), got %d", c.source("MaxRequests"), c.MaxRequests, c.TenantMaxRequests)
+	}
+	if c.RequestQueueWait <= 0 || c.RequestQueueWait > maxRequestWait {
+		add("RequestQueueWait", "must be positive and at most %s, got %s", durationText(maxRequestWait), c.RequestQueueWait)
 	}
 }
 

@@ -62,6 +62,7 @@ func commands() []command {
 		{"migrate", []string{"up", "status"}, "apply pending database migrations, or list them", (*program).migrate},
 		{"tenant", []string{"create"}, "create a tenant (school district)", (*program).tenant},
 		{"user", []string{"create", "set-password"}, "create a user in a tenant, or set their password as the operator", (*program).user},
+		{"roster", []string{"import"}, "import a district's roster from OneRoster 1.1 CSV files", (*program).rosterImport},
 		{"audit", []string{"verify"}, "verify a tenant's hash-chained audit log", (*program).audit},
 		{"keys", []string{"rotate"}, "start signing access tokens with a new key", (*program).keys},
 		{"version", nil, "print the version", (*program).version},

@@ -79,6 +79,10 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	if err := migrateAtStart(ctx, a); err != nil {
 		return err
 	}
+	// The audit linker stops after the queue and the HTTP server (deferred
+	// before them), so it links their last events before the database closes.
+	stopLinker := startAuditLinker(ctx, a)
+	defer stopLinker()
 	if err := a.queue.Start(ctx); err != nil {
 		return err
 	}
@@ -170,6 +174,17 @@ func migrateAtStart(ctx context.Context, a *app) error {
 	return nil
 }
 
+// startAuditLinker runs the store's audit linker (the group commit of
+// every tenant's audit chain) until the returned function is called, which
+// waits for its last round.
+func startAuditLinker(ctx context.Context, a *app) (stop func()) {
+	linker := a.store.NewAuditLinker(0, 0)
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); linker.Run(lctx) }()
+	return func() { cancel(); <-done }
+}
+
 // stopQueueWorkers lets running jobs finish within the shutdown timeout;
 // past it their contexts are canceled and they resume at the next start.
 func stopQueueWorkers(ctx context.Context, a *app) {
@@ -209,7 +224,8 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 		return nil, nil, nil, err
 	}
 	apiCfg := api.Config{PublicURL: cfg.PublicURL, ListenAddr: listenAddr, MaxBodyBytes: maxBodyBytes,
-		SendGridWebhookKey: cfg.SendGridWebhookKey, VAPIDPublicKey: w.vapidPublicKey, MetricsToken: cfg.MetricsToken}
+		SendGridWebhookKey: cfg.SendGridWebhookKey, VAPIDPublicKey: w.vapidPublicKey, MetricsToken: cfg.MetricsToken,
+		MaxRequests: cfg.MaxRequests, TenantMaxRequests: cfg.TenantMaxRequests, RequestQueueWait: cfg.RequestQueueWait}
 	if cfg.TwilioAccountSID != "" {
 		apiCfg.TwilioAuthToken = cfg.TwilioAuthToken
 	}
@@ -223,7 +239,7 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 	srv = api.New(apiCfg, api.Deps{
 		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st, Audiences: st, Reports: st, Acks: st,
 		Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: a.db.Now,
-		DeadLetters: st, TenantSettings: st,
+		DeadLetters: st, TenantSettings: st, Roster: st,
 		Metrics: w.metricsHandler(), RiverUI: riverUI, Outbox: w.outboxReader(),
 		JWKS:     keys.JWKS,
 		Ready:    map[string]whitecross.Pinger{"database": a.db, "queue": a.queue},

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"whitecross/api"
 	"whitecross/auth"
 	"whitecross/delivery"
 )
@@ -42,7 +43,7 @@ type setting struct {
 var settings = []setting{
 	{Field: "DatabaseURL", Env: "DATABASE_URL", Secret: true,
 		DefaultText: "unset: SQLite in the data dir",
-		Usage:       "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=require). Selects PostgreSQL; unset, the SQLite file <data-dir>/whitecross.db is used."},
+		Usage:       "PostgreSQL URL (postgres://user:pass@host:5432/db?sslmode=require). Selects PostgreSQL; unset, the SQLite file <data-dir>/whitecross.db is used. Each instance opens up to 20 connections unless the URL sets pool_max_conns."},
 	{Field: "DataDir", Env: "WHITECROSS_DATA_DIR", Flag: "data-dir", Scope: everyVerb, Default: "./data",
 		Usage: "Directory for the SQLite database and the generated master key and Web Push keys (created mode 0700)."},
 	{Field: "Addr", Env: "WHITECROSS_ADDR", Flag: "addr", Scope: serveOnly, Default: ":8080",
@@ -125,6 +126,12 @@ var settings = []setting{
 			". More add memory, not speed; a burst of sign-ins beyond it waits, then is answered 503 with Retry-After."},
 	{Field: "PasswordHashWait", Env: "WHITECROSS_PASSWORD_HASH_WAIT", Default: durationText(auth.DefaultHashWait),
 		Usage: "How long a sign-in or password change waits for a free hashing slot before it is answered 503 with Retry-After (up to " + durationText(maxHashWait) + ")."},
+	{Field: "MaxRequests", Env: "WHITECROSS_MAX_REQUESTS", Default: strconv.Itoa(api.DefaultMaxRequests),
+		Usage: "API requests served at once, per instance (WebSockets, health checks and pages not counted). One beyond waits up to the request queue wait, while no more than this many wait, then is answered 503 with Retry-After."},
+	{Field: "TenantMaxRequests", Env: "WHITECROSS_TENANT_MAX_REQUESTS", Default: strconv.Itoa(api.DefaultTenantMaxRequests),
+		Usage: "API requests of one district served at once, per instance (at most the instance's bound), so one district's burst cannot take every slot; beyond it the same wait, then 503 with Retry-After."},
+	{Field: "RequestQueueWait", Env: "WHITECROSS_REQUEST_QUEUE_WAIT", Default: durationText(api.DefaultRequestQueueWait),
+		Usage: "Longest time a request waits in all for a free slot under the two bounds above before it is answered 503 with Retry-After: 1 (up to " + durationText(maxRequestWait) + ")."},
 	{Field: "Broker", Env: "WHITECROSS_BROKER",
 		DefaultText: "inmem on SQLite, postgres with DATABASE_URL",
 		Usage:       "How instances share realtime events: inmem (one instance), postgres (LISTEN/NOTIFY) or redis://[:pass@]host:6379/0 (rediss:// for TLS)."},

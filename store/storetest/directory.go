@@ -27,6 +27,7 @@ func exerciseDirectory(t *testing.T, open Opener) {
 		{"DeactivateUser", testDeactivateUser},
 		{"WhoMayMessageWhom", testWhoMayMessageWhom},
 		{"ReachThroughAncestors", testReachThroughAncestors},
+		{"ReachProfiles", testReachProfiles},
 		{"CrossTenant", testCrossTenant},
 		{"ListUsersPagination", testListUsersPagination},
 		{"ListUsersFilters", testListUsersFilters},

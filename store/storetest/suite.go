@@ -15,6 +15,7 @@ func Exercise(t *testing.T, open Opener) {
 	t.Helper()
 	groups := []subtest{
 		{"Audit", exerciseAudit},
+		{"AuditLinking", exerciseAuditLinking},
 		{"Directory", exerciseDirectory},
 		{"Auth", exerciseAuth},
 		{"MessagesSend", exerciseMessagesSend},
@@ -27,6 +28,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"TenantSettings", exerciseTenantSettings},
 		{"PushSubscriptions", exercisePushSubscriptions},
 		{"Acks", exerciseAcks},
+		{"Roster", exerciseRoster},
 	}
 	runSubtests(t, open, groups)
 }

@@ -33,6 +33,7 @@ func fullSettings() whitecross.TenantSettings {
 		},
 		EmergencyOverridesOptOut: true,
 		SensitiveByDefault:       new(false),
+		Presence:                 new(false),
 	}
 }
 
@@ -46,6 +47,7 @@ func testTenantSettingsUpdate(t *testing.T, open Opener) {
 	require.Equal(t, d.Tenant.ID, cur.ID)
 	require.Equal(t, d.Tenant.Slug, cur.Slug)
 	require.Equal(t, whitecross.TenantSettings{}, cur.Settings)
+	require.True(t, cur.Settings.ShowsPresence(), "presence: unset is on")
 
 	want := fullSettings()
 	got, err := b.st.UpdateTenantSettings(d.As(d.Admin), want)
@@ -55,6 +57,7 @@ func testTenantSettingsUpdate(t *testing.T, open Opener) {
 	cur, err = b.st.CurrentTenant(d.As(d.LincolnStaff))
 	require.NoError(t, err)
 	require.Equal(t, want, cur.Settings, "stored")
+	require.False(t, cur.Settings.ShowsPresence(), "presence turned off")
 	require.Equal(t, []whitecross.Channel{whitecross.ChannelSMS, whitecross.ChannelVoice, whitecross.ChannelEmail},
 		cur.Settings.FallbackChain(whitecross.PriorityMedium, whitecross.CategoryEmergency), "EMERGENCY takes the district's URGENT chain")
 	require.Empty(t, cur.Settings.FallbackChain(whitecross.PriorityLow, whitecross.CategoryGeneral), "an empty chain turns fallback off")
@@ -66,14 +69,14 @@ func testTenantSettingsUpdate(t *testing.T, open Opener) {
 	require.Equal(t, d.Admin.ID, e.ActorID)
 	require.Equal(t, "tenant", e.TargetType)
 	require.Equal(t, d.Tenant.ID, e.TargetID)
-	require.Equal(t, "allowed_channels,default_locale,emergency_overrides_opt_out,fallback,quiet_hours_end,quiet_hours_start,retention_days,sensitive_by_default",
+	require.Equal(t, "allowed_channels,default_locale,emergency_overrides_opt_out,fallback,presence,quiet_hours_end,quiet_hours_start,retention_days,sensitive_by_default",
 		e.Detail["changed"])
 
 	// Replacing: what is left out returns to its default.
 	got, err = b.st.UpdateTenantSettings(d.As(d.Admin), whitecross.TenantSettings{RetentionDays: 30})
 	require.NoError(t, err)
 	require.Equal(t, whitecross.TenantSettings{RetentionDays: 30}, got.Settings)
-	require.Equal(t, "allowed_channels,default_locale,emergency_overrides_opt_out,fallback,quiet_hours_end,quiet_hours_start,retention_days,sensitive_by_default",
+	require.Equal(t, "allowed_channels,default_locale,emergency_overrides_opt_out,fallback,presence,quiet_hours_end,quiet_hours_start,retention_days,sensitive_by_default",
 		lastAudit(t, b.st, d.Tenant.ID).Detail["changed"])
 	_, err = b.st.UpdateTenantSettings(d.As(d.Admin), whitecross.TenantSettings{RetentionDays: 30, DefaultLocale: "fr"})
 	require.NoError(t, err)

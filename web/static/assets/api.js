@@ -42,7 +42,9 @@ export function csrfToken() {
 export async function request(method, path, { body, headers = {}, renew = true } = {}) {
   const csrf = csrfToken();
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json', ...headers } };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // the browser writes multipart/form-data with its boundary
+  } else if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers['Content-Type'] = 'application/json';
   }

@@ -18,6 +18,8 @@ import { deliveriesView } from './view-deliveries.js';
 import { accountView } from './view-account.js';
 import { alertView } from './view-alert.js';
 import { approvalsView } from './view-approvals.js';
+import { rosterView } from './view-roster.js';
+import { settingsView } from './view-settings.js';
 import { pushControl, pushPrompt, disablePush } from './push.js';
 import { menu } from './menu.js';
 
@@ -47,14 +49,16 @@ const ROUTES = [
   [/^\/compose$/, () => ({ name: 'compose' })],
   [/^\/outbox$/, () => ({ name: 'outbox' })],
   [/^\/deliveries$/, () => ({ name: 'deliveries', roles: ['ADMIN'] })],
+  [/^\/roster$/, () => ({ name: 'roster', roles: ['ADMIN'] })],
   [/^\/alert$/, () => ({ name: 'alert', roles: ADMINS })],
   [/^\/approvals$/, () => ({ name: 'approvals', roles: ADMINS })],
+  [/^\/settings$/, () => ({ name: 'settings', roles: ['ADMIN'] })],
   [/^\/account$/, () => ({ name: 'account' })],
 ];
 
 const VIEWS = {
   box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, account: accountView,
-  alert: alertView, approvals: approvalsView,
+  alert: alertView, approvals: approvalsView, roster: rosterView, settings: settingsView,
 };
 
 // route picks the view of the URL. A page for some roles is "not found" to
@@ -220,6 +224,8 @@ function buildNav() {
       h('li', { id: 'nav-outbox-item', hidden: true }, h('a', { href: '/outbox', id: 'nav-outbox' }, 'Outbox (demo)')),
       admins ? h('li', null, h('a', { href: '/approvals', id: 'nav-approvals' }, 'Waiting for approval', h('span', { class: 'count', id: 'count-approvals' }))) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/deliveries', id: 'nav-deliveries' }, 'Delivery problems')) : null,
+      app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/roster', id: 'nav-roster' }, 'Roster import')) : null,
+      app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/settings', id: 'nav-settings' }, 'District settings')) : null,
       h('li', null, h('a', { href: '/account', id: 'nav-account' }, 'Your account'))),
     h('section', { id: 'pending-panel', class: 'panel', 'aria-labelledby': 'pending-heading', hidden: true },
       h('h2', { id: 'pending-heading' }, 'Waiting to send'), h('ul', { id: 'pending-list', class: 'plain-list' })),
