@@ -1,9 +1,11 @@
 package realtime_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -187,4 +189,48 @@ func TestPasswordChangeAndDemotionReachSockets(t *testing.T) {
 		again := b.connect(t, b.first, d.LincolnAdmin)
 		require.Empty(t, again.sync(t))
 	})
+}
+
+// TestEarlyFrame: a client that sends its first frame in the same packet
+// as the upgrade request (without waiting for 101) is answered: the bytes
+// the HTTP server read past the request reach the WebSocket.
+func TestEarlyFrame(t *testing.T) {
+	t.Parallel()
+	b := setup(t, storetest.Open(t, store.SQLite), options{config: noPresence})
+	token := b.login(t, b.first, b.d.LincolnStaff).AccessToken
+	addr := strings.TrimPrefix(b.first.url, "http://")
+	c, err := net.Dial("tcp", addr)
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetDeadline(time.Now().Add(waitFor)))
+	ping := []byte(`{"type":"ping","data":{}}`)
+	early := append([]byte{0x81, 0x80 | byte(len(ping)), 0, 0, 0, 0}, ping...) // zero mask
+	_, err = c.Write(append([]byte("GET /api/v1/ws HTTP/1.1\r\nHost: "+addr+"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer "+token+"\r\n\r\n"), early...))
+	require.NoError(t, err)
+	r := bufio.NewReader(c)
+	for line := "x"; line != "\r\n"; {
+		line, err = r.ReadString('\n')
+		require.NoError(t, err)
+	}
+	var types []string
+	for len(types) < 2 {
+		head := make([]byte, 2)
+		_, err = io.ReadFull(r, head)
+		require.NoError(t, err)
+		n := int(head[1] & 0x7f)
+		if n == 126 {
+			ext := make([]byte, 2)
+			_, err = io.ReadFull(r, ext)
+			require.NoError(t, err)
+			n = int(ext[0])<<8 | int(ext[1])
+		}
+		payload := make([]byte, n)
+		_, err = io.ReadFull(r, payload)
+		require.NoError(t, err)
+		var f frame
+		require.NoError(t, json.Unmarshal(payload, &f))
+		types = append(types, f.Type)
+	}
+	require.Equal(t, []string{"hello", "pong"}, types)
 }

@@ -2,7 +2,9 @@ package realtime
 
 import (
 	"context"
+	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -16,10 +18,15 @@ import (
 // timers live in the gateway's shared sweeper, so an idle connection costs
 // its buffers and this struct.
 type conn struct {
-	g     *Gateway
-	ws    *websocket.Conn
-	id    uint64
-	actor *whitecross.Actor // the caller, for reads and permission checks
+	g  *Gateway
+	ws *websocket.Conn
+	// raw is the hijacked socket, for pings (see ping).
+	raw net.Conn
+	id  uint64
+	// pingTick is 1 + the sweep tick of the ping awaiting its pong, 0 when
+	// none is (see Gateway.keepAlive).
+	pingTick atomic.Uint64
+	actor    *whitecross.Actor // the caller, for reads and permission checks
 	// expires is when the access token ends (zero: never).
 	expires time.Time
 
@@ -232,3 +239,21 @@ func (c *conn) isClosed() bool {
 	defer c.mu.Unlock()
 	return c.closed
 }
+
+// pingFrame is a WebSocket ping without payload (RFC 6455 section 5.5.2).
+var pingFrame = []byte{0x89, 0x00}
+
+// ping writes a ping frame to the socket itself rather than through
+// websocket.Conn.Ping, which waits for the pong with a goroutine, two
+// timers and a map entry per ping: the sweeper sees the pong come back
+// (pong) or not. A socket write is whole (net.Conn writes hold the
+// descriptor's write lock) and frameWriter hands the socket whole frames
+// only, so the ping never lands inside another frame.
+func (c *conn) ping() {
+	if _, err := c.raw.Write(pingFrame); err != nil {
+		c.abort()
+	}
+}
+
+// pong is websocket.AcceptOptions.OnPongReceived: the peer is alive.
+func (c *conn) pong(context.Context, []byte) { c.pingTick.Store(0) }

@@ -81,9 +81,9 @@ func (s *countingStore) SetRead(ctx context.Context, id string, read bool) error
 	return s.Store.SetRead(ctx, id, read)
 }
 
-func (s *countingStore) SessionActor(ctx context.Context, tenantID, sessionID string) (*whitecross.Actor, error) {
+func (s *countingStore) SessionActors(ctx context.Context, sessionIDs []string) (map[string]*whitecross.Actor, error) {
 	s.count()
-	return s.Store.SessionActor(ctx, tenantID, sessionID)
+	return s.Store.SessionActors(ctx, sessionIDs)
 }
 
 // fanoutBundle is a district with n extra staff, each held connected to a

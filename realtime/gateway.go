@@ -43,7 +43,9 @@ type Store interface {
 	FilterMessageable(ctx context.Context, ids []string) (map[string]bool, error)
 	ReachProfiles(ctx context.Context, tenantID string, userIDs []string) (map[string]whitecross.ReachProfile, error)
 	FindTenantByID(ctx context.Context, id string) (*whitecross.Tenant, error)
-	SessionActor(ctx context.Context, tenantID, sessionID string) (*whitecross.Actor, error)
+	// SessionActors returns the live sessions among ids (by lower-case
+	// id), with their tenant and current role.
+	SessionActors(ctx context.Context, sessionIDs []string) (map[string]*whitecross.Actor, error)
 	// SetRead is the MessageService's: a client's read frame is PUT /read.
 	SetRead(ctx context.Context, id string, read bool) error
 }
@@ -305,15 +307,19 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The Origin was checked by Authenticate (cookie sessions only: a
 	// bearer token is not ambient authority).
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	c := &conn{g: g, id: g.nextID.Add(1), actor: actor, expires: expires, mode: modeHold}
+	// smallHijack: coder/websocket keeps the buffers Hijack hands it.
+	hj := &smallHijack{ResponseWriter: w}
+	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true,
 		CompressionMode:    websocket.CompressionDisabled,
+		OnPongReceived:     c.pong,
 	})
 	if err != nil {
 		return // Accept answered the request
 	}
 	ws.SetReadLimit(maxClientFrame)
-	c := &conn{g: g, ws: ws, id: g.nextID.Add(1), actor: actor, expires: expires, mode: modeHold}
+	c.ws, c.raw = ws, hj.conn
 	if !g.open(c) {
 		return
 	}
@@ -437,10 +443,10 @@ func (g *Gateway) firstFrame(c *conn, resume bool, after int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
+	case c.mode == modeHold && (!resume || after == c.lastSeq):
+		g.endHoldLocked(c)
 	case c.mode == modeHold:
-		if resume {
-			c.lastSeq = after
-		}
+		c.lastSeq = after
 		g.startReplayLocked(c)
 	case resume && c.mode == modeReplay:
 		c.restart, c.restartFrom = true, after
@@ -448,6 +454,20 @@ func (g *Gateway) firstFrame(c *conn, resume bool, after int64) {
 		c.lastSeq = after
 		g.startReplayLocked(c)
 	}
+}
+
+// endHoldLocked ends the hold after hello for a client that is up to date
+// with hello's last_seq. It goes live at once, without reading the log,
+// when no live event came in the meantime: the log has nothing newer than
+// hello's last_seq that its notification will not bring (an event committed
+// after hello was read is offered to the connection, registered before).
+// This saves a database read on nearly every connect.
+func (g *Gateway) endHoldLocked(c *conn) {
+	if c.liveMax <= c.lastSeq {
+		c.mode = modeLive
+		return
+	}
+	g.startReplayLocked(c)
 }
 
 // writeProblem answers a refused upgrade as the API answers errors

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
@@ -55,7 +56,13 @@ func TestSlowClientCutOff(t *testing.T) {
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		const buffer = 16
 		b := setup(t, db, options{
-			config:   func(cfg *realtime.Config) { cfg.SendBuffer = buffer; cfg.DisablePresence = true },
+			config: func(cfg *realtime.Config) {
+				cfg.SendBuffer, cfg.DisablePresence = buffer, true
+				// A client that reads nothing answers no ping either: on a
+				// busy machine the pong deadline could drop it before its
+				// queue fills, which is not what this test is about.
+				cfg.PingEvery = time.Hour
+			},
 			listener: func(ts *httptest.Server) { ts.Listener = smallWriteListener{ts.Listener} },
 		})
 		d := b.d

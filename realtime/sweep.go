@@ -2,10 +2,9 @@ package realtime
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
-
-	"whitecross"
 )
 
 // sweep is the gateway's one timer: every Tick it closes connections whose
@@ -34,6 +33,7 @@ func (g *Gateway) ticksOf(d time.Duration) uint64 {
 func (g *Gateway) sweepOnce(ctx context.Context, tick uint64) {
 	now := g.cfg.Now()
 	pingEvery, sessionEvery := g.ticksOf(g.cfg.PingEvery), g.ticksOf(g.cfg.SessionEvery)
+	pongWithin := g.ticksOf(g.cfg.WriteTimeout)
 	var check []*conn
 	g.hub.each(func(c *conn) {
 		c.mu.Lock()
@@ -44,15 +44,13 @@ func (g *Gateway) sweepOnce(ctx context.Context, tick uint64) {
 			c.cutLocked(CloseTokenExpired, reasonTokenExpired)
 			live = false
 		case c.mode == modeHold && c.ready && !now.Before(c.holdUntil):
-			g.startReplayLocked(c)
+			g.endHoldLocked(c)
 		}
 		c.mu.Unlock()
 		if !live {
 			return
 		}
-		if (c.id+tick)%pingEvery == 0 {
-			go g.ping(c)
-		}
+		g.keepAlive(c, tick, pingEvery, pongWithin)
 		if (c.id+tick)%sessionEvery == 0 {
 			check = append(check, c)
 		}
@@ -62,13 +60,17 @@ func (g *Gateway) sweepOnce(ctx context.Context, tick uint64) {
 	g.presence.tick(ctx, now)
 }
 
-// ping sends a WebSocket ping and drops the connection when no pong comes
-// back within the write timeout: the peer is gone.
-func (g *Gateway) ping(c *conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.WriteTimeout)
-	defer cancel()
-	if err := c.ws.Ping(ctx); err != nil {
+// keepAlive pings c in its slice of the ticks (every PingEvery) and drops
+// it when a ping got no pong within the write timeout: the peer is gone.
+// The deadline is counted in the sweeper's ticks: no timer per ping.
+func (g *Gateway) keepAlive(c *conn, tick, pingEvery, pongWithin uint64) {
+	sent := c.pingTick.Load()
+	switch {
+	case sent != 0 && tick+1-sent > pongWithin:
 		c.abort()
+	case sent == 0 && (c.id+tick)%pingEvery == 0:
+		c.pingTick.Store(tick + 1) // before the ping, so its pong clears it
+		go c.ping()
 	}
 }
 
@@ -115,7 +117,8 @@ func (q *sessionQueue) take() []*conn {
 // whose user's role changed since the upgrade with 4001, so the client
 // reconnects with a token of the current role: a connection acts with the
 // role it was opened with (presence, typing, read frames), and a demoted
-// user must not keep the old one. One query per session, until ctx ends.
+// user must not keep the old one. Each round is one store call for all the
+// connections due, until ctx ends.
 func (g *Gateway) checkSessions(ctx context.Context) {
 	for {
 		select {
@@ -123,31 +126,36 @@ func (g *Gateway) checkSessions(ctx context.Context) {
 			return
 		case <-g.sessions.ready:
 		}
-		conns := g.sessions.take()
-		type session struct{ tenant, id string }
-		bySession := map[session][]*conn{}
-		for _, c := range conns {
-			k := session{c.actor.TenantID, c.actor.SessionID}
-			bySession[k] = append(bySession[k], c)
+		g.checkSessionsOnce(ctx, g.sessions.take())
+	}
+}
+
+// checkSessionsOnce checks conns' sessions in one store call. When the
+// store fails, nobody is closed: each is checked again in its next slice.
+func (g *Gateway) checkSessionsOnce(ctx context.Context, conns []*conn) {
+	if len(conns) == 0 {
+		return
+	}
+	ids := make([]string, len(conns))
+	for i, c := range conns {
+		ids[i] = c.actor.SessionID
+	}
+	sctx, cancel := g.storeContext(ctx)
+	live, err := g.cfg.Store.SessionActors(sctx, ids)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			g.log.Error("realtime: check sessions", "error", err.Error())
 		}
-		for k, cs := range bySession {
-			sctx, cancel := g.storeContext(ctx)
-			now, err := g.cfg.Store.SessionActor(sctx, k.tenant, k.id)
-			cancel()
-			if err != nil && whitecross.ErrorCode(err) != whitecross.ENOTFOUND {
-				if ctx.Err() == nil {
-					g.log.Error("realtime: check session", "error", err.Error())
-				}
-				continue
-			}
-			for _, c := range cs {
-				switch {
-				case now == nil:
-					c.cut(CloseSessionRevoked, reasonSessionRevoked)
-				case now.Role != c.actor.Role:
-					c.cut(CloseTokenExpired, reasonAccessChanged)
-				}
-			}
+		return
+	}
+	for _, c := range conns {
+		now := live[strings.ToLower(c.actor.SessionID)]
+		switch {
+		case now == nil || !strings.EqualFold(now.TenantID, c.actor.TenantID):
+			c.cut(CloseSessionRevoked, reasonSessionRevoked)
+		case now.Role != c.actor.Role:
+			c.cut(CloseTokenExpired, reasonAccessChanged)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"whitecross"
@@ -220,4 +221,41 @@ func scanSession(row Row, extra ...any) (*whitecross.Session, error) {
 		sess.RevokedAt = &t
 	}
 	return &sess, nil
+}
+
+// SessionActors is SessionActor for many sessions at once, in one query per
+// batch of ids (the realtime gateway checks every connection's session
+// this way, one query per sweep slice instead of one per session). The
+// answer holds the live sessions (not revoked, their user active) by
+// canonical (lower-case) id with their tenant, user and current role; a
+// session that is absent is one to refuse. The caller compares the tenant
+// with the one it knows: ids are not scoped by tenant here.
+func (s *Store) SessionActors(ctx context.Context, sessionIDs []string) (map[string]*whitecross.Actor, error) {
+	canon := parseIDs(sessionIDs)
+	out := make(map[string]*whitecross.Actor, len(canon))
+	for _, batch := range batches(canon) {
+		if err := s.sessionActorsBatch(ctx, batch, out); err != nil {
+			return nil, fmt.Errorf("check sessions: %w", err)
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) sessionActorsBatch(ctx context.Context, ids []string, out map[string]*whitecross.Actor) error {
+	rows, err := s.db.Reader().Query(ctx, `SELECT s.id, s.tenant_id, u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+		WHERE s.id IN (`+placeholders(1, len(ids))+`) AND s.revoked_at IS NULL AND u.deactivated_at IS NULL`, anySlice(ids)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a := &whitecross.Actor{}
+		var role string
+		if err := rows.Scan(&a.SessionID, &a.TenantID, &a.UserID, &role); err != nil {
+			return err
+		}
+		a.Role = whitecross.Role(role)
+		out[strings.ToLower(a.SessionID)] = a
+	}
+	return rows.Err()
 }

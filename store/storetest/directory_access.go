@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -285,16 +286,24 @@ func (b *directoryBundle) sessionLive(t *testing.T, d *District, sess *whitecros
 }
 
 // sessionLive reports whether SessionActor finds the session (ENOTFOUND is
-// false; any other error fails the test).
+// false; any other error fails the test). SessionActors, the realtime
+// gateway's batched check, must answer the same, with the same actor.
 func sessionLive(t *testing.T, st *store.Store, tenant, session string) bool {
 	t.Helper()
+	batch, err := st.SessionActors(context.Background(), []string{uuid.NewString(), strings.ToUpper(session), "not-a-uuid"})
+	require.NoError(t, err)
+	require.LessOrEqual(t, len(batch), 1)
+	inBatch := batch[strings.ToLower(session)]
 	a, err := st.SessionActor(context.Background(), tenant, session)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+		// SessionActors is not scoped by tenant: the caller compares it.
+		require.True(t, inBatch == nil || inBatch.TenantID != tenant, "SessionActors finds a session SessionActor does not")
 		return false
 	}
 	require.NoError(t, err)
 	require.Equal(t, session, a.SessionID)
 	require.Equal(t, tenant, a.TenantID)
+	require.Equal(t, a, inBatch)
 	return true
 }
 
