@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -230,7 +229,7 @@ func (s *Store) FilterMessageable(ctx context.Context, ids []string) (map[string
 }
 
 // filterMessageable checks every id in one query, whatever their number:
-// the ids travel as one JSON array parameter (no IN list to bind per id, no
+// the ids travel as one array parameter (no IN list to bind per id, no
 // batch that evaluates the caller's locations again), each is a primary-key
 // probe of users, and the reach rules are index probes of user_locations
 // (user_id first) and guardianships_user on the rows found.
@@ -249,13 +248,13 @@ func (s *Store) filterMessageable(ctx context.Context, q Querier, a *whitecross.
 	if len(canon) == 0 {
 		return out, nil
 	}
-	list, err := json.Marshal(canon)
+	list, err := s.db.idsArg(canon)
 	if err != nil {
 		return nil, fmt.Errorf("filter messageable: %w", err)
 	}
 	r := reach{a}
-	rows, err := q.Query(ctx, reachWith+`SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.id IN `+
-		s.db.idSetSQL("$3")+` AND `+r.messageable("u"), append(r.args(), string(list))...)
+	rows, err := q.Query(ctx, reachWith+`SELECT u.id FROM users u WHERE u.tenant_id = $1 AND `+
+		s.db.inIDs("u.id", "$3")+` AND `+r.messageable("u"), append(r.args(), list)...)
 	if err != nil {
 		return nil, fmt.Errorf("filter messageable: %w", err)
 	}
