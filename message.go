@@ -88,15 +88,20 @@ const (
 // Message limits, enforced at the API edge and in the store, documented in
 // the OpenAPI spec.
 const (
-	MaxSubjectChars      = 200
-	MaxBodyChars         = 20000
-	MaxAttachments       = 10
-	MaxRecipientIDs      = 10000
-	MaxGroupIDs          = 50
-	MaxRecipientsPerSend = 100000 // after expanding groups
-	MaxAttachmentURL     = 2048
-	MaxAttachmentName    = 255
-	MaxIdempotencyKey    = 255
+	MaxSubjectChars = 200
+	MaxBodyChars    = 20000
+	MaxAttachments  = 10
+	MaxRecipientIDs = 10000
+	// MaxDetailRecipientIDs caps recipient_ids in a message's detail, so
+	// that a sender's page polling a 100,000-recipient broadcast does not
+	// read every recipient each time; recipient_count has the total and
+	// the recipients listing pages through them all.
+	MaxDetailRecipientIDs = 1000
+	MaxGroupIDs           = 50
+	MaxRecipientsPerSend  = 100000 // after expanding groups
+	MaxAttachmentURL      = 2048
+	MaxAttachmentName     = 255
+	MaxIdempotencyKey     = 255
 )
 
 // Attachment is a link to a file held elsewhere (https only).
@@ -384,6 +389,13 @@ type UnreachedPage struct {
 	NextCursor string
 }
 
+// RecipientPage is one page of a message's recipients, by user id, each
+// with its receipt.
+type RecipientPage struct {
+	Items      []*Receipt
+	NextCursor string
+}
+
 // DeliveryRow is one line of a message's delivery export: one recipient
 // and one channel (IN_APP included) with the recipient's read state.
 type DeliveryRow struct {
@@ -405,6 +417,10 @@ type BroadcastReportService interface {
 	Report(ctx context.Context, messageID string) (*BroadcastReport, error)
 	// Unreached lists recipients not reached yet, limit 1..100 (default 50).
 	Unreached(ctx context.Context, messageID, cursor string, limit int) (*UnreachedPage, error)
+	// Recipients lists every recipient with their receipt, by user id,
+	// limit 1..100 (default 50): the whole list of a message whose detail
+	// carries only the first MaxDetailRecipientIDs ids.
+	Recipients(ctx context.Context, messageID, cursor string, limit int) (*RecipientPage, error)
 	// ExportDeliveries calls fn for every delivery of the message, by
 	// recipient then channel, reading in pages so a 100,000-recipient
 	// broadcast is never held in memory.

@@ -60,6 +60,22 @@ func TestBroadcastOverHTTP(t *testing.T) {
 		require.Len(t, un.Items, 1)
 		require.Equal(t, d.AnnexParent.ID, un.Items[0].UserID)
 		require.Equal(t, "In the app, not opened yet.", un.Items[0].Reason)
+		res = b.do(t, req{method: "GET", path: "/api/v1/messages/" + m.ID + "/recipients?limit=1", token: admin})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var page api.RecipientPage
+		res.decode(t, &page)
+		require.Len(t, page.Items, 1)
+		require.NotNil(t, page.NextCursor, "two recipients, a page of one")
+		res = b.do(t, req{method: "GET", path: "/api/v1/messages/" + m.ID + "/recipients?limit=1&cursor=" + *page.NextCursor, token: admin})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var last api.RecipientPage
+		res.decode(t, &last)
+		require.Len(t, last.Items, 1)
+		require.Nil(t, last.NextCursor)
+		read := map[string]bool{page.Items[0].UserID: page.Items[0].ReadAt != nil, last.Items[0].UserID: last.Items[0].ReadAt != nil}
+		require.Equal(t, map[string]bool{d.LincolnParent.ID: true, d.AnnexParent.ID: false}, read)
+		res = b.do(t, req{method: "GET", path: "/api/v1/messages/" + m.ID + "/recipients", token: parent})
+		require.Equal(t, http.StatusForbidden, res.status, "a recipient gets no list: %s", res.body)
 		res = b.do(t, req{method: "GET", path: "/api/v1/messages/" + m.ID + "/delivery.csv", token: admin})
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 		require.Equal(t, "text/csv; charset=utf-8", res.header.Get("Content-Type"))

@@ -10,6 +10,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"whitecross"
+	"whitecross/wire"
 )
 
 // ChannelProgress counts one external channel's deliveries of a message.
@@ -47,6 +48,13 @@ type UnreachedPage struct {
 	NextCursor *string     `json:"next_cursor"`
 }
 
+// RecipientPage is one page of a message's recipients, each with the same
+// receipt as GET /api/v1/messages/{id}/receipts gives.
+type RecipientPage struct {
+	Items      []wire.Receipt `json:"items" nullable:"false"`
+	NextCursor *string        `json:"next_cursor"`
+}
+
 type reportOutput struct{ Body BroadcastReport }
 
 type unreachedInput struct {
@@ -56,6 +64,8 @@ type unreachedInput struct {
 }
 
 type unreachedOutput struct{ Body UnreachedPage }
+
+type recipientPageOutput struct{ Body RecipientPage }
 
 func (s *Server) messageReport(ctx context.Context, in *messageIDInput) (*reportOutput, error) {
 	r, err := s.deps.Reports.Report(ctx, in.ID)
@@ -83,6 +93,21 @@ func (s *Server) unreached(ctx context.Context, in *unreachedInput) (*unreachedO
 		out.NextCursor = &page.NextCursor
 	}
 	return &unreachedOutput{Body: out}, nil
+}
+
+func (s *Server) messageRecipients(ctx context.Context, in *unreachedInput) (*recipientPageOutput, error) {
+	page, err := s.deps.Reports.Recipients(ctx, in.ID, in.Cursor, in.Limit)
+	if err != nil {
+		return nil, err
+	}
+	out := RecipientPage{Items: make([]wire.Receipt, 0, len(page.Items))}
+	for _, r := range page.Items {
+		out.Items = append(out.Items, wire.ReceiptFrom(r))
+	}
+	if page.NextCursor != "" {
+		out.NextCursor = &page.NextCursor
+	}
+	return &recipientPageOutput{Body: out}, nil
 }
 
 // deliveryCSVHeader is the first line of delivery.csv (API.md).
@@ -157,6 +182,11 @@ func (s *Server) broadcastReportRoutes() {
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "list-message-unreached", Method: http.MethodGet,
 		Path: "/api/v1/messages/{id}/unreached", Summary: "Recipients not reached yet, with why",
 		Description: access + "By user id, a page at a time.", Errors: append(errs, http.StatusUnprocessableEntity)}, s.unreached)
+	register(s, tagMessages, authRequired, huma.Operation{OperationID: "list-message-recipients", Method: http.MethodGet,
+		Path: "/api/v1/messages/{id}/recipients", Summary: "Every recipient of a message, with their receipt",
+		Description: access + "By user id, a page at a time (one index range per page whatever the audience's size): " +
+			"the whole list, of which a message's own recipient_ids carries the first 1,000.",
+		Errors: append(errs, http.StatusUnprocessableEntity)}, s.messageRecipients)
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "get-message-delivery-csv", Method: http.MethodGet,
 		Path: "/api/v1/messages/{id}/delivery.csv", Summary: "Every delivery of a message, as CSV",
 		Description: access + "text/csv, one row per recipient and channel, by recipient then channel: " +

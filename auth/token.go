@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -44,11 +45,14 @@ type tokenIssuer struct {
 	keys             *Keyring
 	now              whitecross.Clock
 	parser           *jwt.Parser
+	verified         *verifiedTokens
+	parses           atomic.Int64 // signature checks run (tests)
 }
 
 func newTokenIssuer(issuer, audience string, ttl time.Duration, keys *Keyring, now whitecross.Clock) *tokenIssuer {
 	return &tokenIssuer{
 		issuer: issuer, audience: audience, ttl: ttl, keys: keys, now: now,
+		verified: newVerifiedTokens(verifiedTokensMax),
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 			jwt.WithExpirationRequired(),
@@ -95,10 +99,32 @@ func (ti *tokenIssuer) issue(userID, tenantID string, role whitecross.Role, sess
 // EUNAUTHORIZED for any bad token; an uncoded error only when reloading the
 // keys failed.
 func (ti *tokenIssuer) verify(ctx context.Context, token string) (*accessClaims, error) {
+	now := ti.now()
+	if claims, ok := ti.verified.get(token, now, ti.keyKnown); ok {
+		return claims, nil
+	}
+	claims, kid, err := ti.parse(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	ti.verified.put(token, kid, claims, now)
+	return claims, nil
+}
+
+// keyKnown reports whether kid still verifies tokens.
+func (ti *tokenIssuer) keyKnown(kid string) bool {
+	_, ok := ti.keys.publicKey(kid)
+	return ok
+}
+
+// parse is verify without the cache; it also returns the token's kid.
+func (ti *tokenIssuer) parse(ctx context.Context, token string) (*accessClaims, string, error) {
+	ti.parses.Add(1)
 	var reloadErr error
+	var kid string
 	claims := &accessClaims{}
 	_, err := ti.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
+		kid, _ = t.Header["kid"].(string)
 		if kid == "" {
 			return nil, errors.New("no kid")
 		}
@@ -115,15 +141,15 @@ func (ti *tokenIssuer) verify(ctx context.Context, token string) (*accessClaims,
 		return nil, errors.New("unknown kid")
 	})
 	if reloadErr != nil {
-		return nil, reloadErr
+		return nil, "", reloadErr
 	}
 	if err != nil {
-		return nil, errInvalidAccessToken
+		return nil, "", errInvalidAccessToken
 	}
 	if claims.Subject == "" || claims.TenantID == "" || claims.SessionID == "" || !claims.Role.Valid() {
-		return nil, errInvalidAccessToken
+		return nil, "", errInvalidAccessToken
 	}
-	return claims, nil
+	return claims, kid, nil
 }
 
 // randomToken returns n random bytes, base64url without padding.

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -62,7 +63,15 @@ type DB struct {
 	write *sql.DB       // SQLite: the one writer connection, shared with River
 	read  *sql.DB       // SQLite: read-only pool so reads never queue behind writes
 	path  string        // SQLite file
+
+	writeStmts, readStmts *stmtCacheStats // SQLite statement caches
 }
+
+// readerPoolSize is how many read-only SQLite connections to keep: a read
+// runs on the CPU (modernc is pure Go and the pages are in the OS cache),
+// so two per core keep every core busy while a few readers wait on the
+// disk or on Go's scheduler, and never fewer than the 4 we had.
+func readerPoolSize() int { return max(4, 2*runtime.NumCPU()) }
 
 // Open opens a database: a postgres:// or postgresql:// URL selects
 // PostgreSQL, anything else is a SQLite file path.
@@ -79,7 +88,7 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("create data dir: %w", err)
 	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_time_format=sqlite"
-	write, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+	write, writeStmts, err := openCachedSQLite("file:"+path+"?"+pragmas+"&_txlock=immediate", stmtCacheSize)
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -89,13 +98,16 @@ func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", "file:"+path+"?mode=ro&"+pragmas)
+	read, readStmts, err := openCachedSQLite("file:"+path+"?mode=ro&"+pragmas, stmtCacheSize)
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("open sqlite reader: %w", err)
 	}
-	read.SetMaxOpenConns(4)
-	return &DB{Dialect: SQLite, Now: time.Now, write: write, read: read, path: path}, nil
+	n := readerPoolSize()
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n) // idle readers stay open, with their prepared statements
+	return &DB{Dialect: SQLite, Now: time.Now, write: write, read: read, path: path,
+		writeStmts: writeStmts, readStmts: readStmts}, nil
 }
 
 // OpenPostgres connects a pgx pool to url.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -68,6 +69,30 @@ func placeholders(from, n int) string {
 		b.WriteString(strconv.Itoa(from + i))
 	}
 	return b.String()
+}
+
+// inIDs is the condition "col is one of the ids bound at param", and
+// idsArg the value to bind: a list of any length in one parameter, so that
+// a check of 10,000 ids is one statement with one bind, and one SQL text
+// that stays in the statement caches whatever the number of ids. SQLite
+// reads a JSON array (json_each drives primary-key probes); PostgreSQL a
+// uuid[] (= ANY of an array is an index condition, as an IN list is; a
+// join to json_array_elements_text is planned for 100 rows and was two
+// orders of magnitude slower at 10,000).
+func (db *DB) inIDs(col, param string) string {
+	if db.Dialect == SQLite {
+		return col + ` IN (SELECT value FROM json_each(` + param + `))`
+	}
+	return col + ` = ANY(CAST(` + param + ` AS UUID[]))`
+}
+
+// idsArg is the parameter inIDs reads: canonical UUID texts.
+func (db *DB) idsArg(ids []string) (any, error) {
+	if db.Dialect == SQLite {
+		b, err := json.Marshal(ids)
+		return string(b), err
+	}
+	return ids, nil
 }
 
 // anySlice converts ids to query arguments.

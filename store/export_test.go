@@ -16,3 +16,36 @@ func (s *Store) AppendEventsForTest(ctx context.Context, evs []whitecross.Event)
 	s.notifyEvents(ctx, ev)
 	return ev.appended, nil
 }
+
+// countingQuerier counts the statements run through it.
+type countingQuerier struct {
+	Querier
+	n *int
+}
+
+func (c countingQuerier) Query(ctx context.Context, query string, args ...any) (Rows, error) {
+	*c.n++
+	return c.Querier.Query(ctx, query, args...)
+}
+
+func (c countingQuerier) QueryRow(ctx context.Context, query string, args ...any) Row {
+	*c.n++
+	return c.Querier.QueryRow(ctx, query, args...)
+}
+
+func (c countingQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	*c.n++
+	return c.Querier.Exec(ctx, query, args...)
+}
+
+// FilterMessageableCountingQueries is FilterMessageable that also returns
+// how many statements it ran. Tests only.
+func (s *Store) FilterMessageableCountingQueries(ctx context.Context, ids []string) (map[string]bool, int, error) {
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	var n int
+	ok, err := s.filterMessageable(ctx, countingQuerier{s.db.Reader(), &n}, a, ids)
+	return ok, n, err
+}

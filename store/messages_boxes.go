@@ -11,8 +11,9 @@ import (
 
 // listRecipientIDsCap caps recipient_ids of each message in listings and
 // threads for a caller who sees every recipient (its sender, an ADMIN), so a
-// page of broadcasts stays small; recipient_count has the total and the
-// message's detail (FindMessageByID) carries every id.
+// page of broadcasts stays small; recipient_count has the total, the
+// message's detail carries up to whitecross.MaxDetailRecipientIDs and
+// Recipients pages through them all.
 const listRecipientIDsCap = 100
 
 // Boxes are keyset listings, newest first:

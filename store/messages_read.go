@@ -182,7 +182,7 @@ func (s *Store) loadMessage(ctx context.Context, q Querier, a *whitecross.Actor,
 		}
 	}
 	rows := []*messageRow{row}
-	if err := s.fillRecipients(ctx, q, a, rows, 0); err != nil {
+	if err := s.fillRecipients(ctx, q, a, rows, whitecross.MaxDetailRecipientIDs); err != nil {
 		return nil, err
 	}
 	if err := s.openRows(ctx, rows, view); err != nil {
@@ -192,9 +192,10 @@ func (s *Store) loadMessage(ctx context.Context, q Querier, a *whitecross.Actor,
 }
 
 // fillRecipients sets RecipientIDs (ordered by id) and ReadCount of every
-// row: every recipient and the read count for a caller who sees all,
-// otherwise only the caller's own id. perMessage > 0 caps the ids of each
-// message (listings); 0 loads them all (one message's detail).
+// row: the recipients (at most perMessage per message: the first by id, and
+// the caller when they are one) and
+// the read count for a caller who sees all, otherwise only the caller's own
+// id. perMessage > 0 caps the ids of each message; 0 loads them all.
 func (s *Store) fillRecipients(ctx context.Context, q Querier, a *whitecross.Actor, rows []*messageRow, perMessage int) error {
 	byID := make(map[string]*whitecross.Message, len(rows))
 	var all []string
@@ -218,10 +219,25 @@ func (s *Store) fillRecipients(ctx context.Context, q Querier, a *whitecross.Act
 	if err := s.loadRecipientIDs(ctx, q, byID, all, perMessage); err != nil {
 		return err
 	}
+	for _, row := range rows {
+		includeCaller(row, a)
+	}
 	if err := s.loadAckCounts(ctx, q, byID); err != nil {
 		return err
 	}
 	return s.loadReadCounts(ctx, q, byID, all)
+}
+
+// includeCaller keeps the caller's own id in the capped recipient list of a
+// message they received (an ADMIN among a broadcast's recipients), so that
+// a client can always tell the caller is one.
+func includeCaller(row *messageRow, a *whitecross.Actor) {
+	m, me := row.msg, callerID(a)
+	if !row.recipient || slices.Contains(m.RecipientIDs, me) {
+		return
+	}
+	m.RecipientIDs = append(m.RecipientIDs, me)
+	slices.Sort(m.RecipientIDs)
 }
 
 // loadRecipientIDs sets the recipient ids of the messages ids, sorted. With

@@ -120,16 +120,7 @@ func (s *Store) Receipts(ctx context.Context, id string) ([]*whitecross.Receipt,
 	if err != nil {
 		return nil, fmt.Errorf("list receipts: %w", err)
 	}
-	out, err := collect(rows, func(row Row) (*whitecross.Receipt, error) {
-		var r whitecross.Receipt
-		var role string
-		if err := row.Scan(&r.UserID, &r.Name, &role, &r.DeliveredAt, &r.ReadAt); err != nil {
-			return nil, err
-		}
-		r.Role = whitecross.Role(role)
-		r.DeliveredAt, r.ReadAt = utcPtr(r.DeliveredAt), utcPtr(r.ReadAt)
-		return &r, nil
-	})
+	out, err := collect(rows, scanReceipt)
 	if err != nil {
 		return nil, fmt.Errorf("list receipts: %w", err)
 	}

@@ -228,7 +228,11 @@ func (s *Store) FilterMessageable(ctx context.Context, ids []string) (map[string
 	return s.filterMessageable(ctx, s.db.Reader(), a, ids)
 }
 
-// filterMessageable checks ids in batches of idBatch.
+// filterMessageable checks every id in one query, whatever their number:
+// the ids travel as one array parameter (no IN list to bind per id, no
+// batch that evaluates the caller's locations again), each is a primary-key
+// probe of users, and the reach rules are index probes of user_locations
+// (user_id first) and guardianships_user on the rows found.
 func (s *Store) filterMessageable(ctx context.Context, q Querier, a *whitecross.Actor, ids []string) (map[string]bool, error) {
 	if len(ids) > maxGroupMembers {
 		return nil, whitecross.Errorf(whitecross.EINVALID, "At most %d ids can be checked at once.", maxGroupMembers)
@@ -239,23 +243,28 @@ func (s *Store) filterMessageable(ctx context.Context, q Querier, a *whitecross.
 			given[c] = append(given[c], id)
 		}
 	}
+	out := make(map[string]bool, len(given))
 	canon := parseIDs(ids)
+	if len(canon) == 0 {
+		return out, nil
+	}
+	list, err := s.db.idsArg(canon)
+	if err != nil {
+		return nil, fmt.Errorf("filter messageable: %w", err)
+	}
 	r := reach{a}
-	out := make(map[string]bool, len(canon))
-	for _, batch := range batches(canon) {
-		rows, err := q.Query(ctx, reachWith+`SELECT u.id FROM users u WHERE u.tenant_id = $1 AND u.id IN (`+
-			placeholders(3, len(batch))+`) AND `+r.messageable("u"), append(r.args(), anySlice(batch)...)...)
-		if err != nil {
-			return nil, fmt.Errorf("filter messageable: %w", err)
-		}
-		got, err := collect(rows, scanLowerID)
-		if err != nil {
-			return nil, fmt.Errorf("filter messageable: %w", err)
-		}
-		for _, id := range got {
-			for _, g := range given[id] {
-				out[g] = true
-			}
+	rows, err := q.Query(ctx, reachWith+`SELECT u.id FROM users u WHERE u.tenant_id = $1 AND `+
+		s.db.inIDs("u.id", "$3")+` AND `+r.messageable("u"), append(r.args(), list)...)
+	if err != nil {
+		return nil, fmt.Errorf("filter messageable: %w", err)
+	}
+	got, err := collect(rows, scanLowerID)
+	if err != nil {
+		return nil, fmt.Errorf("filter messageable: %w", err)
+	}
+	for _, id := range got {
+		for _, g := range given[id] {
+			out[g] = true
 		}
 	}
 	return out, nil

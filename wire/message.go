@@ -13,7 +13,7 @@ type Message struct {
 	ThreadID       string        `json:"thread_id" format:"uuid" doc:"The id of the thread's first message; a root message's own id"`
 	ReplyToID      *string       `json:"reply_to_id" format:"uuid" doc:"The message this one answers, or null"`
 	Sender         MessageSender `json:"sender"`
-	RecipientIDs   []string      `json:"recipient_ids" nullable:"false" doc:"Every recipient, for the sender and ADMINs (at most 100 in listings and threads: recipient_count has the total); only the caller's own id, for a recipient"`
+	RecipientIDs   []string      `json:"recipient_ids" nullable:"false" doc:"The recipients by id, for the sender and ADMINs: at most 100 in listings and threads, the first 1,000 in a message's own answer (recipient_count has the total; GET /api/v1/messages/{id}/recipients pages through them all); only the caller's own id, for a recipient"`
 	RecipientCount int           `json:"recipient_count" doc:"Recipients after expanding groups; for a broadcast, 0 (or the named recipients) until its audience is resolved at dispatch, then everyone it reached"`
 	Audience       *Audience     `json:"audience" doc:"The broadcast audience as given (canonical: ids lower-case, grades upper-case, each once), or null"`
 	ReadCount      *int          `json:"read_count,omitempty" doc:"How many recipients have read it (or replied to it); a receipt never goes back when a recipient marks it unread. For the sender and ADMINs only"`

@@ -27,6 +27,7 @@ func exerciseAudiences(t *testing.T, open Opener) {
 		{"ResolvedWhenDispatched", testAudienceScheduled},
 		{"Approval", testAudienceApproval},
 		{"Report", testBroadcastReport},
+		{"Recipients", testMessageRecipients},
 		{"BulkGuardians", testBulkGuardians},
 	})
 }
