@@ -4,7 +4,12 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
+
+// batchLinger is how long a burst's first batch waits for the rest of
+// the burst: a delivery alone is recorded at most this much later.
+const batchLinger = 2 * time.Millisecond
 
 // groupRunner is group commit for work that many deliver workers ask for
 // at once (loading deliveries, recording outcomes): a worker hands in its
@@ -13,6 +18,9 @@ import (
 // grow by themselves; alone, a request runs at once in a batch of one.
 type groupRunner[In, Out any] struct {
 	max int
+	// linger is how long the first batch of a burst waits for more
+	// requests (see gather).
+	linger time.Duration
 	// run answers a batch, one reply per request in order; err fails
 	// them all.
 	run func(ins []In) ([]reply[Out], error)
@@ -55,8 +63,12 @@ func (g *groupRunner[In, Out]) do(ctx context.Context, in In) (Out, error) {
 	}
 }
 
-// drain runs batches until the queue is empty.
+// drain runs batches until the queue is empty. The first one gathers
+// first: the jobs River fetches together reach the runner within a few
+// milliseconds, and a batch of the first alone would make the others wait
+// for it.
 func (g *groupRunner[In, Out]) drain() {
+	g.gather()
 	for {
 		g.mu.Lock()
 		n := min(len(g.queue), g.max)
@@ -70,6 +82,26 @@ func (g *groupRunner[In, Out]) drain() {
 		g.mu.Unlock()
 		g.runBatch(batch)
 	}
+}
+
+// gather waits, at most linger, until the queue is full or stops growing
+// for a tenth of linger.
+func (g *groupRunner[In, Out]) gather() {
+	deadline := time.Now().Add(g.linger)
+	for last := g.queued(); last < g.max && time.Now().Before(deadline); {
+		time.Sleep(g.linger / 10)
+		n := g.queued()
+		if n == last {
+			return
+		}
+		last = n
+	}
+}
+
+func (g *groupRunner[In, Out]) queued() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.queue)
 }
 
 func (g *groupRunner[In, Out]) runBatch(batch []*groupCall[In, Out]) {

@@ -62,8 +62,8 @@ type DeliverWorker struct {
 	// tasks loads deliveries in shared reads when the store can (nil:
 	// each on its own).
 	tasks *groupRunner[store.DeliveryRef, *whitecross.DeliveryTask]
-	now      whitecross.Clock
-	log      *slog.Logger
+	now   whitecross.Clock
+	log   *slog.Logger
 }
 
 func newDeliverWorker(cfg DeliverConfig, hints *retryHints, now whitecross.Clock, log *slog.Logger) *DeliverWorker {

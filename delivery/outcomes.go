@@ -28,7 +28,7 @@ const maxOutcomeBatch = 256
 // store.CoalesceDeliveryEventsAbove) are counted in metrics here.
 func newOutcomeBatcher(bs outcomeBatchStore, metrics *Metrics) *groupRunner[store.OutcomeRecord, *whitecross.DeliveryChange] {
 	return &groupRunner[store.OutcomeRecord, *whitecross.DeliveryChange]{
-		max: maxOutcomeBatch,
+		max: maxOutcomeBatch, linger: batchLinger,
 		run: func(recs []store.OutcomeRecord) ([]reply[*whitecross.DeliveryChange], error) {
 			ctx, cancel := context.WithTimeout(context.Background(), RecordTimeout)
 			defer cancel()

@@ -27,7 +27,7 @@ const taskLoadTimeout = RecordTimeout
 // each message decrypted once.
 func newTaskLoader(ts taskBatchStore) *groupRunner[store.DeliveryRef, *whitecross.DeliveryTask] {
 	return &groupRunner[store.DeliveryRef, *whitecross.DeliveryTask]{
-		max: maxTaskBatch,
+		max: maxTaskBatch, linger: batchLinger,
 		run: func(refs []store.DeliveryRef) ([]reply[*whitecross.DeliveryTask], error) {
 			ctx, cancel := context.WithTimeout(context.Background(), taskLoadTimeout)
 			defer cancel()
