@@ -33,6 +33,9 @@ func newOutcomeBatcher(bs outcomeBatchStore, metrics *Metrics) *groupRunner[stor
 			ctx, cancel := context.WithTimeout(context.Background(), RecordTimeout)
 			defer cancel()
 			res, err := bs.RecordDeliveryOutcomes(ctx, recs)
+			if err != nil && len(recs) > 1 {
+				res, err = recordEach(ctx, bs, recs)
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -46,4 +49,20 @@ func newOutcomeBatcher(bs outcomeBatchStore, metrics *Metrics) *groupRunner[stor
 			return out, nil
 		},
 	}
+}
+
+// recordEach records each outcome in its own transaction, after a batch
+// failed: a record that makes its transaction fail must not make the
+// others' jobs retry, and send again.
+func recordEach(ctx context.Context, bs outcomeBatchStore, recs []store.OutcomeRecord) ([]store.OutcomeResult, error) {
+	out := make([]store.OutcomeResult, len(recs))
+	for i, r := range recs {
+		res, err := bs.RecordDeliveryOutcomes(ctx, []store.OutcomeRecord{r})
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		out[i] = res[0]
+	}
+	return out, nil
 }
