@@ -34,8 +34,7 @@ func (s *Store) RecordDeliveryOutcome(ctx context.Context, tenantID, deliveryID 
 	return res[0].Change, res[0].Err
 }
 
-// outcomeStep is a delivery an outcome or a provider status has just
-// changed, with whether to fall back to the next channel and why.
+// outcomeStep is a delivery a provider status has just changed, with whether to fall back to the next channel and why.
 type outcomeStep struct {
 	tenantID string
 	d        *whitecross.Delivery
@@ -43,8 +42,8 @@ type outcomeStep struct {
 	reason   string
 }
 
-// outcomeTx is the shared tail of RecordDeliveryOutcome and
-// ApplyProviderStatus: in one transaction record changes the delivery (nil
+// outcomeTx is the tail of ApplyProviderStatus (RecordDeliveryOutcomes has
+// its own, set-based): in one transaction record changes the delivery (nil
 // step when there was nothing to record), then the DeliveryChange is built
 // (with fallback, the next channel's delivery) and the sender's
 // delivery.updated is appended; the event is published after commit only.
@@ -181,7 +180,7 @@ func (s *Store) ApplyProviderStatus(ctx context.Context, st whitecross.ProviderS
 
 // changeTx builds the DeliveryChange of d, committed with tx, and with
 // fallback creates the next channel's delivery for reason. It runs for every
-// recorded outcome, so it reads only the sender; the fallback reads the
+// provider status, so it reads only the sender; the fallback reads the
 // rest.
 func (s *Store) changeTx(ctx context.Context, tx *Tx, tenantID string, d *whitecross.Delivery, fallback bool, reason string, now time.Time) (*whitecross.DeliveryChange, error) {
 	var senderID string
