@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"whitecross"
+	"whitecross/store"
 )
 
 // RecordTimeout bounds recording an outcome. It runs on a context that the
@@ -55,14 +56,27 @@ type DeliverWorker struct {
 	breakers *breakers
 	pacers   *pacers
 	hints    *retryHints
-	now      whitecross.Clock
-	log      *slog.Logger
+	// outcomes records outcomes in shared transactions when the store
+	// can (nil: one transaction each).
+	outcomes *groupRunner[store.OutcomeRecord, *whitecross.DeliveryChange]
+	// tasks loads deliveries in shared reads when the store can (nil:
+	// each on its own).
+	tasks *groupRunner[store.DeliveryRef, *whitecross.DeliveryTask]
+	now   whitecross.Clock
+	log   *slog.Logger
 }
 
 func newDeliverWorker(cfg DeliverConfig, hints *retryHints, now whitecross.Clock, log *slog.Logger) *DeliverWorker {
 	ps := newPacers(cfg, now)
 	cfg.Metrics.watchPacing(ps, cfg.Providers)
-	return &DeliverWorker{cfg: cfg, breakers: newBreakers(cfg, log), pacers: ps, hints: hints, now: now, log: log}
+	w := &DeliverWorker{cfg: cfg, breakers: newBreakers(cfg, log), pacers: ps, hints: hints, now: now, log: log}
+	if bs, ok := cfg.Store.(outcomeBatchStore); ok {
+		w.outcomes = newOutcomeBatcher(bs, cfg.Metrics)
+	}
+	if ts, ok := cfg.Store.(taskBatchStore); ok {
+		w.tasks = newTaskLoader(ts)
+	}
+	return w
 }
 
 // Timeout bounds one attempt (DeliverConfig.Timeout).
@@ -73,7 +87,7 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if w.cfg.Store == nil {
 		return errors.New("deliveries are not configured on this server (no delivery store)")
 	}
-	task, err := w.cfg.Store.LoadDeliveryTask(ctx, job.Args.TenantID, job.Args.DeliveryID)
+	task, err := w.loadTask(ctx, job.Args.TenantID, job.Args.DeliveryID)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
 		w.log.ErrorContext(ctx, "deliver job of a delivery that does not exist canceled",
 			"job_id", job.ID, "tenant_id", job.Args.TenantID, "delivery_id", job.Args.DeliveryID)
@@ -390,14 +404,22 @@ func (w *DeliverWorker) permanentSideEffects(ctx context.Context, task *whitecro
 	}
 }
 
-// record commits an outcome. The store tells metrics and realtime of the
-// change after its commit (Metrics.ObserveEvents); a delivery no longer
-// PENDING (another run recorded first) changes nothing. It returns the
-// store's error, so River retries the job.
+// record commits an outcome, with the outcomes of other workers in one
+// transaction when the store can (newOutcomeBatcher), and returns once it is
+// committed. The store tells metrics and realtime of the change after its
+// commit (Metrics.ObserveEvents; the batcher counts the changes no event
+// carries); a delivery no longer PENDING (another run recorded first)
+// changes nothing. It returns the store's error, so River retries the job.
 func (w *DeliverWorker) record(ctx context.Context, task *whitecross.DeliveryTask, o whitecross.DeliveryOutcome) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RecordTimeout)
 	defer cancel()
-	if _, err := w.cfg.Store.RecordDeliveryOutcome(rctx, task.Message.TenantID, task.Delivery.ID, o); err != nil {
+	var err error
+	if w.outcomes != nil {
+		_, err = w.outcomes.do(rctx, store.OutcomeRecord{TenantID: task.Message.TenantID, DeliveryID: task.Delivery.ID, Outcome: o})
+	} else {
+		_, err = w.cfg.Store.RecordDeliveryOutcome(rctx, task.Message.TenantID, task.Delivery.ID, o)
+	}
+	if err != nil {
 		return fmt.Errorf("record outcome of delivery %s: %w", task.Delivery.ID, err)
 	}
 	return nil

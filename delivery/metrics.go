@@ -115,20 +115,30 @@ func NewMetrics(reg prometheus.Registerer, db *store.DB) *Metrics {
 // Each delivery.updated event counts what its delivery came to: a status
 // reached (SENT, DELIVERED, FAILED, BOUNCED), or, still PENDING after an
 // attempt, a temporary failure that will be retried; a new PENDING delivery
-// (a fallback) counts nothing. Safe on a nil *Metrics.
+// (a fallback) counts nothing. Safe on a nil *Metrics. A change of a large
+// message that its sender's log got no event for (the store coalesces them,
+// store.CoalesceDeliveryEventsAbove) is counted by the deliver worker that
+// recorded it instead (observeDelivery).
 func (m *Metrics) ObserveEvents(_ context.Context, evs []whitecross.Event) {
 	if m == nil {
 		return
 	}
 	for _, ev := range evs {
-		d := ev.Delivery
-		switch {
-		case ev.Type != whitecross.EventDeliveryUpdated || d == nil:
-		case d.Status != whitecross.DeliveryPending:
-			m.transitions.WithLabelValues(string(d.Channel), string(d.Status)).Inc()
-		case d.Attempts > 0:
-			m.retries.WithLabelValues(string(d.Channel)).Inc()
+		if ev.Type == whitecross.EventDeliveryUpdated {
+			m.observeDelivery(ev.Delivery)
 		}
+	}
+}
+
+// observeDelivery counts what one committed delivery came to (see
+// ObserveEvents). Safe on a nil *Metrics and a nil d.
+func (m *Metrics) observeDelivery(d *whitecross.Delivery) {
+	switch {
+	case m == nil || d == nil:
+	case d.Status != whitecross.DeliveryPending:
+		m.transitions.WithLabelValues(string(d.Channel), string(d.Status)).Inc()
+	case d.Attempts > 0:
+		m.retries.WithLabelValues(string(d.Channel)).Inc()
 	}
 }
 

@@ -23,43 +23,18 @@ import (
 //
 // It returns nil, nil when the delivery is no longer PENDING (a job run
 // twice never records twice), ENOTFOUND when the tenant has no such
-// delivery, EINVALID for a status an attempt cannot end in.
+// delivery, EINVALID for a status an attempt cannot end in. It is
+// RecordDeliveryOutcomes of one record: its change is always announced to
+// the sender.
 func (s *Store) RecordDeliveryOutcome(ctx context.Context, tenantID, deliveryID string, o whitecross.DeliveryOutcome) (*whitecross.DeliveryChange, error) {
-	tenantID, ok1 := parseID(tenantID)
-	deliveryID, ok2 := parseID(deliveryID)
-	if !ok1 || !ok2 {
-		return nil, errDeliveryNotFound()
+	res, err := s.RecordDeliveryOutcomes(ctx, []OutcomeRecord{{TenantID: tenantID, DeliveryID: deliveryID, Outcome: o}})
+	if err != nil {
+		return nil, err
 	}
-	switch o.Status {
-	case "", whitecross.DeliverySent, whitecross.DeliveryDelivered, whitecross.DeliveryFailed:
-	default:
-		return nil, whitecross.Errorf(whitecross.EINVALID, "An attempt cannot end in status %q.", o.Status)
-	}
-	return s.outcomeTx(ctx, func(tx *Tx, now time.Time) (*outcomeStep, error) {
-		set, args := outcomeSet(o, now)
-		d, err := scanDeliveryWork(tx.QueryRow(ctx, `UPDATE deliveries SET `+set+`
-			WHERE tenant_id = $1 AND id = $2 AND status = 'PENDING' RETURNING `+deliveryWorkColumns(""),
-			append([]any{tenantID, deliveryID}, args...)...))
-		if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
-			var one int
-			err := tx.QueryRow(ctx, `SELECT 1 FROM deliveries WHERE tenant_id = $1 AND id = $2`, tenantID, deliveryID).Scan(&one)
-			if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
-				return nil, errDeliveryNotFound()
-			}
-			return nil, err // nil: it exists and is no longer PENDING
-		}
-		if err != nil {
-			return nil, fmt.Errorf("record delivery outcome: %w", err)
-		}
-		if err := insertDeliveryEvent(ctx, tx, tenantID, d.ID, d.Status, now, outcomeDetail(o, d.Attempts)); err != nil {
-			return nil, err
-		}
-		return &outcomeStep{tenantID, d, o.Status == whitecross.DeliveryFailed && o.Fallback, o.Error}, nil
-	})
+	return res[0].Change, res[0].Err
 }
 
-// outcomeStep is a delivery an outcome or a provider status has just
-// changed, with whether to fall back to the next channel and why.
+// outcomeStep is a delivery a provider status has just changed, with whether to fall back to the next channel and why.
 type outcomeStep struct {
 	tenantID string
 	d        *whitecross.Delivery
@@ -67,8 +42,8 @@ type outcomeStep struct {
 	reason   string
 }
 
-// outcomeTx is the shared tail of RecordDeliveryOutcome and
-// ApplyProviderStatus: in one transaction record changes the delivery (nil
+// outcomeTx is the tail of ApplyProviderStatus (RecordDeliveryOutcomes has
+// its own, set-based): in one transaction record changes the delivery (nil
 // step when there was nothing to record), then the DeliveryChange is built
 // (with fallback, the next channel's delivery) and the sender's
 // delivery.updated is appended; the event is published after commit only.
@@ -95,24 +70,6 @@ func (s *Store) outcomeTx(ctx context.Context, record func(tx *Tx, now time.Time
 	}
 	s.notifyEvents(ctx, ev)
 	return change, nil
-}
-
-// outcomeSet returns the SET clause of an outcome and its arguments, which
-// are numbered from $3 ($1 and $2 are the tenant and delivery ids).
-func outcomeSet(o whitecross.DeliveryOutcome, now time.Time) (string, []any) {
-	switch o.Status {
-	case whitecross.DeliverySent:
-		return `attempts = attempts + 1, status = 'SENT', sent_at = $3, updated_at = $3, error = NULL,
-			provider = $4, provider_id = $5`, []any{now, o.Provider, o.ProviderID}
-	case whitecross.DeliveryDelivered:
-		return `attempts = attempts + 1, status = 'DELIVERED', sent_at = COALESCE(sent_at, $3), delivered_at = $3,
-			updated_at = $3, error = NULL, provider = $4, provider_id = $5`, []any{now, o.Provider, o.ProviderID}
-	case whitecross.DeliveryFailed:
-		return `attempts = attempts + 1, status = 'FAILED', failed_at = $3, updated_at = $3, error = $4,
-			provider = CASE WHEN $5 = '' THEN provider ELSE $5 END`, []any{now, clipDetail(o.Error), o.Provider}
-	default: // a temporary failure: still PENDING
-		return `attempts = attempts + 1, updated_at = $3, error = $4`, []any{now, clipDetail(o.Error)}
-	}
 }
 
 // outcomeDetail is the timeline text of an outcome.
@@ -223,7 +180,7 @@ func (s *Store) ApplyProviderStatus(ctx context.Context, st whitecross.ProviderS
 
 // changeTx builds the DeliveryChange of d, committed with tx, and with
 // fallback creates the next channel's delivery for reason. It runs for every
-// recorded outcome, so it reads only the sender; the fallback reads the
+// provider status, so it reads only the sender; the fallback reads the
 // rest.
 func (s *Store) changeTx(ctx context.Context, tx *Tx, tenantID string, d *whitecross.Delivery, fallback bool, reason string, now time.Time) (*whitecross.DeliveryChange, error) {
 	var senderID string

@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -71,28 +70,14 @@ func (s *Store) LoadDeliveryTask(ctx context.Context, tenantID, deliveryID strin
 		return nil, errDeliveryNotFound()
 	}
 	q := s.db.Reader()
-	task := &whitecross.DeliveryTask{}
-	rc := &task.Recipient
-	var settings string
-	d, err := scanDeliveryWork(q.QueryRow(ctx, `SELECT `+deliveryWorkColumns("d.")+`, t.name, t.timezone, t.settings,
-		u.name, u.email, u.phone, u.locale,
-		EXISTS (SELECT 1 FROM email_suppressions es WHERE es.email = LOWER(u.email)),
-		EXISTS (SELECT 1 FROM phone_opt_outs po WHERE po.phone = u.phone)
-		FROM deliveries d JOIN tenants t ON t.id = d.tenant_id JOIN users u ON u.id = d.recipient_id
-		WHERE d.tenant_id = $1 AND d.id = $2`, tenantID, deliveryID),
-		&task.TenantName, &task.Timezone, &settings, &rc.Name, &rc.Email, &rc.Phone, &rc.Locale, &rc.EmailSuppressed, &rc.PhoneOptedOut)
+	t, err := scanTaskRow(q.QueryRow(ctx, taskQuery+` WHERE d.tenant_id = $1 AND d.id = $2`, tenantID, deliveryID))
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
 		return nil, errDeliveryNotFound()
 	} else if err != nil {
 		return nil, fmt.Errorf("load delivery %s: %w", deliveryID, err)
 	}
-	task.Delivery = *d
-	if err := json.Unmarshal([]byte(settings), &task.Settings); err != nil {
-		return nil, fmt.Errorf("decode tenant settings: %w", err)
-	}
-	rc.ID = d.RecipientID
-	rc.Email, rc.Phone = strings.TrimSpace(rc.Email), strings.TrimSpace(rc.Phone)
-	rc.Locale = cmp.Or(strings.TrimSpace(rc.Locale), task.Settings.DefaultLocale, defaultLocale)
+	task, d := &t.task, &t.task.Delivery
+	rc := &task.Recipient
 	if task.Message, err = s.loadTaskMessage(ctx, q, tenantID, d.MessageID, d.RecipientID); err != nil {
 		return nil, err
 	}
