@@ -61,7 +61,7 @@ func (s *Store) readProfileParts(ctx context.Context, tenantID string, ids []str
 		WHERE u.tenant_id = $1 AND u.id IN (`+in+`)
 		UNION ALL
 		SELECT 'c', g.user_id, '', 1 = 1, cs.location_id FROM guardianships g JOIN students cs ON cs.id = g.student_id
-		WHERE g.tenant_id = $1 AND g.custody AND g.user_id IN (`+in+`)`, append([]any{tenantID}, anySlice(ids)...)...)
+		WHERE g.tenant_id = $1 AND g.custody AND cs.deactivated_at IS NULL AND g.user_id IN (`+in+`)`, append([]any{tenantID}, anySlice(ids)...)...)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ reach_near(id) AS (
 	SELECT id FROM reach_scope UNION SELECT id FROM reach_above),
 reach_custody(id) AS (
 	SELECT cs.location_id FROM guardianships cg JOIN students cs ON cs.id = cg.student_id
-		WHERE cg.tenant_id = $1 AND cg.user_id = $2 AND cg.custody
+		WHERE cg.tenant_id = $1 AND cg.user_id = $2 AND cg.custody AND cs.deactivated_at IS NULL
 	UNION SELECT l.parent_id FROM locations l JOIN reach_custody cu ON l.id = cu.id WHERE l.parent_id IS NOT NULL)
 `
 
@@ -122,7 +122,7 @@ func (r reach) messageable(u string) string {
 		return `(` + base + ` AND ((` + u + `.role <> 'GUARDIAN' AND EXISTS (SELECT 1 FROM user_locations rl
 			WHERE rl.user_id = ` + u + `.id AND rl.location_id IN (SELECT id FROM reach_near)))
 		OR (` + u + `.role = 'GUARDIAN' AND EXISTS (SELECT 1 FROM guardianships rg JOIN students rs ON rs.id = rg.student_id
-			WHERE rg.user_id = ` + u + `.id AND rg.custody AND rs.location_id IN (SELECT id FROM reach_scope)))))`
+			WHERE rg.user_id = ` + u + `.id AND rg.custody AND rs.deactivated_at IS NULL AND rs.location_id IN (SELECT id FROM reach_scope)))))`
 	case r.a.Role == whitecross.RoleGuardian:
 		return `(` + base + ` AND ` + u + `.role IN ('SCHOOL_ADMIN', 'NURSE', 'STAFF') AND EXISTS (SELECT 1 FROM user_locations rl
 			WHERE rl.user_id = ` + u + `.id AND rl.location_id IN (SELECT id FROM reach_custody)))`
@@ -140,7 +140,7 @@ func (r reach) administers(u string) string {
 		return `(` + u + `.role <> 'ADMIN' AND (
 		EXISTS (SELECT 1 FROM user_locations rl WHERE rl.user_id = ` + u + `.id AND rl.location_id IN (SELECT id FROM reach_scope))
 		OR EXISTS (SELECT 1 FROM guardianships rg JOIN students rs ON rs.id = rg.student_id
-			WHERE rg.user_id = ` + u + `.id AND rs.location_id IN (SELECT id FROM reach_scope))))`
+			WHERE rg.user_id = ` + u + `.id AND rs.deactivated_at IS NULL AND rs.location_id IN (SELECT id FROM reach_scope))))`
 	}
 	return `(1 = 0)`
 }

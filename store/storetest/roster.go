@@ -203,6 +203,14 @@ func testRosterUpdate(t *testing.T, open Opener) {
 		Roles: []whitecross.Role{whitecross.RoleGuardian}})
 	require.NoError(t, err)
 	require.Equal(t, 1, preview.Count, "Sofia's parent only (her relative has no custody, Liam's guardian no student)")
+	// Nor may Oak's staff message Liam's guardian through him.
+	teacher := b.user(t, "tea-1")
+	par2 := b.user(t, "par-2")
+	ctx := b.d.As(&whitecross.User{ID: teacher.ID, Role: whitecross.RoleStaff})
+	reachable, err := b.st.FilterMessageable(ctx, []string{par2.ID, par1.ID})
+	require.NoError(t, err)
+	require.True(t, reachable[par1.ID], "Sofia's parent")
+	require.False(t, reachable[par2.ID], "Liam's guardian, Liam deactivated")
 
 	// Dropping par-2 from the file deactivates them; hand-made users stay.
 	b.write(t, rosterOrgs, without(users, 2))
