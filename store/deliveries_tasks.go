@@ -157,13 +157,5 @@ func (s *Store) loadSharedMessage(ctx context.Context, q Querier, tenantID, mess
 	if err != nil {
 		return nil, fmt.Errorf("load message %s of deliveries: %w", messageID, err)
 	}
-	m := row.msg
-	m.Attachments = []whitecross.Attachment{}
-	if m.Sensitive {
-		return m, nil
-	}
-	if err := s.openRows(ctx, []*messageRow{row}, fullContent); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return s.openDeliveryMessage(ctx, row)
 }

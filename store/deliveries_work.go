@@ -101,8 +101,15 @@ func (s *Store) loadTaskMessage(ctx context.Context, q Querier, tenantID, messag
 	if err != nil {
 		return nil, fmt.Errorf("load message %s of delivery: %w", messageID, err)
 	}
+	row.msg.RecipientIDs = []string{recipientID}
+	return s.openDeliveryMessage(ctx, row)
+}
+
+// openDeliveryMessage is the message a delivery sends: its content opened,
+// unless it is sensitive (a sensitive message never leaves by email, SMS or
+// voice, so its content is not decrypted for them).
+func (s *Store) openDeliveryMessage(ctx context.Context, row *messageRow) (*whitecross.Message, error) {
 	m := row.msg
-	m.RecipientIDs = []string{recipientID}
 	m.Attachments = []whitecross.Attachment{}
 	if m.Sensitive {
 		return m, nil

@@ -79,21 +79,9 @@ func (s *Store) Report(ctx context.Context, id string) (*whitecross.BroadcastRep
 // the recipients not reached, by user id, each with a reason from their
 // external deliveries (one query for the page's reasons).
 func (s *Store) Unreached(ctx context.Context, id, cursor string, limit int) (*whitecross.UnreachedPage, error) {
-	a, limit, err := pagingCaller(ctx, limit)
+	q, id, after, limit, err := s.recipientPage(ctx, id, cursor, limit)
 	if err != nil {
 		return nil, err
-	}
-	q := s.db.Reader()
-	if id, err = s.reportAccess(ctx, q, a, id); err != nil {
-		return nil, err
-	}
-	after := firstUserID
-	if cursor != "" {
-		c, ok := parseID(cursor)
-		if !ok {
-			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", cursor, "Not a cursor of this list.")
-		}
-		after = c
 	}
 	items, err := queryAll(ctx, q, func(r Row) (*whitecross.Unreached, error) {
 		var u whitecross.Unreached
@@ -199,4 +187,28 @@ func (s *Store) ExportDeliveries(ctx context.Context, id string, fn func(*whitec
 		last := page[len(page)-1]
 		afterUser, afterChannel, afterID = last.row.RecipientID, string(last.row.Channel), strings.ToLower(last.id)
 	}
+}
+
+// recipientPage checks the caller may read the report of message id and
+// reads a keyset page request over its recipients: the reader, the
+// message's id, the user id the page starts after and the page size.
+// EINVALID query.cursor for a cursor that is not a user id.
+func (s *Store) recipientPage(ctx context.Context, id, cursor string, limit int) (Querier, string, string, int, error) {
+	a, limit, err := pagingCaller(ctx, limit)
+	if err != nil {
+		return nil, "", "", 0, err
+	}
+	q := s.db.Reader()
+	if id, err = s.reportAccess(ctx, q, a, id); err != nil {
+		return nil, "", "", 0, err
+	}
+	after := firstUserID
+	if cursor != "" {
+		c, ok := parseID(cursor)
+		if !ok {
+			return nil, "", "", 0, whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", cursor, "Not a cursor of this list.")
+		}
+		after = c
+	}
+	return q, id, after, limit, nil
 }

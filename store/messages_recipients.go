@@ -16,21 +16,9 @@ import (
 // query.cursor for anything else. Errors as reportAccess; EUNAUTHORIZED
 // without a caller.
 func (s *Store) Recipients(ctx context.Context, id, cursor string, limit int) (*whitecross.RecipientPage, error) {
-	a, limit, err := pagingCaller(ctx, limit)
+	q, id, after, limit, err := s.recipientPage(ctx, id, cursor, limit)
 	if err != nil {
 		return nil, err
-	}
-	q := s.db.Reader()
-	if id, err = s.reportAccess(ctx, q, a, id); err != nil {
-		return nil, err
-	}
-	after := firstUserID
-	if cursor != "" {
-		c, ok := parseID(cursor)
-		if !ok {
-			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.cursor", cursor, "Not a cursor of this list.")
-		}
-		after = c
 	}
 	items, err := queryAll(ctx, q, scanReceipt, `SELECT mr.user_id, u.name, u.role, mr.delivered_at, mr.first_read_at
 		FROM message_recipients mr JOIN users u ON u.id = mr.user_id
