@@ -65,7 +65,9 @@ type RosterRowError struct {
 	SourcedID string `json:"-"`
 }
 
-func (e RosterRowError) Error() string { return fmt.Sprintf("%s line %d: %s", e.File, e.Line, e.Message) }
+func (e RosterRowError) Error() string {
+	return fmt.Sprintf("%s line %d: %s", e.File, e.Line, e.Message)
+}
 
 // MaxRosterRowErrors bounds the row errors an import keeps; past it only
 // ErrorCount goes on (100,000 wrong rows are one mistake, not a report of

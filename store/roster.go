@@ -73,7 +73,8 @@ func (s *Store) RunRosterImport(ctx context.Context, id string, set *roster.Set)
 	if err != nil {
 		return nil, err
 	}
-	run := &rosterRun{s: s, tenantID: a.TenantID, importID: id, set: set}
+	run := &rosterRun{s: s, tenantID: a.TenantID, importID: id, set: set,
+		errs: rosterErrors{list: []whitecross.RosterRowError{}}} // "errors": [] when there are none
 	if run.dryRun, err = s.rosterDryRun(ctx, a.TenantID, id); err != nil {
 		return nil, err
 	}

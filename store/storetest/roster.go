@@ -126,6 +126,7 @@ func testRosterCreate(t *testing.T, open Opener) {
 		Users:     whitecross.RosterPersonCounts{Created: 5},
 		Students:  whitecross.RosterPersonCounts{Created: 2},
 	}, imp.Counts)
+	require.NotNil(t, imp.Errors, "no skipped rows is an empty list, not null")
 	require.Empty(t, imp.Errors)
 
 	par1 := b.user(t, "par-1")
