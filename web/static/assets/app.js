@@ -20,6 +20,10 @@ import { alertView } from './view-alert.js';
 import { approvalsView } from './view-approvals.js';
 import { rosterView } from './view-roster.js';
 import { settingsView } from './view-settings.js';
+import { studentsView } from './view-students.js';
+import { studentView } from './view-student.js';
+import { groupsView } from './view-groups.js';
+import { groupView } from './view-group.js';
 import { pushControl, pushPrompt, disablePush } from './push.js';
 import { menu } from './menu.js';
 
@@ -54,11 +58,16 @@ const ROUTES = [
   [/^\/approvals$/, () => ({ name: 'approvals', roles: ADMINS })],
   [/^\/settings$/, () => ({ name: 'settings', roles: ['ADMIN'] })],
   [/^\/account$/, () => ({ name: 'account' })],
+  [/^\/students$/, () => ({ name: 'students', roles: ADMINS })],
+  [/^\/students\/([^/]+)$/, (m) => ({ name: 'student', arg: decodeURIComponent(m[1]), roles: ADMINS, nav: 'students' })],
+  [/^\/groups$/, () => ({ name: 'groups', roles: ADMINS })],
+  [/^\/groups\/([^/]+)$/, (m) => ({ name: 'group', arg: decodeURIComponent(m[1]), roles: ADMINS, nav: 'groups' })],
 ];
 
 const VIEWS = {
   box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, account: accountView,
   alert: alertView, approvals: approvalsView, roster: rosterView, settings: settingsView,
+  students: studentsView, student: studentView, groups: groupsView, group: groupView,
 };
 
 // route picks the view of the URL. A page for some roles is "not found" to
@@ -223,6 +232,8 @@ function buildNav() {
       BOXES.map(([box, label]) => h('li', null, h('a', { href: `/${box}`, id: `nav-${box}` }, label, h('span', { class: 'count', id: `count-${box}` })))),
       h('li', { id: 'nav-outbox-item', hidden: true }, h('a', { href: '/outbox', id: 'nav-outbox' }, 'Outbox (demo)')),
       admins ? h('li', null, h('a', { href: '/approvals', id: 'nav-approvals' }, 'Waiting for approval', h('span', { class: 'count', id: 'count-approvals' }))) : null,
+      admins ? h('li', null, h('a', { href: '/students', id: 'nav-students' }, 'Students')) : null,
+      admins ? h('li', null, h('a', { href: '/groups', id: 'nav-groups' }, 'Groups')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/deliveries', id: 'nav-deliveries' }, 'Delivery problems')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/roster', id: 'nav-roster' }, 'Roster import')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/settings', id: 'nav-settings' }, 'District settings')) : null,
@@ -241,7 +252,7 @@ function buildNav() {
 function markNav(r) {
   for (const a of nav.querySelectorAll('a[href]')) {
     const current = (r.name === 'box' && a.getAttribute('href') === `/${r.arg}`) ||
-      a.id === `nav-${r.name}` || (r.name === 'compose' && a.classList.contains('compose-link'));
+      a.id === `nav-${r.nav ?? r.name}` || (r.name === 'compose' && a.classList.contains('compose-link'));
     if (current) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
