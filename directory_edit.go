@@ -1,7 +1,5 @@
 package whitecross
 
-
-
 // Audit actions of editing students, their guardians and groups.
 const (
 	AuditStudentUpdated  = "student.updated"
@@ -43,4 +41,3 @@ type GroupUpdate struct {
 	Name      *string
 	MemberIDs []string
 }
-

@@ -105,23 +105,29 @@ func TestSpecLimitsFollowDomain(t *testing.T) {
 		"Escalation.repeat maximum":                                           whitecross.MaxEscalationRepeat,
 		"Escalation.channels maxItems":                                        len(whitecross.Channels) - 1,
 
-		"CreateGroupInputBody.name maxLength":       whitecross.MaxNameLength,
-		"CreateLocationInputBody.name maxLength":    whitecross.MaxNameLength,
-		"CreateStudentInputBody.name maxLength":     whitecross.MaxNameLength,
-		"CreateUserInputBody.name maxLength":        whitecross.MaxNameLength,
-		"UpdateUserInputBody.name maxLength":        whitecross.MaxNameLength,
-		"CreateStudentInputBody.grade maxLength":    whitecross.MaxGradeLength,
-		"CreateStudentInputBody.guardians maxItems": whitecross.MaxGuardians,
-		"CreateGroupInputBody.member_ids maxItems":  whitecross.MaxGroupMembers,
-		"CreateUserInputBody.email maxLength":       whitecross.MaxEmailLength,
-		"LoginInputBody.email maxLength":            whitecross.MaxEmailLength,
-		"CreateUserInputBody.location_ids maxItems": whitecross.MaxUserLocations,
-		"UpdateUserInputBody.location_ids maxItems": whitecross.MaxUserLocations,
-		"/api/v1/users get query:q maxLength":       whitecross.MaxQueryLength,
+		"CreateGroupInputBody.name maxLength":        whitecross.MaxNameLength,
+		"CreateLocationInputBody.name maxLength":     whitecross.MaxNameLength,
+		"CreateStudentInputBody.name maxLength":      whitecross.MaxNameLength,
+		"CreateUserInputBody.name maxLength":         whitecross.MaxNameLength,
+		"UpdateUserInputBody.name maxLength":         whitecross.MaxNameLength,
+		"CreateStudentInputBody.grade maxLength":     whitecross.MaxGradeLength,
+		"CreateStudentInputBody.guardians maxItems":  whitecross.MaxGuardians,
+		"CreateGroupInputBody.member_ids maxItems":   whitecross.MaxGroupMembers,
+		"CreateUserInputBody.email maxLength":        whitecross.MaxEmailLength,
+		"LoginInputBody.email maxLength":             whitecross.MaxEmailLength,
+		"CreateUserInputBody.location_ids maxItems":  whitecross.MaxUserLocations,
+		"UpdateUserInputBody.location_ids maxItems":  whitecross.MaxUserLocations,
+		"/api/v1/users get query:q maxLength":        whitecross.MaxQueryLength,
+		"/api/v1/students get query:q maxLength":     whitecross.MaxQueryLength,
+		"/api/v1/students get query:grade maxLength": whitecross.MaxGradeLength,
+		"UpdateStudentInputBody.name maxLength":      whitecross.MaxNameLength,
+		"UpdateStudentInputBody.grade maxLength":     whitecross.MaxGradeLength,
+		"UpdateGroupInputBody.name maxLength":        whitecross.MaxNameLength,
+		"UpdateGroupInputBody.member_ids maxItems":   whitecross.MaxGroupMembers,
 	}
 	// Every keyset listing pages alike.
 	for _, path := range []string{"/api/v1/users", "/api/v1/messages", "/api/v1/admin/deliveries", "/api/v1/admin/email-suppressions",
-		"/api/v1/messages/{id}/acks"} {
+		"/api/v1/messages/{id}/acks", "/api/v1/students"} {
 		want[path+" get query:limit maximum"] = whitecross.MaxPageLimit
 		want[path+" get query:limit default"] = whitecross.DefaultPageLimit
 	}

@@ -23,7 +23,7 @@ type guardianPathInput struct {
 type setGuardianInput struct {
 	ID     string `path:"id" maxLength:"64" doc:"Student id"`
 	UserID string `path:"user_id" maxLength:"64" doc:"Guardian's user id"`
-	Body struct {
+	Body   struct {
 		Custody bool `json:"custody" doc:"false: a contact only, who may not be told about the student nor reach staff through them"`
 	}
 }
