@@ -30,6 +30,7 @@ func TestAdminGivesAGuardianCustody(t *testing.T) {
 	b.waitText("#students-rows", "Ethan Johnson")
 	b.waitText("#students-count", "1 student shown.")
 	b.checkAccessibility("students")
+	b.screenshot("students", 1280, 900)
 	b.clickText("#students-rows a", "Ethan Johnson")
 	b.waitView("student")
 	b.waitText("#student-name", "Ethan Johnson")
@@ -47,6 +48,8 @@ func TestAdminGivesAGuardianCustody(t *testing.T) {
 	b.waitText("#student-status", "Guardian added.")
 	b.waitText("#student-guardians tr", "Linh Nguyen")
 	require.Contains(t, guardianCells(b), "Linh Nguyen|Yes")
+	require.NotContains(t, evalJS[string](b, `document.getElementById('main').textContent`), "null")
+	require.NotContains(t, evalJS[string](b, `document.getElementById('main').textContent`), "undefined")
 	b.checkAccessibility("student")
 
 	var ethan struct {
@@ -102,13 +105,16 @@ func TestAdminCreatesAndRenamesAGroup(t *testing.T) {
 	b.waitText("#group-members", "Terry Brooks")
 	b.waitText("#group-count", "2 members.")
 
-	b.do(chromedp.SetValue(chromedp.ID("group-rename"), ""), chromedp.SendKeys(chromedp.ID("group-rename"), "Field trip team"))
+	evalJS[chromedp.Void](b, `document.getElementById('group-rename').select()`)
+	b.do(chromedp.SendKeys(chromedp.ID("group-rename"), "Field trip team"))
 	b.click("#group-rename-submit")
 	b.waitText("#group-name", "Field trip team")
 	b.waitText("#group-status", "Group renamed.")
+	require.Equal(t, "Field trip team", evalJS[string](b, `document.getElementById('group-name').textContent`))
 	b.checkAccessibility("group")
 	b.do(chromedp.EmulateViewport(390, 844))
 	b.phoneChecks("group", false)
+	b.screenshot("group-phone", 390, 844)
 
 	b.click(".back a")
 	b.waitView("groups")

@@ -32,6 +32,7 @@ export async function groupView(app, container, id) {
     result.clear();
     try {
       show(await api.patch(path, body));
+      document.title = `${g.name} · whitecross`;
       result.ok(done);
     } catch (err) {
       result.fail(err);

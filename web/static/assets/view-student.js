@@ -6,7 +6,7 @@
 // it lists) is shown but not editable here: the next import would undo it.
 import * as api from './api.js';
 import * as people from './people.js';
-import { h, reflowRow, reflowTable, visuallyHidden } from './dom.js';
+import { h, append, reflowRow, reflowTable, visuallyHidden } from './dom.js';
 import { formatTime } from './time.js';
 import { recipientPicker } from './recipients.js';
 import { loadLocations, locationName, locationSelect, field, feedback } from './directory.js';
@@ -32,12 +32,13 @@ export async function studentView(app, container, id) {
       h('dt', null, 'Grade'), h('dd', null, st.grade),
       h('dt', null, 'Source'), h('dd', null, st.from_roster ? 'Roster import' : 'Added by hand'),
       h('dt', null, 'Status'), h('dd', { id: 'student-state' }, st.deactivated_at ? ['Deactivated ', formatTime(st.deactivated_at)] : 'Active'));
-    notes.replaceChildren(
+    notes.replaceChildren();
+    append(notes, [
       st.from_roster ? h('p', { class: 'notice', id: 'student-roster-note' },
         'This student comes from the roster import. Change their name, grade, location and the guardians the roster lists in your ',
         'student information system: the next import would undo a change made here. Guardians you add here stay.') : null,
       st.deactivated_at ? h('p', { class: 'notice', id: 'student-deactivated-note' },
-        'The roster no longer lists this student: nobody is reached through them, and they can no longer be changed.') : null);
+        'The roster no longer lists this student: nobody is reached through them, and they can no longer be changed.') : null]);
     guardians.replaceChildren(...st.guardians.map((g) => guardianRow(g)));
     if (!st.guardians.length) guardians.append(h('tr', { role: 'row' }, h('td', { role: 'cell', colspan: 4 }, 'No guardians yet.')));
   };
