@@ -122,3 +122,29 @@ func TestAdminCreatesAndRenamesAGroup(t *testing.T) {
 	require.Equal(t, "2", evalJS[string](b, `[...document.querySelectorAll('#groups-rows tr')].find((tr) => tr.textContent.includes('Field trip team')).querySelectorAll('td .cell')[1].textContent`))
 	require.NotContains(t, evalJS[string](b, `document.getElementById('groups-rows').textContent`), "Field trip helpers")
 }
+
+// TestStudentAndGroupPagesHiddenFromNurse: a nurse has no menu entries for
+// them, and their addresses are "Page not found"; changing a group through
+// the API is refused.
+func TestStudentAndGroupPagesHiddenFromNurse(t *testing.T) {
+	e := endToEnd(t)
+	b := e.newTab(t, "nurse")
+	b.signIn("/inbox", nurseEmail)
+	b.waitView("box")
+	require.False(t, evalJS[bool](b, `document.getElementById('nav-students') !== null || document.getElementById('nav-groups') !== null`),
+		"no navigation links")
+	for _, path := range []string{"/students", "/groups"} {
+		b.open(path)
+		b.waitView("missing")
+		b.waitText("h1", "Page not found")
+	}
+	nurse := e.api(t, nurseEmail)
+	var groups struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	require.Equal(t, http.StatusOK, nurse.call(http.MethodGet, "/api/v1/groups", nil, &groups))
+	require.NotEmpty(t, groups.Items)
+	require.Equal(t, http.StatusForbidden, nurse.call(http.MethodPatch, "/api/v1/groups/"+groups.Items[0].ID, map[string]any{"name": "Mine"}, nil))
+}
