@@ -5,11 +5,15 @@ package web
 // other tests' district.
 
 import (
+	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
+
+	"whitecross/store"
 )
 
 // TestAdminGivesAGuardianCustody: the admin finds Ethan by name, opens his
@@ -147,4 +151,54 @@ func TestStudentAndGroupPagesHiddenFromNurse(t *testing.T) {
 	require.Equal(t, http.StatusOK, nurse.call(http.MethodGet, "/api/v1/groups", nil, &groups))
 	require.NotEmpty(t, groups.Items)
 	require.Equal(t, http.StatusForbidden, nurse.call(http.MethodPatch, "/api/v1/groups/"+groups.Items[0].ID, map[string]any{"name": "Mine"}, nil))
+}
+
+// TestAdminSeesRosterAndDeactivatedStudents: what the roster import owns
+// is marked and cannot be edited on the page; a deactivated student is
+// listed as such, opens, and can no longer be changed.
+func TestAdminSeesRosterAndDeactivatedStudents(t *testing.T) {
+	own, db := ownServer(t, endToEnd(t))
+	ctx := context.Background()
+	// What an import would have written: Sofia and her parent's link from
+	// the roster, Mia no longer listed.
+	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+		for _, q := range []string{
+			`UPDATE students SET external_id = 'stu-sofia' WHERE name = 'Sofia Garcia'`,
+			`UPDATE guardianships SET imported = TRUE WHERE student_id IN (SELECT id FROM students WHERE name = 'Sofia Garcia')`,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE students SET deactivated_at = $1 WHERE name = 'Mia Nguyen'`, time.Now().UTC())
+		return err
+	}))
+	b := own.newTab(t, "admin")
+	b.signIn("/students", adminEmail)
+	b.waitView("students")
+	b.waitText("#students-rows tr", "Mia Nguyen")
+	row := func(name string) string {
+		return evalJS[string](b, `[...document.querySelectorAll('#students-rows tr')].find((tr) => tr.textContent.includes(`+js(name)+`)).textContent`)
+	}
+	require.Contains(t, row("Mia Nguyen"), "Deactivated")
+	require.Contains(t, row("Sofia Garcia"), "Roster")
+	require.NotContains(t, row("Ethan Johnson"), "Roster")
+	b.click("#students-deactivated")
+	b.waitFor("Mia hidden", `![...document.querySelectorAll('#students-rows tr')].some((tr) => tr.textContent.includes('Mia Nguyen'))`)
+
+	b.clickText("#students-rows a", "Sofia Garcia")
+	b.waitView("student")
+	b.waitText("#student-roster-note", "comes from the roster import")
+	b.waitText("#student-guardians tr", "Changed in the roster")
+	require.False(t, evalJS[bool](b, `document.getElementById('student-edit-form') !== null`), "no editing what the roster owns")
+	require.True(t, evalJS[bool](b, `document.getElementById('guardian-new-form') !== null`), "a guardian may be added by hand")
+	b.checkAccessibility("roster student")
+
+	b.open("/students")
+	b.waitView("students")
+	b.clickText("#students-rows a", "Mia Nguyen")
+	b.waitView("student")
+	b.waitText("#student-deactivated-note", "no longer lists this student")
+	b.waitText("#student-state", "Deactivated")
+	require.Zero(t, evalJS[int](b, `document.querySelectorAll('#student-editing form, #student-guardians button').length`), "nothing to change")
 }
