@@ -14,8 +14,8 @@ import (
 	"whitecross/api"
 )
 
-// names lists the names of a page of people.
-func names(p api.UserPage) []string {
+// personNames lists the names of a page of people.
+func personNames(p api.UserPage) []string {
 	out := []string{}
 	for _, u := range p.Items {
 		out = append(out, u.Name)
@@ -45,7 +45,7 @@ func TestListPeople(t *testing.T) {
 
 		status, page := list(admin, "status=deactivated")
 		require.Equal(t, http.StatusOK, status)
-		require.Equal(t, []string{b.d.FormerStaff.Name}, names(page))
+		require.Equal(t, []string{b.d.FormerStaff.Name}, personNames(page))
 		require.NotNil(t, page.Items[0].DeactivatedAt)
 		status, page = list(admin, "limit=100")
 		require.Equal(t, http.StatusOK, status)
@@ -54,7 +54,7 @@ func TestListPeople(t *testing.T) {
 
 		status, page = list(principal, "")
 		require.Equal(t, http.StatusOK, status)
-		require.Equal(t, []string{b.d.WashingtonAdmin.Name, b.d.WashingtonParent.Name, b.d.WashingtonNurse.Name}, names(page))
+		require.Equal(t, []string{b.d.WashingtonAdmin.Name, b.d.WashingtonParent.Name, b.d.WashingtonNurse.Name}, personNames(page))
 		status, page = list(principal, "location_id="+url.QueryEscape(b.d.Lincoln.ID))
 		require.Equal(t, http.StatusOK, status)
 		require.Empty(t, page.Items, "another school's people stay hidden")

@@ -46,9 +46,15 @@ type listUsersInput struct {
 	Cursor     string `query:"cursor" maxLength:"200"`
 }
 
+// listPeopleInput is listUsersInput and a status. (Huma reads only
+// exported fields, so an embedded listUsersInput would be ignored.)
 type listPeopleInput struct {
-	listUsersInput
-	Status string `query:"status" maxLength:"20" doc:"active or deactivated (either case): only those people; both when absent"`
+	Q          string `query:"q" maxLength:"200" doc:"Matches name or email, case-insensitive"`
+	Role       string `query:"role" maxLength:"20" doc:"admin, school_admin, nurse, staff or guardian (either case)"`
+	LocationID string `query:"location_id" maxLength:"64" doc:"Users at this location or below it"`
+	Status     string `query:"status" maxLength:"20" doc:"active or deactivated (either case): only those people; both when absent"`
+	Limit      int    `query:"limit" minimum:"1" maximum:"100" default:"50"`
+	Cursor     string `query:"cursor" maxLength:"200"`
 }
 
 type userPageOutput struct{ Body UserPage }
@@ -100,7 +106,8 @@ func (s *Server) listUsers(ctx context.Context, in *listUsersInput) (*userPageOu
 // listPeople is the administrators' listing: the people they administer,
 // deactivated ones too.
 func (s *Server) listPeople(ctx context.Context, in *listPeopleInput) (*userPageOutput, error) {
-	f, err := in.filter()
+	q := listUsersInput{Q: in.Q, Role: in.Role, LocationID: in.LocationID, Limit: in.Limit, Cursor: in.Cursor}
+	f, err := q.filter()
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,8 @@ func (s *Store) RenameLocation(ctx context.Context, id, name string) (*whitecros
 	if err != nil {
 		return nil, err
 	}
-	if !reach{a}.all() && a.Role != whitecross.RoleSchoolAdmin {
+	r := reach{a}
+	if !r.all() && a.Role != whitecross.RoleSchoolAdmin {
 		return nil, whitecross.Errorf(whitecross.EFORBIDDEN, "You may not rename locations.")
 	}
 	id, ok := parseID(id)

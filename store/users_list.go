@@ -42,10 +42,11 @@ func (s *Store) ListAdministeredUsers(ctx context.Context, f whitecross.UserFilt
 	if err != nil {
 		return nil, err
 	}
-	if !reach{a}.all() && a.Role != whitecross.RoleSchoolAdmin {
+	r := reach{a}
+	if !r.all() && a.Role != whitecross.RoleSchoolAdmin {
 		return nil, whitecross.Errorf(whitecross.EFORBIDDEN, "Only administrators list the people they administer.")
 	}
-	cond := reach{a}.administers("u")
+	cond := r.administers("u")
 	switch f.Status {
 	case "":
 	case whitecross.UserActive:
