@@ -127,7 +127,7 @@ func TestAdminManagesPeople(t *testing.T) {
 
 	// The status filter finds them among the deactivated; on a phone the
 	// table reflows.
-	b.do(chromedp.SetValue(chromedp.CSS("#people-q"), ""))
+	evalJS[chromedp.Void](b, `document.getElementById('people-q').value = ''`)
 	b.setSelect("#people-status", "deactivated")
 	b.waitFor("only the deactivated", `(() => { const rows = `+rowsText+`; return rows.length === 1 && rows[0].includes('Jordan Reyes'); })()`)
 	b.do(chromedp.EmulateViewport(390, 844))

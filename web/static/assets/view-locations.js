@@ -3,7 +3,7 @@
 // a location added under a parent (POST /api/v1/locations) and a location
 // renamed in place (PATCH /api/v1/locations/{id}).
 import * as api from './api.js';
-import { h, announce, visuallyHidden } from './dom.js';
+import { h, append, announce, visuallyHidden } from './dom.js';
 import { loadTree, inOrder, indented, KINDS } from './locations.js';
 
 // The kind a new location below a parent usually has.
@@ -111,9 +111,9 @@ function addForm(app, getTree, onAdded) {
   function refresh() {
     const tree = getTree();
     const chosen = parent.value;
-    parent.replaceChildren(
-      app.user.role === 'ADMIN' ? h('option', { value: '' }, 'Nothing (a top-level location)') : null,
-      inOrder(tree, tree.scope).map((l) => h('option', { value: l.id }, indented(tree, l))));
+    parent.replaceChildren();
+    append(parent, [app.user.role === 'ADMIN' ? h('option', { value: '' }, 'Nothing (a top-level location)') : null,
+      inOrder(tree, tree.scope).map((l) => h('option', { value: l.id }, indented(tree, l)))]);
     if ([...parent.options].some((o) => o.value === chosen)) parent.value = chosen;
   }
   refresh();
