@@ -105,6 +105,7 @@ func TestAdminManagesPeople(t *testing.T) {
 	// Staff at Lincoln and Washington.
 	b.click(row + " button")
 	b.waitFor("the edit form", `document.activeElement?.id === 'person-edit-name'`)
+	b.screenshot("people-edit", 1280, 900)
 	b.setSelect("#person-edit-role", "STAFF")
 	b.click(fmt.Sprintf("#person-edit-loc-%s", locs["Washington Middle School"]))
 	b.click("#person-edit-save")
@@ -179,6 +180,7 @@ func TestSchoolAdminSeesTheirSchool(t *testing.T) {
 	b.waitText("#locations-notice", "Lincoln Portable was added.")
 	b.waitText("#location-tree .location-node .location-node", "Lincoln Portable")
 	b.checkAccessibility("locations")
+	b.screenshot("locations", 1280, 800)
 
 	b.clickText("#location-tree button", "Rename Lincoln Portable")
 	b.waitFor("the name field", `document.activeElement?.name === 'name' && document.activeElement.closest('.location-rename') !== null`)
