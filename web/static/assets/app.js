@@ -355,7 +355,9 @@ function wireLive(live) {
   });
   live.on('hello', (data) => {
     if (data.reload) reloadEverything();
+    live.send('presence.watch', { user_ids: people.watchIds() });
   });
+  people.onWatchChange((ids) => live.send('presence.watch', { user_ids: ids }));
   live.on('resync', reloadEverything);
   live.on('message.created', (m) => {
     people.remember(m.sender);
