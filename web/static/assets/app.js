@@ -20,6 +20,8 @@ import { alertView } from './view-alert.js';
 import { approvalsView } from './view-approvals.js';
 import { rosterView } from './view-roster.js';
 import { settingsView } from './view-settings.js';
+import { peopleView } from './view-people.js';
+import { locationsView } from './view-locations.js';
 import { studentsView } from './view-students.js';
 import { studentView } from './view-student.js';
 import { groupsView } from './view-groups.js';
@@ -57,6 +59,8 @@ const ROUTES = [
   [/^\/alert$/, () => ({ name: 'alert', roles: ADMINS })],
   [/^\/approvals$/, () => ({ name: 'approvals', roles: ADMINS })],
   [/^\/settings$/, () => ({ name: 'settings', roles: ['ADMIN'] })],
+  [/^\/people$/, () => ({ name: 'people', roles: ADMINS })],
+  [/^\/locations$/, () => ({ name: 'locations', roles: ADMINS })],
   [/^\/account$/, () => ({ name: 'account' })],
   [/^\/students$/, () => ({ name: 'students', roles: ADMINS })],
   [/^\/students\/([^/]+)$/, (m) => ({ name: 'student', arg: decodeURIComponent(m[1]), roles: ADMINS, nav: 'students' })],
@@ -67,6 +71,7 @@ const ROUTES = [
 const VIEWS = {
   box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, account: accountView,
   alert: alertView, approvals: approvalsView, roster: rosterView, settings: settingsView,
+  people: peopleView, locations: locationsView,
   students: studentsView, student: studentView, groups: groupsView, group: groupView,
 };
 
@@ -232,11 +237,13 @@ function buildNav() {
       BOXES.map(([box, label]) => h('li', null, h('a', { href: `/${box}`, id: `nav-${box}` }, label, h('span', { class: 'count', id: `count-${box}` })))),
       h('li', { id: 'nav-outbox-item', hidden: true }, h('a', { href: '/outbox', id: 'nav-outbox' }, 'Outbox (demo)')),
       admins ? h('li', null, h('a', { href: '/approvals', id: 'nav-approvals' }, 'Waiting for approval', h('span', { class: 'count', id: 'count-approvals' }))) : null,
-      admins ? h('li', null, h('a', { href: '/students', id: 'nav-students' }, 'Students')) : null,
-      admins ? h('li', null, h('a', { href: '/groups', id: 'nav-groups' }, 'Groups')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/deliveries', id: 'nav-deliveries' }, 'Delivery problems')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/roster', id: 'nav-roster' }, 'Roster import')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/settings', id: 'nav-settings' }, 'District settings')) : null,
+      admins ? h('li', null, h('a', { href: '/people', id: 'nav-people' }, 'People')) : null,
+      admins ? h('li', null, h('a', { href: '/locations', id: 'nav-locations' }, 'Locations')) : null,
+      admins ? h('li', null, h('a', { href: '/students', id: 'nav-students' }, 'Students')) : null,
+      admins ? h('li', null, h('a', { href: '/groups', id: 'nav-groups' }, 'Groups')) : null,
       h('li', null, h('a', { href: '/account', id: 'nav-account' }, 'Your account'))),
     h('section', { id: 'pending-panel', class: 'panel', 'aria-labelledby': 'pending-heading', hidden: true },
       h('h2', { id: 'pending-heading' }, 'Waiting to send'), h('ul', { id: 'pending-list', class: 'plain-list' })),
@@ -359,7 +366,9 @@ function wireLive(live) {
   });
   live.on('hello', (data) => {
     if (data.reload) reloadEverything();
+    live.send('presence.watch', { user_ids: people.watchIds() });
   });
+  people.onWatchChange((ids) => live.send('presence.watch', { user_ids: ids }));
   live.on('resync', reloadEverything);
   live.on('message.created', (m) => {
     people.remember(m.sender);
