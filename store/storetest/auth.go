@@ -25,6 +25,7 @@ func exerciseAuth(t *testing.T, open Opener) {
 	exerciseCredentials(t, open)
 	exerciseThrottle(t, open)
 	exerciseSigningKeys(t, open)
+	exerciseIdleLogoff(t, open)
 }
 
 // authSetup is the bundle every auth test starts from: a store with a real
