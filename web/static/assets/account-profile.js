@@ -105,9 +105,10 @@ export function profileForm(me, onSaved) {
   return form;
 }
 
-// applyProfile shows a saved profile everywhere in the app.
+// applyProfile shows a saved profile everywhere in the app. The user
+// object is updated in place: the app tells sessions apart by it.
 export function applyProfile(app, user) {
-  app.user = { ...app.user, ...user };
+  Object.assign(app.user, user);
   setTimeZone(app.user.timezone);
   people.remember(app.user);
   document.getElementById('account-name').textContent = app.user.name;
