@@ -44,13 +44,19 @@ func TestIdleLockClearsTheScreen(t *testing.T) {
 	b.signIn("/messages/"+m.ID, nurseEmail)
 	b.waitView("message")
 	b.waitText("#main", body)
+	// The warning is fixed to the screen (no offsetParent), so not waitText.
+	warned := func() {
+		b.waitFor("the idle warning", `(() => { const w = document.getElementById('idle-warning'); return w !== null && !w.hidden &&
+			w.getBoundingClientRect().height > 0 && w.textContent.includes('You will be signed out in') && w.textContent.includes('Stay signed in'); })()`)
+	}
 	idleSince := func(seconds int) {
 		evalJS[bool](b, fmt.Sprintf(`(localStorage.setItem('wc.idle.last', String(Date.now() - %d)), true)`, seconds*1000))
 	}
 
 	// A minute before: the warning, and staying signed in.
 	idleSince(50)
-	b.waitText("#idle-warning", "You will be signed out in")
+	warned()
+	b.screenshot("idle-warning", 1280, 800)
 	require.LessOrEqual(t, evalJS[int](b, `Number(document.getElementById('idle-seconds').textContent)`), 10)
 	require.Equal(t, "idle-stay", evalJS[string](b, `document.activeElement.id`), "the button takes the focus")
 	b.checkAccessibility("idle warning")
@@ -60,9 +66,10 @@ func TestIdleLockClearsTheScreen(t *testing.T) {
 
 	// Then nobody comes back.
 	idleSince(57)
-	b.waitText("#idle-warning", "You will be signed out in")
+	warned()
 	b.waitView("signin")
 	b.waitText("#main", "You were signed out after 1 minute without activity")
+	b.screenshot("idle-locked", 1280, 800)
 	page := evalJS[string](b, `document.documentElement.outerHTML + document.title`)
 	for _, gone := range []string{subject, body, "albuterol", "Nora Lee"} {
 		require.NotContains(t, page, gone, "left in the page after the lock")
@@ -115,7 +122,7 @@ func TestProfileFromTheAccountPage(t *testing.T) {
 	b.open("/account")
 	b.waitView("account")
 	require.Equal(t, "America/Denver", evalJS[string](b, `document.getElementById('profile-timezone').value`), "kept")
-	b.do(chromedp.EmulateViewport(390, 844))
+	b.screenshot("account-phone", 390, 844)
 	b.phoneChecks("account", true)
 	b.do(chromedp.EmulateViewport(1280, 800))
 }
