@@ -205,8 +205,9 @@ async function watchIdle(user) {
 async function idleLock(user, timeout) {
   if (app.user !== user) return;
   const minutes = Math.round(timeout / 60_000);
-  stopApp(`You were signed out after ${minutes} minute${minutes === 1 ? '' : 's'} without activity, to protect the information on this screen. Sign in to continue.`);
-  await session.signOut(user);
+  const notice = `You were signed out after ${minutes} minute${minutes === 1 ? '' : 's'} without activity, to protect the information on this screen. Sign in to continue.`;
+  stopApp(notice);
+  await session.signOut(user, notice);
 }
 
 // stopApp forgets the session in this tab and shows the sign-in form.
@@ -245,8 +246,8 @@ function scrubScreen() {
 }
 
 api.onSessionEnded(() => stopApp('Your session has ended. Please sign in again.'));
-session.onChange((type) => {
-  if (type === 'signed-out') stopApp('You signed out in another tab.');
+session.onChange((type, data) => {
+  if (type === 'signed-out') stopApp(data?.notice || 'You signed out in another tab.');
   if (type === 'signed-in' && !app.user) boot();
 });
 

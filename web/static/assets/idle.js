@@ -19,7 +19,6 @@ import { h } from './dom.js';
 
 export const LAST_KEY = 'wc.idle.last'; // ms since the epoch, any tab
 const PING_KEY = 'wc.idle.ping';
-const WARN_MS = 60_000;
 const TICK_MS = 1000;
 // Not 'scroll': the app scrolls by itself when live updates arrive.
 const ACTIVITY = ['pointerdown', 'pointermove', 'keydown', 'touchstart', 'wheel'];
@@ -59,6 +58,9 @@ export function startIdleLock(timeoutMs, onLock) {
   let written = 0;
   let locked = false;
   const pingEvery = Math.min(60_000, timeoutMs / 4);
+  // A minute's warning; half the time for a timeout of a minute, which
+  // would otherwise warn from the first second.
+  const warnFor = Math.min(60_000, timeoutMs / 2);
   const warning = warningDialog(() => active());
   write(LAST_KEY, local);
 
@@ -88,7 +90,7 @@ export function startIdleLock(timeoutMs, onLock) {
   function tick() {
     const left = remaining();
     if (left <= 0) return lock();
-    if (left <= WARN_MS) warning.show(Math.ceil(left / 1000));
+    if (left <= warnFor) warning.show(Math.ceil(left / 1000));
     else warning.hide();
   }
   function lock() {
