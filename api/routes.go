@@ -94,6 +94,14 @@ func (s *Server) authRoutes() {
 		Errors: []int{http.StatusBadRequest, http.StatusForbidden}}, s.logout)
 	register(s, tagAuth, authRequired, huma.Operation{OperationID: "me", Method: http.MethodGet, Path: "/api/v1/me",
 		Summary: "The signed-in user", Errors: []int{http.StatusUnauthorized}}, s.me)
+	register(s, tagAuth, authRequired, huma.Operation{OperationID: "update-me", Method: http.MethodPatch, Path: "/api/v1/me",
+		Summary: "Change your own profile",
+		Description: "Name, language (locale), time zone and phone; only the fields given change, an empty locale or " +
+			"timezone meaning the district's default and an empty phone none. Validated as PATCH /api/v1/users/{id}: " +
+			"a bad value is 422 naming the field. Email and role are the district's to change (422: unknown field). " +
+			"Audited as user.updated with \"self\": \"true\".",
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusUnprocessableEntity,
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.updateMe)
 	register(s, tagAuth, authRequired, huma.Operation{OperationID: "change-password", Method: http.MethodPut, Path: "/api/v1/me/password",
 		Summary: "Change your own password", DefaultStatus: http.StatusNoContent,
 		Description: "Needs the current password: a wrong one is 403 naming body.current_password and counts toward the " +

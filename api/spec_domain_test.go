@@ -101,6 +101,8 @@ func TestSpecLimitsFollowDomain(t *testing.T) {
 		"UpdateUserInputBody.password maxLength":                              whitecross.MaxPasswordLength,
 		"RetryInputBody.delivery_ids maxItems":                                store.MaxRetryDeliveries,
 		"TenantSettingsPatch.retention_days maximum":                          store.MaxRetentionDays,
+		"TenantSettingsPatch.idle_timeout_minutes maximum":                    whitecross.MaxIdleTimeoutMinutes,
+		"UpdateMeInputBody.name maxLength":                                    whitecross.MaxNameLength,
 		"Escalation.after_minutes maximum":                                    whitecross.MaxEscalationAfterMinutes,
 		"Escalation.repeat maximum":                                           whitecross.MaxEscalationRepeat,
 		"Escalation.channels maxItems":                                        len(whitecross.Channels) - 1,

@@ -23,6 +23,7 @@ func exerciseDirectory(t *testing.T, open Opener) {
 		{"CreateUser", testCreateUser},
 		{"CreateUserBySchoolAdmin", testCreateUserBySchoolAdmin},
 		{"UpdateUser", testUpdateUser},
+		{"UpdateProfile", testUpdateProfile},
 		{"UpdateUserPermissions", testUpdateUserPermissions},
 		{"DeactivateUser", testDeactivateUser},
 		{"WhoMayMessageWhom", testWhoMayMessageWhom},

@@ -28,6 +28,7 @@ import { groupsView } from './view-groups.js';
 import { groupView } from './view-group.js';
 import { pushControl, pushPrompt, disablePush } from './push.js';
 import { menu } from './menu.js';
+import { startIdleLock, timeoutFor } from './idle.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -194,11 +195,40 @@ function startApp(user) {
   });
   render();
   flushPending();
+  watchIdle(user);
+}
+
+// watchIdle starts the automatic logoff of the district's idle timeout
+// (idle.js); a guardian, or a district that turned it off, has none.
+async function watchIdle(user) {
+  let tenant;
+  try {
+    tenant = await api.get('/api/v1/tenant');
+  } catch {
+    tenant = null; // unknown: the default applies (the server's own timeout holds anyway)
+  }
+  if (app.user !== user) return;
+  app.stopIdle?.();
+  const timeout = timeoutFor(user, tenant?.settings);
+  app.stopIdle = startIdleLock(timeout, () => idleLock(user, timeout));
+}
+
+// idleLock signs out after the idle timeout: first the screen is emptied,
+// then the session ends on the server and what this browser kept for the
+// user (unsent messages) is forgotten, as at a sign-out.
+async function idleLock(user, timeout) {
+  if (app.user !== user) return;
+  const minutes = Math.round(timeout / 60_000);
+  const notice = `You were signed out after ${minutes} minute${minutes === 1 ? '' : 's'} without activity, to protect the information on this screen. Sign in to continue.`;
+  stopApp(notice);
+  await session.signOut(user, notice);
 }
 
 // stopApp forgets the session in this tab and shows the sign-in form.
 function stopApp(notice = '') {
   if (!app.user) return;
+  app.stopIdle?.();
+  app.stopIdle = null;
   app.live?.stop();
   app.live = null;
   app.user = null;
@@ -210,11 +240,28 @@ function stopApp(notice = '') {
   document.getElementById('account').hidden = true;
   connection.hidden = true;
   render();
+  scrubScreen();
+}
+
+// scrubScreen removes what the signed-in screen left outside the main view:
+// a computer left unattended must show nothing of it, in the page or its
+// title (announcements of new messages, the name, anything a view added to
+// the body).
+function scrubScreen() {
+  document.title = 'Sign in · whitecross';
+  document.getElementById('account-name').textContent = '';
+  document.getElementById('announcer').replaceChildren();
+  connection.textContent = '';
+  const shell = new Set([document.querySelector('.skip-link'), document.querySelector('.topbar'),
+    document.querySelector('.layout'), document.getElementById('announcer')]);
+  for (const node of [...document.body.children]) {
+    if (!shell.has(node) && node.tagName !== 'SCRIPT') node.remove();
+  }
 }
 
 api.onSessionEnded(() => stopApp('Your session has ended. Please sign in again.'));
-session.onChange((type) => {
-  if (type === 'signed-out') stopApp('You signed out in another tab.');
+session.onChange((type, data) => {
+  if (type === 'signed-out') stopApp(data?.notice || 'You signed out in another tab.');
   if (type === 'signed-in' && !app.user) boot();
 });
 
