@@ -201,6 +201,8 @@ func TestPeoplePagesHiddenFromNurse(t *testing.T) {
 	b.signIn("/inbox", nurseEmail)
 	b.waitView("box")
 	require.Zero(t, evalJS[int](b, `document.querySelectorAll('#nav-people, #nav-locations').length`))
+	// The entries a nurse lacks leave nothing behind (they once showed as "null").
+	require.NotContains(t, evalJS[string](b, `document.querySelector('nav').textContent`), "null")
 	require.Equal(t, 403, evalJS[int](b, `fetch('/api/v1/admin/users').then((r) => r.status)`))
 	for _, path := range []string{"/people", "/locations"} {
 		b.open(path)

@@ -7,7 +7,7 @@ import * as pending from './pending.js';
 import * as people from './people.js';
 import { Live } from './live.js';
 import { noteTyping } from './typing.js';
-import { h, announce, debounce, visuallyHidden } from './dom.js';
+import { h, append, announce, debounce, visuallyHidden } from './dom.js';
 import { setTimeZone } from './time.js';
 import { signInView } from './view-signin.js';
 import { boxView, BOXES } from './view-box.js';
@@ -277,7 +277,9 @@ document.getElementById('sign-out').addEventListener('click', async () => {
 
 function buildNav() {
   const admins = ADMINS.includes(app.user.role);
-  nav.replaceChildren(
+  // append, not replaceChildren: the entries a role lacks are null.
+  nav.replaceChildren();
+  append(nav, [
     h('a', { class: 'button button-primary compose-link', href: '/compose' }, h('span', { 'aria-hidden': 'true' }, '✎ '), 'New message'),
     admins ? h('a', { class: 'button button-danger alert-link', href: '/alert', id: 'nav-alert' }, 'Emergency alert') : null,
     h('ul', { class: 'boxes' },
@@ -297,7 +299,7 @@ function buildNav() {
     h('section', { class: 'panel online-panel', 'aria-labelledby': 'online-heading' },
       h('h2', { id: 'online-heading' }, 'Online now'), h('ul', { id: 'online-list', class: 'plain-list' }),
       h('p', { id: 'online-empty', class: 'muted' }, 'Nobody else right now.')),
-  );
+  ]);
   nav.hidden = false;
   menuToggle.hidden = false;
   showPending();
