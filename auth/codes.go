@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/mail"
@@ -101,7 +102,8 @@ func (s *Service) sendKeys(kind, slug, contact, clientIP string) []throttleKey {
 // reserveSend charges a request that sends; ERATELIMIT saying so.
 func (s *Service) reserveSend(ctx context.Context, keys []throttleKey, now time.Time) error {
 	_, err := s.reserve(ctx, keys, now)
-	if e, ok := err.(*whitecross.Error); ok && e.Code == whitecross.ERATELIMIT {
+	var e *whitecross.Error
+	if errors.As(err, &e) && e.Code == whitecross.ERATELIMIT {
 		limited := whitecross.Errorf(whitecross.ERATELIMIT, "Too many requests for this address. Try again later.")
 		limited.RetryAfterSeconds = e.RetryAfterSeconds
 		return limited

@@ -103,6 +103,7 @@ func TestPasswordResetByEmailLink(t *testing.T) {
 	b.waitText("#signin-status", "new password is set")
 	require.Equal(t, "/", evalJS[string](b, `location.pathname`), "the token leaves the address bar")
 
+	require.Equal(t, "demo", evalJS[string](b, `document.getElementById('signin-tenant').value`), "the district is remembered")
 	b.do(chromedp.SendKeys(chromedp.ID("signin-email"), email), chromedp.SendKeys(chromedp.ID("signin-password"), good),
 		chromedp.Click(chromedp.CSS(".signin-form button[type=submit]")))
 	b.waitView("box")

@@ -143,6 +143,7 @@ function forgotForm(ctx, prefill = '') {
     if (!required(ctx, [[ctx.tenant, 'district'], [email, 'email']])) return;
     attempt(ctx, submit, 'Sending…', async () => {
       await api.request('POST', '/api/v1/auth/password/forgot', { body: { tenant: slug(ctx), email: email.value.trim() }, renew: false });
+      localStorage.setItem('wc.tenant', slug(ctx)); // the link's page signs in to it
       sent.textContent = `If ${email.value.trim()} belongs to an account, a link is on its way. Check your email.`;
       sent.hidden = false;
     }, {});
