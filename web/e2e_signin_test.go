@@ -32,7 +32,7 @@ func sentTo(t *testing.T, e *e2e, to string, pattern *regexp.Regexp) string {
 		var out struct {
 			Items []struct{ To, Text string } `json:"items"`
 		}
-		if admin.call(http.MethodGet, "/api/v1/dev/outbox?channel=EMAIL&limit=100", nil, &out) != http.StatusOK {
+		if admin.call(http.MethodGet, "/api/v1/dev/outbox?channel=email&limit=100", nil, &out) != http.StatusOK {
 			return false
 		}
 		for _, m := range out.Items {
@@ -98,7 +98,8 @@ func TestPasswordResetByEmailLink(t *testing.T) {
 	b.do(chromedp.SendKeys(chromedp.ID("reset-password"), "password1234"), chromedp.Click(chromedp.CSS(".signin-form button[type=submit]")))
 	b.waitFor("the weak password refused", `!document.getElementById('signin-error').hidden`)
 	const good = "lantern orchard quietly sixteen"
-	b.do(chromedp.SetValue(chromedp.ID("reset-password"), ""), chromedp.SendKeys(chromedp.ID("reset-password"), good),
+	evalJS[chromedp.Void](b, `document.getElementById('reset-password').value = ''`)
+	b.do(chromedp.SendKeys(chromedp.ID("reset-password"), good),
 		chromedp.Click(chromedp.CSS(".signin-form button[type=submit]")))
 	b.waitText("#signin-status", "new password is set")
 	require.Equal(t, "/", evalJS[string](b, `location.pathname`), "the token leaves the address bar")
