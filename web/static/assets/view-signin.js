@@ -28,6 +28,7 @@ export function signInView(main, { onSignedIn, notice = '' }) {
     const build = { password: passwordForm, contact: contactForm, code: codeForm, forgot: forgotForm }[mode];
     body.replaceChildren(build(ctx, arg));
     body.dataset.mode = mode;
+    heading.textContent = { password: 'Sign in to whitecross', forgot: 'Reset your password' }[mode] ?? 'Sign in with a code';
   }
 
   main.replaceChildren(h('div', { class: 'view signin' }, heading, status, error, body));
