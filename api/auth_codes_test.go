@@ -119,7 +119,7 @@ func TestSignInWithCode(t *testing.T) {
 		res = b.verify(t, parent.Email, code)
 		require.Equal(t, http.StatusOK, res.status, "the right code: %s", res.body)
 		var tok struct {
-			AccessToken string `json:"access_token"`
+			AccessToken string              `json:"access_token"`
 			User        struct{ ID string } `json:"user"`
 		}
 		res.decode(t, &tok)
