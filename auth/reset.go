@@ -47,10 +47,10 @@ func (s *Service) ForgotPassword(ctx context.Context, req whitecross.PasswordFor
 	if err != nil {
 		return err
 	}
-	userID := activeUserID(user)
 	if user != nil && user.Email != email {
-		userID = "" // found by phone: a reset link goes by email only
+		user = nil // found by phone: a reset link goes by email only
 	}
+	userID := activeUserID(user)
 	notice := resetNotice(email, user, tenant, s.cfg.Issuer, token)
 	if err := s.deps.Signin.IssuePasswordReset(ctx, &whitecross.PasswordReset{TenantID: tenant.ID, UserID: userID,
 		Hash: hashResetToken(token), ExpiresAt: now.Add(whitecross.PasswordResetTTL)}, notice); err != nil {

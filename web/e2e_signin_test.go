@@ -22,28 +22,28 @@ func newFamily(t *testing.T, e *e2e) string {
 	return email
 }
 
-// sentTo waits for the demo outbox to hold an email to `to` whose text
-// matches pattern, and returns the pattern's first group.
-func sentTo(t *testing.T, e *e2e, to string, pattern *regexp.Regexp) string {
+// sentTo waits for the demo outbox to hold n emails to `to` whose text
+// matches pattern, and returns the newest one's first group.
+func sentTo(t *testing.T, e *e2e, to string, pattern *regexp.Regexp, n int) string {
 	t.Helper()
 	admin := e.api(t, adminEmail)
-	var found string
+	var found []string
 	require.Eventually(t, func() bool {
 		var out struct {
 			Items []struct{ To, Text string } `json:"items"`
 		}
-		if admin.call(http.MethodGet, "/api/v1/dev/outbox?channel=email&limit=100", nil, &out) != http.StatusOK {
+		if admin.call(http.MethodGet, "/api/v1/dev/outbox?channel=email&limit=1000", nil, &out) != http.StatusOK {
 			return false
 		}
-		for _, m := range out.Items {
+		found = found[:0]
+		for _, m := range out.Items { // newest first
 			if g := pattern.FindStringSubmatch(m.Text); m.To == to && g != nil {
-				found = g[1]
-				return true
+				found = append(found, g[1])
 			}
 		}
-		return false
-	}, waitTimeout, 50*time.Millisecond, "an email to %s matching %s", to, pattern)
-	return found
+		return len(found) >= n
+	}, waitTimeout, 50*time.Millisecond, "%d email(s) to %s matching %s", n, to, pattern)
+	return found[0]
 }
 
 var (
@@ -52,8 +52,8 @@ var (
 )
 
 // TestGuardianSignsInWithAnEmailedCode: a guardian the district added
-// without a password asks for a code, mistypes it (a clear error), then
-// signs in with the code from the email.
+// without a password asks for a code, asks for a new one (the first then
+// fails, with a clear error), then signs in with the code from the email.
 func TestGuardianSignsInWithAnEmailedCode(t *testing.T) {
 	e := endToEnd(t)
 	email := newFamily(t, e)
@@ -64,14 +64,20 @@ func TestGuardianSignsInWithAnEmailedCode(t *testing.T) {
 	b.click("#signin-use-code")
 	b.do(chromedp.SendKeys(chromedp.ID("code-contact"), email), chromedp.Click(chromedp.CSS(".signin-form button[type=submit]")))
 	b.waitText("#code-sent", email)
-	code := sentTo(t, e, email, emailedCode)
+	first := sentTo(t, e, email, emailedCode, 1)
 
-	wrong := "000000"
-	if code == wrong {
-		wrong = "111111"
+	// "Send a new code" replaces the first, which then no longer works.
+	b.click("#code-resend")
+	b.waitText("#code-sent", "A new code is on its way")
+	code := sentTo(t, e, email, emailedCode, 2)
+	if code != first {
+		b.do(chromedp.SendKeys(chromedp.ID("code-input"), first), chromedp.Click(chromedp.CSS(".signin-form button[type=submit]")))
+		b.waitText("#signin-error", "That code is not right")
+		require.Equal(t, "signin-error", evalJS[string](b, `document.activeElement.id`), "the error takes the focus")
 	}
-	b.do(chromedp.SendKeys(chromedp.ID("code-input"), wrong), chromedp.Click(chromedp.CSS(".signin-form button[type=submit]")))
-	b.waitText("#signin-error", "That code is not right")
+	b.do(chromedp.SendKeys(chromedp.ID("code-input"), "12345"), chromedp.Click(chromedp.CSS(".signin-form button[type=submit]")))
+	b.waitText("#signin-error", "Enter the 6 digits")
+	evalJS[chromedp.Void](b, `document.getElementById('code-input').value = ''`)
 	b.do(chromedp.SendKeys(chromedp.ID("code-input"), code), chromedp.Click(chromedp.CSS(".signin-form button[type=submit]")))
 	b.waitView("box")
 	b.waitText("#account-name", "Robin Family")
@@ -90,7 +96,7 @@ func TestPasswordResetByEmailLink(t *testing.T) {
 	b.click("#signin-forgot")
 	b.do(chromedp.SendKeys(chromedp.ID("forgot-email"), email), chromedp.Click(chromedp.CSS(".signin-form button[type=submit]")))
 	b.waitText("#forgot-sent", "on its way")
-	link := sentTo(t, e, email, resetLink)
+	link := sentTo(t, e, email, resetLink, 1)
 
 	b.do(chromedp.Navigate(link))
 	b.waitView("signin")
