@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -210,6 +211,25 @@ func TestSignInCodeRateLimited(t *testing.T) {
 		code = b.box.code(t, b.d.LincolnStaff.Email)
 		require.Equal(t, http.StatusUnauthorized, b.verify(t, b.d.LincolnStaff.Email, otherCode(code)).status)
 		require.Equal(t, http.StatusTooManyRequests, b.verify(t, b.d.LincolnStaff.Email, code).status, "locked out")
+	})
+}
+
+// TestSignInCodeRateLimitedPerAddress: one client address may ask for 20
+// codes or links in 15 minutes, whatever the contacts, so it cannot spray
+// a district's families with texts.
+func TestSignInCodeRateLimitedPerAddress(t *testing.T) {
+	t.Parallel()
+	forEachSigninDialect(t, func(t *testing.T, b *signinBundle) {
+		for i := range 20 {
+			res := b.requestCode(t, fmt.Sprintf("family%d@springfield.example", i))
+			require.Equal(t, http.StatusAccepted, res.status, "request %d", i+1)
+		}
+		require.Equal(t, http.StatusTooManyRequests, b.requestCode(t, b.d.LincolnParent.Email).status, "the 21st")
+		res := b.do(t, req{method: "POST", path: "/api/v1/auth/password/forgot",
+			body: map[string]string{"tenant": "springfield", "email": b.d.LincolnParent.Email}})
+		require.Equal(t, http.StatusTooManyRequests, res.status, "reset links count with codes")
+		b.clock.Advance(time.Hour)
+		require.Equal(t, http.StatusAccepted, b.requestCode(t, b.d.LincolnParent.Email).status, "an hour later")
 	})
 }
 
