@@ -238,6 +238,14 @@ func TestPasswordReset(t *testing.T) {
 	forEachSigninDialect(t, func(t *testing.T, b *signinBundle) {
 		nurse := b.d.LincolnNurse
 		other := b.token(t, b.d, nurse)
+		for range 5 {
+			res := b.do(t, req{method: "POST", path: "/api/v1/auth/login",
+				body: map[string]string{"tenant": "springfield", "email": nurse.Email, "password": "not the password at all"}})
+			require.Equal(t, http.StatusUnauthorized, res.status)
+		}
+		locked := b.do(t, req{method: "POST", path: "/api/v1/auth/login",
+			body: map[string]string{"tenant": "springfield", "email": nurse.Email, "password": storetest.SeedPassword}})
+		require.Equal(t, http.StatusTooManyRequests, locked.status, "locked out before the reset")
 		forgot := func(email string) *response {
 			return b.do(t, req{method: "POST", path: "/api/v1/auth/password/forgot",
 				body: map[string]string{"tenant": "springfield", "email": email}})
@@ -271,7 +279,7 @@ func TestPasswordReset(t *testing.T) {
 		require.Equal(t, http.StatusUnauthorized, me.status, "every other session ended")
 		login := b.do(t, req{method: "POST", path: "/api/v1/auth/login",
 			body: map[string]string{"tenant": "springfield", "email": nurse.Email, "password": "a new and rather long passphrase"}})
-		require.Equal(t, http.StatusOK, login.status, "the new password signs in")
+		require.Equal(t, http.StatusOK, login.status, "the new password signs in, the lockout ended by the reset")
 		require.Equal(t, http.StatusUnauthorized, reset("yet another long passphrase").status, "a spent link")
 
 		forgot(nurse.Email)

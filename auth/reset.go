@@ -76,16 +76,35 @@ func (s *Service) ResetPassword(ctx context.Context, token, password, clientIP s
 			return err
 		}
 	}
-	_, err := s.deps.Signin.ResetPassword(ctx, hashResetToken(strings.TrimSpace(token)), password, clientIP)
+	user, err := s.deps.Signin.ResetPassword(ctx, hashResetToken(strings.TrimSpace(token)), password, clientIP)
 	switch code := whitecross.ErrorCode(err); {
 	case err == nil:
 		if err := s.deps.Throttle.Refund(ctx, charges); err != nil {
 			return fmt.Errorf("refund reset attempt: %w", err)
 		}
-		return nil
+		return s.endLockout(ctx, user)
 	case code == whitecross.EUNAUTHORIZED:
 		return errInvalidReset
 	default:
 		return s.giveBack(ctx, charges, err)
 	}
+}
+
+// endLockout clears the sign-in counters of a user who proved their
+// mailbox with a reset link: a reset is the way out of a lockout, as the
+// operator's set-password is.
+func (s *Service) endLockout(ctx context.Context, user *whitecross.User) error {
+	tenant, err := s.deps.Tenants.FindTenantByID(whitecross.SystemContext(ctx, user.TenantID), user.TenantID)
+	if err != nil {
+		return fmt.Errorf("find tenant: %w", err)
+	}
+	for _, contact := range []string{user.Email, user.Phone} {
+		if contact == "" {
+			continue
+		}
+		if err := s.deps.Throttle.Reset(ctx, AccountThrottleKey(tenant.Slug, contact)); err != nil {
+			return fmt.Errorf("reset login throttle: %w", err)
+		}
+	}
+	return nil
 }
