@@ -19,7 +19,9 @@ const (
 	AuditUserCreated     = "user.created"
 	AuditUserUpdated     = "user.updated"
 	AuditUserDeactivated = "user.deactivated"
+	AuditUserReactivated = "user.reactivated"
 	AuditLocationCreated = "location.created"
+	AuditLocationRenamed = "location.renamed"
 	AuditStudentCreated  = "student.created"
 	AuditGroupCreated    = "group.created"
 )

@@ -60,6 +60,11 @@ type LocationService interface {
 	// EFORBIDDEN unless the caller is ADMIN, or SCHOOL_ADMIN creating below
 	// one of their own locations.
 	CreateLocation(ctx context.Context, l *Location) error
+	// RenameLocation changes the name of location id. ENOTFOUND for
+	// another tenant's location; EFORBIDDEN unless the caller is ADMIN, or a
+	// SCHOOL_ADMIN to whose scope the location belongs; EINVALID for a bad
+	// name (body.name).
+	RenameLocation(ctx context.Context, id, name string) (*Location, error)
 	// ListLocations returns every location of the tenant, parents before children.
 	ListLocations(ctx context.Context) ([]*Location, error)
 	// FindLocationByID returns ENOTFOUND for another tenant's location.

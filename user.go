@@ -109,7 +109,22 @@ type UserFilter struct {
 	LocationID string // users at this location or below it
 	Limit      int    // 1..100, default 50
 	Cursor     string // opaque, from UserPage.NextCursor
+	// Status narrows ListAdministeredUsers (ListUsers lists active users
+	// only and ignores it): "" everyone, else one of UserStatuses.
+	Status UserStatus
 }
+
+// UserStatus is whether a user may sign in: ACTIVE, or DEACTIVATED.
+type UserStatus string
+
+// User statuses.
+const (
+	UserActive      UserStatus = "ACTIVE"
+	UserDeactivated UserStatus = "DEACTIVATED"
+)
+
+// UserStatuses lists every user status, for validation and documentation.
+var UserStatuses = []UserStatus{UserActive, UserDeactivated}
 
 // UserPage is one page of a directory listing.
 type UserPage struct {
@@ -140,8 +155,15 @@ type UserService interface {
 	// DeactivateUser stops the user from signing in and revokes their
 	// sessions; their messages stay. ENOTFOUND, EFORBIDDEN as UpdateUser.
 	DeactivateUser(ctx context.Context, id string) error
+	// ReactivateUser lets a deactivated user sign in again (an undone
+	// mistake, staff who return). ENOTFOUND, EFORBIDDEN as UpdateUser.
+	ReactivateUser(ctx context.Context, id string) (*User, error)
 	// ListUsers returns the active users the caller may message.
 	ListUsers(ctx context.Context, f UserFilter) (*UserPage, error)
+	// ListAdministeredUsers returns the users the caller administers,
+	// deactivated ones too, for the administrators' People page.
+	// EFORBIDDEN for a caller who administers nobody.
+	ListAdministeredUsers(ctx context.Context, f UserFilter) (*UserPage, error)
 	// FilterMessageable returns the subset of ids the caller may message
 	// (the "who may message whom" rule), for the messaging service.
 	FilterMessageable(ctx context.Context, ids []string) (map[string]bool, error)

@@ -33,6 +33,13 @@ type createLocationInput struct {
 	}
 }
 
+type renameLocationInput struct {
+	ID   string `path:"id" maxLength:"64" doc:"Location id"`
+	Body struct {
+		Name string `json:"name" minLength:"1" maxLength:"200"`
+	}
+}
+
 type locationOutput struct{ Body Location }
 
 type locationListOutput struct{ Body LocationList }
@@ -55,4 +62,12 @@ func (s *Server) listLocations(ctx context.Context, _ *struct{}) (*locationListO
 		out.Body.Items = append(out.Body.Items, locationFrom(l))
 	}
 	return out, nil
+}
+
+func (s *Server) renameLocation(ctx context.Context, in *renameLocationInput) (*locationOutput, error) {
+	l, err := s.deps.Locations.RenameLocation(ctx, in.ID, in.Body.Name)
+	if err != nil {
+		return nil, err
+	}
+	return &locationOutput{Body: locationFrom(l)}, nil
 }

@@ -138,6 +138,19 @@ func (s *Server) userRoutes() {
 		Summary: "Deactivate a user", DefaultStatus: http.StatusNoContent,
 		Description: "The user can no longer sign in and their sessions end at once; their messages stay.",
 		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}}, s.deleteUser)
+	register(s, tagUsers, authRequired, huma.Operation{OperationID: "reactivate-user", Method: http.MethodPost, Path: "/api/v1/users/{id}/reactivate",
+		Summary: "Let a deactivated user sign in again",
+		Description: "Who may deactivate a user may reactivate them: ADMIN anyone in the district, SCHOOL_ADMIN the non-ADMIN " +
+			"users at their locations and the guardians of their students (another user they may see is 403; one they may not, 404). " +
+			"The user signs in again as before (their sessions stayed ended) and is reachable again. Reactivating an active " +
+			"user changes nothing. Audited (user.reactivated).",
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}}, s.reactivateUser)
+	register(s, tagUsers, authRequired, huma.Operation{OperationID: "list-people", Method: http.MethodGet, Path: "/api/v1/admin/users",
+		Summary: "The people the caller administers, deactivated ones too",
+		Description: "ADMIN: everyone in the district; SCHOOL_ADMIN: the non-ADMIN users at their locations (or below them) " +
+			"and the guardians of their students, themselves included; anyone else 403. Unlike GET /api/v1/users it lists " +
+			"deactivated people (deactivated_at set) unless status says otherwise. Search, filters and pages as there.",
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusUnprocessableEntity}}, s.listPeople)
 }
 
 // locationRoutes are the district's tree of schools and campuses.
@@ -150,6 +163,12 @@ func (s *Server) locationRoutes() {
 	register(s, tagLocations, authRequired, huma.Operation{OperationID: "list-locations", Method: http.MethodGet, Path: "/api/v1/locations",
 		Summary: "Every location of the district, parents first",
 		Errors:  []int{http.StatusUnauthorized}}, s.listLocations)
+	register(s, tagLocations, authRequired, huma.Operation{OperationID: "rename-location", Method: http.MethodPatch, Path: "/api/v1/locations/{id}",
+		Summary: "Rename a location",
+		Description: "ADMIN any location; SCHOOL_ADMIN their own locations and those below them (another is 403: every user of " +
+			"the district may read it); another district's is 404. Audited (location.renamed).",
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.renameLocation)
 }
 
 // studentRoutes are students and their guardians.

@@ -107,6 +107,7 @@ func TestSpecLimitsFollowDomain(t *testing.T) {
 
 		"CreateGroupInputBody.name maxLength":       whitecross.MaxNameLength,
 		"CreateLocationInputBody.name maxLength":    whitecross.MaxNameLength,
+		"RenameLocationInputBody.name maxLength":    whitecross.MaxNameLength,
 		"CreateStudentInputBody.name maxLength":     whitecross.MaxNameLength,
 		"CreateUserInputBody.name maxLength":        whitecross.MaxNameLength,
 		"UpdateUserInputBody.name maxLength":        whitecross.MaxNameLength,
@@ -118,9 +119,10 @@ func TestSpecLimitsFollowDomain(t *testing.T) {
 		"CreateUserInputBody.location_ids maxItems": whitecross.MaxUserLocations,
 		"UpdateUserInputBody.location_ids maxItems": whitecross.MaxUserLocations,
 		"/api/v1/users get query:q maxLength":       whitecross.MaxQueryLength,
+		"/api/v1/admin/users get query:q maxLength": whitecross.MaxQueryLength,
 	}
 	// Every keyset listing pages alike.
-	for _, path := range []string{"/api/v1/users", "/api/v1/messages", "/api/v1/admin/deliveries", "/api/v1/admin/email-suppressions",
+	for _, path := range []string{"/api/v1/users", "/api/v1/admin/users", "/api/v1/messages", "/api/v1/admin/deliveries", "/api/v1/admin/email-suppressions",
 		"/api/v1/messages/{id}/acks"} {
 		want[path+" get query:limit maximum"] = whitecross.MaxPageLimit
 		want[path+" get query:limit default"] = whitecross.DefaultPageLimit

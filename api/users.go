@@ -46,6 +46,17 @@ type listUsersInput struct {
 	Cursor     string `query:"cursor" maxLength:"200"`
 }
 
+// listPeopleInput is listUsersInput and a status. (Huma reads only
+// exported fields, so an embedded listUsersInput would be ignored.)
+type listPeopleInput struct {
+	Q          string `query:"q" maxLength:"200" doc:"Matches name or email, case-insensitive"`
+	Role       string `query:"role" maxLength:"20" doc:"admin, school_admin, nurse, staff or guardian (either case)"`
+	LocationID string `query:"location_id" maxLength:"64" doc:"Users at this location or below it"`
+	Status     string `query:"status" maxLength:"20" doc:"active or deactivated (either case): only those people; both when absent"`
+	Limit      int    `query:"limit" minimum:"1" maximum:"100" default:"50"`
+	Cursor     string `query:"cursor" maxLength:"200"`
+}
+
 type userPageOutput struct{ Body UserPage }
 
 type userOutput struct{ Body User }
@@ -81,18 +92,47 @@ type updateUserInput struct {
 }
 
 func (s *Server) listUsers(ctx context.Context, in *listUsersInput) (*userPageOutput, error) {
-	f := whitecross.UserFilter{Query: in.Q, LocationID: in.LocationID, Limit: in.Limit, Cursor: in.Cursor}
-	if in.Role != "" {
-		f.Role = whitecross.Role(strings.ToUpper(in.Role))
-		if !f.Role.Valid() {
-			return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.role", in.Role,
-				"role must be one of admin, school_admin, nurse, staff, guardian")
-		}
+	f, err := in.filter()
+	if err != nil {
+		return nil, err
 	}
 	page, err := s.deps.Users.ListUsers(ctx, f)
 	if err != nil {
 		return nil, err
 	}
+	return userPageFrom(page), nil
+}
+
+// listPeople is the administrators' listing: the people they administer,
+// deactivated ones too.
+func (s *Server) listPeople(ctx context.Context, in *listPeopleInput) (*userPageOutput, error) {
+	q := listUsersInput{Q: in.Q, Role: in.Role, LocationID: in.LocationID, Limit: in.Limit, Cursor: in.Cursor}
+	f, err := q.filter()
+	if err != nil {
+		return nil, err
+	}
+	f.Status = whitecross.UserStatus(strings.ToUpper(strings.TrimSpace(in.Status)))
+	page, err := s.deps.Users.ListAdministeredUsers(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return userPageFrom(page), nil
+}
+
+// filter is the store's filter of a directory query.
+func (in *listUsersInput) filter() (whitecross.UserFilter, error) {
+	f := whitecross.UserFilter{Query: in.Q, LocationID: in.LocationID, Limit: in.Limit, Cursor: in.Cursor}
+	if in.Role != "" {
+		f.Role = whitecross.Role(strings.ToUpper(in.Role))
+		if !f.Role.Valid() {
+			return f, whitecross.FieldErrorf(whitecross.EINVALID, "query.role", in.Role,
+				"role must be one of admin, school_admin, nurse, staff, guardian")
+		}
+	}
+	return f, nil
+}
+
+func userPageFrom(page *whitecross.UserPage) *userPageOutput {
 	out := &userPageOutput{Body: UserPage{Items: make([]User, 0, len(page.Items))}}
 	for _, u := range page.Items {
 		out.Body.Items = append(out.Body.Items, userFrom(u))
@@ -100,7 +140,7 @@ func (s *Server) listUsers(ctx context.Context, in *listUsersInput) (*userPageOu
 	if page.NextCursor != "" {
 		out.Body.NextCursor = &page.NextCursor
 	}
-	return out, nil
+	return out
 }
 
 func (s *Server) createUser(ctx context.Context, in *createUserInput) (*userOutput, error) {
@@ -149,6 +189,14 @@ func (s *Server) updateUser(ctx context.Context, in *updateUserInput) (*userOutp
 
 func (s *Server) deleteUser(ctx context.Context, in *userIDInput) (*struct{}, error) {
 	return nil, s.deps.Users.DeactivateUser(ctx, in.ID)
+}
+
+func (s *Server) reactivateUser(ctx context.Context, in *userIDInput) (*userOutput, error) {
+	u, err := s.deps.Users.ReactivateUser(ctx, in.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &userOutput{Body: userFrom(u)}, nil
 }
 
 // nonNil makes an absent list an empty one, so JSON says [] rather than null.

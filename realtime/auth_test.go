@@ -146,6 +146,8 @@ func TestBadFrames(t *testing.T) {
 		{`{"type":"resume","data":{"after_seq":-1}}`, websocket.StatusPolicyViolation},
 		{`{"type":"typing","data":{"thread_id":"x","state":"dancing"}}`, websocket.StatusPolicyViolation},
 		{`{"type":"read","data":{}}`, websocket.StatusPolicyViolation},
+		// Watching is asked for at connect (?presence=watch).
+		{`{"type":"presence.watch","data":{"user_ids":[]}}`, websocket.StatusPolicyViolation},
 		{`{"type":"ping","data":{"pad":"` + strings.Repeat("x", 5000) + `"}}`, websocket.StatusMessageTooBig},
 	} {
 		c := b.connect(t, b.first, b.d.LincolnStaff)

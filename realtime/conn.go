@@ -29,6 +29,10 @@ type conn struct {
 	actor    *whitecross.Actor // the caller, for reads and permission checks
 	// expires is when the access token ends (zero: never).
 	expires time.Time
+	// watching: opened with ?presence=watch, told the presence of only the
+	// users in watched (guarded by the presence lock; presence_watch.go).
+	watching bool
+	watched  map[string]struct{}
 
 	mu sync.Mutex
 	// queue holds frames not yet written, at most g.cfg.SendBuffer.

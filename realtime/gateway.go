@@ -307,7 +307,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The Origin was checked by Authenticate (cookie sessions only: a
 	// bearer token is not ambient authority).
-	c := &conn{g: g, id: g.nextID.Add(1), actor: actor, expires: expires, mode: modeHold}
+	c := &conn{g: g, id: g.nextID.Add(1), actor: actor, expires: expires, mode: modeHold,
+		watching: r.URL.Query().Get(presenceWatchParam) == presenceWatchValue}
 	// smallHijack: coder/websocket keeps the buffers Hijack hands it.
 	hj := &smallHijack{ResponseWriter: w}
 	ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
@@ -334,6 +335,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // open registers c and says hello; false (c closed and unregistered) when
 // the event log cannot be read.
 func (g *Gateway) open(c *conn) bool {
+	g.presence.opened(c)
 	if g.hub.add(c) {
 		g.presence.localOnline(c.actor.TenantID, c.actor.UserID)
 	}
@@ -382,6 +384,7 @@ func (g *Gateway) serve(c *conn) {
 // grace period) when it was their last one here.
 func (g *Gateway) unregister(c *conn) {
 	c.abort()
+	g.presence.closed(c)
 	if g.hub.remove(c) {
 		g.presence.localGone(c.actor.TenantID, c.actor.UserID)
 		g.typing.userGone(c.actor.UserID)
@@ -403,7 +406,7 @@ func (g *Gateway) handleFrame(c *conn, data []byte) bool {
 		}
 		after = *d.AfterSeq
 	}
-	if !resume && f.Type != frameTyping && f.Type != frameRead && f.Type != framePing {
+	if !resume && f.Type != frameTyping && f.Type != frameRead && f.Type != framePing && f.Type != framePresenceWatch {
 		return false
 	}
 	g.firstFrame(c, resume, after)
@@ -433,6 +436,12 @@ func (g *Gateway) handleFrame(c *conn, data []byte) bool {
 		}()
 	case framePing:
 		c.send(pongFrame, true)
+	case framePresenceWatch:
+		var d presenceWatchData
+		if !c.watching || json.Unmarshal(f.Data, &d) != nil || len(d.UserIDs) > MaxPresenceWatch {
+			return false
+		}
+		g.presence.watch(c, d.UserIDs)
 	}
 	return true
 }

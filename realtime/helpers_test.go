@@ -169,6 +169,8 @@ type dialer struct {
 	resume *int64
 	// raw leaves hello unread and sends nothing.
 	raw bool
+	// query is added to the URL, e.g. "presence=watch".
+	query string
 }
 
 // connect opens an authenticated connection of u to inst, reads hello and
@@ -189,7 +191,11 @@ func (b *bundle) dial(t *testing.T, inst *instance, d dialer) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	ws, res, err := websocket.Dial(ctx, strings.Replace(inst.url, "http", "ws", 1)+"/api/v1/ws",
+	url := strings.Replace(inst.url, "http", "ws", 1) + "/api/v1/ws"
+	if d.query != "" {
+		url += "?" + d.query
+	}
+	ws, res, err := websocket.Dial(ctx, url,
 		&websocket.DialOptions{HTTPHeader: d.header, HTTPClient: d.http})
 	require.NoError(t, err)
 	require.Equal(t, http.StatusSwitchingProtocols, res.StatusCode)

@@ -54,11 +54,7 @@ func (p *presence) signal() {
 // tenantLocked returns tenantID's state, created (setting not yet read)
 // when missing; nil when the district has presence off.
 func (p *presence) tenantLocked(tenantID string) *presenceTenant {
-	t := p.tenants[tenantID]
-	if t == nil {
-		t = newPresenceTenant(tenantID)
-		p.tenants[tenantID] = t
-	}
+	t := p.stateLocked(tenantID)
 	if t.setting == settingOff {
 		return nil
 	}
@@ -99,9 +95,10 @@ func (p *presence) localGone(tenant, user string) {
 }
 
 // snapshot queues, for a new connection, presence online of every user
-// online now whom its user may message (sent at the next flush).
+// online now whom its user may message (sent at the next flush). A
+// watching connection's snapshot waits for its first presence.watch.
 func (p *presence) snapshot(c *conn) {
-	if p.off() {
+	if p.off() || c.watching {
 		return
 	}
 	p.mu.Lock()

@@ -114,7 +114,8 @@ type presenceBatch struct {
 
 type presenceChange struct {
 	frame    []byte
-	watchers []string
+	watchers []string // users told about everyone they may see
+	conns    []*conn  // watching connections (presence_watch.go)
 }
 
 // collectLocked takes t's pending work: a change is told only when the
@@ -144,7 +145,7 @@ func (p *presence) collectLocked(t *presenceTenant) presenceBatch {
 			later = true
 			continue
 		}
-		b.snaps[c] = t.visibleLocked(c.actor.UserID)
+		b.snaps[c] = t.snapshotLocked(c)
 		delete(t.snaps, c)
 	}
 	for id, on := range t.out {
@@ -177,29 +178,24 @@ func (t *presenceTenant) changeLocked(id string, u *presenceUser) (presenceChang
 	u.told = on
 	if !on {
 		return presenceChange{frame: encodeFrame(framePresence, 0, presenceData{UserID: id, Status: statusOffline}),
-			watchers: t.watchersLocked(id, u)}, true
+			watchers: t.watchersLocked(id, u), conns: t.watchingConnsLocked(id, u)}, true
 	}
 	if u.frame == nil {
 		u.frame = encodeFrame(framePresence, 0, presenceData{UserID: id, Status: statusOnline})
 	}
-	return presenceChange{frame: u.frame, watchers: t.watchersLocked(id, u)}, true
+	return presenceChange{frame: u.frame, watchers: t.watchersLocked(id, u), conns: t.watchingConnsLocked(id, u)}, true
 }
 
-// watchersLocked returns the users of t who may see u (online or not:
-// only those with a connection here are sent anything).
+// watchersLocked returns the users with a connection here of the first
+// protocol who may see u.
 func (t *presenceTenant) watchersLocked(id string, u *presenceUser) []string {
 	if u.class == nil {
 		return nil
 	}
 	var out []string
-	for _, c := range t.classes {
-		if !c.sees[u.class] {
-			continue
-		}
-		for w := range c.members {
-			if w != id {
-				out = append(out, w)
-			}
+	for wid := range t.everyone {
+		if w := t.users[wid]; wid != id && w != nil && sees(w, u) {
+			out = append(out, wid)
 		}
 	}
 	return out
@@ -240,9 +236,14 @@ func (p *presence) deliver(ctx context.Context, tenant string, b presenceBatch) 
 	for _, ch := range b.changes {
 		for _, w := range ch.watchers {
 			for _, c := range p.g.hub.conns(w) {
-				if _, snapped := b.snaps[c]; !snapped {
+				if _, snapped := b.snaps[c]; !snapped && !c.watching {
 					c.send(ch.frame, true)
 				}
+			}
+		}
+		for _, c := range ch.conns {
+			if _, snapped := b.snaps[c]; !snapped {
+				c.send(ch.frame, true)
 			}
 		}
 	}
@@ -274,26 +275,38 @@ func (p *presence) rebuild(ctx context.Context, t *presenceTenant) error {
 		return err
 	}
 	p.mu.Lock()
-	sends := t.correctionsLocked(old, p.g.hub.has)
+	sends := t.correctionsLocked(old)
+	watchSends := t.watchCorrectionsLocked(old)
 	p.mu.Unlock()
 	for w, frames := range sends {
 		for _, c := range p.g.hub.conns(w) {
+			if c.watching {
+				continue
+			}
 			for _, f := range frames {
 				c.send(f, true)
 			}
 		}
 	}
+	for c, frames := range watchSends {
+		for _, f := range frames {
+			c.send(f, true)
+		}
+	}
 	return nil
+}
+
+// oldSees reports whether w saw u before a rebuild (old classes).
+func oldSees(old map[string]*presenceClass, w, u string) bool {
+	a, b := old[w], old[u]
+	return a != nil && b != nil && a.sees[b]
 }
 
 // correctionsLocked compares who sees whom before (old classes) and after
 // the rebuild, for the users whose class or class reach changed, and
-// returns the frames each watcher connected here (local) needs.
-func (t *presenceTenant) correctionsLocked(old map[string]*presenceClass, local func(string) bool) map[string][][]byte {
-	oldSees := func(w, u string) bool {
-		a, b := old[w], old[u]
-		return a != nil && b != nil && a.sees[b]
-	}
+// returns the frames each user here told about everyone they may see
+// needs.
+func (t *presenceTenant) correctionsLocked(old map[string]*presenceClass) map[string][][]byte {
 	changed := map[string]bool{}
 	var changedIDs []string
 	for id, u := range t.users {
@@ -310,8 +323,9 @@ func (t *presenceTenant) correctionsLocked(old map[string]*presenceClass, local 
 	for id := range t.users {
 		all = append(all, id)
 	}
-	for wid, w := range t.users {
-		if !local(wid) {
+	for wid := range t.everyone {
+		w := t.users[wid]
+		if w == nil {
 			continue
 		}
 		targets := changedIDs
@@ -323,16 +337,47 @@ func (t *presenceTenant) correctionsLocked(old map[string]*presenceClass, local 
 			if wid == uid || !u.told {
 				continue
 			}
-			before, after := oldSees(wid, uid), sees(w, u)
-			switch {
-			case after && !before:
-				out[wid] = append(out[wid], u.frame)
-			case before && !after:
-				out[wid] = append(out[wid], encodeFrame(framePresence, 0, presenceData{UserID: uid, Status: statusOffline}))
+			if f := correction(oldSees(old, wid, uid), sees(w, u), uid, u); f != nil {
+				out[wid] = append(out[wid], f)
 			}
 		}
 	}
 	return out
+}
+
+// watchCorrectionsLocked is correctionsLocked for the watching
+// connections here: only about the users each watches.
+func (t *presenceTenant) watchCorrectionsLocked(old map[string]*presenceClass) map[*conn][][]byte {
+	out := map[*conn][][]byte{}
+	for uid, conns := range t.watchers {
+		u := t.users[uid]
+		if u == nil || !u.told {
+			continue
+		}
+		for c := range conns {
+			w := t.users[c.actor.UserID]
+			if w == nil {
+				continue
+			}
+			if f := correction(oldSees(old, c.actor.UserID, uid), sees(w, u), uid, u); f != nil {
+				out[c] = append(out[c], f)
+			}
+		}
+	}
+	return out
+}
+
+// correction is the frame that tells a watcher what a rebuild changed
+// about u: online when they may now see u, offline when no longer; nil
+// when nothing changed.
+func correction(before, after bool, uid string, u *presenceUser) []byte {
+	switch {
+	case after && !before:
+		return u.frame
+	case before && !after:
+		return encodeFrame(framePresence, 0, presenceData{UserID: uid, Status: statusOffline})
+	}
+	return nil
 }
 
 // sameReach reports whether a user moved from class o (before a rebuild)

@@ -52,10 +52,17 @@ type presenceTenant struct {
 	snaps   map[*conn]struct{}       // new connections waiting for their snapshot
 	out     map[string]bool          // local status changes to publish to the other instances
 	classes map[string]*presenceClass
+
+	// Who is told about whom here (presence_watch.go), kept across reset:
+	// everyone counts each local user's connections of the first protocol
+	// (told about everyone they may see); watchers names, per watched
+	// user, the connections here that watch them.
+	everyone map[string]int
+	watchers map[string]map[*conn]struct{}
 }
 
 func newPresenceTenant(id string) *presenceTenant {
-	t := &presenceTenant{id: id}
+	t := &presenceTenant{id: id, everyone: map[string]int{}, watchers: map[string]map[*conn]struct{}{}}
 	t.reset()
 	return t
 }

@@ -23,9 +23,10 @@ const (
 	frameResync          = "resync"
 
 	// Client frames.
-	frameResume = "resume"
-	frameRead   = "read"
-	framePing   = "ping"
+	frameResume        = "resume"
+	frameRead          = "read"
+	framePing          = "ping"
+	framePresenceWatch = "presence.watch" // presence_watch.go
 )
 
 // Close codes the server uses (RFC 6455 and the 4000-4999 private range).

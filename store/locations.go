@@ -69,6 +69,55 @@ func (s *Store) CreateLocation(ctx context.Context, l *whitecross.Location) erro
 	})
 }
 
+// RenameLocation implements whitecross.LocationService. ADMIN (and the
+// system) may rename any location; a SCHOOL_ADMIN one in their scope (their
+// own locations and those below them), else EFORBIDDEN: every user of the
+// tenant may read the location, so it is not hidden. ENOTFOUND for another
+// tenant's location or a malformed id; EINVALID naming body.name. A
+// rename that changes nothing is not audited.
+func (s *Store) RenameLocation(ctx context.Context, id, name string) (*whitecross.Location, error) {
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := reach{a}
+	if !r.all() && a.Role != whitecross.RoleSchoolAdmin {
+		return nil, whitecross.Errorf(whitecross.EFORBIDDEN, "You may not rename locations.")
+	}
+	id, ok := parseID(id)
+	if !ok {
+		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "Location not found.")
+	}
+	if name, err = validName("body.name", name); err != nil {
+		return nil, err
+	}
+	var l *whitecross.Location
+	err = s.db.InTx(ctx, func(tx *Tx) error {
+		if l, err = s.findLocation(ctx, tx, a.TenantID, id); err != nil {
+			return err
+		}
+		sc, err := s.scopeOf(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		if !sc.has(l.ID) {
+			return whitecross.Errorf(whitecross.EFORBIDDEN, "You do not administer this location.")
+		}
+		if l.Name == name {
+			return nil
+		}
+		l.Name = name
+		if _, err := tx.Exec(ctx, `UPDATE locations SET name = $3 WHERE tenant_id = $1 AND id = $2`, a.TenantID, l.ID, l.Name); err != nil {
+			return fmt.Errorf("rename location: %w", err)
+		}
+		return s.auditTx(ctx, tx, whitecross.AuditLocationRenamed, "location", l.ID, map[string]string{"kind": string(l.Kind)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
 // ListLocations implements whitecross.LocationService: every location of
 // the caller's tenant, parents before children (by depth, then name).
 func (s *Store) ListLocations(ctx context.Context) ([]*whitecross.Location, error) {

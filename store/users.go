@@ -327,6 +327,35 @@ func (s *Store) DeactivateUser(ctx context.Context, id string) error {
 	})
 }
 
+// ReactivateUser implements whitecross.UserService: it clears
+// deactivated_at, in one transaction with the audit event, so the user may
+// sign in again (with the password they had, or a code) and be messaged as
+// before. Reactivating an active user changes nothing and is not audited.
+// ENOTFOUND and EFORBIDDEN as UpdateUser.
+func (s *Store) ReactivateUser(ctx context.Context, id string) (*whitecross.User, error) {
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var u *whitecross.User
+	err = s.db.InTx(ctx, func(tx *Tx) error {
+		if u, err = s.findUserToAdminister(ctx, tx, a, id); err != nil || u.Active() {
+			return err
+		}
+		u.DeactivatedAt = nil
+		u.UpdatedAt = s.db.now()
+		if _, err := tx.Exec(ctx, `UPDATE users SET deactivated_at = NULL, updated_at = $3 WHERE tenant_id = $1 AND id = $2`,
+			a.TenantID, u.ID, u.UpdatedAt); err != nil {
+			return fmt.Errorf("reactivate user: %w", err)
+		}
+		return s.auditTx(ctx, tx, whitecross.AuditUserReactivated, "user", u.ID, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
 // setUserLocations stores u.LocationIDs, replacing the old ones when replace.
 func (s *Store) setUserLocations(ctx context.Context, tx *Tx, u *whitecross.User, replace bool) error {
 	if replace {

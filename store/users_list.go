@@ -22,7 +22,47 @@ import (
 // (query.limit), a bad cursor (query.cursor), role (query.role), location
 // id (query.location_id) or an over-long search (query.q).
 func (s *Store) ListUsers(ctx context.Context, f whitecross.UserFilter) (*whitecross.UserPage, error) {
-	a, limit, err := pagingCaller(ctx, f.Limit)
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f.Status = ""
+	return s.listUsers(ctx, a, f, reach{a}.messageable("u"))
+}
+
+// ListAdministeredUsers implements whitecross.UserService: one page of the
+// users the caller administers (reach.administers: the whole district for
+// an ADMIN; for a SCHOOL_ADMIN the non-ADMIN users at their locations and
+// the guardians of their students), active and deactivated alike unless
+// f.Status names one, themselves included, with the ordering, search,
+// filters and errors of ListUsers (and query.status for an unknown
+// status). EFORBIDDEN for a caller who administers nobody.
+func (s *Store) ListAdministeredUsers(ctx context.Context, f whitecross.UserFilter) (*whitecross.UserPage, error) {
+	a, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := reach{a}
+	if !r.all() && a.Role != whitecross.RoleSchoolAdmin {
+		return nil, whitecross.Errorf(whitecross.EFORBIDDEN, "Only administrators list the people they administer.")
+	}
+	cond := r.administers("u")
+	switch f.Status {
+	case "":
+	case whitecross.UserActive:
+		cond += ` AND u.deactivated_at IS NULL`
+	case whitecross.UserDeactivated:
+		cond += ` AND u.deactivated_at IS NOT NULL`
+	default:
+		return nil, whitecross.FieldErrorf(whitecross.EINVALID, "query.status", string(f.Status), "Status must be ACTIVE or DEACTIVATED.")
+	}
+	return s.listUsers(ctx, a, f, cond)
+}
+
+// listUsers is one keyset page of the tenant's users that meet who (a
+// condition on the users row aliased u, over reachWith) and the filter.
+func (s *Store) listUsers(ctx context.Context, a *whitecross.Actor, f whitecross.UserFilter, who string) (*whitecross.UserPage, error) {
+	limit, err := pageLimit(f.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +72,7 @@ func (s *Store) ListUsers(ctx context.Context, f whitecross.UserFilter) (*whitec
 	if err != nil {
 		return nil, err
 	}
-	where := append([]string{`u.tenant_id = $1`, r.messageable("u")}, filters...)
+	where := append([]string{`u.tenant_id = $1`, who}, filters...)
 	if f.Cursor != "" {
 		name, id, err := decodeUserCursor(f.Cursor)
 		if err != nil {

@@ -51,12 +51,11 @@ func TestLiveMessageTypingAndReadReceipt(t *testing.T) {
 	nurse.signIn("/compose", nurseEmail)
 	nurse.waitView("compose")
 	nurse.waitConnected()
-	// Each sees the other online (a presence event, and the snapshot at
-	// connect).
-	guardian.waitText("#online-list", nurseName)
-	nurse.waitText("#online-list", guardianName)
 	nurse.do(chromedp.SendKeys(chromedp.ID("compose-to"), "Maria"))
 	nurse.clickText("#compose-to-options [role=option]", guardianName)
+	// The app asks for the presence of the people it shows: the nurse now
+	// sees the guardian she picked online.
+	nurse.waitText("#online-list", guardianName)
 	nurse.do(
 		chromedp.SendKeys(chromedp.ID("compose-subject"), subject),
 		chromedp.SendKeys(chromedp.ID("compose-body"), "Sofia's inhaler is almost empty. Could you send a refill?"),
@@ -70,6 +69,7 @@ func TestLiveMessageTypingAndReadReceipt(t *testing.T) {
 	guardian.waitText("#message-list .message-subject", subject)
 	guardian.waitText("#announcer", "New message from "+nurseName+": "+subject)
 	require.Equal(t, "/inbox", evalJS[string](guardian, `location.pathname`), "no reload or navigation")
+	guardian.waitText("#online-list", nurseName) // the sender shown in the inbox
 
 	// The nurse types a follow-up: the guardian sees it on the inbox row.
 	nurse.do(chromedp.SendKeys(chromedp.ID("reply-body"), "Also,"))

@@ -31,6 +31,7 @@ type runConfig struct {
 	dialers      int
 	refreshConc  int
 	settle       time.Duration
+	watch        int
 	metricsToken string
 	pids         []int
 	loginSample  int
@@ -64,6 +65,8 @@ func (cfg *runConfig) flags(fs *flag.FlagSet, getenv func(string) string) func()
 	fs.IntVar(&cfg.dialers, "dialers", 16, "connections each worker dials at once")
 	fs.IntVar(&cfg.refreshConc, "refresh-concurrency", 4, "token refreshes at once")
 	fs.DurationVar(&cfg.settle, "settle", 10*time.Second, "wait after connecting before reading the servers' memory")
+	fs.IntVar(&cfg.watch, "watch", 20, "each connection asks for the presence of this many other bench users (?presence=watch, "+
+		"as the web app asks for the people on its screen); 0: presence of everyone the user may see, as a client of the first protocol")
 	fs.StringVar(&cfg.metricsToken, "metrics-token", getenv("WHITECROSS_METRICS_TOKEN"), "bearer token of GET /metrics, when the server requires one")
 	pids := fs.String("server-pid", "", "server process id(s), comma-separated like --server: read RSS and CPU from /proc instead of /metrics")
 	return func() error {
@@ -208,7 +211,7 @@ func newWhitecrossRun(cfg *runConfig, urls []*url.URL, pids []int, stdout, stder
 	if cfg.conns > len(f.Users) {
 		return nil, fmt.Errorf("--conns %d: the tokens file has %d users (run `wcbench setup --users %d`)", cfg.conns, len(f.Users), cfg.conns)
 	}
-	wc := &whitecrossSystem{urls: urls, hc: newHTTPClient(), metricsToken: cfg.metricsToken, pids: pids}
+	wc := &whitecrossSystem{urls: urls, hc: newHTTPClient(), metricsToken: cfg.metricsToken, pids: pids, watch: cfg.watch}
 	for i := range cfg.conns {
 		wc.users = append(wc.users, &f.Users[i])
 	}

@@ -35,9 +35,16 @@ type whitecrossSystem struct {
 	hc           *http.Client
 	metricsToken string
 	pids         []int // read RSS and CPU from /proc when set
+	// watch: each connection asks for the presence of the next watch
+	// users (0: of everyone, the first protocol).
+	watch int
 }
 
 var _ system = (*whitecrossSystem)(nil)
+
+// maxWatch is realtime.MaxPresenceWatch, the most users a presence.watch
+// frame may name.
+const maxWatch = 100
 
 func (w *whitecrossSystem) name() string { return "whitecross" }
 func (w *whitecrossSystem) servers() int { return len(w.urls) }
@@ -46,7 +53,15 @@ func (w *whitecrossSystem) servers() int { return len(w.urls) }
 func (w *whitecrossSystem) base(i int) string { return w.urls[i%len(w.urls)].String() }
 
 func (w *whitecrossSystem) dialOp(i int, src string) workerOp {
-	return workerOp{Op: "dial", Conn: i, URL: wsURL(w.urls[i%len(w.urls)]), Src: src, Token: w.users[i].AccessToken}
+	op := workerOp{Op: "dial", Conn: i, URL: wsURL(w.urls[i%len(w.urls)]), Src: src, Token: w.users[i].AccessToken}
+	if w.watch > 0 {
+		op.URL += "?presence=watch"
+		op.Watch = []string{}
+		for k := 1; k <= min(w.watch, maxWatch, len(w.users)-1); k++ {
+			op.Watch = append(op.Watch, w.users[(i+k)%len(w.users)].ID)
+		}
+	}
+	return op
 }
 
 // publish posts a message from the user of connection from to the users

@@ -35,6 +35,8 @@ type workerOp struct {
 	// speaking Centrifugo's client protocol, subscribing to Channel.
 	Proto   string `json:"proto,omitempty"`
 	Channel string `json:"channel,omitempty"`
+	// Watch, when set, is sent in a presence.watch frame after resume.
+	Watch []string `json:"watch,omitempty"`
 }
 
 // workerEvent is a line a worker reports.
@@ -204,7 +206,14 @@ func handshake(ctx context.Context, c *websocket.Conn, op workerOp) error {
 	if op.Proto == centrifugoProto {
 		return cfHandshake(ctx, c, op.Token, op.Channel)
 	}
-	return hello(ctx, c)
+	if err := hello(ctx, c); err != nil || op.Watch == nil {
+		return err
+	}
+	frame, err := json.Marshal(map[string]any{"type": "presence.watch", "data": map[string]any{"user_ids": op.Watch}})
+	if err != nil {
+		return err
+	}
+	return c.Write(ctx, websocket.MessageText, frame)
 }
 
 // frameNonces returns the wcbench nonces a frame carries.

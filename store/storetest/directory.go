@@ -42,6 +42,9 @@ func exerciseDirectory(t *testing.T, open Opener) {
 		{"NonCustodialSeesNoStudent", testNonCustodialSeesNoStudent},
 		{"PasswordChangeEndsSessions", testPasswordChangeEndsSessions},
 		{"SessionActorCurrentRole", testSessionActorCurrentRole},
+		{"ListAdministeredUsers", testListAdministeredUsers},
+		{"ReactivateUser", testReactivateUser},
+		{"RenameLocation", testRenameLocation},
 	}
 	runSubtests(t, open, tests)
 }

@@ -20,6 +20,8 @@ import { alertView } from './view-alert.js';
 import { approvalsView } from './view-approvals.js';
 import { rosterView } from './view-roster.js';
 import { settingsView } from './view-settings.js';
+import { peopleView } from './view-people.js';
+import { locationsView } from './view-locations.js';
 import { pushControl, pushPrompt, disablePush } from './push.js';
 import { menu } from './menu.js';
 
@@ -53,12 +55,15 @@ const ROUTES = [
   [/^\/alert$/, () => ({ name: 'alert', roles: ADMINS })],
   [/^\/approvals$/, () => ({ name: 'approvals', roles: ADMINS })],
   [/^\/settings$/, () => ({ name: 'settings', roles: ['ADMIN'] })],
+  [/^\/people$/, () => ({ name: 'people', roles: ADMINS })],
+  [/^\/locations$/, () => ({ name: 'locations', roles: ADMINS })],
   [/^\/account$/, () => ({ name: 'account' })],
 ];
 
 const VIEWS = {
   box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, account: accountView,
   alert: alertView, approvals: approvalsView, roster: rosterView, settings: settingsView,
+  people: peopleView, locations: locationsView,
 };
 
 // route picks the view of the URL. A page for some roles is "not found" to
@@ -226,6 +231,8 @@ function buildNav() {
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/deliveries', id: 'nav-deliveries' }, 'Delivery problems')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/roster', id: 'nav-roster' }, 'Roster import')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/settings', id: 'nav-settings' }, 'District settings')) : null,
+      admins ? h('li', null, h('a', { href: '/people', id: 'nav-people' }, 'People')) : null,
+      admins ? h('li', null, h('a', { href: '/locations', id: 'nav-locations' }, 'Locations')) : null,
       h('li', null, h('a', { href: '/account', id: 'nav-account' }, 'Your account'))),
     h('section', { id: 'pending-panel', class: 'panel', 'aria-labelledby': 'pending-heading', hidden: true },
       h('h2', { id: 'pending-heading' }, 'Waiting to send'), h('ul', { id: 'pending-list', class: 'plain-list' })),
@@ -348,7 +355,9 @@ function wireLive(live) {
   });
   live.on('hello', (data) => {
     if (data.reload) reloadEverything();
+    live.send('presence.watch', { user_ids: people.watchIds() });
   });
+  people.onWatchChange((ids) => live.send('presence.watch', { user_ids: ids }));
   live.on('resync', reloadEverything);
   live.on('message.created', (m) => {
     people.remember(m.sender);

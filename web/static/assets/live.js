@@ -81,6 +81,9 @@ export class Live {
     }
     const url = new URL('/api/v1/ws', location.href);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    // Presence of only the people the app shows (people.js watchIds),
+    // named in presence.watch frames: not of everyone the user may message.
+    url.searchParams.set('presence', 'watch');
     let opened = false;
     const ws = new WebSocket(url);
     this.ws = ws;

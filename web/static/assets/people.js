@@ -9,7 +9,46 @@ const online = new Set();
 
 // remember records users the app already has (message senders, lists).
 export function remember(...users) {
-  for (const u of users) if (u?.id && u.name) known.set(u.id, { id: u.id, name: u.name, role: u.role });
+  for (const u of users) {
+    if (!u?.id || !u.name) continue;
+    known.delete(u.id); // the latest remembered come last
+    known.set(u.id, { id: u.id, name: u.name, role: u.role });
+  }
+  watchSoon();
+}
+
+// MAX_WATCH is realtime.MaxPresenceWatch: the most users one
+// presence.watch frame may name.
+const MAX_WATCH = 100;
+let watchListener = null;
+let watchTimer = 0;
+let watched = '';
+
+// watchIds are the users whose presence the app asks for: those with an
+// "online" marker on the page, then the people it knows, the latest
+// remembered first (the server tells only these, and only those the user
+// may message).
+export function watchIds() {
+  const ids = new Set();
+  for (const span of document.querySelectorAll('[data-presence-of]')) ids.add(span.dataset.presenceOf);
+  for (const id of [...known.keys()].reverse()) ids.add(id);
+  return [...ids].slice(0, MAX_WATCH);
+}
+
+// onWatchChange registers fn to be called with watchIds when it changes.
+export function onWatchChange(fn) {
+  watchListener = fn;
+}
+
+// watchSoon calls the listener once the page settles, if the list changed.
+function watchSoon() {
+  clearTimeout(watchTimer);
+  watchTimer = setTimeout(() => {
+    const ids = watchIds();
+    const key = ids.join(',');
+    if (key === watched || !watchListener) return;
+    if (watchListener(ids) !== false) watched = key;
+  }, 100);
 }
 
 // lookup resolves a user by id; someone the caller may not look up
@@ -55,6 +94,7 @@ export function onlineIds() {
 export function presenceNode(id) {
   const span = h('span', { class: 'presence', dataset: { presenceOf: id } });
   showPresence(span, id);
+  watchSoon();
   return span;
 }
 
