@@ -80,6 +80,12 @@ type Student struct {
 	Grade      string         `json:"grade"`
 	Guardians  []Guardianship `json:"guardians"`
 	CreatedAt  time.Time      `json:"created_at"`
+	// ExternalID is the roster's sourcedId of an imported student ("" for
+	// one made by hand): the roster owns its name, grade and location.
+	ExternalID string `json:"-"`
+	// DeactivatedAt is when the roster stopped listing the student; only
+	// administrators see deactivated students.
+	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
 }
 
 // Guardianship links a guardian user to a student. Custody false marks a
@@ -88,6 +94,9 @@ type Student struct {
 type Guardianship struct {
 	UserID  string `json:"user_id"`
 	Custody bool   `json:"custody"`
+	// Imported links come from the roster, which replaces them on every
+	// import; links made by hand are never touched by an import.
+	Imported bool `json:"imported"`
 }
 
 // StudentService manages students and their guardians.
@@ -102,6 +111,21 @@ type StudentService interface {
 	FindStudentByID(ctx context.Context, id string) (*Student, error)
 	// ListStudents returns the students the caller may see.
 	ListStudents(ctx context.Context) ([]*Student, error)
+	// SearchStudents returns one page of the students the caller may see,
+	// filtered. EINVALID naming the query parameter at fault.
+	SearchStudents(ctx context.Context, f StudentFilter) (*StudentPage, error)
+	// UpdateStudent changes a student's name, grade or location. ENOTFOUND
+	// for one the caller may not see; EFORBIDDEN unless they administer
+	// it (and the new location); ECONFLICT for a roster or deactivated
+	// student.
+	UpdateStudent(ctx context.Context, id string, u StudentUpdate) (*Student, error)
+	// SetGuardian links a guardian to a student, or changes the custody of
+	// a link made by hand. Errors as UpdateStudent; ECONFLICT for a link
+	// the roster made.
+	SetGuardian(ctx context.Context, studentID string, g Guardianship) (*Student, error)
+	// RemoveGuardian removes a link made by hand. Errors as SetGuardian;
+	// ENOTFOUND when the guardian is not linked.
+	RemoveGuardian(ctx context.Context, studentID, userID string) (*Student, error)
 }
 
 // Group is a named static audience.
@@ -124,4 +148,10 @@ type GroupService interface {
 	FindGroupByID(ctx context.Context, id string) (*Group, error)
 	// ListGroups returns the groups the caller may message.
 	ListGroups(ctx context.Context) ([]*Group, error)
+	// UpdateGroup renames a group or replaces its members, with
+	// CreateGroup's rules. ENOTFOUND for a group the caller may not
+	// message; EFORBIDDEN for one they may not change.
+	UpdateGroup(ctx context.Context, id string, u GroupUpdate) (*Group, error)
+	// DeleteGroup deletes a group. Errors as UpdateGroup.
+	DeleteGroup(ctx context.Context, id string) error
 }

@@ -32,7 +32,9 @@ type SessionStore interface {
 	CreateSession(ctx context.Context, s *Session, first *RefreshToken) error
 	// RotateRefreshToken spends the token with hash old and stores next in
 	// the same session, returning the session. EUNAUTHORIZED when the token
-	// is unknown, expired, or its session revoked or its user deactivated.
+	// is unknown, expired, or its session revoked, idle past its timeout
+	// (then ended, as SessionActor does) or its user deactivated. A
+	// refresh is not use of the session.
 	// When the token was already spent it revokes the whole session and
 	// returns an error for which IsRefreshReuse is true.
 	RotateRefreshToken(ctx context.Context, old []byte, next *RefreshToken) (*Session, error)
@@ -47,8 +49,11 @@ type SessionStore interface {
 	// checked on every authenticated request, so that sign-out, a password
 	// change, deactivation and a change of role take effect on the next one
 	// (the role inside an access token is never used for a decision).
-	// ENOTFOUND for an unknown, revoked or other tenant's session or a
-	// deactivated user.
+	// ENOTFOUND for an unknown, revoked or other tenant's session, a
+	// deactivated user, or a session left unused past its district's idle
+	// timeout (IdleTimeout), which is then ended and audited
+	// (AuditSessionEnded). A live session's use is recorded, at most once
+	// per SessionUseInterval.
 	SessionActor(ctx context.Context, tenantID, sessionID string) (*Actor, error)
 }
 

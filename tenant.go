@@ -42,6 +42,9 @@ type TenantSettings struct {
 	// gateway does no presence work for the district and sends no presence
 	// frames.
 	Presence *bool `json:"presence,omitempty"`
+	// IdleTimeoutMinutes ends a staff session unused this long (nil means
+	// DefaultIdleTimeoutMinutes, 0 off; guardians never: see IdleTimeout).
+	IdleTimeoutMinutes *int `json:"idle_timeout_minutes,omitempty"`
 }
 
 // ShowsPresence reports whether the district shows who is online

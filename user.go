@@ -102,6 +102,15 @@ type UserUpdate struct {
 	LocationIDs *[]string
 }
 
+// ProfileUpdate is what people change about themselves (PATCH /api/v1/me):
+// the non-nil fields. Email, role and locations are the district's.
+type ProfileUpdate struct {
+	Name     *string
+	Phone    *string
+	Locale   *string
+	Timezone *string
+}
+
 // UserFilter narrows a directory listing.
 type UserFilter struct {
 	Query      string // matches name or email, case-insensitive
@@ -146,6 +155,11 @@ type UserService interface {
 	// UpdateUser applies upd. ENOTFOUND as FindUserByID; EINVALID; EFORBIDDEN
 	// when the caller may see but not administer the user.
 	UpdateUser(ctx context.Context, id string, upd *UserUpdate) (*User, error)
+	// UpdateProfile applies the caller's own changes to their name, phone,
+	// locale and time zone, validated as UpdateUser does and audited as
+	// AuditUserUpdated (detail "self": "true"). EINVALID naming the field;
+	// EUNAUTHORIZED without a signed-in caller.
+	UpdateProfile(ctx context.Context, upd *ProfileUpdate) (*User, error)
 	// SetPassword replaces user id's password (empty clears it) and ends
 	// their other sessions. Only the system or the person themselves, once
 	// AuthService.ChangePassword has checked their current password:

@@ -40,6 +40,7 @@ type TenantSettings struct {
 	ApprovalThreshold        int                 `json:"approval_threshold" doc:"A broadcast by anyone but an ADMIN to more people than this waits for an administrator's approval (PENDING_APPROVAL); 0: off"`
 	SensitiveByDefault       bool                `json:"sensitive_by_default" doc:"Health categories (MEDICATION, HEALTH_UPDATE, IMMUNIZATION, INCIDENT) are always sensitive; off, a sender may send one with sensitive false. Default true"`
 	Presence                 bool                `json:"presence" doc:"Users see which of the people they may message are online (presence frames of GET /api/v1/ws); off, no presence is sent in the district. Default true"`
+	IdleTimeoutMinutes       int                 `json:"idle_timeout_minutes" doc:"Automatic logoff: a session of staff (ADMIN, SCHOOL_ADMIN, NURSE, STAFF) unused this many minutes ends, and the web app warns a minute before and locks; 0: off. Guardians are not timed out. Default 30"`
 }
 
 // tenantSettingsPatch is the body of PATCH /tenant: a field left out keeps
@@ -55,6 +56,7 @@ type tenantSettingsPatch struct {
 	ApprovalThreshold        *int                 `json:"approval_threshold,omitempty" minimum:"0" maximum:"10000000"`
 	SensitiveByDefault       *bool                `json:"sensitive_by_default,omitempty"`
 	Presence                 *bool                `json:"presence,omitempty"`
+	IdleTimeoutMinutes       *int                 `json:"idle_timeout_minutes,omitempty" minimum:"0" maximum:"720" doc:"0 (off) to 720"`
 }
 
 type tenantOutput struct{ Body Tenant }
@@ -117,6 +119,9 @@ func (s *Server) updateTenant(ctx context.Context, in *updateTenantInput) (*tena
 	if p.Presence != nil {
 		st.Presence = p.Presence
 	}
+	if p.IdleTimeoutMinutes != nil {
+		st.IdleTimeoutMinutes = p.IdleTimeoutMinutes
+	}
 	t, err := s.deps.TenantSettings.UpdateTenantSettings(ctx, st)
 	if err != nil {
 		return nil, err
@@ -134,6 +139,7 @@ func tenantFrom(t *whitecross.Tenant) Tenant {
 			ApprovalThreshold:  st.ApprovalThreshold,
 			SensitiveByDefault: st.HealthSensitiveByDefault(),
 			Presence:           st.ShowsPresence(),
+			IdleTimeoutMinutes: st.IdleTimeoutMinutesOrDefault(),
 		},
 		SendPolicy: sendPolicies()}
 	for p, chain := range st.Fallback {

@@ -95,6 +95,14 @@ func (s *Server) authRoutes() {
 		Errors: []int{http.StatusBadRequest, http.StatusForbidden}}, s.logout)
 	register(s, tagAuth, authRequired, huma.Operation{OperationID: "me", Method: http.MethodGet, Path: "/api/v1/me",
 		Summary: "The signed-in user", Errors: []int{http.StatusUnauthorized}}, s.me)
+	register(s, tagAuth, authRequired, huma.Operation{OperationID: "update-me", Method: http.MethodPatch, Path: "/api/v1/me",
+		Summary: "Change your own profile",
+		Description: "Name, language (locale), time zone and phone; only the fields given change, an empty locale or " +
+			"timezone meaning the district's default and an empty phone none. Validated as PATCH /api/v1/users/{id}: " +
+			"a bad value is 422 naming the field. Email and role are the district's to change (422: unknown field). " +
+			"Audited as user.updated with \"self\": \"true\".",
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusUnprocessableEntity,
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.updateMe)
 	register(s, tagAuth, authRequired, huma.Operation{OperationID: "change-password", Method: http.MethodPut, Path: "/api/v1/me/password",
 		Summary: "Change your own password", DefaultStatus: http.StatusNoContent,
 		Description: "Needs the current password: a wrong one is 403 naming body.current_password and counts toward the " +
@@ -183,12 +191,37 @@ func (s *Server) studentRoutes() {
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.createStudent)
 	register(s, tagStudents, authRequired, huma.Operation{OperationID: "list-students", Method: http.MethodGet, Path: "/api/v1/students",
 		Summary: "The students the caller may see (a guardian: the children they have custody of)",
-		Errors:  []int{http.StatusUnauthorized}}, s.listStudents)
+		Description: "Paged by name (keyset cursor), filtered by a name search, a location (and below) and a grade. " +
+			"Deactivated students are left out unless include_deactivated=true, which only ADMIN and SCHOOL_ADMIN may ask (403 naming it).",
+		Errors: []int{http.StatusUnauthorized, http.StatusForbidden}}, s.listStudents)
 	register(s, tagStudents, authRequired, huma.Operation{OperationID: "get-student", Method: http.MethodGet, Path: "/api/v1/students/{id}",
 		Summary:     "A student the caller may see",
 		Description: "A non-custodial contact of the student sees nothing of them: 404.",
 		Errors:      []int{http.StatusUnauthorized, http.StatusNotFound}}, s.getStudent)
+	editErrors := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict,
+		http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}
+	register(s, tagStudents, authRequired, huma.Operation{OperationID: "update-student", Method: http.MethodPatch, Path: "/api/v1/students/{id}",
+		Summary: "Change a student's name, grade or location",
+		Description: studentEditRule + "Moving a student near where one of its custodial guardians is a non-custodial contact is an " +
+			"ADMIN's decision (403 naming body.location_id for a SCHOOL_ADMIN).",
+		Errors: editErrors}, s.updateStudent)
+	register(s, tagStudents, authRequired, huma.Operation{OperationID: "set-guardian", Method: http.MethodPut, Path: "/api/v1/students/{id}/guardians/{user_id}",
+		Summary: "Link a guardian to a student, or change their custody",
+		Description: studentEditRule + "The guardian must be a user of role GUARDIAN the caller may see (404 otherwise; 422 naming " +
+			"path.user_id for another role). Custody for a non-custodial contact of a student at or near this location is an ADMIN's " +
+			"decision (403 naming body.custody for a SCHOOL_ADMIN; audited as an override).",
+		Errors: editErrors}, s.setGuardian)
+	register(s, tagStudents, authRequired, huma.Operation{OperationID: "remove-guardian", Method: http.MethodDelete, Path: "/api/v1/students/{id}/guardians/{user_id}",
+		Summary:     "Unlink a guardian from a student",
+		Description: studentEditRule + "A guardian not linked to the student is 404.",
+		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound, http.StatusConflict}}, s.removeGuardian)
 }
+
+// studentEditRule is who may change a student, as its operations say it.
+const studentEditRule = "ADMIN anywhere, SCHOOL_ADMIN at their locations; a student the caller may not see is 404, one they see but " +
+	"do not administer 403. The roster owns what it imports: an imported student's name, grade and location, and the links it made, " +
+	"are 409 (change them in the student information system); links added by hand are never touched by an import. " +
+	"A deactivated student is 409. Audited. "
 
 // groupRoutes are the named groups of recipients.
 func (s *Server) groupRoutes() {
@@ -202,6 +235,16 @@ func (s *Server) groupRoutes() {
 	register(s, tagGroups, authRequired, huma.Operation{OperationID: "get-group", Method: http.MethodGet, Path: "/api/v1/groups/{id}",
 		Summary: "A group the caller may message",
 		Errors:  []int{http.StatusUnauthorized, http.StatusNotFound}}, s.getGroup)
+	register(s, tagGroups, authRequired, huma.Operation{OperationID: "update-group", Method: http.MethodPatch, Path: "/api/v1/groups/{id}",
+		Summary: "Rename a group or replace its members",
+		Description: "ADMIN and SCHOOL_ADMIN only (403), on a group they may message (404 otherwise). member_ids replaces the members: " +
+			"those added must be people the caller may message (403 naming body.member_ids[i]), those kept may stay. Audited.",
+		Errors: []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound,
+			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}}, s.updateGroup)
+	register(s, tagGroups, authRequired, huma.Operation{OperationID: "delete-group", Method: http.MethodDelete, Path: "/api/v1/groups/{id}",
+		Summary: "Delete a group", DefaultStatus: http.StatusNoContent,
+		Description: "Who may, as for update-group. Messages already sent to the group keep their recipients. Audited.",
+		Errors:      []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}}, s.deleteGroup)
 }
 
 // Who may act on a message, as the operations that share the rule say it.

@@ -206,3 +206,26 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+// updateMeInput is PATCH /me: what a person changes about themselves.
+// Email and role are not among the fields: an unknown field is refused
+// (422), so sending either says so rather than being ignored.
+type updateMeInput struct {
+	Body struct {
+		Name     *string `json:"name,omitempty" minLength:"1" maxLength:"200" doc:"1 to 200 characters"`
+		Locale   *string `json:"locale,omitempty" maxLength:"35" doc:"BCP 47 language tag, e.g. en or es-MX; empty: en"`
+		Timezone *string `json:"timezone,omitempty" maxLength:"64" doc:"IANA time zone, e.g. America/Chicago; empty: the district's"`
+		Phone    *string `json:"phone,omitempty" maxLength:"16" doc:"E.164, e.g. +15551234567, or empty to remove"`
+	}
+}
+
+func (s *Server) updateMe(ctx context.Context, in *updateMeInput) (*meOutput, error) {
+	b := in.Body
+	u, err := s.deps.Users.UpdateProfile(ctx, &whitecross.ProfileUpdate{
+		Name: b.Name, Locale: b.Locale, Timezone: b.Timezone, Phone: b.Phone,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &meOutput{Body: userFrom(u)}, nil
+}

@@ -69,15 +69,8 @@ func (s *Store) CreateGroup(ctx context.Context, g *whitecross.Group) error {
 			g.ID, g.TenantID, g.Name, g.CreatedBy, g.CreatedAt); err != nil {
 			return fmt.Errorf("insert group: %w", err)
 		}
-		for _, batch := range batches(members) {
-			values := make([]string, len(batch))
-			for i := range batch {
-				values[i] = "($1, $2, $" + strconv.Itoa(i+3) + ")"
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO group_members (tenant_id, group_id, user_id) VALUES `+strings.Join(values, ", "),
-				append([]any{g.TenantID, g.ID}, anySlice(batch)...)...); err != nil {
-				return fmt.Errorf("insert group members: %w", err)
-			}
+		if err := s.insertMembers(ctx, tx, g.TenantID, g.ID, members); err != nil {
+			return err
 		}
 		return s.auditTx(ctx, tx, whitecross.AuditGroupCreated, "group", g.ID, map[string]string{"members": strconv.Itoa(len(members))})
 	})

@@ -72,7 +72,8 @@ func insertRefreshToken(ctx context.Context, tx *Tx, t *whitecross.RefreshToken,
 // transaction it spends the token whose hash is old and stores next in the
 // same session (filling next.SessionID). EUNAUTHORIZED "Invalid refresh
 // token." when the token is unknown, expired, its session revoked or its
-// user deactivated.
+// user deactivated, and when the session was left idle past the district's
+// timeout (it is then ended, sessions_idle.go).
 //
 // A token that is already spent — including one spent a moment ago by a
 // concurrent rotation — is reuse: the whole session is revoked (and the
@@ -87,16 +88,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next *whitec
 		return nil, errInvalidRefresh()
 	}
 	var sess *whitecross.Session
-	reused := false
+	reused, idle := false, false
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		now := s.db.now()
 		var expiresAt time.Time
 		var spentAt, deactivatedAt *time.Time
-		found, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+`, rt.expires_at, rt.spent_at, u.deactivated_at
+		var use sessionUse
+		found, err := scanSession(tx.QueryRow(ctx, `SELECT `+sessionColumns+`, rt.expires_at, rt.spent_at, u.deactivated_at, `+s.db.idleColumns()+`
 			FROM refresh_tokens rt
 			JOIN sessions s ON s.id = rt.session_id
 			JOIN users u ON u.id = s.user_id
-			WHERE rt.hash = $1`, old), &expiresAt, &spentAt, &deactivatedAt)
+			JOIN tenants t ON t.id = s.tenant_id
+			WHERE rt.hash = $1`, old), append([]any{&expiresAt, &spentAt, &deactivatedAt}, use.dest()...)...)
 		if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
 			return errInvalidRefresh()
 		} else if err != nil {
@@ -111,6 +114,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next *whitec
 		}
 		if !now.Before(expiresAt.UTC()) {
 			return errInvalidRefresh()
+		}
+		// A refresh is not use: a tab left open renews its tokens, and must
+		// not keep an unattended session alive.
+		if use.idleAt(found.CreatedAt, now) {
+			idle = true
+			return s.endIdleSessionTx(ctx, tx, found.TenantID, found.UserID, found.ID, &use, found.CreatedAt)
 		}
 		// The conditional update is what stops two concurrent rotations of
 		// one token from both succeeding: only one sees spent_at still NULL
@@ -136,6 +145,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next *whitec
 	}
 	if reused {
 		return nil, fmt.Errorf("rotate refresh token: %w", whitecross.ErrRefreshReuse)
+	}
+	if idle {
+		return nil, errInvalidRefresh()
 	}
 	return sess, nil
 }
@@ -183,25 +195,40 @@ func revokeSessionTx(ctx context.Context, tx *Tx, sessionID string, now time.Tim
 }
 
 // SessionActor implements whitecross.SessionStore in one query per
-// request: the session joined to its user, whose current role it returns.
-// An unknown id, a non-UUID id, a revoked or another tenant's session and a
-// deactivated user are all ENOTFOUND.
+// request: the session joined to its user, whose current role it returns,
+// and to its district, whose idle timeout it applies (sessions_idle.go). An
+// unknown id, a non-UUID id, a revoked or another tenant's session, a
+// deactivated user and a session left idle past the timeout (which is then
+// ended) are all ENOTFOUND. A live session's use is recorded, at most once
+// a minute.
 func (s *Store) SessionActor(ctx context.Context, tenantID, sessionID string) (*whitecross.Actor, error) {
 	notFound := whitecross.Errorf(whitecross.ENOTFOUND, "Session not found.")
 	if !validUUID(tenantID) || !validUUID(sessionID) {
 		return nil, notFound
 	}
 	a := &whitecross.Actor{}
-	var role string
-	err := s.db.Reader().QueryRow(ctx, `SELECT s.id, s.tenant_id, u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+	var created time.Time
+	var use sessionUse
+	err := s.db.Reader().QueryRow(ctx, `SELECT s.id, s.tenant_id, u.id, s.created_at, `+s.db.idleColumns()+`
+		FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = s.tenant_id
 		WHERE s.id = $1 AND s.tenant_id = $2 AND s.revoked_at IS NULL AND u.deactivated_at IS NULL`,
-		sessionID, tenantID).Scan(&a.SessionID, &a.TenantID, &a.UserID, &role)
+		sessionID, tenantID).Scan(append([]any{&a.SessionID, &a.TenantID, &a.UserID, &created}, use.dest()...)...)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
 		return nil, notFound
 	} else if err != nil {
 		return nil, fmt.Errorf("check session: %w", err)
 	}
-	a.Role = whitecross.Role(role)
+	a.Role = whitecross.Role(use.role)
+	now := s.db.now()
+	if use.idleAt(created, now) {
+		if err := s.endIdleSession(ctx, a.TenantID, a.UserID, a.SessionID, &use, created); err != nil {
+			return nil, err
+		}
+		return nil, notFound
+	}
+	if err := s.recordSessionUse(ctx, a.SessionID, &use, created, now); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -242,20 +269,46 @@ func (s *Store) SessionActors(ctx context.Context, sessionIDs []string) (map[str
 }
 
 func (s *Store) sessionActorsBatch(ctx context.Context, ids []string, out map[string]*whitecross.Actor) error {
-	rows, err := s.db.Reader().Query(ctx, `SELECT s.id, s.tenant_id, u.id, u.role FROM sessions s JOIN users u ON u.id = s.user_id
-		WHERE s.id IN (`+placeholders(1, len(ids))+`) AND s.revoked_at IS NULL AND u.deactivated_at IS NULL`, anySlice(ids)...)
+	type idle struct {
+		actor   *whitecross.Actor
+		use     sessionUse
+		created time.Time
+	}
+	var ended []idle
+	err := func() error {
+		rows, err := s.db.Reader().Query(ctx, `SELECT s.id, s.tenant_id, u.id, s.created_at, `+s.db.idleColumns()+`
+			FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = s.tenant_id
+			WHERE s.id IN (`+placeholders(1, len(ids))+`) AND s.revoked_at IS NULL AND u.deactivated_at IS NULL`, anySlice(ids)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		now := s.db.now()
+		for rows.Next() {
+			r := idle{actor: &whitecross.Actor{}}
+			a := r.actor
+			if err := rows.Scan(append([]any{&a.SessionID, &a.TenantID, &a.UserID, &r.created}, r.use.dest()...)...); err != nil {
+				return err
+			}
+			a.Role = whitecross.Role(r.use.role)
+			if r.use.idleAt(r.created, now) {
+				ended = append(ended, r)
+				continue
+			}
+			out[strings.ToLower(a.SessionID)] = a
+		}
+		return rows.Err()
+	}()
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		a := &whitecross.Actor{}
-		var role string
-		if err := rows.Scan(&a.SessionID, &a.TenantID, &a.UserID, &role); err != nil {
+	// Ended after the rows are closed: SQLite's writer must not wait on
+	// this reader. A session left idle is absent from the answer (its
+	// connections close) whether or not this wins the race to end it.
+	for _, r := range ended {
+		if err := s.endIdleSession(ctx, r.actor.TenantID, r.actor.UserID, r.actor.SessionID, &r.use, r.created); err != nil {
 			return err
 		}
-		a.Role = whitecross.Role(role)
-		out[strings.ToLower(a.SessionID)] = a
 	}
-	return rows.Err()
+	return nil
 }

@@ -12,7 +12,7 @@ import (
 
 var _ whitecross.StudentService = (*Store)(nil)
 
-const studentColumns = `st.id, st.tenant_id, st.name, st.location_id, st.grade, st.created_at`
+const studentColumns = `st.id, st.tenant_id, st.name, st.location_id, st.grade, st.created_at, st.external_id, st.deactivated_at`
 
 // CreateStudent implements whitecross.StudentService. ADMIN (and the
 // system) may create a student anywhere, a SCHOOL_ADMIN at a location in
@@ -149,7 +149,8 @@ func (s *Store) checkGuardians(ctx context.Context, q Querier, a *whitecross.Act
 // student of another tenant or one the caller may not see: ADMIN sees all,
 // SCHOOL_ADMIN, NURSE and STAFF the students in their scope, a guardian only
 // the children they have custody of (and only their own guardianship of
-// them); a non-custodial contact sees nothing of the student.
+// them); a non-custodial contact sees nothing of the student. A deactivated
+// student is found by administrators only (ADMIN, SCHOOL_ADMIN in scope).
 func (s *Store) FindStudentByID(ctx context.Context, id string) (*whitecross.Student, error) {
 	a, err := caller(ctx)
 	if err != nil {
@@ -159,7 +160,8 @@ func (s *Store) FindStudentByID(ctx context.Context, id string) (*whitecross.Stu
 	if !ok {
 		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "Student not found.")
 	}
-	list, err := s.listStudents(ctx, a, `AND st.id = $3`, id)
+	// Administrators open deactivated students too, shown as such.
+	list, err := s.listStudents(ctx, a, true, `AND st.id = $3`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -176,54 +178,77 @@ func (s *Store) ListStudents(ctx context.Context) ([]*whitecross.Student, error)
 	if err != nil {
 		return nil, err
 	}
-	return s.listStudents(ctx, a, ``)
+	return s.listStudents(ctx, a, false, ``)
 }
 
-func (s *Store) listStudents(ctx context.Context, a *whitecross.Actor, and string, args ...any) ([]*whitecross.Student, error) {
+// listStudents lists the students the caller may see that match and (a
+// condition on st whose arguments start at $3). Deactivated students are
+// left out unless withDeactivated and the caller is an administrator.
+func (s *Store) listStudents(ctx context.Context, a *whitecross.Actor, withDeactivated bool, and string, args ...any) ([]*whitecross.Student, error) {
 	r := reach{a}
+	live := `st.deactivated_at IS NULL AND `
+	if withDeactivated && administrator(a) {
+		live = ``
+	}
 	q := s.db.Reader()
-	rows, err := q.Query(ctx, reachWith+`SELECT `+studentColumns+` FROM students st WHERE st.tenant_id = $1 AND st.deactivated_at IS NULL AND `+
+	list, err := queryAll(ctx, q, scanStudent, reachWith+`SELECT `+studentColumns+` FROM students st WHERE st.tenant_id = $1 AND `+live+
 		r.visibleStudent("st")+` `+and+` ORDER BY LOWER(st.name), st.id`, append(r.args(), args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list students: %w", err)
 	}
-	defer rows.Close()
-	out := []*whitecross.Student{}
-	byID := map[string]*whitecross.Student{}
-	var ids []string
-	for rows.Next() {
-		var st whitecross.Student
-		if err := rows.Scan(&st.ID, &st.TenantID, &st.Name, &st.LocationID, &st.Grade, &st.CreatedAt); err != nil {
-			return nil, fmt.Errorf("list students: %w", err)
-		}
-		st.CreatedAt = st.CreatedAt.UTC()
-		st.Guardians = []whitecross.Guardianship{}
-		out = append(out, &st)
-		byID[st.ID] = &st
-		ids = append(ids, st.ID)
+	return list, s.loadGuardians(ctx, q, a, list)
+}
+
+// administrator reports whether the caller administers students: ADMIN,
+// SCHOOL_ADMIN (within their scope) and the system.
+func administrator(a *whitecross.Actor) bool {
+	return a.System || a.Role == whitecross.RoleAdmin || a.Role == whitecross.RoleSchoolAdmin
+}
+
+// scanStudent scans studentColumns (with no guardians yet), then extra.
+func scanStudent(r Row) (*whitecross.Student, error) { return scanStudentWith(r) }
+
+func scanStudentWith(r Row, extra ...any) (*whitecross.Student, error) {
+	var st whitecross.Student
+	dest := append([]any{&st.ID, &st.TenantID, &st.Name, &st.LocationID, &st.Grade, &st.CreatedAt, &st.ExternalID, &st.DeactivatedAt}, extra...)
+	if err := r.Scan(dest...); err != nil {
+		return nil, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list students: %w", err)
+	st.CreatedAt = st.CreatedAt.UTC()
+	if st.DeactivatedAt != nil {
+		t := st.DeactivatedAt.UTC()
+		st.DeactivatedAt = &t
 	}
-	rows.Close()
-	// A guardian sees only their own guardianship: co-guardians (say, a
-	// non-custodial parent) are none of their business.
+	st.Guardians = []whitecross.Guardianship{}
+	return &st, nil
+}
+
+// loadGuardians fills the guardianships of students, ordered by user id.
+// A guardian sees only their own guardianship: co-guardians (say, a
+// non-custodial parent) are none of their business.
+func (s *Store) loadGuardians(ctx context.Context, q Querier, a *whitecross.Actor, students []*whitecross.Student) error {
 	only := ""
 	if !a.System && a.Role == whitecross.RoleGuardian {
 		only = strings.ToLower(a.UserID)
 	}
+	byID := make(map[string]*whitecross.Student, len(students))
+	ids := make([]string, 0, len(students))
+	for _, st := range students {
+		byID[st.ID] = st
+		ids = append(ids, st.ID)
+	}
 	for _, batch := range batches(ids) {
-		rows, err := q.Query(ctx, `SELECT student_id, user_id, custody FROM guardianships WHERE student_id IN (`+
+		rows, err := q.Query(ctx, `SELECT student_id, user_id, custody, imported FROM guardianships WHERE student_id IN (`+
 			placeholders(1, len(batch))+`) ORDER BY student_id, user_id`, anySlice(batch)...)
 		if err != nil {
-			return nil, fmt.Errorf("load guardianships: %w", err)
+			return fmt.Errorf("load guardianships: %w", err)
 		}
 		for rows.Next() {
 			var sid string
 			var g whitecross.Guardianship
-			if err := rows.Scan(&sid, &g.UserID, &g.Custody); err != nil {
+			if err := rows.Scan(&sid, &g.UserID, &g.Custody, &g.Imported); err != nil {
 				rows.Close()
-				return nil, fmt.Errorf("load guardianships: %w", err)
+				return fmt.Errorf("load guardianships: %w", err)
 			}
 			if st := byID[sid]; st != nil && (only == "" || g.UserID == only) {
 				st.Guardians = append(st.Guardians, g)
@@ -231,8 +256,8 @@ func (s *Store) listStudents(ctx context.Context, a *whitecross.Actor, and strin
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("load guardianships: %w", err)
+			return fmt.Errorf("load guardianships: %w", err)
 		}
 	}
-	return out, nil
+	return nil
 }

@@ -111,6 +111,7 @@ func changedSettings(before, after whitecross.TenantSettings) ([]string, error) 
 //   - retention_days: 0 (keep forever) to MaxRetentionDays;
 //   - allowed_channels: channels, each at most once (empty: all);
 //   - quiet_hours_start/_end: both "HH:MM" (24-hour) or both empty;
+//   - idle_timeout_minutes: 0 (off) to whitecross.MaxIdleTimeoutMinutes;
 //   - fallback: keys are priorities, values channels other than IN_APP,
 //     each at most once per chain (an empty chain: no fallback).
 //
@@ -147,6 +148,10 @@ func validTenantSettings(st *whitecross.TenantSettings) error {
 	if st.ApprovalThreshold < 0 || st.ApprovalThreshold > whitecross.MaxApprovalThreshold {
 		return whitecross.FieldErrorf(whitecross.EINVALID, prefix+"approval_threshold", st.ApprovalThreshold,
 			"The approval threshold is 0 (off) to %d people.", whitecross.MaxApprovalThreshold)
+	}
+	if m := st.IdleTimeoutMinutes; m != nil && (*m < 0 || *m > whitecross.MaxIdleTimeoutMinutes) {
+		return whitecross.FieldErrorf(whitecross.EINVALID, prefix+"idle_timeout_minutes", *m,
+			"The idle timeout is 0 (off) to %d minutes.", whitecross.MaxIdleTimeoutMinutes)
 	}
 	return validFallback(prefix+"fallback", st.Fallback)
 }

@@ -25,6 +25,7 @@ func exerciseAuth(t *testing.T, open Opener) {
 	exerciseCredentials(t, open)
 	exerciseThrottle(t, open)
 	exerciseSigningKeys(t, open)
+	exerciseIdleLogoff(t, open)
 }
 
 // authSetup is the bundle every auth test starts from: a store with a real
@@ -227,6 +228,9 @@ func exerciseSessions(t *testing.T, open Opener) {
 	t.Run("ExpiredTokenRejected", func(t *testing.T) {
 		t.Parallel()
 		a := setupAuth(t, open)
+		// Token expiry alone: the hour unused would end the session
+		// by the idle timeout first (auth_idle.go).
+		execSQL(t, a.db, `UPDATE tenants SET settings = '{"idle_timeout_minutes":0}' WHERE id = $1`, a.tenant)
 		sess, tok := a.newSession(t, ttl)
 		a.clock.Advance(ttl - time.Microsecond)
 		_, next, err := a.rotate(t, tok, ttl)

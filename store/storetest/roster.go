@@ -140,11 +140,11 @@ func testRosterCreate(t *testing.T, open Opener) {
 
 	sofia := b.student(t, "stu-1")
 	require.Equal(t, "K", sofia.Grade)
-	require.ElementsMatch(t, []whitecross.Guardianship{{UserID: par1.ID, Custody: true}, {UserID: rel1.ID, Custody: false}}, sofia.Guardians)
+	require.ElementsMatch(t, []whitecross.Guardianship{{UserID: par1.ID, Custody: true, Imported: true}, {UserID: rel1.ID, Custody: false, Imported: true}}, sofia.Guardians)
 	liam := b.student(t, "stu-2")
 	require.Equal(t, "3", liam.Grade)
 	require.Equal(t, sofia.LocationID, liam.LocationID)
-	require.Equal(t, []whitecross.Guardianship{{UserID: par2.ID, Custody: true}}, liam.Guardians, "linked from the guardian's row")
+	require.Equal(t, []whitecross.Guardianship{{UserID: par2.ID, Custody: true, Imported: true}}, liam.Guardians, "linked from the guardian's row")
 
 	// The teacher is at Oak and may message Sofia's parent; the relative
 	// (no custody) is not reachable about her.
@@ -186,7 +186,7 @@ func testRosterUpdate(t *testing.T, open Opener) {
 	require.Equal(t, "Sofia Garcia-Lopez", sofia.Name)
 	require.Equal(t, "1", sofia.Grade)
 	par1 := b.user(t, "par-1")
-	require.Equal(t, []whitecross.Guardianship{{UserID: par1.ID, Custody: true}}, sofia.Guardians)
+	require.Equal(t, []whitecross.Guardianship{{UserID: par1.ID, Custody: true, Imported: true}}, sofia.Guardians)
 	require.Len(t, before.Guardians, 2)
 	require.Equal(t, "+15552017777", par1.Phone)
 	require.Equal(t, 0, sendCount(t, b.db, `SELECT COUNT(*) FROM contact_points WHERE user_id = $1 AND address = '+15552013344'`, par1.ID),

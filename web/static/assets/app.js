@@ -22,8 +22,13 @@ import { rosterView } from './view-roster.js';
 import { settingsView } from './view-settings.js';
 import { peopleView } from './view-people.js';
 import { locationsView } from './view-locations.js';
+import { studentsView } from './view-students.js';
+import { studentView } from './view-student.js';
+import { groupsView } from './view-groups.js';
+import { groupView } from './view-group.js';
 import { pushControl, pushPrompt, disablePush } from './push.js';
 import { menu } from './menu.js';
+import { startIdleLock, timeoutFor } from './idle.js';
 
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
@@ -58,12 +63,17 @@ const ROUTES = [
   [/^\/people$/, () => ({ name: 'people', roles: ADMINS })],
   [/^\/locations$/, () => ({ name: 'locations', roles: ADMINS })],
   [/^\/account$/, () => ({ name: 'account' })],
+  [/^\/students$/, () => ({ name: 'students', roles: ADMINS })],
+  [/^\/students\/([^/]+)$/, (m) => ({ name: 'student', arg: decodeURIComponent(m[1]), roles: ADMINS, nav: 'students' })],
+  [/^\/groups$/, () => ({ name: 'groups', roles: ADMINS })],
+  [/^\/groups\/([^/]+)$/, (m) => ({ name: 'group', arg: decodeURIComponent(m[1]), roles: ADMINS, nav: 'groups' })],
 ];
 
 const VIEWS = {
   box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, account: accountView,
   alert: alertView, approvals: approvalsView, roster: rosterView, settings: settingsView,
   people: peopleView, locations: locationsView,
+  students: studentsView, student: studentView, groups: groupsView, group: groupView,
 };
 
 // route picks the view of the URL. A page for some roles is "not found" to
@@ -185,11 +195,40 @@ function startApp(user) {
   });
   render();
   flushPending();
+  watchIdle(user);
+}
+
+// watchIdle starts the automatic logoff of the district's idle timeout
+// (idle.js); a guardian, or a district that turned it off, has none.
+async function watchIdle(user) {
+  let tenant;
+  try {
+    tenant = await api.get('/api/v1/tenant');
+  } catch {
+    tenant = null; // unknown: the default applies (the server's own timeout holds anyway)
+  }
+  if (app.user !== user) return;
+  app.stopIdle?.();
+  const timeout = timeoutFor(user, tenant?.settings);
+  app.stopIdle = startIdleLock(timeout, () => idleLock(user, timeout));
+}
+
+// idleLock signs out after the idle timeout: first the screen is emptied,
+// then the session ends on the server and what this browser kept for the
+// user (unsent messages) is forgotten, as at a sign-out.
+async function idleLock(user, timeout) {
+  if (app.user !== user) return;
+  const minutes = Math.round(timeout / 60_000);
+  const notice = `You were signed out after ${minutes} minute${minutes === 1 ? '' : 's'} without activity, to protect the information on this screen. Sign in to continue.`;
+  stopApp(notice);
+  await session.signOut(user, notice);
 }
 
 // stopApp forgets the session in this tab and shows the sign-in form.
 function stopApp(notice = '') {
   if (!app.user) return;
+  app.stopIdle?.();
+  app.stopIdle = null;
   app.live?.stop();
   app.live = null;
   app.user = null;
@@ -201,11 +240,28 @@ function stopApp(notice = '') {
   document.getElementById('account').hidden = true;
   connection.hidden = true;
   render();
+  scrubScreen();
+}
+
+// scrubScreen removes what the signed-in screen left outside the main view:
+// a computer left unattended must show nothing of it, in the page or its
+// title (announcements of new messages, the name, anything a view added to
+// the body).
+function scrubScreen() {
+  document.title = 'Sign in · whitecross';
+  document.getElementById('account-name').textContent = '';
+  document.getElementById('announcer').replaceChildren();
+  connection.textContent = '';
+  const shell = new Set([document.querySelector('.skip-link'), document.querySelector('.topbar'),
+    document.querySelector('.layout'), document.getElementById('announcer')]);
+  for (const node of [...document.body.children]) {
+    if (!shell.has(node) && node.tagName !== 'SCRIPT') node.remove();
+  }
 }
 
 api.onSessionEnded(() => stopApp('Your session has ended. Please sign in again.'));
-session.onChange((type) => {
-  if (type === 'signed-out') stopApp('You signed out in another tab.');
+session.onChange((type, data) => {
+  if (type === 'signed-out') stopApp(data?.notice || 'You signed out in another tab.');
   if (type === 'signed-in' && !app.user) boot();
 });
 
@@ -233,6 +289,8 @@ function buildNav() {
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/settings', id: 'nav-settings' }, 'District settings')) : null,
       admins ? h('li', null, h('a', { href: '/people', id: 'nav-people' }, 'People')) : null,
       admins ? h('li', null, h('a', { href: '/locations', id: 'nav-locations' }, 'Locations')) : null,
+      admins ? h('li', null, h('a', { href: '/students', id: 'nav-students' }, 'Students')) : null,
+      admins ? h('li', null, h('a', { href: '/groups', id: 'nav-groups' }, 'Groups')) : null,
       h('li', null, h('a', { href: '/account', id: 'nav-account' }, 'Your account'))),
     h('section', { id: 'pending-panel', class: 'panel', 'aria-labelledby': 'pending-heading', hidden: true },
       h('h2', { id: 'pending-heading' }, 'Waiting to send'), h('ul', { id: 'pending-list', class: 'plain-list' })),
@@ -248,7 +306,7 @@ function buildNav() {
 function markNav(r) {
   for (const a of nav.querySelectorAll('a[href]')) {
     const current = (r.name === 'box' && a.getAttribute('href') === `/${r.arg}`) ||
-      a.id === `nav-${r.name}` || (r.name === 'compose' && a.classList.contains('compose-link'));
+      a.id === `nav-${r.nav ?? r.name}` || (r.name === 'compose' && a.classList.contains('compose-link'));
     if (current) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }

@@ -7,9 +7,9 @@ import * as api from './api.js';
 import * as people from './people.js';
 import { h, debounce, visuallyHidden, ROLES } from './dom.js';
 
-export function recipientPicker({ id, labelId, describedBy }) {
+export function recipientPicker({ id, labelId, describedBy, groups: withGroups = true, role = '', chosenLabel = 'Chosen recipients' }) {
   const chosen = new Map(); // key ('user:<id>' | 'group:<id>') -> {kind, id, name}
-  const chips = h('ul', { class: 'chips', id: `${id}-chosen`, 'aria-label': 'Chosen recipients' });
+  const chips = h('ul', { class: 'chips', id: `${id}-chosen`, 'aria-label': chosenLabel });
   const listbox = h('ul', { id: `${id}-options`, role: 'listbox', class: 'options', 'aria-labelledby': labelId, hidden: true });
   const input = h('input', {
     id, type: 'text', role: 'combobox', autocomplete: 'off', spellcheck: 'false',
@@ -49,8 +49,8 @@ export function recipientPicker({ id, labelId, describedBy }) {
       return;
     }
     try {
-      groups ??= (await api.get('/api/v1/groups')).items;
-      const users = await api.get(`/api/v1/users?limit=8&q=${encodeURIComponent(q)}`);
+      groups ??= withGroups ? (await api.get('/api/v1/groups')).items : [];
+      const users = await api.get(`/api/v1/users?limit=8&q=${encodeURIComponent(q)}${role ? `&role=${role}` : ''}`);
       if (input.value.trim() !== q) return; // typed on meanwhile
       people.remember(...users.items);
       const lower = q.toLowerCase();
@@ -125,6 +125,11 @@ export function recipientPicker({ id, labelId, describedBy }) {
     node: h('div', { class: 'picker' }, chips, input, listbox, status),
     input,
     add,
+    // clear removes every chip (after the choice was used).
+    clear() {
+      chosen.clear();
+      chips.replaceChildren();
+    },
     value() {
       const v = { recipient_ids: [], group_ids: [], names: [] };
       for (const o of chosen.values()) {

@@ -5,12 +5,13 @@ import * as api from './api.js';
 const channel = 'BroadcastChannel' in globalThis ? new BroadcastChannel('wc-session') : null;
 const listeners = new Set();
 
-// onChange registers fn(event) for 'signed-in' and 'signed-out' from other tabs.
+// onChange registers fn(type, data) for 'signed-in' and 'signed-out' from
+// other tabs; a sign-out's data may carry the notice to show (notice).
 export function onChange(fn) {
   listeners.add(fn);
 }
 
-if (channel) channel.onmessage = (e) => { for (const fn of listeners) fn(e.data?.type); };
+if (channel) channel.onmessage = (e) => { for (const fn of listeners) fn(e.data?.type, e.data); };
 
 // current returns the signed-in user, renewing the session if needed, or
 // null when nobody is signed in.
@@ -41,8 +42,9 @@ export async function signInWithCode(tenant, contact, code) {
 }
 
 // signOut ends the session here and in every other tab, and forgets what
-// this browser kept for the user (unsent messages, event position).
-export async function signOut(user) {
+// this browser kept for the user (unsent messages, event position). The
+// other tabs show notice when given (why they were signed out).
+export async function signOut(user, notice) {
   try {
     await api.request('POST', '/api/v1/auth/logout', { renew: false });
   } catch {
@@ -50,7 +52,7 @@ export async function signOut(user) {
     // when the server answers next; forget local state regardless.
   }
   forget(user);
-  channel?.postMessage({ type: 'signed-out' });
+  channel?.postMessage({ type: 'signed-out', notice });
 }
 
 // forget removes what this browser stored for the user: a shared computer

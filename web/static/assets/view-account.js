@@ -1,21 +1,30 @@
-// Your account: who you are signed in as, and changing your password. A
-// change needs the current password (a session left open on a shared
+// Your account: who you are signed in as, your profile (account-profile.js)
+// and changing your password. A password change needs the current password (a session left open on a shared
 // computer must not be enough to take the account) and ends every other
 // session; this one stays.
 import * as api from './api.js';
 import { h, announce, inlineError, ROLES } from './dom.js';
+import { profileForm, applyProfile } from './account-profile.js';
 
 const MIN_PASSWORD = 12; // whitecross.MinPasswordLength
 
 export async function accountView(app, container) {
   const me = app.user;
+  const shownName = h('dd', { id: 'account-fact-name' }, me.name);
   container.append(
     h('h1', { id: 'account-heading', tabindex: '-1' }, 'Your account'),
     h('dl', { class: 'account-facts' },
-      h('dt', null, 'Name'), h('dd', null, me.name),
+      h('dt', null, 'Name'), shownName,
       h('dt', null, 'Email'), h('dd', null, me.email),
       h('dt', null, 'Role'), h('dd', null, ROLES[me.role] ?? me.role)),
+    h('p', { class: 'hint' }, 'Your email and role are set by your district; ask its office to change them.'),
+    profileForm(me, (user) => {
+      applyProfile(app, user);
+      shownName.textContent = user.name;
+    }),
     passwordForm());
+  // MFA (issue 14, part 5): the two-step sign-in section goes here, after
+  // the password form, once POST /api/v1/me/mfa/totp exists.
   return { title: 'Your account' };
 }
 

@@ -3,6 +3,7 @@
 // settings are changed through PATCH /api/v1/tenant (docs/operations.md).
 import * as api from './api.js';
 import { h, announce } from './dom.js';
+import { idleTimeoutField } from './settings-idle.js';
 
 export async function settingsView(app, container) {
   const tenant = await api.get('/api/v1/tenant');
@@ -29,6 +30,7 @@ export async function settingsView(app, container) {
       h('div', { class: 'field field-check' }, presence, ' ', h('label', { for: 'setting-presence' }, 'Show who is online'),
         h('p', { class: 'hint', id: 'setting-presence-hint' },
           'People see “online” beside the names of those they may message. Off, nobody in the district sees it; every server follows within a minute.')),
-      status, error));
+      status, error),
+    idleTimeoutField(tenant));
   return { title: 'District settings' };
 }
