@@ -26,6 +26,18 @@ const (
 	AuditGroupCreated    = "group.created"
 )
 
+// Audit actions of signing in without a password (signin.go). Their
+// details carry a channel or a reason code, never the code, token or
+// contact.
+const (
+	AuditCodeRequested          = "auth.code.requested"
+	AuditCodeSucceeded          = "auth.code.succeeded"
+	AuditCodeFailed             = "auth.code.failed"
+	AuditPasswordResetRequested = "auth.password_reset.requested"
+	AuditPasswordResetSucceeded = "auth.password_reset.succeeded"
+	AuditPasswordResetFailed    = "auth.password_reset.failed"
+)
+
 // Audit outcomes.
 const (
 	OutcomeSuccess = "SUCCESS"

@@ -30,6 +30,7 @@ const (
 func (s *Server) routes() {
 	s.healthRoutes()
 	s.authRoutes()
+	s.signinRoutes()
 	s.userRoutes()
 	s.locationRoutes()
 	s.studentRoutes()

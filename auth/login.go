@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"whitecross"
 )
 
@@ -210,6 +208,13 @@ func rateLimited(d time.Duration) error {
 // tenant has no chain, so nothing is audited for it.
 func (s *Service) recordFailure(ctx context.Context, tenant *whitecross.Tenant, creds *whitecross.Credentials,
 	clientIP, reason string, keys []throttleKey, charges []whitecross.ThrottleCharge, now time.Time) error {
+	return s.recordFailureAs(ctx, whitecross.AuditLoginFailed, tenant, creds, clientIP, reason, keys, charges, now)
+}
+
+// recordFailureAs is recordFailure audited as action (a failed code is
+// AuditCodeFailed).
+func (s *Service) recordFailureAs(ctx context.Context, action string, tenant *whitecross.Tenant, creds *whitecross.Credentials,
+	clientIP, reason string, keys []throttleKey, charges []whitecross.ThrottleCharge, now time.Time) error {
 	if tenant == nil {
 		return nil
 	}
@@ -218,7 +223,7 @@ func (s *Service) recordFailure(ctx context.Context, tenant *whitecross.Tenant, 
 		actorID, targetType = creds.User.ID, "user"
 	}
 	if err := s.audit(ctx, &whitecross.AuditEvent{
-		TenantID: tenant.ID, At: now, ActorID: actorID, Action: whitecross.AuditLoginFailed,
+		TenantID: tenant.ID, At: now, ActorID: actorID, Action: action,
 		TargetType: targetType, TargetID: actorID, Outcome: whitecross.OutcomeFailure,
 		ClientIP: clientIP, Detail: map[string]string{"reason": reason},
 	}); err != nil {
@@ -259,37 +264,12 @@ func (s *Service) passwordProved(ctx context.Context, accountKey string, refunds
 }
 
 // loginSucceeded clears the account's count, refunds the other charges
-// (the address's), opens a session with its first refresh token, audits
-// the sign-in and returns the tokens.
+// (the address's) and opens the session.
 func (s *Service) loginSucceeded(ctx context.Context, user *whitecross.User, req whitecross.LoginRequest,
 	accountKey string, refunds []whitecross.ThrottleCharge, now time.Time) (*whitecross.TokenPair, *whitecross.User, error) {
 	if err := s.passwordProved(ctx, accountKey, refunds); err != nil {
 		return nil, nil, err
 	}
-	sessionID, err := uuid.NewV7()
-	if err != nil {
-		return nil, nil, fmt.Errorf("new session id: %w", err)
-	}
-	refresh, stored, err := NewRefreshToken(sessionID.String(), now.Add(s.cfg.RefreshTTL))
-	if err != nil {
-		return nil, nil, err
-	}
-	sess := &whitecross.Session{
-		ID: sessionID.String(), TenantID: user.TenantID, UserID: user.ID, CreatedAt: now,
-		ClientIP: req.ClientIP, UserAgent: req.UserAgent,
-	}
-	if err := s.deps.Sessions.CreateSession(ctx, sess, stored); err != nil {
-		return nil, nil, fmt.Errorf("create session: %w", err)
-	}
-	pair, err := s.issuePair(user, sess.ID, refresh)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := s.audit(ctx, &whitecross.AuditEvent{
-		TenantID: user.TenantID, At: now, ActorID: user.ID, Action: whitecross.AuditLoginSucceeded,
-		TargetType: "session", TargetID: sess.ID, Outcome: whitecross.OutcomeSuccess, ClientIP: req.ClientIP,
-	}); err != nil {
-		return nil, nil, err
-	}
-	return pair, user, nil
+	return s.openSession(ctx, user, sessionRequest{clientIP: req.ClientIP, userAgent: req.UserAgent,
+		action: whitecross.AuditLoginSucceeded}, now)
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strings"
 	"sync"
@@ -26,12 +27,24 @@ type Config struct {
 	// AccountThrottle counts failures per tenant and email, AddressThrottle
 	// per client address.
 	AccountThrottle, AddressThrottle whitecross.ThrottlePolicy
+
+	// SendThrottle counts requests for a code or a reset link per contact,
+	// SendAddressThrottle per client address: each request sends an email
+	// or a text, so every one counts, answered or not.
+	SendThrottle, SendAddressThrottle whitecross.ThrottlePolicy
+
+	// CodeKey keys the HMAC that sign-in codes are stored as (serve
+	// derives it from the master key, the same on every instance). Empty:
+	// a random key, good for this process only.
+	CodeKey []byte
 }
 
 // DefaultConfig returns the defaults for a server reachable at publicURL:
 // 15-minute access tokens, 30-day refresh tokens; an account locks for 1
 // minute after 5 failures within 15 minutes and an address after 20, each
-// further lockout doubling up to 15 minutes.
+// further lockout doubling up to 15 minutes. A contact may ask for 5 codes
+// or reset links within 15 minutes and an address for 20, then waits 15
+// minutes (doubling up to an hour).
 func DefaultConfig(publicURL string) Config {
 	return Config{
 		Issuer:     strings.TrimRight(publicURL, "/"),
@@ -43,6 +56,12 @@ func DefaultConfig(publicURL string) Config {
 		},
 		AddressThrottle: whitecross.ThrottlePolicy{
 			Threshold: 20, Window: 15 * time.Minute, Lockout: time.Minute, MaxLockout: 15 * time.Minute,
+		},
+		SendThrottle: whitecross.ThrottlePolicy{
+			Threshold: 5, Window: 15 * time.Minute, Lockout: 15 * time.Minute, MaxLockout: time.Hour,
+		},
+		SendAddressThrottle: whitecross.ThrottlePolicy{
+			Threshold: 20, Window: 15 * time.Minute, Lockout: 15 * time.Minute, MaxLockout: time.Hour,
 		},
 	}
 }
@@ -57,6 +76,7 @@ type Deps struct {
 	Throttle    whitecross.LoginThrottle
 	Audit       whitecross.AuditStore
 	Hasher      whitecross.PasswordHasher
+	Signin      whitecross.SigninStore // codes and reset links (nil: not offered)
 	Keys        *Keyring
 	Now         whitecross.Clock
 }
@@ -89,6 +109,16 @@ func NewService(cfg Config, deps Deps) *Service {
 	}
 	if cfg.AddressThrottle.Threshold <= 0 {
 		cfg.AddressThrottle = def.AddressThrottle
+	}
+	if cfg.SendThrottle.Threshold <= 0 {
+		cfg.SendThrottle = def.SendThrottle
+	}
+	if cfg.SendAddressThrottle.Threshold <= 0 {
+		cfg.SendAddressThrottle = def.SendAddressThrottle
+	}
+	if len(cfg.CodeKey) == 0 {
+		cfg.CodeKey = make([]byte, 32)
+		_, _ = rand.Read(cfg.CodeKey) // never fails (crypto/rand)
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now

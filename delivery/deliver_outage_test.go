@@ -37,12 +37,13 @@ type twilioFake struct {
 
 	mu       sync.Mutex
 	requests int
-	accepted map[string]int // by I-Twilio-Idempotency-Token
+	accepted map[string]int    // by I-Twilio-Idempotency-Token
+	bodies   map[string]string // the last accepted Body, by To
 }
 
 func newTwilioFake(t *testing.T) *twilioFake {
 	t.Helper()
-	f := &twilioFake{accepted: map[string]int{}}
+	f := &twilioFake{accepted: map[string]int{}, bodies: map[string]string{}}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pass, ok := r.BasicAuth()
 		if !ok || user != fakeTwilioSID || pass != fakeTwilioToken || r.ParseForm() != nil ||
@@ -67,12 +68,20 @@ func newTwilioFake(t *testing.T) *twilioFake {
 		}
 		token := r.Header.Get(twilio.IdempotencyHeader)
 		f.accepted[token]++
+		f.bodies[r.PostForm.Get("To")] = r.PostForm.Get("Body")
 		sid := fmt.Sprintf("SM%032x", f.requests)
 		w.WriteHeader(http.StatusCreated)
 		fmt.Fprintf(w, `{"account_sid":%q,"sid":%q,"status":"queued","to":%q,"api_version":"2010-04-01"}`, fakeTwilioSID, sid, r.PostForm.Get("To"))
 	}))
 	t.Cleanup(f.Close)
 	return f
+}
+
+// body is the last text accepted for to ("" when none).
+func (f *twilioFake) body(to string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bodies[to]
 }
 
 func (f *twilioFake) counts() (requests int, accepted map[string]int) {

@@ -54,7 +54,7 @@ func newRetryPolicy(clock whitecross.Clock, cfg DeliverConfig, hints *retryHints
 
 // NextRetry implements river.ClientRetryPolicy.
 func (p *retryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
-	if job.Kind != DeliverKind {
+	if job.Kind != DeliverKind && job.Kind != NoticeKind {
 		return p.other.NextRetry(job)
 	}
 	wait := deliverBackoff(job.Attempt, p.base, p.max, rand.Int64N)

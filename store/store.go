@@ -17,6 +17,8 @@ type Store struct {
 	hasher whitecross.PasswordHasher
 	sealer whitecross.Sealer
 	queue  DispatchQueue
+	// notices sends sign-in codes and reset links (see notices.go).
+	notices NoticeQueue
 	// dataKeys caches unwrapped tenant data keys (see contentkeys.go).
 	dataKeys dataKeyCache
 	// notifier is told of realtime events after commit (see events.go).

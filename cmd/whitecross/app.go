@@ -24,6 +24,8 @@ type app struct {
 	store  *store.Store
 	queue  *delivery.Queue // the store enqueues dispatches; only serve starts workers
 	hasher whitecross.PasswordHasher
+	// codeKey keys the hashes of sign-in codes (derived from the master key).
+	codeKey []byte
 }
 
 // config reads and validates the configuration after fs has parsed the
@@ -72,6 +74,10 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
+	codeKey, err := vault.DeriveKey(key, "sign-in codes")
+	if err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, cfg.DSN())
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -97,7 +103,8 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 		return nil, err
 	}
 	st.SetDispatchQueue(queue)
-	return &app{cfg: cfg, log: log, db: db, store: st, queue: queue, hasher: hasher}, nil
+	st.SetNoticeQueue(queue)
+	return &app{cfg: cfg, log: log, db: db, store: st, queue: queue, hasher: hasher, codeKey: codeKey}, nil
 }
 
 // queueConfig is the job queue's configuration from the settings.

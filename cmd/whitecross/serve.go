@@ -215,9 +215,11 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 		return nil, nil, nil, err
 	}
 	st, cfg := a.store, a.cfg
-	authSvc := auth.NewService(auth.DefaultConfig(cfg.PublicURL), auth.Deps{
+	authCfg := auth.DefaultConfig(cfg.PublicURL)
+	authCfg.CodeKey = a.codeKey
+	authSvc := auth.NewService(authCfg, auth.Deps{
 		Tenants: st, Users: st, Credentials: st, Sessions: st, Throttle: st, Audit: st,
-		Hasher: a.hasher, Keys: keys, Now: a.db.Now,
+		Hasher: a.hasher, Signin: st, Keys: keys, Now: a.db.Now,
 	})
 	riverUI, err := newRiverUI(ctx, a.queue, a.log)
 	if err != nil {

@@ -29,6 +29,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"PushSubscriptions", exercisePushSubscriptions},
 		{"Acks", exerciseAcks},
 		{"Roster", exerciseRoster},
+		{"Signin", exerciseSignin},
 	}
 	runSubtests(t, open, groups)
 }

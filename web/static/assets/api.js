@@ -37,7 +37,8 @@ export function csrfToken() {
   return '';
 }
 
-// request sends one API request and returns the decoded JSON (null for 204).
+// request sends one API request and returns the decoded JSON (null for an
+// empty answer, as 204).
 // A 401 renews the session once and repeats the request.
 export async function request(method, path, { body, headers = {}, renew = true } = {}) {
   const csrf = csrfToken();
@@ -69,7 +70,9 @@ export async function request(method, path, { body, headers = {}, renew = true }
     throw new ApiError(res.status, problem, res.headers);
   }
   if (res.status === 204) return null;
-  return res.json();
+  // A 202 of a request whose outcome is not told (a sign-in code) has no body.
+  const text = await res.text();
+  return text ? JSON.parse(text) : null;
 }
 
 export const get = (path) => request('GET', path);
