@@ -83,8 +83,8 @@ type Deps struct {
 	// OIDCClient talks to identity providers (nil: a client with a
 	// 10-second timeout).
 	OIDCClient *http.Client
-	Keys        *Keyring
-	Now         whitecross.Clock
+	Keys       *Keyring
+	Now        whitecross.Clock
 }
 
 // Service implements whitecross.AuthService.
