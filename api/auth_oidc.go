@@ -127,6 +127,14 @@ func (s *Server) ssoCallback(ctx context.Context, in *ssoCallbackInput) (*redire
 	} else if err != nil {
 		return nil, err
 	}
+	if pair.AccessToken == "" {
+		// A sign-in that needs a second step opens no session yet; the
+		// second step of an SSO sign-in is not offered in the browser.
+		page := ssoPage(http.StatusForbidden, "Your account uses two-step sign-in",
+			"Sign in with your email and password or a code instead, then enter the code from your authenticator app.")
+		page.SetCookie = []http.Cookie{spent}
+		return page, nil
+	}
 	tok, err := s.tokenOutput(pair, user)
 	if err != nil {
 		return nil, err

@@ -141,6 +141,9 @@ func TestSSOSignsInAndLandsInTheApp(t *testing.T) {
 		}
 		require.Equal(t, 1, sso, "the sign-in is audited with method sso")
 
+		require.Equal(t, http.StatusFound, b.signIn(t, oidctest.Identity{Email: nurse.Email}, nil).status)
+		require.Equal(t, 1, b.idp.Discoveries(), "the provider's discovery is cached")
+
 		admin := b.token(t, b.d, b.d.Admin)
 		tenant := b.do(t, req{method: "GET", path: "/api/v1/tenant", token: admin})
 		require.NotContains(t, string(tenant.body), b.idp.ClientSecret, "GET never returns the secret")
@@ -248,6 +251,13 @@ func TestSSOProviderAndSettings(t *testing.T) {
 		res = patch(admin, map[string]any{"issuer": b.idp.URL, "client_id": b.idp.ClientID})
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 		require.Equal(t, http.StatusFound, b.signIn(t, oidctest.Identity{Email: b.d.LincolnNurse.Email}, nil).status)
+
+		// A provider that cannot be reached: a page saying so.
+		res = patch(admin, map[string]any{"issuer": "http://127.0.0.1:1", "client_id": "x"})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		res = b.do(t, req{method: "GET", path: "/api/v1/auth/oidc/start?tenant=springfield", client: b.noRedirect})
+		require.Equal(t, http.StatusServiceUnavailable, res.status)
+		require.Contains(t, string(res.body), "cannot be reached")
 
 		// An empty issuer removes single sign-on.
 		res = patch(admin, map[string]any{"issuer": ""})

@@ -141,7 +141,7 @@ func (s *Service) FinishSSO(ctx context.Context, cb whitecross.SSOCallback) (*wh
 		return nil, nil, s.refuseSSO(ctx, a, creds, reason)
 	}
 	return s.openSession(ctx, creds.User, sessionRequest{clientIP: cb.ClientIP, userAgent: cb.UserAgent,
-		action: whitecross.AuditLoginSucceeded, method: "sso"}, now)
+		action: whitecross.AuditLoginSucceeded, detail: map[string]string{"method": "sso"}}, now)
 }
 
 // verifiedEmail exchanges the code (with the PKCE verifier) and verifies
@@ -203,13 +203,4 @@ func (s *Service) refuseSSO(ctx context.Context, a *ssoAttempt, creds *whitecros
 		return err
 	}
 	return errSSORefused
-}
-
-// methodDetail is the audit detail of a sign-in by method (nil for a
-// password or code, whose action says it).
-func methodDetail(method string) map[string]string {
-	if method == "" {
-		return nil
-	}
-	return map[string]string{"method": method}
 }

@@ -43,8 +43,9 @@ type Provider struct {
 	who Identity
 	// grants are the codes handed out and not yet spent.
 	grants map[string]grant
-	// Authorizations counts visits to the authorization endpoint.
-	authorizations int
+	// authorizations counts visits to the authorization endpoint,
+	// discoveries fetches of the discovery document.
+	authorizations, discoveries int
 }
 
 type grant struct {
@@ -85,7 +86,17 @@ func (p *Provider) Authorizations() int {
 	return p.authorizations
 }
 
+// Discoveries is how many times the discovery document was fetched.
+func (p *Provider) Discoveries() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.discoveries
+}
+
 func (p *Provider) discovery(w http.ResponseWriter, _ *http.Request) {
+	p.mu.Lock()
+	p.discoveries++
+	p.mu.Unlock()
 	writeJSON(w, map[string]any{
 		"issuer": p.URL, "authorization_endpoint": p.URL + "/authorize", "token_endpoint": p.URL + "/token",
 		"jwks_uri": p.URL + "/jwks", "response_types_supported": []string{"code"},
