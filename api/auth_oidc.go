@@ -66,7 +66,8 @@ func (s *Server) ssoRoutes() {
 		Summary: "Where the identity provider sends the browser back",
 		Description: "Checks the state against the wc_oidc cookie, exchanges the code, verifies the ID token (signature, issuer, " +
 			"audience, expiry, nonce), requires email_verified and an allowed domain, and signs in the active user with that email: " +
-			"302 to the app with the session cookies of login. Anything else: a 401 page (audited with a reason code).",
+			"302 to the app with the session cookies of login. Anything else: a 401 page (audited with a reason code). " +
+			"Refusals count toward the client address's sign-in lockout, as wrong passwords do (then a 429 page).",
 		DefaultStatus: http.StatusFound}, s.ssoCallback)
 }
 
@@ -122,6 +123,11 @@ func (s *Server) ssoCallback(ctx context.Context, in *ssoCallbackInput) (*redire
 		page := ssoPage(http.StatusUnauthorized, "Single sign-on did not sign you in",
 			"Start again from the sign-in page. If it keeps failing, your account may not be set up for it: "+
 				"ask your district's IT staff, or sign in with your email.")
+		page.SetCookie = []http.Cookie{spent}
+		return page, nil
+	} else if whitecross.ErrorCode(err) == whitecross.ERATELIMIT {
+		page := ssoPage(http.StatusTooManyRequests, "Too many sign-in attempts",
+			"Too many sign-ins from your network did not work. Wait a few minutes, then start again from the sign-in page.")
 		page.SetCookie = []http.Cookie{spent}
 		return page, nil
 	} else if err != nil {

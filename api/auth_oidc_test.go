@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -27,13 +28,19 @@ type ssoBundle struct {
 
 func forEachSSODialect(t *testing.T, fn func(t *testing.T, b *ssoBundle)) {
 	t.Helper()
+	forEachSSODialectWith(t, auth.DefaultConfig(publicURL), fn)
+}
+
+// forEachSSODialectWith is forEachSSODialect with the auth service's cfg.
+func forEachSSODialectWith(t *testing.T, cfg auth.Config, fn func(t *testing.T, b *ssoBundle)) {
+	t.Helper()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
 		idp := oidctest.Start(t)
 		b := setup(t, db, api.Config{}, func(d *api.Deps) {
 			st := d.Users.(*store.Store)
 			keys, err := auth.LoadKeyring(context.Background(), st, nil)
 			require.NoError(t, err)
-			svc := auth.NewService(auth.DefaultConfig(publicURL), auth.Deps{
+			svc := auth.NewService(cfg, auth.Deps{
 				Tenants: st, Users: st, Credentials: st, Sessions: st, Throttle: st, Audit: st,
 				Hasher: storetest.InsecureHasher(), Signin: st, OIDC: st, Keys: keys,
 			})
@@ -266,5 +273,27 @@ func TestSSOProviderAndSettings(t *testing.T) {
 		res = b.do(t, req{method: "GET", path: "/api/v1/auth/oidc/start?tenant=springfield", client: b.noRedirect})
 		require.Equal(t, http.StatusNotFound, res.status)
 		require.Contains(t, res.header.Get("Content-Type"), "text/html")
+	})
+}
+
+// TestSSORefusalsCountTowardTheAddressLockout: refused callbacks are
+// charged to the client's address like wrong passwords, so a flood of them
+// is cut off; a sign-in that works gives its charge back.
+func TestSSORefusalsCountTowardTheAddressLockout(t *testing.T) {
+	t.Parallel()
+	cfg := auth.DefaultConfig(publicURL)
+	cfg.AddressThrottle = whitecross.ThrottlePolicy{Threshold: 3, Window: time.Hour, Lockout: time.Hour, MaxLockout: time.Hour}
+	forEachSSODialectWith(t, cfg, func(t *testing.T, b *ssoBundle) {
+		nurse := b.d.LincolnNurse.Email
+		for range 4 {
+			require.Equal(t, http.StatusFound, b.signIn(t, oidctest.Identity{Email: nurse}, nil).status, "successes are not counted")
+		}
+		for range 3 {
+			require.Equal(t, http.StatusUnauthorized, b.signIn(t, oidctest.Identity{Email: nurse, EmailVerified: false}, nil).status)
+		}
+		res := b.signIn(t, oidctest.Identity{Email: nurse}, nil)
+		require.Equal(t, http.StatusTooManyRequests, res.status, "%s", res.body)
+		require.Contains(t, string(res.body), "Too many sign-in attempts")
+		require.Len(t, b.ssoFailures(t), 3, "the refused attempt is not checked")
 	})
 }

@@ -118,6 +118,34 @@ func (s *Service) FinishSSO(ctx context.Context, cb whitecross.SSOCallback) (*wh
 		return nil, nil, err
 	}
 	a := &ssoAttempt{tenant: tenant, oidc: o, state: st, cb: cb, now: now}
+	charges, err := s.chargeAddress(ctx, cb.ClientIP, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	pair, user, err := s.finishSSO(ctx, a)
+	if whitecross.ErrorCode(err) == whitecross.EUNAUTHORIZED {
+		return nil, nil, err // the charge stands
+	}
+	if rerr := s.deps.Throttle.Refund(context.WithoutCancel(ctx), charges); rerr != nil && err == nil {
+		return nil, nil, fmt.Errorf("refund sso attempt: %w", rerr)
+	}
+	return pair, user, err
+}
+
+// chargeAddress charges an SSO callback to its client address, as a
+// password attempt is (ERATELIMIT while the address is locked): each
+// refused callback costs a request to the provider and an audit event, so
+// a flood of them is cut off like a flood of wrong passwords.
+func (s *Service) chargeAddress(ctx context.Context, clientIP string, now time.Time) ([]whitecross.ThrottleCharge, error) {
+	if clientIP == "" {
+		return nil, nil
+	}
+	return s.reserve(ctx, []throttleKey{{key: addressThrottleKey(clientIP), policy: s.cfg.AddressThrottle, scope: "address"}}, now)
+}
+
+// finishSSO checks a callback whose state cookie opened.
+func (s *Service) finishSSO(ctx context.Context, a *ssoAttempt) (*whitecross.TokenPair, *whitecross.User, error) {
+	st, cb, now, tenant := a.state, a.cb, a.now, a.tenant
 	switch {
 	case !now.Before(st.Expires) || subtle.ConstantTimeCompare([]byte(st.State), []byte(cb.State)) != 1:
 		return nil, nil, s.refuseSSO(ctx, a, nil, reasonBadState)
