@@ -78,6 +78,9 @@ func (b *ssoBundle) signIn(t *testing.T, who oidctest.Identity, tamper func(back
 	}
 	require.NotNil(t, cookie, "the state cookie")
 	require.True(t, cookie.HttpOnly)
+	require.Equal(t, http.SameSiteLaxMode, cookie.SameSite, "the provider sends the browser back cross-site")
+	require.Equal(t, "/api/v1/auth/oidc", cookie.Path)
+	require.NotContains(t, cookie.Value, authz.Query().Get("state"), "the state is sealed")
 
 	at, err := b.noRedirect.Get(loc)
 	require.NoError(t, err)
@@ -175,6 +178,9 @@ func TestSSORefusals(t *testing.T) {
 			}},
 			{"a forged nonce", "bad_nonce", oidctest.Identity{Email: nurse, Nonce: "replayed"}, nil},
 			{"another audience", "bad_id_token", oidctest.Identity{Email: nurse, Audience: "some-other-app"}, nil},
+			{"another issuer", "bad_id_token", oidctest.Identity{Email: nurse, Issuer: "https://evil.example"}, nil},
+			{"an expired token", "bad_id_token", oidctest.Identity{Email: nurse, Expired: true}, nil},
+			{"a forged signature", "bad_id_token", oidctest.Identity{Email: nurse, Forged: true}, nil},
 			{"an unverified email", "email_unverified", oidctest.Identity{Email: nurse, EmailVerified: false}, nil},
 			{"an unverified email, as a string", "email_unverified", oidctest.Identity{Email: nurse, EmailVerified: "false"}, nil},
 			{"another domain", "domain_not_allowed", oidctest.Identity{Email: b.other.LincolnNurse.Email}, nil},

@@ -31,6 +31,12 @@ type Identity struct {
 	Nonce string
 	// Audience, when set, replaces the client ID as aud.
 	Audience string
+	// Issuer, when set, replaces the provider's URL as iss.
+	Issuer string
+	// Expired issues a token that expired a minute ago.
+	Expired bool
+	// Forged signs the token with a key the provider does not publish.
+	Forged bool
 }
 
 // Provider is a running provider; URL is its issuer.
@@ -181,11 +187,25 @@ func (p *Provider) idToken(g grant) string {
 	if g.who.Audience != "" {
 		claims["aud"] = g.who.Audience
 	}
+	if g.who.Issuer != "" {
+		claims["iss"] = g.who.Issuer
+	}
+	if g.who.Expired {
+		claims["iat"], claims["exp"] = now.Add(-time.Hour).Unix(), now.Add(-time.Minute).Unix()
+	}
+	key := p.key
+	if g.who.Forged {
+		forger, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		key = forger
+	}
 	header, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": "test-key"})
 	body, _ := json.Marshal(claims)
 	signing := b64(header) + "." + b64(body)
 	digest := sha256.Sum256([]byte(signing))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, p.key, crypto.SHA256, digest[:])
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
 	if err != nil {
 		panic(err)
 	}
