@@ -45,6 +45,8 @@ type TenantSettings struct {
 	// IdleTimeoutMinutes ends a staff session unused this long (nil means
 	// DefaultIdleTimeoutMinutes, 0 off; guardians never: see IdleTimeout).
 	IdleTimeoutMinutes *int `json:"idle_timeout_minutes,omitempty"`
+	// OIDC is single sign-on with the district's provider (nil: none).
+	OIDC *OIDCSettings `json:"oidc,omitempty"`
 }
 
 // ShowsPresence reports whether the district shows who is online

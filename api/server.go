@@ -65,7 +65,10 @@ type Config struct {
 // Deps are the services the handlers call. cmd/whitecross wires the store
 // and auth implementations; tests wire the same.
 type Deps struct {
-	Auth      whitecross.AuthService
+	Auth whitecross.AuthService
+	// SSO signs in with districts' identity providers; nil: its routes
+	// answer 404 pages.
+	SSO       whitecross.SSOService
 	Tenants   whitecross.TenantService
 	Users     whitecross.UserService
 	Locations whitecross.LocationService

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"whitecross"
+	"whitecross/vault"
 )
 
 var _ whitecross.AuthService = (*Service)(nil)
@@ -77,8 +79,12 @@ type Deps struct {
 	Audit       whitecross.AuditStore
 	Hasher      whitecross.PasswordHasher
 	Signin      whitecross.SigninStore // codes and reset links (nil: not offered)
-	Keys        *Keyring
-	Now         whitecross.Clock
+	OIDC        whitecross.OIDCStore   // districts' single sign-on (nil: not offered)
+	// OIDCClient talks to identity providers (nil: a client with a
+	// 10-second timeout).
+	OIDCClient *http.Client
+	Keys       *Keyring
+	Now        whitecross.Clock
 }
 
 // Service implements whitecross.AuthService.
@@ -86,6 +92,9 @@ type Service struct {
 	cfg    Config
 	deps   Deps
 	tokens *tokenIssuer
+
+	providers *oidcProviders
+	ssoSealer *vault.Vault
 
 	dummyMu   sync.Mutex
 	dummyHash string
@@ -123,7 +132,7 @@ func NewService(cfg Config, deps Deps) *Service {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	s := &Service{cfg: cfg, deps: deps}
+	s := &Service{cfg: cfg, deps: deps, providers: newOIDCProviders(deps.OIDCClient), ssoSealer: newSSOSealer(cfg.CodeKey)}
 	s.tokens = newTokenIssuer(cfg.Issuer, cfg.Audience, cfg.AccessTTL, deps.Keys, s.now)
 	// Hash the decoy now so the first sign-in of an unknown user does not
 	// take twice as long as the others.

@@ -16,6 +16,8 @@ type sessionRequest struct {
 	// action is the audit action of the sign-in: AuditLoginSucceeded for a
 	// password, AuditCodeSucceeded for a code.
 	action string
+	// detail is the audit detail of the sign-in (none for a first factor).
+	detail map[string]string
 }
 
 // openSession is where every sign-in ends, whatever proved it (a password,
@@ -45,6 +47,7 @@ func (s *Service) openSession(ctx context.Context, user *whitecross.User, req se
 	if err := s.audit(ctx, &whitecross.AuditEvent{
 		TenantID: user.TenantID, At: now, ActorID: user.ID, Action: req.action,
 		TargetType: "session", TargetID: sess.ID, Outcome: whitecross.OutcomeSuccess, ClientIP: req.clientIP,
+		Detail: req.detail,
 	}); err != nil {
 		return nil, nil, err
 	}

@@ -41,15 +41,18 @@ func (s *Store) UpdateTenantSettings(ctx context.Context, st whitecross.TenantSe
 	if err := validTenantSettings(&st); err != nil {
 		return nil, err
 	}
-	encoded, err := json.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("encode tenant settings: %w", err)
-	}
 	var t *whitecross.Tenant
 	err = s.db.InTx(ctx, func(tx *Tx) error {
 		old, err := s.findTenant(ctx, tx, `id = $1`, a.TenantID)
 		if err != nil {
 			return err
+		}
+		if err := s.sealOIDCSecret(ctx, tx, a.TenantID, st.OIDC); err != nil {
+			return err
+		}
+		encoded, err := json.Marshal(st)
+		if err != nil {
+			return fmt.Errorf("encode tenant settings: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE tenants SET settings = $2 WHERE id = $1`, a.TenantID, string(encoded)); err != nil {
 			return fmt.Errorf("update tenant settings: %w", err)
@@ -113,7 +116,8 @@ func changedSettings(before, after whitecross.TenantSettings) ([]string, error) 
 //   - quiet_hours_start/_end: both "HH:MM" (24-hour) or both empty;
 //   - idle_timeout_minutes: 0 (off) to whitecross.MaxIdleTimeoutMinutes;
 //   - fallback: keys are priorities, values channels other than IN_APP,
-//     each at most once per chain (an empty chain: no fallback).
+//     each at most once per chain (an empty chain: no fallback);
+//   - oidc: see validOIDC.
 //
 // emergency_overrides_opt_out and sensitive_by_default are booleans with
 // nothing to check.
@@ -153,7 +157,10 @@ func validTenantSettings(st *whitecross.TenantSettings) error {
 		return whitecross.FieldErrorf(whitecross.EINVALID, prefix+"idle_timeout_minutes", *m,
 			"The idle timeout is 0 (off) to %d minutes.", whitecross.MaxIdleTimeoutMinutes)
 	}
-	return validFallback(prefix+"fallback", st.Fallback)
+	if err := validFallback(prefix+"fallback", st.Fallback); err != nil {
+		return err
+	}
+	return validOIDC(prefix+"oidc", st.OIDC)
 }
 
 // validFallback checks a fallback policy: unknown priorities first (in

@@ -219,7 +219,7 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 	authCfg.CodeKey = a.codeKey
 	authSvc := auth.NewService(authCfg, auth.Deps{
 		Tenants: st, Users: st, Credentials: st, Sessions: st, Throttle: st, Audit: st,
-		Hasher: a.hasher, Signin: st, Keys: keys, Now: a.db.Now,
+		Hasher: a.hasher, Signin: st, OIDC: st, Keys: keys, Now: a.db.Now,
 	})
 	riverUI, err := newRiverUI(ctx, a.queue, a.log)
 	if err != nil {
@@ -239,7 +239,7 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 		return nil, nil, nil, err
 	}
 	srv = api.New(apiCfg, api.Deps{
-		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st, Audiences: st, Reports: st, Acks: st,
+		Auth: authSvc, SSO: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st, Audiences: st, Reports: st, Acks: st,
 		Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: a.db.Now,
 		DeadLetters: st, TenantSettings: st, Roster: st,
 		Metrics: w.metricsHandler(), RiverUI: riverUI, Outbox: w.outboxReader(),

@@ -6,6 +6,7 @@
 import * as api from './api.js';
 import * as session from './session.js';
 import { h } from './dom.js';
+import { ssoButton } from './signin-sso.js';
 
 export function signInView(main, { onSignedIn, notice = '' }) {
   if (location.pathname === '/reset') {
@@ -51,6 +52,7 @@ function passwordForm(ctx) {
     submit,
     h('div', { class: 'signin-alt' },
       h('p', { class: 'signin-or' }, h('span', null, 'or')),
+      ssoButton(ctx.tenant),
       h('button', { type: 'button', id: 'signin-use-code', class: 'button', onclick: () => ctx.show('contact', email.value) },
         'Email or text me a code'),
       h('p', { class: 'hint' }, 'No password? We send a 6-digit code to your email or mobile phone.')));
