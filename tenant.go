@@ -45,6 +45,10 @@ type TenantSettings struct {
 	// IdleTimeoutMinutes ends a staff session unused this long (nil means
 	// DefaultIdleTimeoutMinutes, 0 off; guardians never: see IdleTimeout).
 	IdleTimeoutMinutes *int `json:"idle_timeout_minutes,omitempty"`
+	// MFARequiredRoles are the roles that must sign in with a second
+	// factor: such a user without one gets a session that may only set
+	// it up (Actor.MFASetupOnly).
+	MFARequiredRoles []Role `json:"mfa_required_roles,omitempty"`
 }
 
 // ShowsPresence reports whether the district shows who is online

@@ -41,6 +41,7 @@ type TenantSettings struct {
 	SensitiveByDefault       bool                `json:"sensitive_by_default" doc:"Health categories (MEDICATION, HEALTH_UPDATE, IMMUNIZATION, INCIDENT) are always sensitive; off, a sender may send one with sensitive false. Default true"`
 	Presence                 bool                `json:"presence" doc:"Users see which of the people they may message are online (presence frames of GET /api/v1/ws); off, no presence is sent in the district. Default true"`
 	IdleTimeoutMinutes       int                 `json:"idle_timeout_minutes" doc:"Automatic logoff: a session of staff (ADMIN, SCHOOL_ADMIN, NURSE, STAFF) unused this many minutes ends, and the web app warns a minute before and locks; 0: off. Guardians are not timed out. Default 30"`
+	MFARequiredRoles         []string            `json:"mfa_required_roles" nullable:"false" enum:"ADMIN,SCHOOL_ADMIN,NURSE,STAFF,GUARDIAN" doc:"Roles that must sign in with two-step sign-in (TOTP): such a user without it gets a session that may only set it up; empty: none"`
 }
 
 // tenantSettingsPatch is the body of PATCH /tenant: a field left out keeps
@@ -57,6 +58,7 @@ type tenantSettingsPatch struct {
 	SensitiveByDefault       *bool                `json:"sensitive_by_default,omitempty"`
 	Presence                 *bool                `json:"presence,omitempty"`
 	IdleTimeoutMinutes       *int                 `json:"idle_timeout_minutes,omitempty" minimum:"0" maximum:"720" doc:"0 (off) to 720"`
+	MFARequiredRoles         *[]string            `json:"mfa_required_roles,omitempty" maxItems:"5" enum:"ADMIN,SCHOOL_ADMIN,NURSE,STAFF,GUARDIAN" doc:"Replaces the list"`
 }
 
 type tenantOutput struct{ Body Tenant }
@@ -122,6 +124,9 @@ func (s *Server) updateTenant(ctx context.Context, in *updateTenantInput) (*tena
 	if p.IdleTimeoutMinutes != nil {
 		st.IdleTimeoutMinutes = p.IdleTimeoutMinutes
 	}
+	if p.MFARequiredRoles != nil {
+		st.MFARequiredRoles = roleList(*p.MFARequiredRoles)
+	}
 	t, err := s.deps.TenantSettings.UpdateTenantSettings(ctx, st)
 	if err != nil {
 		return nil, err
@@ -140,6 +145,7 @@ func tenantFrom(t *whitecross.Tenant) Tenant {
 			SensitiveByDefault: st.HealthSensitiveByDefault(),
 			Presence:           st.ShowsPresence(),
 			IdleTimeoutMinutes: st.IdleTimeoutMinutesOrDefault(),
+			MFARequiredRoles:   roleNames(st.MFARequiredRoles),
 		},
 		SendPolicy: sendPolicies()}
 	for p, chain := range st.Fallback {

@@ -31,6 +31,7 @@ func (s *Server) routes() {
 	s.healthRoutes()
 	s.authRoutes()
 	s.signinRoutes()
+	s.mfaRoutes()
 	s.userRoutes()
 	s.locationRoutes()
 	s.studentRoutes()

@@ -77,6 +77,7 @@ type Deps struct {
 	Audit       whitecross.AuditStore
 	Hasher      whitecross.PasswordHasher
 	Signin      whitecross.SigninStore // codes and reset links (nil: not offered)
+	MFA         whitecross.MFAStore    // two-step sign-in (nil: not offered)
 	Keys        *Keyring
 	Now         whitecross.Clock
 }

@@ -113,7 +113,8 @@ func changedSettings(before, after whitecross.TenantSettings) ([]string, error) 
 //   - quiet_hours_start/_end: both "HH:MM" (24-hour) or both empty;
 //   - idle_timeout_minutes: 0 (off) to whitecross.MaxIdleTimeoutMinutes;
 //   - fallback: keys are priorities, values channels other than IN_APP,
-//     each at most once per chain (an empty chain: no fallback).
+//     each at most once per chain (an empty chain: no fallback);
+//   - mfa_required_roles: roles, each at most once.
 //
 // emergency_overrides_opt_out and sensitive_by_default are booleans with
 // nothing to check.
@@ -153,7 +154,10 @@ func validTenantSettings(st *whitecross.TenantSettings) error {
 		return whitecross.FieldErrorf(whitecross.EINVALID, prefix+"idle_timeout_minutes", *m,
 			"The idle timeout is 0 (off) to %d minutes.", whitecross.MaxIdleTimeoutMinutes)
 	}
-	return validFallback(prefix+"fallback", st.Fallback)
+	if err := validFallback(prefix+"fallback", st.Fallback); err != nil {
+		return err
+	}
+	return validMFARoles(prefix+"mfa_required_roles", st.MFARequiredRoles)
 }
 
 // validFallback checks a fallback policy: unknown priorities first (in
