@@ -46,6 +46,8 @@ func TestSpecEnumsFollowDomain(t *testing.T) {
 		"SendMessageInputBody.channels[]":            channels,
 		"TenantSettings.allowed_channels[]":          channels,
 		"TenantSettingsPatch.allowed_channels[]":     channels,
+		"TenantSettings.mfa_required_roles[]":        roles,
+		"TenantSettingsPatch.mfa_required_roles[]":   roles,
 		"OutboxItem.channel":                         sent,
 		"DeadLetter.status":                          statuses,
 		"DeadLetter.attempt_kind":                    names(whitecross.AttemptKinds...),
