@@ -109,6 +109,8 @@ type MFAService interface {
 	// DisableTOTP turns TOTP off with a current code or a recovery code.
 	// EINVALID naming body.code for a wrong one; ECONFLICT when it is off.
 	DisableTOTP(ctx context.Context, code string) error
+	// TOTPEnabled reports whether the caller has TOTP on.
+	TOTPEnabled(ctx context.Context) (bool, error)
 	// LoginWithMFA answers as Login. EUNAUTHORIZED for a wrong, replayed
 	// or spent code or an expired, spent or unknown token; ERATELIMIT.
 	LoginWithMFA(ctx context.Context, req MFALogin) (*TokenPair, *User, error)

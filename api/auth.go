@@ -149,7 +149,7 @@ func (s *Server) logout(ctx context.Context, in *refreshInput) (*logoutOutput, e
 	return &logoutOutput{SetCookie: s.expiredCookies()}, nil
 }
 
-func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
+func (s *Server) me(ctx context.Context, _ *struct{}) (*signedInOutput, error) {
 	actor, err := whitecross.RequireActor(ctx)
 	if err != nil {
 		return nil, err
@@ -158,7 +158,7 @@ func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &meOutput{Body: userFrom(u)}, nil
+	return s.signedIn(ctx, actor, u)
 }
 
 func (s *Server) jwks(ctx context.Context, _ *struct{}) (*jwksOutput, error) {

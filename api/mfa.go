@@ -134,3 +134,25 @@ func (s *Server) mfaLogin(ctx context.Context, in *mfaLoginInput) (*tokenOutput,
 func mfaChallengeOutput(pair *whitecross.TokenPair) *tokenOutput {
 	return &tokenOutput{Body: TokenResponse{MFARequired: true, MFAToken: pair.MFAToken}}
 }
+
+// SignedIn is the signed-in user with the state of their two-step sign-in.
+type SignedIn struct {
+	User
+	MFAEnabled       bool `json:"mfa_enabled" doc:"Two-step sign-in (TOTP) is on"`
+	MFASetupRequired bool `json:"mfa_setup_required" doc:"The district requires two-step sign-in of this role and it is not on: this session may only set it up"`
+}
+
+type signedInOutput struct{ Body SignedIn }
+
+// signedIn answers GET /me.
+func (s *Server) signedIn(ctx context.Context, actor *whitecross.Actor, u *whitecross.User) (*signedInOutput, error) {
+	out := &signedInOutput{Body: SignedIn{User: userFrom(u), MFASetupRequired: actor.MFASetupOnly}}
+	if m, ok := s.deps.Auth.(whitecross.MFAService); ok {
+		on, err := m.TOTPEnabled(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out.Body.MFAEnabled = on
+	}
+	return out, nil
+}

@@ -210,7 +210,10 @@ func TestMFARequiredByDistrict(t *testing.T) {
 		require.Contains(t, res.problem(t).Detail, "two-step sign-in")
 		require.Equal(t, http.StatusForbidden, b.do(t, req{method: "PATCH", path: "/api/v1/me", token: token,
 			body: map[string]string{"name": "X"}}).status)
-		require.Equal(t, http.StatusOK, b.do(t, req{method: "GET", path: "/api/v1/me", token: token}).status)
+		me := b.do(t, req{method: "GET", path: "/api/v1/me", token: token})
+		require.Equal(t, http.StatusOK, me.status)
+		require.Contains(t, string(me.body), `"mfa_setup_required":true`)
+		require.Contains(t, string(me.body), `"mfa_enabled":false`)
 		require.Equal(t, http.StatusOK, b.do(t, req{method: "GET", path: "/api/v1/messages", token: admin}).status,
 			"an ADMIN is not required")
 
@@ -223,6 +226,9 @@ func TestMFARequiredByDistrict(t *testing.T) {
 			body: map[string]string{"code": b.totpCode(t, setup.Secret)}})
 		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
 		require.Equal(t, http.StatusOK, b.do(t, req{method: "GET", path: "/api/v1/messages", token: token}).status)
+		me = b.do(t, req{method: "GET", path: "/api/v1/me", token: token})
+		require.Contains(t, string(me.body), `"mfa_setup_required":false`)
+		require.Contains(t, string(me.body), `"mfa_enabled":true`)
 
 		// Turning it off needs a fresh code, and leaves a setup-only session.
 		b.clock.Advance(30 * time.Second)

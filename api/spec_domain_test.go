@@ -37,6 +37,7 @@ func TestSpecEnumsFollowDomain(t *testing.T) {
 		"CreateUserInputBody.role":                   roles,
 		"UpdateUserInputBody.role":                   roles,
 		"User.role":                                  roles,
+		"SignedIn.role":                              roles,
 		"MessageSender.role":                         roles,
 		"Audience.roles[]":                           roles,
 		"Receipt.role":                               roles,

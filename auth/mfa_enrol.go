@@ -114,6 +114,24 @@ func (s *Service) throttledTOTP(ctx context.Context, actor *whitecross.Actor, se
 	return step, s.passwordProved(ctx, keys[0].key, nil)
 }
 
+// TOTPEnabled implements whitecross.MFAService.
+func (s *Service) TOTPEnabled(ctx context.Context) (bool, error) {
+	if s.deps.MFA == nil {
+		return false, nil
+	}
+	actor, err := whitecross.RequireActor(ctx)
+	if err != nil {
+		return false, err
+	}
+	st, err := s.deps.MFA.FindTOTP(ctx, actor.TenantID, actor.UserID)
+	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return st.Confirmed, nil
+}
+
 // mfaCaller is the signed-in caller and their user record.
 func (s *Service) mfaCaller(ctx context.Context) (*whitecross.Actor, *whitecross.User, error) {
 	if s.deps.MFA == nil {
