@@ -109,6 +109,9 @@ type MFAService interface {
 	// DisableTOTP turns TOTP off with a current code or a recovery code.
 	// EINVALID naming body.code for a wrong one; ECONFLICT when it is off.
 	DisableTOTP(ctx context.Context, code string) error
+	// TOTPQRCode is a PNG QR code of the otpauth URL of the secret being
+	// set up. ENOTFOUND when none is.
+	TOTPQRCode(ctx context.Context) ([]byte, error)
 	// TOTPEnabled reports whether the caller has TOTP on.
 	TOTPEnabled(ctx context.Context) (bool, error)
 	// LoginWithMFA answers as Login. EUNAUTHORIZED for a wrong, replayed

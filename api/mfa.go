@@ -41,7 +41,7 @@ type mfaLoginInput struct {
 // mfaSetupOperations are the operations a session may use while it may
 // only set up two-step sign-in (Actor.MFASetupOnly).
 var mfaSetupOperations = map[string]bool{
-	"me": true, "logout": true, "begin-totp": true, "confirm-totp": true,
+	"me": true, "logout": true, "begin-totp": true, "confirm-totp": true, "totp-qr-code": true,
 }
 
 // errMFASetupRequired answers every other operation of such a session.
@@ -55,6 +55,12 @@ func (s *Server) mfaRoutes() {
 		Description: "Makes a new TOTP secret (RFC 6238: SHA-1, 6 digits, 30 seconds) for the caller, stored encrypted with the " +
 			"district's key, not yet on: confirm it with a code. A new call replaces an unconfirmed secret; 409 when it is already on.",
 		Errors: []int{http.StatusConflict}}, s.beginTOTP)
+	register(s, tagAuth, authRequired, huma.Operation{OperationID: "totp-qr-code", Method: http.MethodGet, Path: "/api/v1/me/mfa/totp/qr.png",
+		Summary: "QR code of the secret being set up",
+		Description: "A PNG QR code of the otpauth_url of the caller's unconfirmed secret, for an authenticator app to scan " +
+			"(an image of this server, which the web app's Content Security Policy allows). Not stored by caches. 404 when " +
+			"no set-up is in progress.",
+		Errors: []int{http.StatusNotFound}}, s.totpQRCode)
 	register(s, tagAuth, authRequired, huma.Operation{OperationID: "confirm-totp", Method: http.MethodPost, Path: "/api/v1/me/mfa/totp/confirm",
 		Summary: "Turn two-step sign-in on",
 		Description: "Turns TOTP on with a code of the new secret and answers the 10 recovery codes, shown only now (stored hashed, " +
@@ -93,6 +99,24 @@ func (s *Server) beginTOTP(ctx context.Context, _ *struct{}) (*totpSetupOutput, 
 		return nil, err
 	}
 	return &totpSetupOutput{Body: TOTPSetup{Secret: setup.Secret, OTPAuthURL: setup.OTPAuthURL}}, nil
+}
+
+type pngOutput struct {
+	ContentType  string `header:"Content-Type"`
+	CacheControl string `header:"Cache-Control"`
+	Body         []byte
+}
+
+func (s *Server) totpQRCode(ctx context.Context, _ *struct{}) (*pngOutput, error) {
+	m, err := s.mfaService()
+	if err != nil {
+		return nil, err
+	}
+	img, err := m.TOTPQRCode(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pngOutput{ContentType: "image/png", CacheControl: "no-store", Body: img}, nil
 }
 
 func (s *Server) confirmTOTP(ctx context.Context, in *totpCodeInput) (*recoveryCodesOutput, error) {

@@ -41,6 +41,11 @@ func (b *signinBundle) enrol(t *testing.T, u *whitecross.User) (string, []string
 	res.decode(t, &setup)
 	require.Contains(t, setup.OTPAuthURL, "otpauth://totp/")
 	require.Contains(t, setup.OTPAuthURL, "secret="+setup.Secret)
+	qr := b.do(t, req{method: "GET", path: "/api/v1/me/mfa/totp/qr.png", token: token})
+	require.Equal(t, http.StatusOK, qr.status, "%s", qr.body)
+	require.Equal(t, "image/png", qr.header.Get("Content-Type"))
+	require.Equal(t, "no-store", qr.header.Get("Cache-Control"))
+	require.Equal(t, "\x89PNG", string(qr.body[:4]))
 
 	res = b.do(t, req{method: "POST", path: "/api/v1/me/mfa/totp/confirm", token: token, body: map[string]string{"code": "000000"}})
 	if b.totpCode(t, setup.Secret) != "000000" {
@@ -55,6 +60,8 @@ func (b *signinBundle) enrol(t *testing.T, u *whitecross.User) (string, []string
 	}
 	res.decode(t, &rc)
 	require.Len(t, rc.RecoveryCodes, 10)
+	require.Equal(t, http.StatusNotFound, b.do(t, req{method: "GET", path: "/api/v1/me/mfa/totp/qr.png", token: token}).status,
+		"no QR code once it is on")
 	return setup.Secret, rc.RecoveryCodes
 }
 

@@ -27,6 +27,8 @@ func TestTwoStepSignInFromTheAccountPage(t *testing.T) {
 	b.waitFor("the secret", `!!document.getElementById('mfa-secret')`)
 	secret := strings.ReplaceAll(evalJS[string](b, `document.getElementById('mfa-secret').textContent`), " ", "")
 	require.Contains(t, evalJS[string](b, `document.getElementById('mfa-otpauth').getAttribute('href')`), "secret="+secret)
+	b.waitFor("the QR code", `(() => { const i = document.getElementById('mfa-qr'); return i.complete && i.naturalWidth === 256; })()`)
+	b.checkAccessibility("account-mfa")
 	codeAt := func(at time.Time) string {
 		code, err := totp.GenerateCode(secret, at)
 		require.NoError(t, err)

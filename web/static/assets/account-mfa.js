@@ -1,6 +1,6 @@
 // Two-step sign-in on the Account page (and the set-up page a district
 // that requires it shows instead of the inbox): set up an authenticator
-// app with its otpauth link or secret, confirm with a code, keep the 10
+// app with its QR code (drawn by the server), otpauth link or secret, confirm with a code, keep the 10
 // recovery codes (shown once, with copy and print), or turn it off with a
 // code. The secret never leaves this page: it is not stored in the browser.
 import * as api from './api.js';
@@ -51,9 +51,11 @@ function setupState(ctx, setup) {
   const submit = h('button', { type: 'submit', class: 'button button-primary', id: 'mfa-confirm' }, 'Turn on');
   const form = h('form', { id: 'mfa-setup', novalidate: true },
     h('ol', { class: 'mfa-steps' },
-      h('li', null, 'On your phone, open your authenticator app and add an account. On this phone you can instead ',
-        h('a', { href: setup.otpauth_url, id: 'mfa-otpauth' }, 'open the set-up link'), '.'),
-      h('li', null, 'Choose to enter a key, and type this key (spaces do not matter):',
+      h('li', null, 'On your phone, open your authenticator app, add an account and scan this code:',
+        h('p', null, h('img', { src: `/api/v1/me/mfa/totp/qr.png?t=${Date.now()}`, id: 'mfa-qr', class: 'mfa-qr', width: '200', height: '200',
+          alt: 'QR code for your authenticator app; the key below holds the same.' }))),
+      h('li', null, 'No camera? Choose to enter a key and type this one (spaces do not matter). On this phone you can instead ',
+        h('a', { href: setup.otpauth_url, id: 'mfa-otpauth' }, 'open the set-up link'), '.',
         h('p', null, h('code', { id: 'mfa-secret', class: 'mfa-secret' }, setup.secret.replace(/(.{4})/g, '$1 ').trim()))),
       h('li', null, 'Enter the code the app then shows.')),
     code.node, h('div', { class: 'actions' }, submit));
