@@ -93,3 +93,43 @@ func turnOffMFA(t *testing.T, e *e2e, tenant, email, recovery, another string) {
 		"the spent recovery code does not turn it off")
 	require.Equal(t, http.StatusNoContent, c.call(http.MethodDelete, "/api/v1/me/mfa/totp", map[string]string{"code": another}, nil))
 }
+
+// TestDistrictRequiresTwoStepSignIn: once the district requires two-step
+// sign-in of nurses, a nurse without it gets the set-up page instead of
+// the inbox, and her session can reach nothing else; setting it up there
+// opens the app.
+func TestDistrictRequiresTwoStepSignIn(t *testing.T) {
+	e := endToEnd(t)
+	const tenant, email = "riverside", "nurse@riverside.example"
+	admin := &apiClient{t: t, base: e.baseURL}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.Equal(t, http.StatusOK, admin.call(http.MethodPost, "/api/v1/auth/login",
+		map[string]string{"tenant": tenant, "email": "admin@riverside.example", "password": demoPassword}, &tok))
+	admin.token = tok.AccessToken
+	setRoles := func(roles []string) {
+		require.Equal(t, http.StatusOK, admin.call(http.MethodPatch, "/api/v1/tenant",
+			map[string]any{"settings": map[string]any{"mfa_required_roles": roles}}, nil))
+	}
+	setRoles([]string{"NURSE"})
+	t.Cleanup(func() { setRoles([]string{}) })
+
+	b := e.newTab(t, "nurse-mfa-required")
+	b.signInTo("/inbox", tenant, email, demoPassword)
+	b.waitView("mfa-setup")
+	b.waitText("#mfa-required-heading", "Set up two-step sign-in")
+	require.Equal(t, float64(403), evalJS[float64](b, `fetch('/api/v1/messages').then((r) => r.status)`), "nothing else is open")
+	b.click("#mfa-start")
+	b.waitFor("the secret", `!!document.getElementById('mfa-secret')`)
+	secret := strings.ReplaceAll(evalJS[string](b, `document.getElementById('mfa-secret').textContent`), " ", "")
+	code, err := totp.GenerateCode(secret, time.Now())
+	require.NoError(t, err)
+	b.do(chromedp.SetValue(chromedp.ID("mfa-code"), code))
+	b.click("#mfa-confirm")
+	b.waitFor("the recovery codes", `document.querySelectorAll('#mfa-recovery-codes li').length === 10`)
+	codes := evalJS[[]string](b, `[...document.querySelectorAll('#mfa-recovery-codes li')].map((li) => li.textContent)`)
+	t.Cleanup(func() { turnOffMFA(t, e, tenant, email, codes[0], codes[1]) })
+	b.click("#mfa-done")
+	b.waitView("box")
+}

@@ -179,7 +179,7 @@ document.querySelector('.skip-link').addEventListener('click', (e) => {
 async function startApp(user) {
   if (user.mfa_setup_required === undefined) user = (await session.current()) ?? user;
   if (user.mfa_setup_required) {
-    mfaSetupPage(main, { onEnabled: () => location.assign('/inbox'),
+    mfaSetupPage(main, { onEnabled: async () => startApp((await session.current()) ?? user),
       onSignOut: async () => { await session.signOut(user); location.assign('/'); } });
     return;
   }
