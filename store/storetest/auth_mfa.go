@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -98,6 +99,10 @@ func exerciseMFA(t *testing.T, open Opener) {
 		_, err = s.st.FindMFAChallenge(ctx, h)
 		requireUnauthorized(t, err, "an expired token")
 	})
+	t.Run("Concurrent", func(t *testing.T) {
+		t.Parallel()
+		exerciseMFAConcurrent(t, open)
+	})
 	t.Run("SetupOnlySessions", func(t *testing.T) {
 		t.Parallel()
 		s := setupAuth(t, open)
@@ -134,4 +139,40 @@ func setRoles(t *testing.T, db *store.DB, tenant, settings string) {
 		_, err := tx.Exec(ctx, `UPDATE tenants SET settings = $2 WHERE id = $1`, tenant, settings)
 		return err
 	}))
+}
+
+// exerciseMFAConcurrent: of many requests with one code (one step) or one
+// recovery code at once, exactly one passes.
+func exerciseMFAConcurrent(t *testing.T, open Opener) {
+	ctx := context.Background()
+	s := setupAuth(t, open)
+	require.NoError(t, s.st.BeginTOTP(ctx, s.tenant, s.user, "JBSWY3DPEHPK3PXP"))
+	require.NoError(t, s.st.ConfirmTOTP(ctx, s.tenant, s.user, 100, [][]byte{[]byte("r")}, ""))
+	const n = 8
+	errs := make([][2]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i][0] = s.st.UseTOTPStep(ctx, s.tenant, s.user, 101)
+			_, errs[i][1] = s.st.SpendRecoveryCode(ctx, s.tenant, s.user, []byte("r"))
+		}()
+	}
+	wg.Wait()
+	steps, codes := 0, 0
+	for _, e := range errs {
+		if e[0] == nil {
+			steps++
+		} else {
+			requireUnauthorized(t, e[0], "a step used concurrently")
+		}
+		if e[1] == nil {
+			codes++
+		} else {
+			requireUnauthorized(t, e[1], "a recovery code used concurrently")
+		}
+	}
+	require.Equal(t, 1, steps, "one code passes once")
+	require.Equal(t, 1, codes, "one recovery code passes once")
 }
