@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,13 +116,17 @@ func TestMFAEnrolAndSignInWithTOTP(t *testing.T) {
 		actions := map[string]int{}
 		for _, e := range events {
 			actions[e.Action]++
+			if strings.Contains(string(e.StoredDetail), `"during":"enrol"`) {
+				actions["enrol failure"]++
+			}
 			require.NotContains(t, string(e.StoredDetail), secret, "%s never holds the secret", e.Action)
 			require.NotContains(t, string(e.StoredDetail), code, "%s never holds the code", e.Action)
 		}
 		require.Equal(t, 1, actions[whitecross.AuditMFAEnrolled])
 		require.Equal(t, 2, actions[whitecross.AuditMFAChallenged])
 		require.Equal(t, 1, actions[whitecross.AuditMFAPassed])
-		require.Equal(t, 2, actions[whitecross.AuditMFAFailed], "the confirming code and the replay (a spent token names nobody)")
+		require.Equal(t, 1, actions["enrol failure"], "the wrong code at enrolment")
+		require.Equal(t, 3, actions[whitecross.AuditMFAFailed], "that, the confirming code and the replay (a spent token names nobody)")
 	})
 }
 

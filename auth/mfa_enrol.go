@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"whitecross"
 )
@@ -87,7 +88,7 @@ func (s *Service) DisableTOTP(ctx context.Context, code string) error {
 		return s.giveBack(ctx, charges, err)
 	}
 	if reason != "" {
-		return errWrongCode()
+		return s.wrongCode(ctx, actor, "disable", reason, now)
 	}
 	if err := s.passwordProved(ctx, keys[0].key, nil); err != nil {
 		return err
@@ -109,7 +110,7 @@ func (s *Service) throttledTOTP(ctx context.Context, actor *whitecross.Actor, se
 		return 0, s.giveBack(ctx, charges, err)
 	}
 	if step == 0 {
-		return 0, errWrongCode()
+		return 0, s.wrongCode(ctx, actor, "enrol", reasonBadCode, now)
 	}
 	return step, s.passwordProved(ctx, keys[0].key, nil)
 }
@@ -130,6 +131,17 @@ func (s *Service) TOTPEnabled(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	return st.Confirmed, nil
+}
+
+// wrongCode audits a wrong code of a signed-in caller (its charge stands)
+// and returns errWrongCode.
+func (s *Service) wrongCode(ctx context.Context, actor *whitecross.Actor, during, reason string, now time.Time) error {
+	if err := s.audit(ctx, &whitecross.AuditEvent{TenantID: actor.TenantID, At: now, ActorID: actor.UserID,
+		Action: whitecross.AuditMFAFailed, TargetType: "user", TargetID: actor.UserID, Outcome: whitecross.OutcomeFailure,
+		ClientIP: actor.ClientIP, Detail: map[string]string{"reason": reason, "during": during}}); err != nil {
+		return err
+	}
+	return errWrongCode()
 }
 
 // mfaCaller is the signed-in caller and their user record.
