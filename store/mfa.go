@@ -183,14 +183,25 @@ func (s *Store) DeleteTOTP(ctx context.Context, tenantID, userID, clientIP strin
 	})
 }
 
-// IssueMFAChallenge implements whitecross.MFAStore.
+// IssueMFAChallenge implements whitecross.MFAStore. The user's spent and
+// expired challenges are deleted first, so the table holds at most the
+// live ones of each user.
 func (s *Store) IssueMFAChallenge(ctx context.Context, c *whitecross.MFAChallenge) error {
-	_, err := s.execTx(ctx, `INSERT INTO mfa_challenges (hash, tenant_id, user_id, first_factor, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, c.Hash, c.TenantID, c.UserID, c.FirstFactor, s.db.now(), c.ExpiresAt.UTC())
-	if err != nil {
-		return fmt.Errorf("issue mfa challenge: %w", err)
+	if !validUUID(c.TenantID) || !validUUID(c.UserID) {
+		return errBadMFA()
 	}
-	return nil
+	return s.db.InTx(ctx, func(tx *Tx) error {
+		now := s.db.now()
+		if _, err := tx.Exec(ctx, `DELETE FROM mfa_challenges WHERE tenant_id = $1 AND user_id = $2
+			AND (spent_at IS NOT NULL OR expires_at <= $3)`, c.TenantID, c.UserID, now); err != nil {
+			return fmt.Errorf("delete old mfa challenges: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO mfa_challenges (hash, tenant_id, user_id, first_factor, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, c.Hash, c.TenantID, c.UserID, c.FirstFactor, now, c.ExpiresAt.UTC()); err != nil {
+			return fmt.Errorf("issue mfa challenge: %w", err)
+		}
+		return nil
+	})
 }
 
 // FindMFAChallenge implements whitecross.MFAStore.

@@ -98,6 +98,13 @@ func exerciseMFA(t *testing.T, open Opener) {
 		s.clock.Advance(whitecross.MFATokenTTL)
 		_, err = s.st.FindMFAChallenge(ctx, h)
 		requireUnauthorized(t, err, "an expired token")
+
+		live := issue()
+		var rows int
+		require.NoError(t, s.db.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM mfa_challenges`).Scan(&rows))
+		require.Equal(t, 1, rows, "spent and expired tokens are deleted when the next is issued")
+		_, err = s.st.FindMFAChallenge(ctx, live)
+		require.NoError(t, err)
 	})
 	t.Run("Concurrent", func(t *testing.T) {
 		t.Parallel()

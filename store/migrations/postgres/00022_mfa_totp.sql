@@ -21,7 +21,8 @@ CREATE TABLE mfa_recovery_codes (
     PRIMARY KEY (tenant_id, user_id, hash)
 );
 -- An mfa_token (32 random bytes) is found by its hash: 5 minutes, single
--- use, a few wrong codes.
+-- use, a few wrong codes. A user's spent and expired ones are deleted when
+-- the next is issued.
 CREATE TABLE mfa_challenges (
     hash         BYTEA PRIMARY KEY,
     tenant_id    UUID NOT NULL REFERENCES tenants(id),
@@ -32,10 +33,10 @@ CREATE TABLE mfa_challenges (
     expires_at   TIMESTAMPTZ NOT NULL,
     spent_at     TIMESTAMPTZ
 );
-CREATE INDEX mfa_challenges_expires ON mfa_challenges(expires_at);
+CREATE INDEX mfa_challenges_user ON mfa_challenges(tenant_id, user_id);
 
 -- +goose Down
-DROP INDEX mfa_challenges_expires;
+DROP INDEX mfa_challenges_user;
 DROP TABLE mfa_challenges;
 DROP TABLE mfa_recovery_codes;
 DROP TABLE mfa_totp;
