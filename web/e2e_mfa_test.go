@@ -133,3 +133,36 @@ func TestDistrictRequiresTwoStepSignIn(t *testing.T) {
 	b.click("#mfa-done")
 	b.waitView("box")
 }
+
+// TestDistrictSettingsRequireTwoStepSignIn: the admin ticks the roles
+// that must use two-step sign-in on the District settings page; the
+// district's settings then name them, and a reload shows them kept. (On a
+// server of its own: other tests sign in as nurses of the demo district.)
+func TestDistrictSettingsRequireTwoStepSignIn(t *testing.T) {
+	own, _ := ownServer(t, endToEnd(t))
+	admin := own.api(t, adminEmail)
+	roles := func() []string {
+		var tenant struct {
+			Settings struct {
+				MFARequiredRoles []string `json:"mfa_required_roles"`
+			} `json:"settings"`
+		}
+		require.Equal(t, http.StatusOK, admin.call(http.MethodGet, "/api/v1/tenant", nil, &tenant))
+		return tenant.Settings.MFARequiredRoles
+	}
+	require.Empty(t, roles(), "none by default")
+
+	b := own.newTab(t, "admin")
+	b.signIn("/settings", adminEmail)
+	b.waitView("settings")
+	b.click("#setting-mfa-NURSE")
+	b.click("#setting-mfa-SCHOOL_ADMIN")
+	b.click("#setting-mfa-save")
+	b.waitText("#setting-mfa-saved", "Two-step sign-in is required of: School admin, Nurse.")
+	require.Equal(t, []string{"SCHOOL_ADMIN", "NURSE"}, roles())
+	b.checkAccessibility("settings-mfa")
+	b.open("/settings")
+	b.waitView("settings")
+	require.True(t, evalJS[bool](b, `document.getElementById('setting-mfa-NURSE').checked`), "kept")
+	require.False(t, evalJS[bool](b, `document.getElementById('setting-mfa-ADMIN').checked`))
+}
