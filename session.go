@@ -156,6 +156,9 @@ type TokenPair struct {
 	RefreshToken string
 	ExpiresIn    int // seconds until the access token expires
 	SessionID    string
+	// MFAToken, when set, is all there is: the user has two-step sign-in,
+	// so the sign-in goes on at POST /auth/mfa and no session is open yet.
+	MFAToken string
 }
 
 // LoginRequest is a sign-in attempt.

@@ -47,6 +47,10 @@ type TenantSettings struct {
 	IdleTimeoutMinutes *int `json:"idle_timeout_minutes,omitempty"`
 	// OIDC is single sign-on with the district's provider (nil: none).
 	OIDC *OIDCSettings `json:"oidc,omitempty"`
+	// MFARequiredRoles are the roles that must sign in with a second
+	// factor: such a user without one gets a session that may only set
+	// it up (Actor.MFASetupOnly).
+	MFARequiredRoles []Role `json:"mfa_required_roles,omitempty"`
 }
 
 // ShowsPresence reports whether the district shows who is online

@@ -31,6 +31,10 @@ type Actor struct {
 	// a tenant without being one of its users. It bypasses role checks but
 	// never tenant scoping.
 	System bool
+	// MFASetupOnly marks a session whose user's district requires two-step
+	// sign-in of their role and who has not set it up: it may only set it
+	// up (the API middleware and the realtime gateway refuse the rest).
+	MFASetupOnly bool
 }
 
 type actorKey struct{}

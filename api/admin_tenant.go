@@ -42,6 +42,7 @@ type TenantSettings struct {
 	Presence                 bool                `json:"presence" doc:"Users see which of the people they may message are online (presence frames of GET /api/v1/ws); off, no presence is sent in the district. Default true"`
 	IdleTimeoutMinutes       int                 `json:"idle_timeout_minutes" doc:"Automatic logoff: a session of staff (ADMIN, SCHOOL_ADMIN, NURSE, STAFF) unused this many minutes ends, and the web app warns a minute before and locks; 0: off. Guardians are not timed out. Default 30"`
 	OIDC                     *OIDCSettings       `json:"oidc,omitempty" doc:"Single sign-on with the district's OpenID Connect provider; absent: none"`
+	MFARequiredRoles         []string            `json:"mfa_required_roles" nullable:"false" enum:"ADMIN,SCHOOL_ADMIN,NURSE,STAFF,GUARDIAN" doc:"Roles that must sign in with two-step sign-in (TOTP): such a user without it gets a session that may only set it up; empty: none"`
 }
 
 // tenantSettingsPatch is the body of PATCH /tenant: a field left out keeps
@@ -59,6 +60,7 @@ type tenantSettingsPatch struct {
 	Presence                 *bool                `json:"presence,omitempty"`
 	IdleTimeoutMinutes       *int                 `json:"idle_timeout_minutes,omitempty" minimum:"0" maximum:"720" doc:"0 (off) to 720"`
 	OIDC                     *oidcPatch           `json:"oidc,omitempty" doc:"Replaces the SSO setting; an empty issuer removes it"`
+	MFARequiredRoles         *[]string            `json:"mfa_required_roles,omitempty" maxItems:"5" enum:"ADMIN,SCHOOL_ADMIN,NURSE,STAFF,GUARDIAN" doc:"Replaces the list"`
 }
 
 type tenantOutput struct{ Body Tenant }
@@ -127,6 +129,9 @@ func (s *Server) updateTenant(ctx context.Context, in *updateTenantInput) (*tena
 	if p.OIDC != nil {
 		st.OIDC = p.OIDC.apply(st.OIDC)
 	}
+	if p.MFARequiredRoles != nil {
+		st.MFARequiredRoles = roleList(*p.MFARequiredRoles)
+	}
 	t, err := s.deps.TenantSettings.UpdateTenantSettings(ctx, st)
 	if err != nil {
 		return nil, err
@@ -146,6 +151,7 @@ func tenantFrom(t *whitecross.Tenant) Tenant {
 			Presence:           st.ShowsPresence(),
 			IdleTimeoutMinutes: st.IdleTimeoutMinutesOrDefault(),
 			OIDC:               oidcFrom(st.OIDC),
+			MFARequiredRoles:   roleNames(st.MFARequiredRoles),
 		},
 		SendPolicy: sendPolicies()}
 	for p, chain := range st.Fallback {

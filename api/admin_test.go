@@ -185,7 +185,8 @@ func TestTenantSettingsAPI(t *testing.T) {
 		got := tenant(b.do(t, req{method: "GET", path: "/api/v1/tenant", token: b.token(t, d, d.LincolnParent)}))
 		require.Equal(t, d.Tenant.ID, got.ID)
 		require.Equal(t, "springfield", got.Slug)
-		require.Equal(t, api.TenantSettings{AllowedChannels: []string{}, Fallback: map[string][]string{}, SensitiveByDefault: true, Presence: true, IdleTimeoutMinutes: 30}, got.Settings)
+		require.Equal(t, api.TenantSettings{AllowedChannels: []string{}, Fallback: map[string][]string{}, SensitiveByDefault: true, Presence: true, IdleTimeoutMinutes: 30,
+			MFARequiredRoles: []string{}}, got.Settings)
 		res := b.do(t, req{method: "GET", path: "/api/v1/tenant", token: admin})
 		require.Contains(t, string(res.body), `"allowed_channels":[]`, "empty lists are [], never null")
 

@@ -58,7 +58,7 @@ func setup(t *testing.T, db *store.DB, cfg api.Config, with ...func(*api.Deps)) 
 	require.NoError(t, err)
 	authSvc := auth.NewService(auth.DefaultConfig(publicURL), auth.Deps{
 		Tenants: st, Users: st, Credentials: st, Sessions: st, Throttle: st, Audit: st,
-		Hasher: hasher, Signin: st, Keys: keys,
+		Hasher: hasher, Signin: st, MFA: st, Keys: keys,
 	})
 	logs := &testutil.SyncBuffer{}
 	deps := api.Deps{

@@ -36,12 +36,16 @@ type loginInput struct {
 }
 
 // TokenResponse is the answer to a sign-in or a refresh.
+// For a user with two-step sign-in a first factor answers only
+// mfa_required and mfa_token.
 type TokenResponse struct {
-	AccessToken  string `json:"access_token" doc:"Send as Authorization: Bearer <access_token>"`
-	RefreshToken string `json:"refresh_token" doc:"Single use: POST it to /api/v1/auth/refresh for a new pair"`
-	TokenType    string `json:"token_type" enum:"Bearer"`
-	ExpiresIn    int    `json:"expires_in" doc:"Seconds until the access token expires"`
-	User         User   `json:"user"`
+	AccessToken  string `json:"access_token,omitempty" doc:"Send as Authorization: Bearer <access_token>"`
+	RefreshToken string `json:"refresh_token,omitempty" doc:"Single use: POST it to /api/v1/auth/refresh for a new pair"`
+	TokenType    string `json:"token_type,omitempty" enum:"Bearer"`
+	ExpiresIn    int    `json:"expires_in,omitempty" doc:"Seconds until the access token expires"`
+	User         User   `json:"user,omitzero"`
+	MFARequired  bool   `json:"mfa_required,omitempty" doc:"The user has two-step sign-in: no session yet; POST mfa_token and a code to /api/v1/auth/mfa"`
+	MFAToken     string `json:"mfa_token,omitempty" doc:"With mfa_required: good for 5 minutes, once"`
 }
 
 type tokenOutput struct {
@@ -145,7 +149,7 @@ func (s *Server) logout(ctx context.Context, in *refreshInput) (*logoutOutput, e
 	return &logoutOutput{SetCookie: s.expiredCookies()}, nil
 }
 
-func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
+func (s *Server) me(ctx context.Context, _ *struct{}) (*signedInOutput, error) {
 	actor, err := whitecross.RequireActor(ctx)
 	if err != nil {
 		return nil, err
@@ -154,7 +158,7 @@ func (s *Server) me(ctx context.Context, _ *struct{}) (*meOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &meOutput{Body: userFrom(u)}, nil
+	return s.signedIn(ctx, actor, u)
 }
 
 func (s *Server) jwks(ctx context.Context, _ *struct{}) (*jwksOutput, error) {
@@ -171,6 +175,9 @@ func (s *Server) jwks(ctx context.Context, _ *struct{}) (*jwksOutput, error) {
 // tokenOutput answers a sign-in or refresh with the pair in the body and
 // the browser session in cookies.
 func (s *Server) tokenOutput(pair *whitecross.TokenPair, user *whitecross.User) (*tokenOutput, error) {
+	if pair.MFAToken != "" {
+		return mfaChallengeOutput(pair), nil
+	}
 	csrf, err := newCSRFToken()
 	if err != nil {
 		return nil, err

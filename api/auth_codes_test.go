@@ -78,7 +78,7 @@ func forEachSigninDialect(t *testing.T, fn func(t *testing.T, b *signinBundle)) 
 			require.NoError(t, err)
 			d.Auth = auth.NewService(auth.DefaultConfig(publicURL), auth.Deps{
 				Tenants: st, Users: st, Credentials: st, Sessions: st, Throttle: st, Audit: st,
-				Hasher: storetest.InsecureHasher(), Signin: st, Keys: keys, Now: clock.Now,
+				Hasher: storetest.InsecureHasher(), Signin: st, MFA: st, Keys: keys, Now: clock.Now,
 			})
 			d.JWKS = keys.JWKS
 		})

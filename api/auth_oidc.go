@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/url"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -133,13 +134,12 @@ func (s *Server) ssoCallback(ctx context.Context, in *ssoCallbackInput) (*redire
 	} else if err != nil {
 		return nil, err
 	}
-	if pair.AccessToken == "" {
-		// A sign-in that needs a second step opens no session yet; the
-		// second step of an SSO sign-in is not offered in the browser.
-		page := ssoPage(http.StatusForbidden, "Your account uses two-step sign-in",
-			"Sign in with your email and password or a code instead, then enter the code from your authenticator app.")
-		page.SetCookie = []http.Cookie{spent}
-		return page, nil
+	if pair.MFAToken != "" {
+		// The second step is the sign-in card's, in the app: the token
+		// travels in the fragment, which the browser sends to no server
+		// (no access log, no Referer), and is good once for 5 minutes.
+		return &redirectOutput{Status: http.StatusFound, Location: "/#mfa=" + url.QueryEscape(pair.MFAToken), Cache: "no-store",
+			SetCookie: []http.Cookie{spent}}, nil
 	}
 	tok, err := s.tokenOutput(pair, user)
 	if err != nil {

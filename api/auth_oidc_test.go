@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/require"
 
 	"whitecross"
@@ -42,7 +43,7 @@ func forEachSSODialectWith(t *testing.T, cfg auth.Config, fn func(t *testing.T, 
 			require.NoError(t, err)
 			svc := auth.NewService(cfg, auth.Deps{
 				Tenants: st, Users: st, Credentials: st, Sessions: st, Throttle: st, Audit: st,
-				Hasher: storetest.InsecureHasher(), Signin: st, OIDC: st, Keys: keys,
+				Hasher: storetest.InsecureHasher(), Signin: st, OIDC: st, MFA: st, Keys: keys,
 			})
 			d.Auth, d.SSO, d.JWKS = svc, svc, keys.JWKS
 		})
@@ -301,5 +302,41 @@ func TestSSORefusalsCountTowardTheAddressLockout(t *testing.T) {
 		require.Equal(t, http.StatusTooManyRequests, res.status, "%s", res.body)
 		require.Contains(t, string(res.body), "Too many sign-in attempts")
 		require.Len(t, b.ssoFailures(t), 3, "the refused attempt is not checked")
+	})
+}
+
+// TestSSOAsksForTheSecondStep: a user with two-step sign-in who comes back
+// from the provider gets no session, only the mfa_token in the fragment of
+// the redirect to the app, and the second step then signs them in.
+func TestSSOAsksForTheSecondStep(t *testing.T) {
+	t.Parallel()
+	forEachSSODialect(t, func(t *testing.T, b *ssoBundle) {
+		nurse := b.d.LincolnNurse
+		token := b.token(t, b.d, nurse)
+		res := b.do(t, req{method: "POST", path: "/api/v1/me/mfa/totp", token: token})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var setup struct {
+			Secret string `json:"secret"`
+		}
+		res.decode(t, &setup)
+		code, err := totp.GenerateCode(setup.Secret, time.Now())
+		require.NoError(t, err)
+		res = b.do(t, req{method: "POST", path: "/api/v1/me/mfa/totp/confirm", token: token, body: map[string]string{"code": code}})
+		require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+		var rc struct {
+			RecoveryCodes []string `json:"recovery_codes"`
+		}
+		res.decode(t, &rc)
+
+		back := b.signIn(t, oidctest.Identity{Email: nurse.Email}, nil)
+		require.Equal(t, http.StatusFound, back.status, "%s", back.body)
+		loc := back.header.Get("Location")
+		require.True(t, strings.HasPrefix(loc, "/#mfa="), "the second step, in the app: %s", loc)
+		require.Empty(t, back.cookies()["wc_access"], "no session before the second step")
+		mfaToken, err := url.QueryUnescape(strings.TrimPrefix(loc, "/#mfa="))
+		require.NoError(t, err)
+		done := b.do(t, req{method: "POST", path: "/api/v1/auth/mfa", body: map[string]string{"mfa_token": mfaToken, "code": rc.RecoveryCodes[0]}})
+		require.Equal(t, http.StatusOK, done.status, "%s", done.body)
+		require.Contains(t, string(done.body), nurse.ID)
 	})
 }

@@ -240,6 +240,10 @@ func (s *Server) authenticate(ctx huma.Context, next func(huma.Context)) {
 			return
 		}
 	}
+	if caller.MFASetupOnly && !mfaSetupOperations[ctx.Operation().OperationID] {
+		writeError(w, s.problem(ctx.Context(), errMFASetupRequired))
+		return
+	}
 	leave, ok := s.admitTenant(ctx.Context(), caller.TenantID)
 	if !ok {
 		refuseOverload(w)

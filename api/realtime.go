@@ -43,6 +43,9 @@ func (s *Server) AuthenticateUpgrade(r *http.Request) (*whitecross.Actor, time.T
 	if err != nil {
 		return nil, time.Time{}, err
 	}
+	if actor.MFASetupOnly {
+		return nil, time.Time{}, errMFASetupRequired
+	}
 	caller := *actor
 	caller.ClientIP = clientIP(r)
 	st := stateFrom(r.Context())

@@ -32,6 +32,7 @@ func (s *Server) routes() {
 	s.authRoutes()
 	s.signinRoutes()
 	s.ssoRoutes()
+	s.mfaRoutes()
 	s.userRoutes()
 	s.locationRoutes()
 	s.studentRoutes()

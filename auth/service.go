@@ -83,6 +83,7 @@ type Deps struct {
 	// OIDCClient talks to identity providers (nil: a client with a
 	// 10-second timeout).
 	OIDCClient *http.Client
+	MFA        whitecross.MFAStore // two-step sign-in (nil: not offered)
 	Keys       *Keyring
 	Now        whitecross.Clock
 }

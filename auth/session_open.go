@@ -25,6 +25,15 @@ type sessionRequest struct {
 // sign-in and returns the tokens. Anything every sign-in must pass (a
 // second factor) belongs here, once.
 func (s *Service) openSession(ctx context.Context, user *whitecross.User, req sessionRequest, now time.Time) (*whitecross.TokenPair, *whitecross.User, error) {
+	// A user with two-step sign-in gets an mfa_token instead (auth/mfa.go).
+	if pair, err := s.mfaChallenge(ctx, user, req, now); pair != nil || err != nil {
+		return pair, user, err
+	}
+	return s.startSession(ctx, user, req, now)
+}
+
+// startSession opens the session of a sign-in that has passed every step.
+func (s *Service) startSession(ctx context.Context, user *whitecross.User, req sessionRequest, now time.Time) (*whitecross.TokenPair, *whitecross.User, error) {
 	sessionID, err := uuid.NewV7()
 	if err != nil {
 		return nil, nil, fmt.Errorf("new session id: %w", err)

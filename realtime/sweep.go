@@ -154,7 +154,10 @@ func (g *Gateway) checkSessionsOnce(ctx context.Context, conns []*conn) {
 		switch {
 		case now == nil || !strings.EqualFold(now.TenantID, c.actor.TenantID):
 			c.cut(CloseSessionRevoked, reasonSessionRevoked)
-		case now.Role != c.actor.Role:
+		case now.Role != c.actor.Role, now.MFASetupOnly:
+			// A session held to setting up two-step sign-in (its district
+			// started requiring it, or its user turned it off) may not
+			// keep a socket either.
 			c.cut(CloseTokenExpired, reasonAccessChanged)
 		}
 	}

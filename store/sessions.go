@@ -218,7 +218,7 @@ func (s *Store) SessionActor(ctx context.Context, tenantID, sessionID string) (*
 	} else if err != nil {
 		return nil, fmt.Errorf("check session: %w", err)
 	}
-	a.Role = whitecross.Role(use.role)
+	a.Role, a.MFASetupOnly = whitecross.Role(use.role), use.setupOnly
 	now := s.db.now()
 	if use.idleAt(created, now) {
 		if err := s.endIdleSession(ctx, a.TenantID, a.UserID, a.SessionID, &use, created); err != nil {
@@ -290,7 +290,7 @@ func (s *Store) sessionActorsBatch(ctx context.Context, ids []string, out map[st
 			if err := rows.Scan(append([]any{&a.SessionID, &a.TenantID, &a.UserID, &r.created}, r.use.dest()...)...); err != nil {
 				return err
 			}
-			a.Role = whitecross.Role(r.use.role)
+			a.Role, a.MFASetupOnly = whitecross.Role(r.use.role), r.use.setupOnly
 			if r.use.idleAt(r.created, now) {
 				ended = append(ended, r)
 				continue

@@ -26,7 +26,7 @@ import (
 // district's idle_timeout_minutes (NULL: unset). The query joins users u,
 // sessions s and tenants t.
 func (db *DB) idleColumns() string {
-	return `u.role, s.last_used_at, ` + db.settingsInt("t.settings", "idle_timeout_minutes")
+	return `u.role, s.last_used_at, ` + db.settingsInt("t.settings", "idle_timeout_minutes") + `, ` + db.mfaSetupOnly()
 }
 
 // settingsInt reads one integer field of a tenant's settings JSON in SQL,
@@ -43,9 +43,12 @@ type sessionUse struct {
 	role       string
 	lastUsedAt *time.Time
 	minutes    *int64
+	// setupOnly: the district requires two-step sign-in of the user's
+	// role and the user has not set it up (see mfaSetupOnly).
+	setupOnly bool
 }
 
-func (u *sessionUse) dest() []any { return []any{&u.role, &u.lastUsedAt, &u.minutes} }
+func (u *sessionUse) dest() []any { return []any{&u.role, &u.lastUsedAt, &u.minutes, &u.setupOnly} }
 
 // lastUse is when the session was last used: its recorded use, else its
 // creation.

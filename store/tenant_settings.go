@@ -118,6 +118,7 @@ func changedSettings(before, after whitecross.TenantSettings) ([]string, error) 
 //   - fallback: keys are priorities, values channels other than IN_APP,
 //     each at most once per chain (an empty chain: no fallback);
 //   - oidc: see validOIDC.
+//   - mfa_required_roles: roles, each at most once.
 //
 // emergency_overrides_opt_out and sensitive_by_default are booleans with
 // nothing to check.
@@ -160,7 +161,10 @@ func validTenantSettings(st *whitecross.TenantSettings) error {
 	if err := validFallback(prefix+"fallback", st.Fallback); err != nil {
 		return err
 	}
-	return validOIDC(prefix+"oidc", st.OIDC)
+	if err := validOIDC(prefix+"oidc", st.OIDC); err != nil {
+		return err
+	}
+	return validMFARoles(prefix+"mfa_required_roles", st.MFARequiredRoles)
 }
 
 // validFallback checks a fallback policy: unknown priorities first (in

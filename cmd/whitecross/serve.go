@@ -219,7 +219,7 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 	authCfg.CodeKey = a.codeKey
 	authSvc := auth.NewService(authCfg, auth.Deps{
 		Tenants: st, Users: st, Credentials: st, Sessions: st, Throttle: st, Audit: st,
-		Hasher: a.hasher, Signin: st, OIDC: st, Keys: keys, Now: a.db.Now,
+		Hasher: a.hasher, Signin: st, OIDC: st, MFA: st, Keys: keys, Now: a.db.Now,
 	})
 	riverUI, err := newRiverUI(ctx, a.queue, a.log)
 	if err != nil {

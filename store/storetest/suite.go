@@ -30,6 +30,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"Acks", exerciseAcks},
 		{"Roster", exerciseRoster},
 		{"Signin", exerciseSignin},
+		{"MFA", exerciseMFA},
 	}
 	runSubtests(t, open, groups)
 }

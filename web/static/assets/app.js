@@ -16,6 +16,7 @@ import { composeView } from './view-compose.js';
 import { devOutboxView } from './view-devoutbox.js';
 import { deliveriesView } from './view-deliveries.js';
 import { accountView } from './view-account.js';
+import { mfaSetupPage } from './account-mfa.js';
 import { alertView } from './view-alert.js';
 import { approvalsView } from './view-approvals.js';
 import { rosterView } from './view-roster.js';
@@ -173,7 +174,15 @@ document.querySelector('.skip-link').addEventListener('click', (e) => {
 });
 
 // startApp runs once a user is signed in (at load, or after signing in).
-function startApp(user) {
+// A session that may only set up two-step sign-in (the district requires
+// it) gets that page instead of the app (account-mfa.js).
+async function startApp(user) {
+  if (user.mfa_setup_required === undefined) user = (await session.current()) ?? user;
+  if (user.mfa_setup_required) {
+    mfaSetupPage(main, { onEnabled: async () => startApp((await session.current()) ?? user),
+      onSignOut: async () => { await session.signOut(user); location.assign('/'); } });
+    return;
+  }
   app.user = user;
   setTimeZone(user.timezone);
   people.remember(user);

@@ -25,8 +25,10 @@ export async function current() {
 }
 
 // signIn signs in and returns the user; the API sets the session cookies.
+// A user with two-step sign-in gets { mfaToken } instead: no session yet.
 export async function signIn(tenant, email, password) {
   const res = await api.request('POST', '/api/v1/auth/login', { body: { tenant, email, password }, renew: false });
+  if (res.mfa_required) return { mfaToken: res.mfa_token };
   localStorage.setItem('wc.tenant', tenant);
   channel?.postMessage({ type: 'signed-in' });
   return res.user;
@@ -36,6 +38,16 @@ export async function signIn(tenant, email, password) {
 // answers as signIn.
 export async function signInWithCode(tenant, contact, code) {
   const res = await api.request('POST', '/api/v1/auth/code/verify', { body: { tenant, contact, code }, renew: false });
+  if (res.mfa_required) return { mfaToken: res.mfa_token };
+  localStorage.setItem('wc.tenant', tenant);
+  channel?.postMessage({ type: 'signed-in' });
+  return res.user;
+}
+
+// signInWithMFA is the second step of a sign-in that answered { mfaToken }:
+// a code of the authenticator app or a recovery code. It answers as signIn.
+export async function signInWithMFA(tenant, mfaToken, code) {
+  const res = await api.request('POST', '/api/v1/auth/mfa', { body: { mfa_token: mfaToken, code }, renew: false });
   localStorage.setItem('wc.tenant', tenant);
   channel?.postMessage({ type: 'signed-in' });
   return res.user;

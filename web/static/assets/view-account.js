@@ -5,6 +5,7 @@
 import * as api from './api.js';
 import { h, announce, inlineError, ROLES } from './dom.js';
 import { profileForm, applyProfile } from './account-profile.js';
+import { mfaSection } from './account-mfa.js';
 
 const MIN_PASSWORD = 12; // whitecross.MinPasswordLength
 
@@ -22,9 +23,8 @@ export async function accountView(app, container) {
       applyProfile(app, user);
       shownName.textContent = user.name;
     }),
-    passwordForm());
-  // MFA (issue 14, part 5): the two-step sign-in section goes here, after
-  // the password form, once POST /api/v1/me/mfa/totp exists.
+    passwordForm(),
+    mfaSection());
   return { title: 'Your account' };
 }
 

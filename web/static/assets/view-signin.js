@@ -7,6 +7,7 @@ import * as api from './api.js';
 import * as session from './session.js';
 import { h } from './dom.js';
 import { ssoButton } from './signin-sso.js';
+import { mfaForm } from './signin-mfa.js';
 
 export function signInView(main, { onSignedIn, notice = '' }) {
   if (location.pathname === '/reset') {
@@ -26,16 +27,20 @@ export function signInView(main, { onSignedIn, notice = '' }) {
   // show switches the card to one way of signing in.
   function show(mode, arg) {
     error.hidden = true;
-    const build = { password: passwordForm, contact: contactForm, code: codeForm, forgot: forgotForm }[mode];
+    const build = { password: passwordForm, contact: contactForm, code: codeForm, forgot: forgotForm, mfa: mfaForm }[mode];
     body.replaceChildren(build(ctx, arg));
     body.dataset.mode = mode;
-    heading.textContent = { password: 'Sign in to whitecross', forgot: 'Reset your password' }[mode] ?? 'Sign in with a code';
+    heading.textContent = { password: 'Sign in to whitecross', forgot: 'Reset your password', mfa: 'Two-step sign-in' }[mode] ?? 'Sign in with a code';
   }
 
   main.replaceChildren(h('div', { class: 'view signin' }, heading, status, error, body));
   document.title = 'Sign in · whitecross';
-  show('password');
-  (tenant.value ? body.querySelector('input:not(#signin-tenant)') : tenant).focus();
+  // Single sign-on of a user with two-step sign-in comes back with its
+  // mfa_token in the fragment (api/auth_oidc.go): ask for the code.
+  const sso = new URLSearchParams(location.hash.slice(1)).get('mfa');
+  if (sso) history.replaceState(null, '', location.pathname);
+  show(sso ? 'mfa' : 'password', sso ?? undefined);
+  (tenant.value || sso ? body.querySelector('input:not(#signin-tenant)') : tenant).focus();
 }
 
 // passwordForm signs in with email and password, and offers the other ways.
@@ -60,7 +65,7 @@ function passwordForm(ctx) {
     e.preventDefault();
     if (!required(ctx, [[ctx.tenant, 'district'], [email, 'email'], [password, 'password']])) return;
     attempt(ctx, submit, 'Signing in…', async () => {
-      ctx.onSignedIn(await session.signIn(slug(ctx), email.value.trim(), password.value));
+      signedIn(ctx, await session.signIn(slug(ctx), email.value.trim(), password.value));
     }, {
       401: 'The district, email or password is not right.',
       always: () => { password.value = ''; },
@@ -120,7 +125,7 @@ function codeForm(ctx, contact) {
       return;
     }
     attempt(ctx, submit, 'Signing in…', async () => {
-      ctx.onSignedIn(await session.signInWithCode(slug(ctx), contact, code.value.trim()));
+      signedIn(ctx, await session.signInWithCode(slug(ctx), contact, code.value.trim()));
     }, {
       401: 'That code is not right, or it has expired or been used. Check it, or send a new code.',
       always: () => { code.value = ''; },
@@ -185,12 +190,19 @@ function resetView(main, token, onSignedIn) {
   password.focus();
 }
 
-function backLink(ctx) {
+// signedIn starts the app, or asks for the second step when the user has
+// two-step sign-in (the answer is then { mfaToken }).
+function signedIn(ctx, res) {
+  if (res?.mfaToken) ctx.show('mfa', res.mfaToken);
+  else ctx.onSignedIn(res);
+}
+
+export function backLink(ctx) {
   return h('p', { class: 'signin-links' }, h('button', { type: 'button', class: 'button-link', id: 'signin-back', onclick: () => ctx.show('password') },
     'Sign in with a password instead'));
 }
 
-function slug(ctx) {
+export function slug(ctx) {
   return ctx.tenant.value.trim().toLowerCase();
 }
 
@@ -205,7 +217,7 @@ function required(ctx, fields) {
 
 // attempt runs fn with button busy, showing a failure by its status:
 // messages[status] is text or a function of the error.
-async function attempt(ctx, button, busy, fn, messages) {
+export async function attempt(ctx, button, busy, fn, messages) {
   const label = button.textContent;
   button.disabled = true;
   button.textContent = busy;
@@ -228,7 +240,7 @@ async function attempt(ctx, button, busy, fn, messages) {
   }
 }
 
-function showError(ctx, text) {
+export function showError(ctx, text) {
   ctx.error.replaceChildren(h('p', null, text));
   ctx.error.hidden = false;
   ctx.error.focus();
