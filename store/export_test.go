@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"time"
 
 	"whitecross"
 )
@@ -25,6 +28,8 @@ type countingQuerier struct {
 
 func (c countingQuerier) Query(ctx context.Context, query string, args ...any) (Rows, error) {
 	*c.n++
+	t0 := time.Now()
+	defer func() { if os.Getenv("TIMEQ") != "" { fmt.Println(time.Since(t0), query[:60]) } }()
 	return c.Querier.Query(ctx, query, args...)
 }
 
@@ -35,6 +40,8 @@ func (c countingQuerier) QueryRow(ctx context.Context, query string, args ...any
 
 func (c countingQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	*c.n++
+	t0 := time.Now()
+	defer func() { if os.Getenv("TIMEQ") != "" { fmt.Println(time.Since(t0), query[:60]) } }()
 	return c.Querier.Exec(ctx, query, args...)
 }
 
@@ -48,4 +55,22 @@ func (s *Store) FilterMessageableCountingQueries(ctx context.Context, ids []stri
 	var n int
 	ok, err := s.filterMessageable(ctx, countingQuerier{s.db.Reader(), &n}, a, ids)
 	return ok, n, err
+}
+
+// DispatchMessageCountingQueries is DispatchMessage that also returns how
+// many statements the batch ran. Tests and benchmarks only.
+func (s *Store) DispatchMessageCountingQueries(ctx context.Context, job DispatchJob) (done bool, n int, err error) {
+	ev := &txEvents{}
+	err = s.db.InTx(ctx, func(tx *Tx) error {
+		tx.Querier = countingQuerier{tx.Querier, &n}
+		if done, err = s.dispatchBatch(ctx, tx, job, ev); err != nil {
+			return err
+		}
+		return s.flushEvents(ctx, tx, ev)
+	})
+	if err != nil {
+		return false, 0, err
+	}
+	s.notifyEvents(ctx, ev)
+	return done, n, nil
 }
