@@ -2,9 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"time"
 
 	"whitecross"
 )
@@ -28,8 +25,6 @@ type countingQuerier struct {
 
 func (c countingQuerier) Query(ctx context.Context, query string, args ...any) (Rows, error) {
 	*c.n++
-	t0 := time.Now()
-	defer func() { if os.Getenv("TIMEQ") != "" { fmt.Println(time.Since(t0), query[:60]) } }()
 	return c.Querier.Query(ctx, query, args...)
 }
 
@@ -40,8 +35,6 @@ func (c countingQuerier) QueryRow(ctx context.Context, query string, args ...any
 
 func (c countingQuerier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	*c.n++
-	t0 := time.Now()
-	defer func() { if os.Getenv("TIMEQ") != "" { fmt.Println(time.Since(t0), query[:60]) } }()
 	return c.Querier.Exec(ctx, query, args...)
 }
 

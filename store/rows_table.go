@@ -56,7 +56,14 @@ func (tx *Tx) rowsTable(args *queryArgs, cols []rowsCol, n int, cell func(r, c i
 			b.WriteString(", ")
 		}
 		names[c] = col.name
-		b.WriteString("CAST(" + args.add(pgColumn(col.pgType, n, func(r int) any { return cell(r, c) })) + " AS " + col.pgType + "[])")
+		p := args.add(pgColumn(col.pgType, n, func(r int) any { return cell(r, c) }))
+		if col.pgType == "UUID" {
+			// Bound as text[] and converted by the server: pgx's
+			// encoding of each string into a uuid[] element allocated
+			// more than the rest of a dispatch batch.
+			p = "CAST(" + p + " AS TEXT[])"
+		}
+		b.WriteString("CAST(" + p + " AS " + col.pgType + "[])")
 	}
 	b.WriteString(") AS a(" + strings.Join(names, ", ") + ")) AS v")
 	return b.String(), nil
