@@ -26,15 +26,18 @@ var ErrNotDue = errors.New("dispatch: message is not due yet")
 // that runs a job at RunAt and the store's clock.
 const dispatchEarlyTolerance = time.Second
 
-// DispatchMessage puts the next DispatchBatchSize recipients of a message
-// into their inboxes, in one transaction, and reports whether the message
-// is fully dispatched (done: the job is finished; otherwise call again).
+// DispatchMessage runs the next step of a message's dispatch, one batch of
+// up to DispatchBatchSize recipients in one transaction, and reports whether
+// the message is fully dispatched (done: the job is finished; otherwise call
+// again).
 //
 // Each recipient gets delivered_at and an inbox_key (UUIDv7, taken in
 // user-id order so arrival order is stable) and one delivery per channel:
 // IN_APP DELIVERED at once, every other channel PENDING for the delivery
-// workers, each with a first timeline event. When no recipient is left the
-// message becomes SENT (sent_at now).
+// workers, each with a first timeline event. Every recipient's in-app part
+// comes first, the other channels' deliveries in the following steps
+// (dispatchPhases). When nothing is left the message becomes SENT (sent_at
+// now).
 //
 // It does nothing and reports done for a job whose message is gone,
 // CANCELED, already SENT, or SCHEDULED at a time other than job.ScheduledAt
@@ -115,20 +118,10 @@ func (s *Store) dispatchBatch(ctx context.Context, tx *Tx, job DispatchJob, ev *
 			return false, err
 		}
 	}
-	users, err := undelivered(ctx, tx, messageID)
-	if err != nil {
-		return false, err
-	}
-	last := len(users) <= DispatchBatchSize
-	if !last {
-		users = users[:DispatchBatchSize]
-	}
 	urgent := (&whitecross.Message{Category: whitecross.Category(category), Priority: whitecross.Priority(priority)}).Urgent()
-	if err := s.deliverBatch(ctx, tx, tenantID, messageID, splitChannels(chans), users, urgent, now, ev); err != nil {
+	inApp, external := splitInApp(splitChannels(chans))
+	if done, err := s.dispatchPhases(ctx, tx, tenantID, messageID, inApp, external, urgent, now, ev); err != nil || !done {
 		return false, err
-	}
-	if !last {
-		return false, nil
 	}
 	if _, err := tx.Exec(ctx, `UPDATE messages SET status = 'SENT', sent_at = $3, updated_at = $3
 		WHERE tenant_id = $1 AND id = $2 AND status = 'SENDING'`, tenantID, messageID, now); err != nil {
@@ -138,6 +131,81 @@ func (s *Store) dispatchBatch(ctx context.Context, tx *Tx, job DispatchJob, ev *
 		return false, err
 	}
 	return true, nil
+}
+
+// dispatchPhases runs the next step of a message's two phases and reports
+// whether both are complete. First every recipient's in-app part, a batch
+// per step: the inbox entry, the IN_APP delivery and the message.created
+// event, so the realtime frames of a large broadcast never wait behind its
+// other channels. Then the other channels' deliveries (PENDING rows, first
+// events, deliver jobs), a batch per step, for the recipients that lack
+// them. A message whose external phase fits in one batch right after its
+// last in-app batch (up to DispatchBatchSize recipients) does both in one
+// step, as the inline dispatch of a small send needs. Each step commits
+// whole, and each phase looks for what is missing, so a crash at any point
+// resumes where it stopped.
+func (s *Store) dispatchPhases(ctx context.Context, tx *Tx, tenantID, messageID string, inApp, external []whitecross.Channel, urgent bool, now time.Time, ev *txEvents) (bool, error) {
+	users, err := undelivered(ctx, tx, messageID)
+	if err != nil {
+		return false, err
+	}
+	if len(users) > DispatchBatchSize {
+		return false, s.deliverBatch(ctx, tx, tenantID, messageID, inApp, users[:DispatchBatchSize], urgent, now, ev)
+	}
+	if err := s.deliverBatch(ctx, tx, tenantID, messageID, inApp, users, urgent, now, ev); err != nil {
+		return false, err
+	}
+	if len(external) == 0 {
+		return true, nil
+	}
+	lacking, err := lackingDeliveries(ctx, tx, messageID, external[0])
+	if err != nil {
+		return false, err
+	}
+	if len(users) > 0 && len(lacking) > DispatchBatchSize {
+		return false, nil // a large message: its external phase starts at the next step
+	}
+	last := len(lacking) <= DispatchBatchSize
+	if !last {
+		lacking = lacking[:DispatchBatchSize]
+	}
+	return last, s.externalBatch(ctx, tx, tenantID, messageID, external, lacking, urgent, now)
+}
+
+// splitInApp separates IN_APP from a message's other channels.
+func splitInApp(chans []whitecross.Channel) (inApp, external []whitecross.Channel) {
+	for _, c := range chans {
+		if c == whitecross.ChannelInApp {
+			inApp = append(inApp, c)
+		} else {
+			external = append(external, c)
+		}
+	}
+	return inApp, external
+}
+
+// lackingDeliveries returns up to DispatchBatchSize+1 recipients of the
+// message, in user-id order, without a first-round delivery on channel: the
+// external phase inserts every external channel of a recipient together, so
+// one channel tells which are done.
+func lackingDeliveries(ctx context.Context, tx *Tx, messageID string, channel whitecross.Channel) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT mr.user_id FROM message_recipients mr WHERE mr.message_id = $1
+		AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = $1 AND d.recipient_id = mr.user_id
+			AND d.channel = $2 AND d.round = 0)
+		ORDER BY mr.user_id LIMIT $3`, messageID, string(channel), DispatchBatchSize+1)
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: recipients lacking deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("dispatch: recipients lacking deliveries: %w", err)
+		}
+		out = append(out, strings.ToLower(id))
+	}
+	return out, rows.Err()
 }
 
 // undelivered returns up to DispatchBatchSize+1 recipients of the message
@@ -164,11 +232,11 @@ func undelivered(ctx context.Context, tx *Tx, messageID string) ([]string, error
 	return out, nil
 }
 
-// deliverBatch puts users into their inboxes and creates their deliveries,
-// their first delivery events and, with a queue, a deliver job for each
-// delivery left PENDING (every channel but IN_APP). Each user gets a
-// message.created realtime event in ev. Each table is one statement whatever
-// the number of users, its rows bound as arrays (rowsTable).
+// deliverBatch puts users into their inboxes and creates their deliveries
+// on chans (dispatchPhases passes IN_APP alone) with their first delivery
+// events (externalBatch). Each user gets a message.created realtime event in
+// ev. Each table is one statement whatever the number of users, its rows
+// bound as arrays (rowsTable).
 func (s *Store) deliverBatch(ctx context.Context, tx *Tx, tenantID, messageID string, chans []whitecross.Channel, users []string, urgent bool, now time.Time, ev *txEvents) error {
 	if len(users) == 0 {
 		return nil
@@ -176,6 +244,15 @@ func (s *Store) deliverBatch(ctx context.Context, tx *Tx, tenantID, messageID st
 	ev.addMessageCreated(tenantID, messageID, users, now)
 	if err := fillInboxes(ctx, tx, tenantID, messageID, users, now); err != nil {
 		return err
+	}
+	return s.externalBatch(ctx, tx, tenantID, messageID, chans, users, urgent, now)
+}
+
+// externalBatch creates the deliveries of users on chans, their first
+// delivery events and the deliver jobs of those left PENDING.
+func (s *Store) externalBatch(ctx context.Context, tx *Tx, tenantID, messageID string, chans []whitecross.Channel, users []string, urgent bool, now time.Time) error {
+	if len(users) == 0 || len(chans) == 0 {
+		return nil
 	}
 	ids, statuses, err := insertDeliveries(ctx, tx, tenantID, messageID, chans, users, now)
 	if err != nil {
