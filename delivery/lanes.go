@@ -39,23 +39,30 @@ const (
 	// as many jobs as it has free workers, so the cooldown caps its
 	// throughput at about workers per cooldown when sends are quick.
 	deliverFetchCooldown = 20 * time.Millisecond
-	// sqliteUrgentPoll is how often the urgent lanes look for new jobs on
-	// SQLite (River's default is every second). PostgreSQL tells River of
-	// each insert (LISTEN/NOTIFY), SQLite cannot, so without this an
-	// emergency would wait up to a second to be picked up. One poll is a
-	// short indexed query.
+	// sqliteUrgentPoll is how often the urgent deliver lane looks for new
+	// jobs on SQLite (River's default is every second). PostgreSQL tells
+	// River of each insert (LISTEN/NOTIFY), SQLite cannot, so without this
+	// an emergency's sends would wait up to a second to be picked up. One
+	// poll is a short indexed query.
 	sqliteUrgentPoll = 200 * time.Millisecond
+	// sqliteDispatchPoll is how often both dispatch lanes look for new jobs
+	// on SQLite: a dispatch job is inserted in the send's transaction, so
+	// nothing wakes the lane when it commits, and the time to pick it up is
+	// added to every recipient's wait (a 10,000-recipient GENERAL message
+	// waited up to River's default second in the bulk lane). River's
+	// FetchCooldown (100 ms) is the shortest interval it accepts.
+	sqliteDispatchPoll = 100 * time.Millisecond
 )
 
 // riverQueues configures River's queues (lanes) from cfg.
 func riverQueues(cfg QueueConfig, dialect store.Dialect) map[string]river.QueueConfig {
-	var urgentPoll time.Duration // River's default
+	var urgentPoll, dispatchPoll time.Duration // River's default
 	if dialect == store.SQLite {
-		urgentPoll = sqliteUrgentPoll
+		urgentPoll, dispatchPoll = sqliteUrgentPoll, sqliteDispatchPoll
 	}
 	return map[string]river.QueueConfig{
-		QueueUrgent:  {MaxWorkers: cfg.UrgentWorkers, FetchPollInterval: urgentPoll},
-		QueueDefault: {MaxWorkers: cfg.BulkWorkers},
+		QueueUrgent:  {MaxWorkers: cfg.UrgentWorkers, FetchPollInterval: dispatchPoll},
+		QueueDefault: {MaxWorkers: cfg.BulkWorkers, FetchPollInterval: dispatchPoll},
 		QueueDeliverUrgent: {MaxWorkers: cfg.UrgentDeliverWorkers, FetchCooldown: deliverFetchCooldown,
 			FetchPollInterval: urgentPoll},
 		QueueDeliver: {MaxWorkers: cfg.DeliverWorkers, FetchCooldown: deliverFetchCooldown},

@@ -160,68 +160,57 @@ type userCount struct {
 	n            int64
 }
 
-// eventRowsPerStatement is how many rows one statement of this file
-// carries: its rows bind one parameter each, half of what rowsPerInsert
-// sizes for, so twice as many fit in the same binding time.
-func eventRowsPerStatement(tx *Tx) int { return 2 * tx.rowsPerInsert() }
-
 // allocateSeqs advances each user's counter by its count, in user-id order,
-// and returns every user's new last seq.
+// and returns every user's new last seq: one statement whatever the number
+// of users, their rows bound as arrays (rowsTable).
 func allocateSeqs(ctx context.Context, tx *Tx, counts []userCount) (map[string]int64, error) {
+	var args queryArgs
+	rows, err := tx.rowsTable(&args, []rowsCol{{"u", "UUID"}, {"t", "UUID"}, {"n", "BIGINT"}}, len(counts), func(r, c int) any {
+		switch c {
+		case 0:
+			return counts[r].user
+		case 1:
+			return counts[r].tenant
+		}
+		return counts[r].n
+	})
+	if err != nil {
+		return nil, fmt.Errorf("allocate event seqs: %w", err)
+	}
+	// "WHERE true" tells SQLite's parser that ON CONFLICT is the upsert's,
+	// not a join constraint of the SELECT.
+	res, err := tx.Query(ctx, `INSERT INTO user_event_seqs (user_id, tenant_id, last_seq) SELECT v.u, v.t, v.n FROM `+rows+`
+		WHERE true ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_seqs.last_seq + excluded.last_seq
+		RETURNING user_id, last_seq`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("allocate event seqs: %w", err)
+	}
+	defer res.Close()
 	last := make(map[string]int64, len(counts))
-	for rest := counts; len(rest) > 0; {
-		// One tenant per statement (a flush almost always has one), so
-		// each row binds only its user.
-		n := 1
-		for n < len(rest) && n < eventRowsPerStatement(tx) && rest[n].tenant == rest[0].tenant {
-			n++
-		}
-		var b strings.Builder
-		b.WriteString(`INSERT INTO user_event_seqs (user_id, tenant_id, last_seq) VALUES `)
-		args := make([]any, 0, n+1)
-		args = append(args, rest[0].tenant)
-		for i, c := range rest[:n] {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			args = append(args, c.user)
-			// The count is an integer we computed, safe to inline.
-			fmt.Fprintf(&b, "($%d, $1, %d)", len(args), c.n)
-		}
-		b.WriteString(` ON CONFLICT (user_id) DO UPDATE SET last_seq = user_event_seqs.last_seq + excluded.last_seq
-			RETURNING user_id, last_seq`)
-		rows, err := tx.Query(ctx, b.String(), args...)
-		if err != nil {
+	for res.Next() {
+		var user string
+		var seq int64
+		if err := res.Scan(&user, &seq); err != nil {
 			return nil, fmt.Errorf("allocate event seqs: %w", err)
 		}
-		for rows.Next() {
-			var user string
-			var seq int64
-			if err := rows.Scan(&user, &seq); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("allocate event seqs: %w", err)
-			}
-			last[strings.ToLower(user)] = seq
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("allocate event seqs: %w", err)
-		}
-		rest = rest[n:]
+		last[strings.ToLower(user)] = seq
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("allocate event seqs: %w", err)
 	}
 	return last, nil
 }
 
 // eventShape is what events of one change share: a dispatch batch of 1,000
-// recipients is one shape, inserted with one parameter per row.
+// recipients is one shape, inserted in one statement.
 type eventShape struct {
 	tenant, message, delivery, actor string
 	typ                              whitecross.EventType
 	at                               time.Time
 }
 
-// insertEvents inserts evs (seqs assigned) in multi-row statements, one
-// shape at a time, keeping user-id order.
+// insertEvents inserts evs (seqs assigned), one statement per shape with
+// the rows' users and seqs bound as arrays, keeping user-id order.
 func insertEvents(ctx context.Context, tx *Tx, evs []whitecross.Event) error {
 	var shapes []eventShape
 	byShape := map[eventShape][]whitecross.Event{}
@@ -233,23 +222,20 @@ func insertEvents(ctx context.Context, tx *Tx, evs []whitecross.Event) error {
 		byShape[k] = append(byShape[k], ev)
 	}
 	for _, k := range shapes {
-		for rest := byShape[k]; len(rest) > 0; {
-			n := min(len(rest), eventRowsPerStatement(tx))
-			var b strings.Builder
-			b.WriteString(`INSERT INTO user_events (user_id, seq, tenant_id, type, message_id, delivery_id, actor_id, at) VALUES `)
-			args := make([]any, 0, n+6)
-			args = append(args, k.tenant, string(k.typ), k.message, nullID(k.delivery), nullID(k.actor), k.at)
-			for i, ev := range rest[:n] {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				args = append(args, ev.UserID)
-				fmt.Fprintf(&b, "($%d, %d, $1, $2, $3, $4, $5, $6)", len(args), ev.Seq)
+		rest := byShape[k]
+		args := queryArgs{k.tenant, string(k.typ), k.message, nullID(k.delivery), nullID(k.actor), k.at}
+		rows, err := tx.rowsTable(&args, []rowsCol{{"u", "UUID"}, {"s", "BIGINT"}}, len(rest), func(r, c int) any {
+			if c == 0 {
+				return rest[r].UserID
 			}
-			if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-				return fmt.Errorf("insert events: %w", err)
-			}
-			rest = rest[n:]
+			return rest[r].Seq
+		})
+		if err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO user_events (user_id, seq, tenant_id, type, message_id, delivery_id, actor_id, at)
+			SELECT v.u, v.s, $1, $2, $3, $4, $5, $6 FROM `+rows, args...); err != nil {
+			return fmt.Errorf("insert events: %w", err)
 		}
 	}
 	return nil

@@ -49,3 +49,21 @@ func (s *Store) FilterMessageableCountingQueries(ctx context.Context, ids []stri
 	ok, err := s.filterMessageable(ctx, countingQuerier{s.db.Reader(), &n}, a, ids)
 	return ok, n, err
 }
+
+// DispatchMessageCountingQueries is DispatchMessage that also returns how
+// many statements the batch ran. Tests and benchmarks only.
+func (s *Store) DispatchMessageCountingQueries(ctx context.Context, job DispatchJob) (done bool, n int, err error) {
+	ev := &txEvents{}
+	err = s.db.InTx(ctx, func(tx *Tx) error {
+		tx.Querier = countingQuerier{tx.Querier, &n}
+		if done, err = s.dispatchBatch(ctx, tx, job, ev); err != nil {
+			return err
+		}
+		return s.flushEvents(ctx, tx, ev)
+	})
+	if err != nil {
+		return false, 0, err
+	}
+	s.notifyEvents(ctx, ev)
+	return done, n, nil
+}

@@ -372,8 +372,9 @@ func testSendCancelRace(t *testing.T, open Opener) {
 	}
 }
 
-// testSendBatches dispatches 2,500 recipients in three batches, with a
-// "crash" (the job simply run again) and a duplicate job in between.
+// testSendBatches dispatches 2,500 recipients in three in-app batches and
+// three email batches, with a "crash" (the job simply run again) and a
+// duplicate job in between, in each phase.
 func testSendBatches(t *testing.T, open Opener) {
 	b := setupSend(t, open, true)
 	d := b.d
@@ -408,7 +409,22 @@ func testSendBatches(t *testing.T, open Opener) {
 	require.NoError(t, <-results)
 	require.NoError(t, <-results)
 	require.Equal(t, n, delivered(), "the two runs took the second and the last batch in turn")
-	require.Equal(t, whitecross.MessageSent, sendStatus(t, b.db, m.ID))
+	// Every recipient's in-app part comes first; the other channels'
+	// deliveries follow, in batches that resume the same way.
+	require.Equal(t, whitecross.MessageSending, sendStatus(t, b.db, m.ID))
+	emails := func() int {
+		return sendCount(t, b.db, `SELECT COUNT(*) FROM deliveries WHERE message_id = $1 AND channel = 'EMAIL'`, m.ID)
+	}
+	require.Zero(t, emails())
+	for range 2 {
+		go func() {
+			_, err := b.st.DispatchMessage(ctx, job)
+			results <- err
+		}()
+	}
+	require.NoError(t, <-results)
+	require.NoError(t, <-results)
+	require.Equal(t, 2*store.DispatchBatchSize, emails(), "the two runs took the first two email batches in turn")
 	for {
 		done, err = b.st.DispatchMessage(ctx, job)
 		require.NoError(t, err)
