@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/require"
 
 	"whitecross/internal/oidctest"
@@ -69,4 +71,29 @@ func TestSingleSignOn(t *testing.T) {
 	nurse.do(chromedp.WaitReady(chromedp.CSS(`#main[data-state=ready]:not([data-view=signin])`)))
 	nurse.waitText("#account-name", "Nora Lee")
 	require.Equal(t, 1, idp.Authorizations())
+
+	// With two-step sign-in on, the provider is not enough: the card asks
+	// for the code (here a recovery code) before the app opens.
+	api := own.api(t, nurseEmail)
+	var setup struct {
+		Secret string `json:"secret"`
+	}
+	require.Equal(t, http.StatusOK, api.call(http.MethodPost, "/api/v1/me/mfa/totp", nil, &setup))
+	code, err := totp.GenerateCode(setup.Secret, time.Now())
+	require.NoError(t, err)
+	var rc struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	require.Equal(t, http.StatusOK, api.call(http.MethodPost, "/api/v1/me/mfa/totp/confirm", map[string]string{"code": code}, &rc))
+	nurse.click("#sign-out")
+	nurse.waitView("signin")
+	waitSSOButton(nurse, "demo")
+	nurse.click("#signin-sso")
+	nurse.do(chromedp.WaitReady(chromedp.ID("mfa-signin-code")))
+	nurse.waitText("#signin-heading", "Two-step sign-in")
+	require.Empty(t, evalJS[string](nurse, `location.hash`), "the token leaves the address bar")
+	nurse.do(chromedp.SetValue(chromedp.ID("mfa-signin-code"), rc.RecoveryCodes[0]))
+	nurse.click("#mfa-signin-submit")
+	nurse.waitView("box")
+	nurse.waitText("#account-name", "Nora Lee")
 }
