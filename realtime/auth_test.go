@@ -113,10 +113,7 @@ func TestTokenExpiry(t *testing.T) {
 func TestSessionRevoked(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db, options{config: func(cfg *realtime.Config) {
-			cfg.DisablePresence = true
-			cfg.SessionEvery = 50 * time.Millisecond
-		}})
+		b := setup(t, db, options{config: quickSessionChecks})
 		d := b.d
 		pair := b.login(t, b.first, d.LincolnStaff)
 		signedOut := b.dial(t, b.first, dialer{header: bearer(pair.AccessToken)})
@@ -166,10 +163,7 @@ func TestBadFrames(t *testing.T) {
 func TestPasswordChangeAndDemotionReachSockets(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db, options{config: func(cfg *realtime.Config) {
-			cfg.DisablePresence = true
-			cfg.SessionEvery = 50 * time.Millisecond
-		}})
+		b := setup(t, db, options{config: quickSessionChecks})
 		d := b.d
 		reset := b.connect(t, b.first, d.LincolnNurse)
 		require.NoError(t, b.first.st.SetPassword(d.System(), d.LincolnNurse.ID, "an operator's reset"))

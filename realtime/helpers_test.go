@@ -401,6 +401,13 @@ func redisURL(t *testing.T) string {
 // presence frames do not interleave.
 func noPresence(cfg *realtime.Config) { cfg.DisablePresence = true }
 
+// quickSessionChecks checks every connection's session every 50 ms (and
+// keeps presence out of the way), for tests of what ends a session.
+func quickSessionChecks(cfg *realtime.Config) {
+	cfg.DisablePresence = true
+	cfg.SessionEvery = 50 * time.Millisecond
+}
+
 // rawConnect upgrades a bare TCP connection by hand and reads the 101
 // response and the start of hello; it never reads again, so it answers no
 // ping (a dead peer) and costs the test process almost nothing.

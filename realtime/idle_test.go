@@ -19,10 +19,7 @@ import (
 func TestIdleSessionSocketCloses(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db, options{config: func(cfg *realtime.Config) {
-			cfg.DisablePresence = true
-			cfg.SessionEvery = 50 * time.Millisecond
-		}})
+		b := setup(t, db, options{config: quickSessionChecks})
 		d := b.d
 		five := 5
 		_, err := b.first.st.UpdateTenantSettings(d.System(), whitecross.TenantSettings{IdleTimeoutMinutes: &five})

@@ -3,7 +3,6 @@ package realtime_test
 import (
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -19,10 +18,7 @@ import (
 func TestMFASetupOnlySessionHasNoSocket(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
-		b := setup(t, db, options{config: func(cfg *realtime.Config) {
-			cfg.DisablePresence = true
-			cfg.SessionEvery = 50 * time.Millisecond
-		}})
+		b := setup(t, db, options{config: quickSessionChecks})
 		d := b.d
 		token := b.login(t, b.first, d.LincolnNurse).AccessToken
 		c := b.dial(t, b.first, dialer{header: bearer(token)})

@@ -151,14 +151,3 @@ func (t *presenceTenant) snapshotLocked(c *conn) [][]byte {
 	}
 	return out
 }
-
-// tells reports whether c is to be told about user id: every user for a
-// connection of the first protocol (its user's reach was checked), only
-// the watched ones otherwise.
-func (c *conn) tells(id string) bool {
-	if !c.watching {
-		return true
-	}
-	_, ok := c.watched[id]
-	return ok
-}

@@ -6,9 +6,7 @@ import (
 	"time"
 
 	"whitecross"
-	"whitecross/store"
 	"whitecross/store/storetest"
-	"whitecross/vault"
 )
 
 // BenchmarkPreviewAudience measures PreviewAudience (POST
@@ -26,15 +24,7 @@ func BenchmarkPreviewAudience(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%d", d, n), func(b *testing.B) {
 				storetest.SkipLargeBench(b, n)
 				db := storetest.Open(b, d)
-				key, err := vault.GenerateMasterKey()
-				if err != nil {
-					b.Fatal(err)
-				}
-				v, err := vault.New(key)
-				if err != nil {
-					b.Fatal(err)
-				}
-				st := store.New(db, storetest.InsecureHasher(), v)
+				st := newTestStore(b, db)
 				dist := storetest.SeedDistrict(b, st)
 				start := time.Now()
 				storetest.BulkGuardians(b, db, dist.Tenant.ID, dist.Lincoln.ID, "3", n-n/10)
@@ -53,6 +43,7 @@ func BenchmarkPreviewAudience(b *testing.B) {
 					b.Run(c.name, func(b *testing.B) {
 						ctx := dist.As(c.from)
 						var p *whitecross.AudiencePreview
+						var err error
 						for b.Loop() {
 							if p, err = st.PreviewAudience(ctx, c.aud); err != nil {
 								b.Fatal(err)

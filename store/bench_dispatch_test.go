@@ -9,7 +9,6 @@ import (
 	"whitecross"
 	"whitecross/store"
 	"whitecross/store/storetest"
-	"whitecross/vault"
 )
 
 // BenchmarkDispatch10k measures the background dispatch of one message to
@@ -23,15 +22,7 @@ func BenchmarkDispatch10k(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
 			db := storetest.Open(b, d)
-			key, err := vault.GenerateMasterKey()
-			if err != nil {
-				b.Fatal(err)
-			}
-			v, err := vault.New(key)
-			if err != nil {
-				b.Fatal(err)
-			}
-			st := store.New(db, storetest.InsecureHasher(), v)
+			st := newTestStore(b, db)
 			st.SetDispatchQueue(acceptQueue{})
 			var notified int
 			st.SetEventNotifier(func(_ context.Context, evs []whitecross.Event) {

@@ -13,7 +13,6 @@ import (
 	"whitecross"
 	"whitecross/store"
 	"whitecross/store/storetest"
-	"whitecross/vault"
 )
 
 // Inbox benchmark data: benchMessages one-recipient messages from six staff
@@ -44,15 +43,7 @@ func BenchmarkInboxPage(b *testing.B) {
 }
 
 func benchInbox(b *testing.B, db *store.DB) {
-	key, err := vault.GenerateMasterKey()
-	if err != nil {
-		b.Fatal(err)
-	}
-	v, err := vault.New(key)
-	if err != nil {
-		b.Fatal(err)
-	}
-	st := store.New(db, storetest.InsecureHasher(), v)
+	st := newTestStore(b, db)
 	d := storetest.SeedDistrict(b, st)
 	start := time.Now()
 	seedInbox(b, db, st, d)

@@ -8,7 +8,6 @@ import (
 	"whitecross"
 	"whitecross/store"
 	"whitecross/store/storetest"
-	"whitecross/vault"
 )
 
 // acceptQueue is a store.DispatchQueue that accepts every job and keeps
@@ -32,15 +31,7 @@ func BenchmarkSend(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
 			db := storetest.Open(b, d)
-			key, err := vault.GenerateMasterKey()
-			if err != nil {
-				b.Fatal(err)
-			}
-			v, err := vault.New(key)
-			if err != nil {
-				b.Fatal(err)
-			}
-			st := store.New(db, storetest.InsecureHasher(), v)
+			st := newTestStore(b, db)
 			st.SetDispatchQueue(acceptQueue{})
 			dist := storetest.SeedDistrict(b, st)
 			staff := storetest.BulkStaff(b, db, dist.Tenant.ID, dist.Lincoln.ID, whitecross.MaxRecipientIDs)

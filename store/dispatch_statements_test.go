@@ -8,7 +8,6 @@ import (
 	"whitecross"
 	"whitecross/store"
 	"whitecross/store/storetest"
-	"whitecross/vault"
 )
 
 // A dispatch batch runs one statement per table whatever its number of
@@ -20,11 +19,7 @@ import (
 func TestDispatchBatchStatements(t *testing.T) {
 	t.Parallel()
 	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
-		key, err := vault.GenerateMasterKey()
-		require.NoError(t, err)
-		v, err := vault.New(key)
-		require.NoError(t, err)
-		st := store.New(db, storetest.InsecureHasher(), v)
+		st := newTestStore(t, db)
 		st.SetDispatchQueue(acceptQueue{})
 		dist := storetest.SeedDistrict(t, st)
 		const batch, n = store.DispatchBatchSize, store.DispatchBatchSize + 500

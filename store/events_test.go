@@ -12,17 +12,12 @@ import (
 	"whitecross"
 	"whitecross/store"
 	"whitecross/store/storetest"
-	"whitecross/vault"
 )
 
 // newEventStore returns a store on db with a seeded district.
 func newEventStore(t *testing.T, db *store.DB) (*store.Store, *storetest.District) {
 	t.Helper()
-	key, err := vault.GenerateMasterKey()
-	require.NoError(t, err)
-	v, err := vault.New(key)
-	require.NoError(t, err)
-	st := store.New(db, storetest.InsecureHasher(), v)
+	st := newTestStore(t, db)
 	return st, storetest.SeedDistrict(t, st)
 }
 
