@@ -40,7 +40,7 @@ type DeliveryRecipient struct {
 	// Acknowledged is set when the recipient has acknowledged the message:
 	// an escalation reminder still queued for them is then withdrawn.
 	Acknowledged bool
-	Push          []*PushSubscription
+	Push         []*PushSubscription
 }
 
 // PushSubscription is one browser's Web Push subscription.
