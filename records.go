@@ -32,6 +32,9 @@ const (
 	DisclosureRead DisclosureKind = "READ"
 )
 
+// DisclosureKinds lists every disclosure kind.
+var DisclosureKinds = []DisclosureKind{DisclosureDelivered, DisclosureRead}
+
 // MaxDisclosures bounds one accounting of disclosures; a wider range is
 // EINVALID (narrow since/until), never silently cut short.
 const MaxDisclosures = 10000
