@@ -45,6 +45,7 @@ func TestStudentRecordPages(t *testing.T) {
 	nurse.signIn("/inbox", nurseEmail)
 	nurse.waitView("box")
 	nurse.compose("Maria Garcia", subject, "Please bring a refill on Monday.", func() {
+		nurse.click("#compose-about")
 		nurse.do(chromedp.SendKeys(chromedp.ID("compose-students"), "Sofia"))
 		nurse.clickText("#compose-students-options [role=option]", "Sofia Garcia")
 		nurse.waitText("#compose-students-chosen .chip", "Sofia Garcia")

@@ -61,9 +61,14 @@ export async function composeView(app, container) {
         h('label', { for: 'compose-use-audience' }, 'Send to an audience: everyone you reach, or by school, role and grade')),
       h('div', { id: 'compose-audience-box', hidden: true })) : null,
     h('div', { class: 'field', id: 'field-student_ids' },
-      h('label', { for: 'compose-students', id: 'compose-students-label' }, 'About student(s) (optional)'),
-      h('p', { id: 'compose-students-hint', class: 'hint' }, 'Type a student’s name. The message then shows in their communication log.'),
-      about.node),
+      h('div', { class: 'field-check' },
+        h('input', { type: 'checkbox', id: 'compose-about', 'aria-controls': 'compose-about-box',
+          onchange: (e) => { document.getElementById('compose-about-box').hidden = !e.target.checked; } }),
+        h('label', { for: 'compose-about' }, 'About student(s): keep it in their communication log')),
+      h('div', { id: 'compose-about-box', hidden: true },
+        h('label', { for: 'compose-students', id: 'compose-students-label' }, 'About student(s)'),
+        h('p', { id: 'compose-students-hint', class: 'hint' }, 'Type a student’s name, then choose from the list.'),
+        about.node)),
     h('div', { class: 'field', id: 'field-subject' }, h('label', { for: 'compose-subject' }, 'Subject'), subject),
     h('fieldset', { class: 'field', id: 'field-body' },
       h('legend', null, 'Message'),
@@ -235,7 +240,7 @@ export async function composeView(app, container) {
     if (to.recipient_ids.length) request.recipient_ids = to.recipient_ids;
     if (to.group_ids.length) request.group_ids = to.group_ids;
     if (aud) request.audience = aud;
-    const students = about.value().student_ids;
+    const students = form.elements['compose-about']?.checked ? about.value().student_ids : [];
     if (students.length) request.student_ids = students;
     if (links.length) request.attachments = links;
     ack.read(request, errors);
