@@ -235,11 +235,11 @@ func testRecordsLogPages(t *testing.T, open Opener) {
 // discloseWorld: m1 to the Lincoln parent about Lily over IN_APP and EMAIL,
 // its email sent at sentAt and read at readAt; m2 about Lily to Lincoln
 // staff by email still PENDING; m3 about nobody, emailed and read; m4
-// about Lily whose email FAILED; and another district's message about its
-// own Lily, emailed and read.
+// about Lily whose email FAILED; andy about Andy to his parent, emailed; and
+// another district's message about its own Lily, emailed and read.
 type discloseWorld struct {
 	b              *sendBundle
-	m1             *whitecross.Message
+	m1, andy       *whitecross.Message
 	sentAt, readAt time.Time
 	other          *District
 }
@@ -275,6 +275,8 @@ func setupDisclose(t *testing.T, open Opener) *discloseWorld {
 	require.NoError(t, b.st.SetRead(d.As(d.LincolnParent), m3.ID, true))
 	m4 := sendBy(d, about("Lily again", lily, d.LincolnAdmin))
 	outcome(d, m4, d.LincolnAdmin, whitecross.DeliveryFailed)
+	w.andy = sendBy(d, about("Andy's cast", []*whitecross.Student{d.AnnexStudent}, d.AnnexParent))
+	outcome(d, w.andy, d.AnnexParent, whitecross.DeliverySent)
 	w.other = SeedDistrictSlug(t, b.st, "shelbyville")
 	om := sendBy(w.other, about("Their Lily", []*whitecross.Student{w.other.LincolnStudent}, w.other.LincolnParent))
 	outcome(w.other, om, w.other.LincolnParent, whitecross.DeliverySent)
@@ -306,8 +308,13 @@ func testRecordsDisclosures(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	require.Equal(t, want[:1], got)
 
-	// Nothing about another student.
+	// Another student's disclosures are theirs alone.
 	got, err = b.st.Disclosures(ctx, whitecross.DisclosureFilter{StudentID: d.AnnexStudent.ID})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	require.Equal(t, w.andy.ID, got[0].MessageID)
+	require.Equal(t, d.AnnexParent.ID, got[0].ToUserID)
+	got, err = b.st.Disclosures(ctx, whitecross.DisclosureFilter{StudentID: d.WashingtonStudent.ID})
 	require.NoError(t, err)
 	require.Empty(t, got)
 }
