@@ -53,6 +53,7 @@ func TestStudentRecordPages(t *testing.T) {
 		nurse.checkAccessibility("compose")
 	})
 	nurse.waitView("message")
+	nurse.waitText(".message-header .about-students a", "Sofia Garcia")
 	messageID := strings.TrimPrefix(evalJS[string](nurse, `location.pathname`), "/messages/")
 
 	// The mother finds it in her child's log.

@@ -10,10 +10,26 @@ export async function studentOptions(q) {
   return page.items.map((st) => ({ key: `student:${st.id}`, kind: 'student', id: st.id, name: st.name, detail: `Grade ${st.grade}` }));
 }
 
-// studentLinks is a message's students as links to their communication
-// logs, or null for a message about nobody.
-export function studentLinks(ids, names = new Map()) {
+// names caches the students' names by id once looked up.
+const names = new Map();
+
+// studentName is the student's name, or "a student" for one the user may
+// not see (a recipient is told which students a message is about, not
+// shown their records).
+function studentName(id) {
+  if (!names.has(id)) {
+    names.set(id, api.get(`/api/v1/students/${encodeURIComponent(id)}`).then((st) => st.name).catch(() => 'a student'));
+  }
+  return names.get(id);
+}
+
+// studentLinks is a message's students, each a link to their communication
+// log named as soon as the name is known; null for a message about nobody.
+export function studentLinks(ids) {
   if (!ids?.length) return null;
-  return h('p', { class: 'about-students' }, 'About: ', ids.map((id, n) => [n ? ', ' : '',
-    h('a', { href: `/students/${encodeURIComponent(id)}/messages`, dataset: { studentId: id } }, names.get(id) ?? 'a student')]));
+  return h('span', { class: 'about-students' }, ids.map((id, n) => {
+    const link = h('a', { href: `/students/${encodeURIComponent(id)}/messages`, dataset: { studentId: id } }, '…');
+    studentName(id).then((name) => { link.textContent = name; });
+    return [n ? ', ' : '', link];
+  }));
 }
