@@ -76,6 +76,10 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 	if err != nil {
 		return nil, err
 	}
+	if cfg.OldMasterKey != "" {
+		log.Info("master key rotation: opening keys wrapped under either master key, wrapping new ones under the new one; unset WHITECROSS_OLD_MASTER_KEY after `keys rotate-master`",
+			"master_key_id", sealer.KeyID())
+	}
 	codeKey, err := vault.DeriveKey(key, "sign-in codes")
 	if err != nil {
 		return nil, err
