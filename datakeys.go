@@ -5,6 +5,15 @@ import (
 	"time"
 )
 
+// Audit actions of key rotation (an operator's CLI, no actor): detail
+// "version" (the new one), "versions" (those retired, comma-separated) or
+// "master_key_id" (the master key now wrapping the district's data keys).
+const (
+	AuditDataKeyRotated    = "tenant.data_key.rotated"
+	AuditDataKeysRetired   = "tenant.data_key.retired"
+	AuditDataKeysRewrapped = "tenant.data_key.rewrapped"
+)
+
 // DataKey is one version of a district's data key, the key that seals its
 // message content and other secrets at rest (stored wrapped by the master
 // key). Versions count up from 1; the highest unretired one seals new

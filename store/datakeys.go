@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"whitecross"
@@ -52,7 +55,15 @@ func (s *Store) RotateDataKey(ctx context.Context, tenantID string) (*whitecross
 		if n == 0 {
 			return whitecross.Errorf(whitecross.ENOTFOUND, "Tenant not found.")
 		}
-		if _, _, err := s.createDataKey(ctx, tx, tenantID); err != nil {
+		keyID, _, err := s.createDataKey(ctx, tx, tenantID)
+		if err != nil {
+			return err
+		}
+		var version int
+		if err := tx.QueryRow(ctx, `SELECT version FROM tenant_keys WHERE id = $1`, keyID).Scan(&version); err != nil {
+			return fmt.Errorf("read new data key: %w", err)
+		}
+		if err := s.auditOperator(ctx, tx, tenantID, whitecross.AuditDataKeyRotated, map[string]string{"version": strconv.Itoa(version)}); err != nil {
 			return err
 		}
 		if s.rekeys == nil {
@@ -183,13 +194,34 @@ func (s *Store) RetireDataKeys(ctx context.Context, tenantID string, grace time.
 	} else if t.Settings.OIDC != nil {
 		oidcKey = t.Settings.OIDC.SecretKeyID
 	}
-	_, err = s.execTx(ctx, `UPDATE tenant_keys SET retired_at = $3
+	err = s.db.InTx(ctx, func(tx *Tx) error {
+		retired, err := queryAll(ctx, tx, func(r Row) (int, error) {
+			var v int
+			return v, r.Scan(&v)
+		}, `UPDATE tenant_keys SET retired_at = $3
 		WHERE tenant_id = $1 AND retired_at IS NULL AND version < $2 AND CAST(id AS TEXT) <> $4
 		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = $1 AND m.key_id = tenant_keys.id)
-		AND NOT EXISTS (SELECT 1 FROM mfa_totp f WHERE f.tenant_id = $1 AND f.key_id = tenant_keys.id)`,
-		tenantID, st.Current.Version, s.db.now(), oidcKey)
+		AND NOT EXISTS (SELECT 1 FROM mfa_totp f WHERE f.tenant_id = $1 AND f.key_id = tenant_keys.id)
+		RETURNING version`, tenantID, st.Current.Version, s.db.now(), oidcKey)
+		if err != nil || len(retired) == 0 {
+			return err
+		}
+		slices.Sort(retired)
+		versions := make([]string, len(retired))
+		for i, v := range retired {
+			versions[i] = strconv.Itoa(v)
+		}
+		return s.auditOperator(ctx, tx, tenantID, whitecross.AuditDataKeysRetired, map[string]string{"versions": strings.Join(versions, ",")})
+	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("retire data keys: %w", err)
 	}
 	return 0, 0, nil
+}
+
+// auditOperator records an operator's (or a background job's) action on
+// the tenant's chain: no actor.
+func (s *Store) auditOperator(ctx context.Context, tx *Tx, tenantID, action string, detail map[string]string) error {
+	return s.appendAuditTx(ctx, tx, &whitecross.AuditEvent{TenantID: tenantID, Action: action,
+		TargetType: "tenant", TargetID: tenantID, Detail: detail})
 }

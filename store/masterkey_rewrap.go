@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"whitecross"
 )
 
 // RewrapReport counts what RewrapMasterKey wrapped anew, and what was
@@ -18,6 +20,7 @@ type rewrapSealer interface {
 	Open(sealed, associatedData []byte) ([]byte, error)
 	Seal(plaintext, associatedData []byte) ([]byte, error)
 	Current(sealed []byte) bool
+	KeyID() string
 }
 
 // RewrapMasterKey re-wraps, in one transaction, every tenant data key and
@@ -34,15 +37,18 @@ func (s *Store) RewrapMasterKey(ctx context.Context) (RewrapReport, error) {
 	}
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		rep = RewrapReport{}
-		for _, w := range []struct {
-			table, col string
-			ad         func(id, tenantID string) []byte
-			count      *int
-		}{
-			{"tenant_keys", "wrapped_key", func(id, tenantID string) []byte { return tenantKeyAD(tenantID, id) }, &rep.DataKeys},
-			{"signing_keys", "sealed_key", func(id, _ string) []byte { return signingKeyAD(id) }, &rep.SigningKeys},
-		} {
-			if err := s.rewrapTable(ctx, tx, ring, w.table, w.col, w.ad, w.count, &rep.AlreadyCurrent); err != nil {
+		tenants, err := s.rewrapTable(ctx, tx, ring, "tenant_keys", "wrapped_key",
+			func(id, tenantID string) []byte { return tenantKeyAD(tenantID, id) }, &rep.DataKeys, &rep.AlreadyCurrent)
+		if err != nil {
+			return err
+		}
+		if _, err := s.rewrapTable(ctx, tx, ring, "signing_keys", "sealed_key",
+			func(id, _ string) []byte { return signingKeyAD(id) }, &rep.SigningKeys, &rep.AlreadyCurrent); err != nil {
+			return err
+		}
+		for tenantID := range tenants {
+			if err := s.auditOperator(ctx, tx, tenantID, whitecross.AuditDataKeysRewrapped,
+				map[string]string{"master_key_id": ring.KeyID()}); err != nil {
 				return err
 			}
 		}
@@ -51,9 +57,10 @@ func (s *Store) RewrapMasterKey(ctx context.Context) (RewrapReport, error) {
 	return rep, err
 }
 
-// rewrapTable re-wraps the sealed column col of every row of table.
+// rewrapTable re-wraps the sealed column col of every row of table and
+// returns the tenants of the rows it re-wrapped.
 func (s *Store) rewrapTable(ctx context.Context, tx *Tx, ring rewrapSealer, table, col string,
-	ad func(id, tenantID string) []byte, done, already *int) error {
+	ad func(id, tenantID string) []byte, done, already *int) (map[string]bool, error) {
 	tenantCol := "''"
 	if table == "tenant_keys" {
 		tenantCol = "tenant_id"
@@ -71,8 +78,9 @@ func (s *Store) rewrapTable(ctx context.Context, tx *Tx, ring rewrapSealer, tabl
 		return x, r.Scan(&x.id, &x.tenantID, &x.sealed)
 	}, q)
 	if err != nil {
-		return fmt.Errorf("read %s: %w", table, err)
+		return nil, fmt.Errorf("read %s: %w", table, err)
 	}
+	tenants := map[string]bool{}
 	for _, r := range rows {
 		if ring.Current(r.sealed) {
 			*already++
@@ -80,16 +88,19 @@ func (s *Store) rewrapTable(ctx context.Context, tx *Tx, ring rewrapSealer, tabl
 		}
 		plain, err := ring.Open(r.sealed, ad(r.id, r.tenantID))
 		if err != nil {
-			return fmt.Errorf("cannot open %s %s with the old or the new master key: %w", table, r.id, err)
+			return nil, fmt.Errorf("cannot open %s %s with the old or the new master key: %w", table, r.id, err)
 		}
 		resealed, err := ring.Seal(plain, ad(r.id, r.tenantID))
 		if err != nil {
-			return fmt.Errorf("re-wrap %s %s: %w", table, r.id, err)
+			return nil, fmt.Errorf("re-wrap %s %s: %w", table, r.id, err)
 		}
 		if _, err := tx.Exec(ctx, `UPDATE `+table+` SET `+col+` = $2 WHERE id = $1`, r.id, resealed); err != nil {
-			return fmt.Errorf("re-wrap %s %s: %w", table, r.id, err)
+			return nil, fmt.Errorf("re-wrap %s %s: %w", table, r.id, err)
 		}
 		*done++
+		if r.tenantID != "" {
+			tenants[r.tenantID] = true
+		}
 	}
-	return nil
+	return tenants, nil
 }

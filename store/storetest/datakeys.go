@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -123,6 +124,20 @@ func rows(st *whitecross.DataKeyStatus, table string, version int) int64 {
 	return 0
 }
 
+// keyAudit returns the tenant's key rotation events as "action detail".
+func (w *sealedWorld) keyAudit(t *testing.T, tenantID string) []string {
+	t.Helper()
+	events, err := w.st.AuditEvents(context.Background(), tenantID, 0, 1000)
+	require.NoError(t, err)
+	var out []string
+	for _, e := range events {
+		if strings.HasPrefix(e.Action, "tenant.data_key.") {
+			out = append(out, e.Action+" "+string(e.StoredDetail))
+		}
+	}
+	return out
+}
+
 // otherSealed is every sealed byte of the second district, to show that a
 // rotation leaves it alone.
 func (w *sealedWorld) otherSealed(t *testing.T) string {
@@ -201,6 +216,8 @@ func testRotateDataKey(t *testing.T, open Opener) {
 	require.EqualValues(t, 9, rows(w.status(t), "messages", 2))
 
 	require.Equal(t, otherBefore, w.otherSealed(t), "the other district is untouched")
+	require.Equal(t, []string{`tenant.data_key.rotated {"version":"2"}`, `tenant.data_key.retired {"versions":"1"}`}, w.keyAudit(t, w.d.Tenant.ID))
+	require.Empty(t, w.keyAudit(t, w.other.Tenant.ID))
 	_, err = w.st.DataKeyStatus(w.d.As(w.d.LincolnNurse))
 	require.Equal(t, whitecross.EFORBIDDEN, whitecross.ErrorCode(err))
 }
@@ -284,6 +301,9 @@ func testRotateMasterKey(t *testing.T, open Opener) {
 	for _, k := range w.status(t).Keys {
 		require.Equal(t, newKey.KeyID(), k.MasterKeyID)
 	}
+	rewrapped := `tenant.data_key.rewrapped {"master_key_id":"` + newKey.KeyID() + `"}`
+	require.Contains(t, w.keyAudit(t, w.d.Tenant.ID), rewrapped)
+	require.Equal(t, []string{rewrapped}, w.keyAudit(t, w.other.Tenant.ID))
 
 	onlyNew := store.New(w.db, testHasher{}, newKey)
 	w.requireReadable(t, onlyNew)
