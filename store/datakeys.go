@@ -155,7 +155,8 @@ func (s *Store) rowsByKey(ctx context.Context, tenantID string) ([]keyRows, erro
 	for _, table := range []string{tableMessages, tableTOTP} {
 		rows, err := queryAll(ctx, s.db.Reader(), func(r Row) (keyRows, error) {
 			c := keyRows{table: table}
-			return c, r.Scan(&c.keyID, &c.rows)
+			err := r.Scan(&c.keyID, &c.rows)
+			return c, err
 		}, `SELECT key_id, COUNT(*) FROM `+table+` WHERE tenant_id = $1 GROUP BY key_id ORDER BY key_id`, tenantID)
 		if err != nil {
 			return nil, fmt.Errorf("count %s by data key: %w", table, err)
@@ -197,7 +198,8 @@ func (s *Store) RetireDataKeys(ctx context.Context, tenantID string, grace time.
 	err = s.db.InTx(ctx, func(tx *Tx) error {
 		retired, err := queryAll(ctx, tx, func(r Row) (int, error) {
 			var v int
-			return v, r.Scan(&v)
+			err := r.Scan(&v)
+			return v, err
 		}, `UPDATE tenant_keys SET retired_at = $3
 		WHERE tenant_id = $1 AND retired_at IS NULL AND version < $2 AND CAST(id AS TEXT) <> $4
 		AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.tenant_id = $1 AND m.key_id = tenant_keys.id)

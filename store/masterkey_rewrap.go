@@ -75,7 +75,8 @@ func (s *Store) rewrapTable(ctx context.Context, tx *Tx, ring rewrapSealer, tabl
 	}
 	rows, err := queryAll(ctx, tx, func(r Row) (sealedRow, error) {
 		var x sealedRow
-		return x, r.Scan(&x.id, &x.tenantID, &x.sealed)
+		err := r.Scan(&x.id, &x.tenantID, &x.sealed)
+		return x, err
 	}, q)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", table, err)
