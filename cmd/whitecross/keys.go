@@ -44,16 +44,20 @@ func (p *program) keysRotateData(ctx context.Context, args []string) error {
 		return err
 	}
 	defer a.Close()
+	before, err := a.store.TenantDataKeyStatus(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	var sealed int64
+	for _, r := range before.Rows {
+		sealed += r.Rows
+	}
 	k, err := a.store.RotateDataKey(ctx, t.ID)
 	if err != nil {
 		return err
 	}
-	st, err := a.store.TenantDataKeyStatus(ctx, t.ID)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(p.stdout, "Tenant %s: data key v%d seals every new write from now on. %d row(s) sealed by older keys are being re-encrypted "+
-		"in the background by the running servers; follow with `whitecross keys status --tenant %s`.\n", t.Slug, k.Version, st.RowsLeft(), t.Slug)
+	fmt.Fprintf(p.stdout, "Tenant %s: data key v%d seals every new write from now on. The %d row(s) sealed before are re-encrypted "+
+		"in the background by the running servers; follow with `whitecross keys status --tenant %s`.\n", t.Slug, k.Version, sealed, t.Slug)
 	return nil
 }
 

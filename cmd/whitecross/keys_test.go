@@ -52,7 +52,7 @@ func TestKeysRotateDataThenMaster(t *testing.T) {
 		require.Contains(t, r.stdout, "re-encryption 100 % (0 row(s) left)")
 
 		r = mustCLI(t, e, "", "keys", "rotate-data", "--tenant", "demo")
-		require.Regexp(t, `^Tenant demo: data key v2 seals every new write from now on\. [1-9][0-9]* row\(s\) sealed by older keys`, r.stdout)
+		require.Regexp(t, `^Tenant demo: data key v2 seals every new write from now on\. The [1-9][0-9]* row\(s\) sealed before are re-encrypted`, r.stdout)
 		require.Eventually(t, func() bool {
 			return strings.Contains(mustCLI(t, e, "", "keys", "status", "--tenant", "demo").stdout, "re-encryption 100 %")
 		}, 30*time.Second, 50*time.Millisecond, "the server's job re-encrypts the old rows")
