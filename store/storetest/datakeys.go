@@ -69,11 +69,15 @@ func setupSealedWorld(t *testing.T, open Opener, n int) *sealedWorld {
 }
 
 // sendOne sends a message with an attachment in the first district.
-func (w *sealedWorld) sendOne(t *testing.T, subject string) {
+func (w *sealedWorld) sendOne(t *testing.T, subject string) { w.sendVia(t, w.st, subject) }
+
+// sendVia is sendOne through st (another server).
+func (w *sealedWorld) sendVia(t *testing.T, st *store.Store, subject string) {
 	t.Helper()
 	in := msg(subject, w.d.LincolnParent)
 	in.Attachments = []whitecross.Attachment{{URL: "https://files.example.org/" + url.PathEscape(subject), Name: subject + ".pdf"}}
-	m := w.send(t, w.d.LincolnNurse, in)
+	m, err := st.SendMessage(w.d.As(w.d.LincolnNurse), in)
+	require.NoError(t, err)
 	w.messages[m.ID] = subject
 }
 
@@ -160,6 +164,10 @@ func testRotateDataKey(t *testing.T, open Opener) {
 	require.Equal(t, 100, before.ReencryptedPercent())
 	require.EqualValues(t, 7, rows(before, "messages", 1))
 	otherBefore := w.otherSealed(t)
+	// Another server, running since before the rotation with version 1
+	// cached.
+	running := store.New(w.db, testHasher{}, w.sealer)
+	w.requireReadable(t, running)
 
 	k, err := w.st.RotateDataKey(ctx, w.d.Tenant.ID)
 	require.NoError(t, err)
@@ -168,8 +176,8 @@ func testRotateDataKey(t *testing.T, open Opener) {
 	w.requireReadable(t, w.st)
 	w.requireReadable(t, store.New(w.db, testHasher{}, w.sealer))
 
-	// New writes use version 2 at once, on this Store and on any other.
-	w.sendOne(t, "After rotation")
+	// New writes use version 2 at once, on the other server too.
+	w.sendVia(t, running, "After rotation")
 	st := w.status(t)
 	require.Equal(t, 2, st.Current.Version)
 	require.EqualValues(t, 1, rows(st, "messages", 2))
