@@ -37,9 +37,10 @@ func inboxMessage(t *testing.T, srv *server) (subject, body string) {
 // TestKeysRotateDataThenMaster: on a running demo server, rotate-data
 // gives the district data key v2 and the server's job re-encrypts the old
 // rows (keys status reaches 100 %) while messages stay readable; the other
-// district gets no key. rotate-master then re-wraps every key while the server
-// runs: a server with the new key alone reads everything, one with the old
-// key alone refuses to start, saying why.
+// district gets no key. rotate-master then re-wraps every key while that
+// server and one restarted with both keys run and keep serving: a server
+// with the new key alone reads everything, one with the old key alone
+// refuses to start, saying why.
 func TestKeysRotateDataThenMaster(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, d store.Dialect) {
@@ -72,13 +73,19 @@ func TestKeysRotateDataThenMaster(t *testing.T) {
 			oldKey = strings.TrimSpace(string(b))
 		}
 		newKey := newMasterKey(t)
+		both := e.with("WHITECROSS_MASTER_KEY", newKey, "WHITECROSS_OLD_MASTER_KEY", oldKey)
+		rolled := startServe(t, both) // a server restarted with both keys during the roll
+		gotSubject, _ = inboxMessage(t, rolled)
+		require.Equal(t, subject, gotSubject)
 		r = cli(t, e.with("WHITECROSS_MASTER_KEY", newKey), "", "keys", "rotate-master")
 		require.Equal(t, exitUsage, r.code, "without the old key")
-		r = mustCLI(t, e.with("WHITECROSS_MASTER_KEY", newKey, "WHITECROSS_OLD_MASTER_KEY", oldKey), "", "keys", "rotate-master")
+		r = mustCLI(t, both, "", "keys", "rotate-master")
 		require.Regexp(t, `^Re-wrapped 2 data key\(s\) and 1 signing key\(s\) under master key [0-9a-f]{16} \(0 already were\)`, r.stdout)
-		gotSubject, _ = inboxMessage(t, srv)
-		require.Equal(t, subject, gotSubject, "the running server keeps serving")
-		require.Equal(t, 0, srv.stop())
+		for _, s := range []*server{srv, rolled} {
+			gotSubject, _ = inboxMessage(t, s)
+			require.Equal(t, subject, gotSubject, "running servers keep serving")
+			require.Equal(t, 0, s.stop())
+		}
 
 		r = cli(t, e.with("WHITECROSS_MASTER_KEY", oldKey), "", "serve", "--addr", "127.0.0.1:0")
 		require.Equal(t, exitFailure, r.code)
