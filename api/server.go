@@ -94,6 +94,8 @@ type Deps struct {
 	DeadLetters whitecross.DeadLetterService
 	// TenantSettings reads and changes the district's policies.
 	TenantSettings whitecross.TenantSettingsService
+	// DataKeys reports the district's data key (the settings page).
+	DataKeys whitecross.DataKeyService
 	// Roster imports the district's roster.
 	Roster RosterImporter
 	// Metrics serves /metrics (Prometheus); nil: not mounted.

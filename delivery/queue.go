@@ -58,6 +58,7 @@ func NewQueue(db *store.DB, d Dispatcher, cfg QueueConfig, logger *slog.Logger) 
 	river.AddWorker(workers, newDeliverWorker(cfg.Deliver, hints, now, logger))
 	river.AddWorker(workers, newEscalateWorker(d, cfg.DispatchTimeout, now, logger))
 	river.AddWorker(workers, newNoticeWorker(cfg.Deliver, d, logger))
+	river.AddWorker(workers, newRekeyWorker(d, cfg.DispatchTimeout, now, logger))
 	rc := &river.Config{
 		Queues:               riverQueues(cfg, db.Dialect),
 		Workers:              workers,

@@ -14,9 +14,10 @@ import (
 // Message content is protected by envelope encryption. Every tenant has data
 // keys in tenant_keys: 32 random bytes each, stored wrapped (sealed) by the
 // master key (s.sealer) with associated data "tenant-key:<tenant>:<key id>",
-// so a wrapped key cannot be moved to another tenant or row. The newest
-// unretired key of a tenant seals new content; any key of the tenant opens,
-// found by the key id stored next to the content. Subject, body and the
+// so a wrapped key cannot be moved to another tenant or row. The unretired
+// key of the highest version seals new content, looked up on every write,
+// so a rotation (datakeys.go) takes effect on every instance at once; any
+// key of the tenant opens, found by the key id stored next to the content. Subject, body and the
 // JSON-encoded attachments are each sealed with AES-256-GCM under the data
 // key with associated data "<tenant>|<message id>|<field>", so a ciphertext
 // does not open when copied to another message or another field.
@@ -114,7 +115,7 @@ func (s *Store) unwrapKey(tenantID, keyID string, wrapped []byte) (*vault.Vault,
 // finds its key (a READ COMMITTED statement sees rows committed before it).
 func (s *Store) currentDataKey(ctx context.Context, q Querier, tenantID string) (keyID string, key *vault.Vault, err error) {
 	const newest = `SELECT id, wrapped_key FROM tenant_keys WHERE tenant_id = $1 AND retired_at IS NULL
-		ORDER BY created_at DESC, id DESC LIMIT 1`
+		ORDER BY version DESC LIMIT 1`
 	var wrapped []byte
 	err = q.QueryRow(ctx, newest, tenantID).Scan(&keyID, &wrapped)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
@@ -138,7 +139,9 @@ func (s *Store) currentDataKey(ctx context.Context, q Querier, tenantID string) 
 }
 
 // createDataKey stores a new random data key for the tenant, wrapped by the
-// master key, and returns it.
+// master key, as the tenant's next version, and returns it. The caller
+// holds the tenant's row lock, so two keys never get one version (the
+// unique index tenant_keys_version would refuse the second anyway).
 func (s *Store) createDataKey(ctx context.Context, q Querier, tenantID string) (string, *vault.Vault, error) {
 	keyID := newID()
 	key := vault.NewDataKey()
@@ -146,7 +149,8 @@ func (s *Store) createDataKey(ctx context.Context, q Querier, tenantID string) (
 	if err != nil {
 		return "", nil, fmt.Errorf("wrap tenant data key: %w", err)
 	}
-	if _, err := q.Exec(ctx, `INSERT INTO tenant_keys (id, tenant_id, wrapped_key, created_at) VALUES ($1, $2, $3, $4)`,
+	if _, err := q.Exec(ctx, `INSERT INTO tenant_keys (id, tenant_id, wrapped_key, created_at, version)
+		SELECT $1, $2, $3, $4, COALESCE(MAX(version), 0) + 1 FROM tenant_keys WHERE tenant_id = $2`,
 		keyID, tenantID, wrapped, s.db.now()); err != nil {
 		return "", nil, fmt.Errorf("store tenant data key: %w", err)
 	}

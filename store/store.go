@@ -19,6 +19,8 @@ type Store struct {
 	queue  DispatchQueue
 	// notices sends sign-in codes and reset links (see notices.go).
 	notices NoticeQueue
+	// rekeys re-encrypts old rows after a data key rotation (datakeys.go).
+	rekeys RekeyQueue
 	// dataKeys caches unwrapped tenant data keys (see contentkeys.go).
 	dataKeys dataKeyCache
 	// notifier is told of realtime events after commit (see events.go).

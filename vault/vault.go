@@ -9,11 +9,12 @@
 // which key sealed it without revealing the key, and the header is part of
 // the authenticated data, so it cannot be altered either.
 //
-// Per-tenant data keys (a later issue) fit this format without changing it:
-// a data key is 32 random bytes sealed by the master Vault with associated
-// data naming its tenant, and New(dataKey) gives that tenant's Vault, whose
-// key id names the data key. Master key rotation keeps old Vaults around and
-// picks one by the key id in the header; a new layout gets a new version byte.
+// Per-tenant data keys fit this format without changing it: a data key is
+// 32 random bytes sealed by the master key with associated data naming its
+// tenant, and New(dataKey) gives that tenant's Vault, whose key id names the
+// data key. During a master key rotation a Ring holds the new and the old
+// master key and picks one by the key id in the header; a new layout would
+// get a new version byte.
 package vault
 
 import (

@@ -317,38 +317,6 @@ func (p *program) audit(ctx context.Context, _ string, args []string) error {
 	return nil
 }
 
-// keys rotates the access-token signing key.
-func (p *program) keys(ctx context.Context, _ string, args []string) error {
-	fs, sf := p.newFlagSet("keys rotate", false)
-	help := verbHelp("keys rotate",
-		"Generates a new signing key for access tokens and makes it current. Earlier keys keep verifying the tokens they signed until those expire; running servers switch to the new key within a minute.", fs)
-	if err := p.parseFlags(fs, args, help); err != nil {
-		return err
-	}
-	cfg, err := p.config(sf)
-	if err != nil {
-		return err
-	}
-	if cfg.JWTSigningKey != "" {
-		return usageErrorf("the signing key comes from %s; rotate it by replacing that key (keys rotate manages database-stored keys only)", cfg.source("JWTSigningKey"))
-	}
-	a, err := p.openWith(ctx, cfg, true)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	kr, err := a.keyring(ctx)
-	if err != nil {
-		return err
-	}
-	previous := kr.SignerID()
-	if err := kr.Rotate(ctx); err != nil {
-		return err
-	}
-	fmt.Fprintf(p.stdout, "New signing key %s is current; the previous key %s keeps verifying tokens it signed.\n", kr.SignerID(), previous)
-	return nil
-}
-
 // version prints the build version.
 func (p *program) version(_ context.Context, _ string, args []string) error {
 	if len(args) > 0 && !isHelp(args[0]) {

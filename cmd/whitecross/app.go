@@ -26,6 +26,8 @@ type app struct {
 	hasher whitecross.PasswordHasher
 	// codeKey keys the hashes of sign-in codes (derived from the master key).
 	codeKey []byte
+	// masterKeyID names the master key that wraps new keys (safe to print).
+	masterKeyID string
 }
 
 // config reads and validates the configuration after fs has parsed the
@@ -70,9 +72,13 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 	if err != nil {
 		return nil, err
 	}
-	sealer, err := vault.New(key)
+	sealer, err := masterSealer(cfg, key)
 	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
+		return nil, err
+	}
+	if cfg.OldMasterKey != "" {
+		log.Info("master key rotation: opening keys wrapped under either master key, wrapping new ones under the new one; unset WHITECROSS_OLD_MASTER_KEY after `keys rotate-master`",
+			"master_key_id", sealer.KeyID())
 	}
 	codeKey, err := vault.DeriveKey(key, "sign-in codes")
 	if err != nil {
@@ -104,7 +110,8 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 	}
 	st.SetDispatchQueue(queue)
 	st.SetNoticeQueue(queue)
-	return &app{cfg: cfg, log: log, db: db, store: st, queue: queue, hasher: hasher, codeKey: codeKey}, nil
+	st.SetRekeyQueue(queue)
+	return &app{cfg: cfg, log: log, db: db, store: st, queue: queue, hasher: hasher, codeKey: codeKey, masterKeyID: sealer.KeyID()}, nil
 }
 
 // queueConfig is the job queue's configuration from the settings.
@@ -145,6 +152,28 @@ func masterKey(cfg *Config, log *slog.Logger) ([]byte, error) {
 		log.Warn(err.Error())
 	}
 	return key, nil
+}
+
+// masterSealer is the master key's vault: a ring that also opens what the
+// old master key wrapped while WHITECROSS_OLD_MASTER_KEY is set (a master
+// key rotation), wrapping everything new under the new key.
+func masterSealer(cfg *Config, key []byte) (*vault.Ring, error) {
+	current, err := vault.New(key)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	if cfg.OldMasterKey == "" {
+		return vault.NewRing(current), nil
+	}
+	oldKey, err := vault.ParseMasterKey(cfg.OldMasterKey)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not a valid master key", cfg.source("OldMasterKey"))
+	}
+	old, err := vault.New(oldKey)
+	if err != nil {
+		return nil, fmt.Errorf("old master key: %w", err)
+	}
+	return vault.NewRing(current, old), nil
 }
 
 // restrictSQLiteFiles makes the database files readable by the owner only:

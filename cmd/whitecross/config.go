@@ -38,6 +38,7 @@ type Config struct {
 	Addr                 string
 	PublicURL            string
 	MasterKey            string
+	OldMasterKey         string
 	JWTSigningKey        string
 	LogLevel             string
 	ShutdownTimeout      time.Duration
@@ -231,6 +232,16 @@ func (c *Config) Validate() error {
 		}
 	case c.DatabaseURL != "":
 		add("MasterKey", "required with DATABASE_URL, so that every instance shares it; generate one with: openssl rand -base64 32")
+	}
+	if c.OldMasterKey != "" {
+		switch _, err := vault.ParseMasterKey(c.OldMasterKey); {
+		case err != nil:
+			add("OldMasterKey", "%v", err)
+		case c.MasterKey == "":
+			add("OldMasterKey", "set the new key in %s too: the old key only opens what it wrapped", c.source("MasterKey"))
+		case strings.TrimSpace(c.OldMasterKey) == strings.TrimSpace(c.MasterKey):
+			add("OldMasterKey", "is the same key as %s", c.source("MasterKey"))
+		}
 	}
 	if c.JWTSigningKey != "" {
 		if _, err := auth.ParseSigningKeyPEM([]byte(c.JWTSigningKey)); err != nil {

@@ -37,6 +37,7 @@ const twilioSID = "AC0123456789abcdef0123456789abcdef"
 func TestConfigProblemsAreReportedOneLineEachWithExitCode2(t *testing.T) {
 	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "nope")
+	same := newMasterKey(t)
 	tests := []struct {
 		name string
 		env  testEnv
@@ -55,6 +56,12 @@ func TestConfigProblemsAreReportedOneLineEachWithExitCode2(t *testing.T) {
 			[]string{"WHITECROSS_MASTER_KEY: required with DATABASE_URL"}},
 		{"database URL not postgres", testEnv{"DATABASE_URL": "mysql://db.example/x", "WHITECROSS_MASTER_KEY": newMasterKey(t)}, nil,
 			[]string{"DATABASE_URL: must be a postgres:// or postgresql:// URL"}},
+		{"old master key without the new one", testEnv{"WHITECROSS_OLD_MASTER_KEY": newMasterKey(t)}, nil,
+			[]string{"WHITECROSS_OLD_MASTER_KEY: set the new key in WHITECROSS_MASTER_KEY too"}},
+		{"old master key bad", testEnv{"WHITECROSS_MASTER_KEY": newMasterKey(t), "WHITECROSS_OLD_MASTER_KEY": "c2hvcnQ="}, nil,
+			[]string{"WHITECROSS_OLD_MASTER_KEY: master key must be 32 bytes"}},
+		{"old master key is the new one", testEnv{"WHITECROSS_MASTER_KEY": same, "WHITECROSS_OLD_MASTER_KEY": same}, nil,
+			[]string{"WHITECROSS_OLD_MASTER_KEY: is the same key as WHITECROSS_MASTER_KEY"}},
 		{"secret and its file both set", testEnv{"WHITECROSS_MASTER_KEY": newMasterKey(t), "WHITECROSS_MASTER_KEY_FILE": missing}, nil,
 			[]string{"WHITECROSS_MASTER_KEY and WHITECROSS_MASTER_KEY_FILE are both set"}},
 		{"secret file missing", testEnv{"WHITECROSS_TWILIO_AUTH_TOKEN_FILE": missing, "WHITECROSS_TWILIO_ACCOUNT_SID": twilioSID, "WHITECROSS_TWILIO_FROM": "+15551234567"}, nil,

@@ -64,7 +64,7 @@ func commands() []command {
 		{"user", []string{"create", "set-password"}, "create a user in a tenant, or set their password as the operator", (*program).user},
 		{"roster", []string{"import"}, "import a district's roster from OneRoster 1.1 CSV files", (*program).rosterImport},
 		{"audit", []string{"verify"}, "verify a tenant's hash-chained audit log", (*program).audit},
-		{"keys", []string{"rotate"}, "start signing access tokens with a new key", (*program).keys},
+		{"keys", []string{"rotate", "rotate-data", "rotate-master", "status"}, "rotate the token signing key, a tenant's data key or the master key; show data keys", (*program).keys},
 		{"version", nil, "print the version", (*program).version},
 	}
 }

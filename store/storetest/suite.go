@@ -32,6 +32,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"Signin", exerciseSignin},
 		{"MFA", exerciseMFA},
 		{"Records", exerciseRecords},
+		{"DataKeys", exerciseDataKeys},
 	}
 	runSubtests(t, open, groups)
 }

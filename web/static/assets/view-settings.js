@@ -6,6 +6,7 @@ import { h, announce } from './dom.js';
 import { idleTimeoutField } from './settings-idle.js';
 import { ssoField } from './settings-sso.js';
 import { mfaRolesField } from './settings-mfa.js';
+import { dataKeyField } from './settings-keys.js';
 
 export async function settingsView(app, container) {
   const tenant = await api.get('/api/v1/tenant');
@@ -34,6 +35,6 @@ export async function settingsView(app, container) {
           'People see “online” beside the names of those they may message. Off, nobody in the district sees it; every server follows within a minute.')),
       status, error),
     idleTimeoutField(tenant),
-    mfaRolesField(tenant), ssoField(tenant));
+    mfaRolesField(tenant), ssoField(tenant), dataKeyField());
   return { title: 'District settings' };
 }
