@@ -6,6 +6,7 @@ import { h, announce } from './dom.js';
 import { idleTimeoutField } from './settings-idle.js';
 import { ssoField } from './settings-sso.js';
 import { mfaRolesField } from './settings-mfa.js';
+import { retentionField } from './settings-retention.js';
 
 export async function settingsView(app, container) {
   const tenant = await api.get('/api/v1/tenant');
@@ -33,7 +34,7 @@ export async function settingsView(app, container) {
         h('p', { class: 'hint', id: 'setting-presence-hint' },
           'People see “online” beside the names of those they may message. Off, nobody in the district sees it; every server follows within a minute.')),
       status, error),
-    idleTimeoutField(tenant),
+    idleTimeoutField(tenant), retentionField(tenant),
     mfaRolesField(tenant), ssoField(tenant));
   return { title: 'District settings' };
 }
