@@ -9,13 +9,19 @@ import (
 	"whitecross"
 )
 
-// DefaultPurgeBatch is how many messages one purge transaction deletes,
-// with every row keyed to them. A batch of 500 messages of 100 recipients
-// each is tens of thousands of rows and commits in well under a second, so
-// SQLite's single writer is never held long: between two batches the
-// connection goes to whatever write waits for it (database/sql hands a
-// released connection to a waiting request before the purge asks again).
-const DefaultPurgeBatch = 500
+// A purge transaction deletes at most DefaultPurgeBatch messages, and
+// fewer when together they had more than DefaultPurgeRecipients
+// recipients (each recipient also has deliveries and their events): a
+// batch is then a few thousand rows per table, so SQLite's single writer
+// is never held long (performance.md, "Retention purge"). Between two
+// batches the connection goes to whatever write waits for it (database/sql
+// hands a released connection to a waiting request before the purge asks
+// again). A message is never split, so one broadcast to 10,000 people is
+// one transaction of its own.
+const (
+	DefaultPurgeBatch      = 500
+	DefaultPurgeRecipients = 2500
+)
 
 // PurgeOptions selects what one purge run does.
 type PurgeOptions struct {
@@ -23,9 +29,12 @@ type PurgeOptions struct {
 	TenantSlug string
 	// DryRun counts what would be deleted and deletes nothing (nor audits).
 	DryRun bool
-	// Batch is how many messages each transaction deletes (default
+	// Batch is the most messages each transaction deletes (default
 	// DefaultPurgeBatch).
 	Batch int
+	// Recipients is the most recipients of the messages of one transaction
+	// (default DefaultPurgeRecipients; a message with more is alone).
+	Recipients int
 	// Budget stops the run between two batches once it has run this long,
 	// with Run.More set (0: no limit); the first batch always runs, so each
 	// run makes progress. A job uses it to stay within its timeout and
@@ -77,6 +86,9 @@ func (s *Store) PurgeExpired(ctx context.Context, opts PurgeOptions) ([]*PurgeRu
 	}
 	if opts.Batch <= 0 {
 		opts.Batch = DefaultPurgeBatch
+	}
+	if opts.Recipients <= 0 {
+		opts.Recipients = DefaultPurgeRecipients
 	}
 	start := time.Now()
 	var out []*PurgeRun
@@ -148,20 +160,17 @@ func (s *Store) purgeBatches(ctx context.Context, run *PurgeRun, opts PurgeOptio
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		var n int
+		more := false
 		err := s.db.InTx(ctx, func(tx *Tx) error {
-			ids, next, err := s.expiredBatch(ctx, tx, run, after, opts.Batch)
+			ids, next, full, err := s.expiredBatch(ctx, tx, run, after, opts)
 			if err != nil || len(ids) == 0 {
 				return err
 			}
-			n, after = len(ids), next
+			more, after = full, next
 			return s.purgeMessages(ctx, tx, run.TenantID, ids, &run.PurgeCounts, opts.DryRun)
 		})
-		if err != nil {
+		if err != nil || !more {
 			return err
-		}
-		if n < opts.Batch {
-			return nil
 		}
 		if spent(start, opts.Budget) {
 			run.More = true
@@ -178,42 +187,49 @@ func spent(start time.Time, budget time.Duration) bool {
 
 // purgeCursor is the (created_at, id) of the last message a batch took.
 type purgeCursor struct {
-	at time.Time
-	id string
+	at         time.Time
+	id         string
+	recipients int // of that message
 }
 
-// expiredBatch selects up to limit expired messages of the district after
-// the cursor, oldest first: created and sent before run.Before, finished
+// expiredBatch selects the next batch of expired messages of the district
+// after the cursor, oldest first, within opts' limits; full says more may
+// follow. Expired: created and sent before run.Before, finished
 // (SENT or CANCELED: a scheduled message is not yet history), and under no
 // active hold on its sender or one of its recipients. The hold checks are
 // driven by the few active holds and probe message_recipients by its
 // primary key, so a message of thousands of recipients costs one probe per
 // hold, not a scan of its recipients.
-func (s *Store) expiredBatch(ctx context.Context, tx *Tx, run *PurgeRun, after purgeCursor, limit int) ([]string, purgeCursor, error) {
-	rows, err := tx.Query(ctx, `SELECT m.id, m.created_at FROM messages m
+func (s *Store) expiredBatch(ctx context.Context, tx *Tx, run *PurgeRun, after purgeCursor, opts PurgeOptions) ([]string, purgeCursor, bool, error) {
+	rows, err := tx.Query(ctx, `SELECT m.id, m.created_at, m.recipient_count FROM messages m
 		WHERE m.tenant_id = $1 AND m.created_at < $2 AND (m.created_at, m.id) > ($3, $4)
 		  AND COALESCE(m.sent_at, m.created_at) < $2 AND m.status IN ('SENT', 'CANCELED')
 		  AND NOT EXISTS (SELECT 1 FROM legal_holds h
 		      WHERE h.tenant_id = $1 AND h.released_at IS NULL AND h.user_id = m.sender_id)
 		  AND NOT EXISTS (SELECT 1 FROM legal_holds h JOIN message_recipients r ON r.message_id = m.id AND r.user_id = h.user_id
 		      WHERE h.tenant_id = $1 AND h.released_at IS NULL)
-		ORDER BY m.created_at, m.id LIMIT $5`, run.TenantID, run.Before, after.at, after.id, limit)
+		ORDER BY m.created_at, m.id LIMIT $5`, run.TenantID, run.Before, after.at, after.id, opts.Batch)
 	if err != nil {
-		return nil, after, fmt.Errorf("select expired messages: %w", err)
+		return nil, after, false, fmt.Errorf("select expired messages: %w", err)
 	}
 	batch, err := collect(rows, func(r Row) (purgeCursor, error) {
 		var c purgeCursor
-		err := r.Scan(&c.id, &c.at)
+		err := r.Scan(&c.id, &c.at, &c.recipients)
 		return c, err
 	})
 	if err != nil || len(batch) == 0 {
-		return nil, after, err
+		return nil, after, false, err
 	}
-	ids := make([]string, len(batch))
+	full := len(batch) == opts.Batch
+	ids, total := make([]string, 0, len(batch)), 0
 	for i, c := range batch {
-		ids[i] = c.id
+		if total += c.recipients; i > 0 && total > opts.Recipients {
+			batch, full = batch[:i], true
+			break
+		}
+		ids = append(ids, c.id)
 	}
-	return ids, batch[len(batch)-1], nil
+	return ids, batch[len(batch)-1], full, nil
 }
 
 // countHeld counts the district's expired messages the run kept: those

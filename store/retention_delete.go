@@ -41,8 +41,7 @@ func (s *Store) purgeMessages(ctx context.Context, tx *Tx, tenantID string, ids 
 	}
 	if !dry {
 		if _, err := tx.Exec(ctx, `UPDATE messages SET reply_to_id = NULL
-			WHERE tenant_id = $2 AND thread_id IN (SELECT thread_id FROM messages WHERE `+s.db.inIDs("id", "$1")+`)
-			  AND `+s.db.inIDs("reply_to_id", "$1")+` AND NOT `+s.db.inIDs("id", "$1"), arg, tenantID); err != nil {
+			WHERE tenant_id = $2 AND `+s.db.inIDs("reply_to_id", "$1")+` AND NOT `+s.db.inIDs("id", "$1"), arg, tenantID); err != nil {
 			return fmt.Errorf("purge messages: detach replies: %w", err)
 		}
 	}

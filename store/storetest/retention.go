@@ -249,8 +249,9 @@ func testRetentionTenantAndBudget(t *testing.T, open Opener) {
 	require.Empty(t, tenantMessageIDs(t, b.db, b.other.Tenant.ID))
 	require.Len(t, tenantMessageIDs(t, b.db, b.d.Tenant.ID), 6, "the district not named is untouched")
 
-	// A spent budget stops after one batch, the rest left for the next run.
-	runs, err = b.st.PurgeExpired(ctx, store.PurgeOptions{TenantSlug: "springfield", Batch: 1, Budget: time.Nanosecond})
+	// A spent budget stops after one batch, the rest left for the next
+	// run; a batch takes messages up to Recipients recipients (here one).
+	runs, err = b.st.PurgeExpired(ctx, store.PurgeOptions{TenantSlug: "springfield", Recipients: 1, Budget: time.Nanosecond})
 	require.NoError(t, err)
 	require.True(t, runs[0].More)
 	require.Equal(t, int64(1), runs[0].Messages)

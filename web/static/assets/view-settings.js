@@ -1,6 +1,7 @@
 // District settings (ADMIN): the district's choices that take effect for
-// everyone. For now whether people see who is online (presence); the other
-// settings are changed through PATCH /api/v1/tenant (docs/operations.md).
+// everyone: presence, automatic sign-out, message retention, two-step
+// sign-in and single sign-on; the other settings are changed through
+// PATCH /api/v1/tenant (docs/operations.md).
 import * as api from './api.js';
 import { h, announce } from './dom.js';
 import { idleTimeoutField } from './settings-idle.js';
