@@ -20,7 +20,7 @@ import (
 // one transaction of its own.
 const (
 	DefaultPurgeBatch      = 500
-	DefaultPurgeRecipients = 2500
+	DefaultPurgeRecipients = 1000
 )
 
 // PurgeOptions selects what one purge run does.

@@ -17,7 +17,7 @@ func (p *program) retention(ctx context.Context, _ string, args []string) error 
 	dryRun := fs.Bool("dry-run", false, "count what would be deleted, and delete nothing")
 	help := verbHelp("retention run [--tenant SLUG] [--dry-run]",
 		"Deletes the messages older than each district's retention_days (0 keeps everything) with their recipients, deliveries, "+
-			"events and idempotency keys, except those under a legal hold, in batches of 500; each district's run is audited "+
+			"events and idempotency keys, except those under a legal hold, in short batches; each district's run is audited "+
 			"(retention.purged). The server does the same every day at 07:00 UTC.", fs)
 	if err := p.parseFlags(fs, args, help); err != nil {
 		return err
