@@ -167,7 +167,7 @@ func (s *Store) purgeBatches(ctx context.Context, run *PurgeRun, opts PurgeOptio
 				return err
 			}
 			more, after = full, next
-			return s.purgeMessages(ctx, tx, run.TenantID, ids, &run.PurgeCounts, opts.DryRun)
+			return s.purgeMessages(ctx, tx, ids, &run.PurgeCounts, opts.DryRun)
 		})
 		if err != nil || !more {
 			return err

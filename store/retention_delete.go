@@ -6,7 +6,10 @@ import (
 )
 
 // purgeStep deletes (or counts) the rows of one table keyed to a batch of
-// messages. where reads the batch's ids from $1 (inIDs).
+// messages. where reads the batch's ids from $1 (inIDs). The ids are the
+// district's (expiredBatch selects them by tenant), so the steps name no
+// tenant: with tenant_id = $2 SQLite's planner walks a whole district's
+// rows by a tenant index instead of probing the message ids.
 type purgeStep struct {
 	table string
 	where string
@@ -34,14 +37,14 @@ func (db *DB) purgeSteps() []purgeStep {
 // to them, one set-based statement per table, adding what each deleted to
 // counts; dry, it counts instead. A kept reply to a purged message loses
 // its reply_to_id (the parent is gone; its thread_id still groups it).
-func (s *Store) purgeMessages(ctx context.Context, tx *Tx, tenantID string, ids []string, counts *PurgeCounts, dry bool) error {
+func (s *Store) purgeMessages(ctx context.Context, tx *Tx, ids []string, counts *PurgeCounts, dry bool) error {
 	arg, err := s.db.idsArg(ids)
 	if err != nil {
 		return fmt.Errorf("purge messages: %w", err)
 	}
 	if !dry {
 		if _, err := tx.Exec(ctx, `UPDATE messages SET reply_to_id = NULL
-			WHERE tenant_id = $2 AND `+s.db.inIDs("reply_to_id", "$1")+` AND NOT `+s.db.inIDs("id", "$1"), arg, tenantID); err != nil {
+			WHERE `+s.db.inIDs("reply_to_id", "$1")+` AND NOT `+s.db.inIDs("id", "$1"), arg); err != nil {
 			return fmt.Errorf("purge messages: detach replies: %w", err)
 		}
 	}
