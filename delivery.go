@@ -37,7 +37,10 @@ type DeliveryRecipient struct {
 	EmailSuppressed bool
 	// PhoneOptedOut is set when the number texted STOP.
 	PhoneOptedOut bool
-	Push          []*PushSubscription
+	// Acknowledged is set when the recipient has acknowledged the message:
+	// an escalation reminder still queued for them is then withdrawn.
+	Acknowledged bool
+	Push         []*PushSubscription
 }
 
 // PushSubscription is one browser's Web Push subscription.
@@ -133,6 +136,11 @@ type DeliveryWorkStore interface {
 	SetPhoneOptOut(ctx context.Context, phone string, optedOut bool, source string) error
 	// SuppressEmail stops email to an address ("bounce", "complaint").
 	SuppressEmail(ctx context.Context, email, reason string) error
+	// WithdrawDelivery deletes a PENDING delivery that must not be sent
+	// after all (an escalation reminder to someone who has acknowledged
+	// since it was queued), with its timeline; nothing when it is no longer
+	// PENDING.
+	WithdrawDelivery(ctx context.Context, tenantID, deliveryID string) error
 	// RemovePushSubscription forgets a subscription the push service says
 	// is gone.
 	RemovePushSubscription(ctx context.Context, tenantID, id string) error

@@ -126,6 +126,7 @@ type StudentService interface {
 	// RemoveGuardian removes a link made by hand. Errors as SetGuardian;
 	// ENOTFOUND when the guardian is not linked.
 	RemoveGuardian(ctx context.Context, studentID, userID string) (*Student, error)
+	StudentRecordService
 }
 
 // Group is a named static audience.

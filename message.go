@@ -132,6 +132,10 @@ type Message struct {
 	Sender         MessageSender
 	RecipientIDs   []string
 	RecipientCount int
+	// StudentIDs are the students the message is about (sorted; a reply
+	// carries those of the message it answers), shown to everyone who
+	// reads the message, like its subject.
+	StudentIDs []string
 	// Audience is the broadcast audience as given (nil for none).
 	Audience *Audience
 	// ReadCount is how many recipients have read it; shown to the sender only.
@@ -170,6 +174,9 @@ func (m *Message) Urgent() bool {
 type MessageCreate struct {
 	RecipientIDs []string
 	GroupIDs     []string
+	// StudentIDs names the students the message is about (at most
+	// MaxStudentIDs), each one the sender may see.
+	StudentIDs []string
 	// Audience, when set, adds everyone who matches it when the message is
 	// dispatched (beside or instead of RecipientIDs and GroupIDs).
 	Audience    *Audience

@@ -64,6 +64,7 @@ type sendMessageInput struct {
 	Body           struct {
 		RecipientIDs []string       `json:"recipient_ids,omitempty" maxItems:"10000" format:"uuid" doc:"Users the caller may message; at least one of recipient_ids, group_ids and audience"`
 		GroupIDs     []string       `json:"group_ids,omitempty" maxItems:"50" format:"uuid" doc:"Groups whose members receive it"`
+		StudentIDs   []string       `json:"student_ids,omitempty" maxItems:"20" format:"uuid" doc:"The students the message is about (at most 20), each one the caller may see (GET /api/v1/students/{id}); any other id is 422 naming body.student_ids[i], alike for unknown, unseen and other districts' students. It then shows in each student's communication log, and its deliveries and reads in their disclosures"`
 		Audience     *wire.Audience `json:"audience,omitempty" doc:"A broadcast: everyone matching it when the message is dispatched (beside or instead of recipient_ids and group_ids)"`
 		Subject      string         `json:"subject" minLength:"1" maxLength:"200"`
 		Body         string         `json:"body" minLength:"1" maxLength:"20000"`
@@ -111,7 +112,7 @@ func (s *Server) sendMessage(ctx context.Context, in *sendMessageInput) (*messag
 		return nil, err
 	}
 	create := &whitecross.MessageCreate{
-		RecipientIDs: nonNil(b.RecipientIDs), GroupIDs: nonNil(b.GroupIDs), Audience: b.Audience.Domain(),
+		RecipientIDs: nonNil(b.RecipientIDs), GroupIDs: nonNil(b.GroupIDs), StudentIDs: nonNil(b.StudentIDs), Audience: b.Audience.Domain(),
 		Subject: b.Subject, Body: b.Body, BodyFormat: whitecross.BodyFormat(b.BodyFormat),
 		Category: whitecross.Category(b.Category), Priority: whitecross.Priority(b.Priority),
 		Attachments: make([]whitecross.Attachment, 0, len(b.Attachments)),

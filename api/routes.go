@@ -36,6 +36,7 @@ func (s *Server) routes() {
 	s.userRoutes()
 	s.locationRoutes()
 	s.studentRoutes()
+	s.recordRoutes()
 	s.groupRoutes()
 	s.messageRoutes()
 	s.audienceRoutes()

@@ -43,6 +43,8 @@ func TestSpecEnumsFollowDomain(t *testing.T) {
 		"Receipt.role":                               roles,
 		"DeadLetter.channel":                         channels,
 		"Delivery.channel":                           channels,
+		"Disclosure.channel":                         channels,
+		"Disclosure.kind":                            names(whitecross.DisclosureKinds...),
 		"Message.channels[]":                         channels,
 		"SendMessageInputBody.channels[]":            channels,
 		"TenantSettings.allowed_channels[]":          channels,
@@ -93,6 +95,7 @@ func TestSpecLimitsFollowDomain(t *testing.T) {
 		"SendMessageInputBody.attachments maxItems":                           whitecross.MaxAttachments,
 		"SendMessageInputBody.recipient_ids maxItems":                         whitecross.MaxRecipientIDs,
 		"SendMessageInputBody.group_ids maxItems":                             whitecross.MaxGroupIDs,
+		"SendMessageInputBody.student_ids maxItems":                           whitecross.MaxStudentIDs,
 		"SendMessageInputBody.channels maxItems":                              len(whitecross.Channels),
 		"TenantSettingsPatch.allowed_channels maxItems":                       len(whitecross.Channels),
 		"Attachment.url maxLength":                                            whitecross.MaxAttachmentURL,
@@ -134,7 +137,7 @@ func TestSpecLimitsFollowDomain(t *testing.T) {
 	}
 	// Every keyset listing pages alike.
 	for _, path := range []string{"/api/v1/users", "/api/v1/admin/users", "/api/v1/messages", "/api/v1/admin/deliveries", "/api/v1/admin/email-suppressions",
-		"/api/v1/messages/{id}/acks", "/api/v1/students"} {
+		"/api/v1/messages/{id}/acks", "/api/v1/students", "/api/v1/students/{id}/messages"} {
 		want[path+" get query:limit maximum"] = whitecross.MaxPageLimit
 		want[path+" get query:limit default"] = whitecross.DefaultPageLimit
 	}

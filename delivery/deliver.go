@@ -99,6 +99,11 @@ func (w *DeliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) e
 	if task.Delivery.Status != whitecross.DeliveryPending {
 		return nil
 	}
+	if task.Delivery.AttemptKind == whitecross.AttemptEscalation && task.Recipient.Acknowledged {
+		// The reminder was queued (or held by quiet hours or pacing) before
+		// the recipient acknowledged: it would only alarm them again.
+		return w.cfg.Store.WithdrawDelivery(ctx, job.Args.TenantID, task.Delivery.ID)
+	}
 	p, refusal := w.provider(task)
 	if refusal != "" {
 		return w.record(ctx, task, whitecross.DeliveryOutcome{Status: whitecross.DeliveryFailed, Error: refusal, Fallback: true})

@@ -140,3 +140,44 @@ func escalateArgsOf(t *testing.T, j *rivertype.JobRow) delivery.EscalateArgs {
 	require.NoError(t, json.Unmarshal(j.EncodedArgs, &a))
 	return a
 }
+
+// TestReminderHeldByQuietHoursIsWithdrawnAfterAnAck: an escalation
+// reminder by text, created at night and held by the district's quiet
+// hours, is not sent in the morning to a parent who acknowledged the
+// message in the meantime: the delivery is withdrawn, nothing is texted.
+func TestReminderHeldByQuietHoursIsWithdrawnAfterAnAck(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		b := newDeliverBundle(t, db, delivery.QueueConfig{})
+		chicago, err := time.LoadLocation("America/Chicago")
+		require.NoError(t, err)
+		start := b.clock.Now().In(chicago)
+		require.Less(t, start.Hour(), 6, "the test starts in the small hours")
+		morning := time.Date(start.Year(), start.Month(), start.Day(), 7, 0, 0, 0, chicago)
+		b.setSettings(t, `{"quiet_hours_start":"21:00","quiet_hours_end":"07:00"}`)
+		parent := b.d.LincolnParent
+		b.setPhone(t, parent, phoneOf(3))
+
+		in := message("Sign the field trip allergy form", []string{parent.ID})
+		in.AckRequested = true
+		in.Escalation = &whitecross.Escalation{AfterMinutes: 10, Channels: []whitecross.Channel{whitecross.ChannelSMS}, Repeat: 0}
+		m := b.send(t, in)
+		require.Equal(t, whitecross.MessageSent, m.Status)
+
+		b.clock.Advance(10 * time.Minute)
+		b.waitFor(t, "escalation round 1", func(e *river.Event) bool {
+			a := escalateArgs(t, e)
+			return a.MessageID == m.ID && a.Round == 1
+		})
+		reminder := b.escalationDeliveries(t, m.ID)[parent.ID+"/SMS/1"]
+		require.NotEmpty(t, reminder, "the round queued a text")
+
+		require.NoError(t, b.st.Acknowledge(b.d.As(parent), m.ID))
+		b.driveUntil(t, "the held reminder withdrawn", 15*time.Minute, func() bool {
+			return len(b.escalationDeliveries(t, m.ID)) == 0
+		})
+		require.False(t, b.clock.Now().Before(morning), "withdrawn when quiet hours ended, not before")
+		require.Empty(t, b.outbox[whitecross.ChannelSMS].List(capture.Filter{}), "nothing was texted")
+		require.Empty(t, b.timeline(t, reminder), "its timeline went with it")
+	})
+}

@@ -99,7 +99,9 @@ func loadTaskRows(ctx context.Context, q Querier, ids []string) (map[string]*tas
 var taskQuery = `SELECT ` + deliveryWorkColumns("d.") + `, d.tenant_id, t.name, t.timezone, t.settings,
 	u.name, u.email, u.phone, u.locale,
 	EXISTS (SELECT 1 FROM email_suppressions es WHERE es.email = LOWER(u.email)),
-	EXISTS (SELECT 1 FROM phone_opt_outs po WHERE po.phone = u.phone)
+	EXISTS (SELECT 1 FROM phone_opt_outs po WHERE po.phone = u.phone),
+	EXISTS (SELECT 1 FROM message_recipients mr WHERE mr.message_id = d.message_id AND mr.user_id = d.recipient_id
+		AND mr.acked_at IS NOT NULL)
 	FROM deliveries d JOIN tenants t ON t.id = d.tenant_id JOIN users u ON u.id = d.recipient_id`
 
 // scanTaskRow scans one row of taskQuery.
@@ -108,7 +110,7 @@ func scanTaskRow(r Row) (*taskRow, error) {
 	task, rc := &t.task, &t.task.Recipient
 	var settings string
 	d, err := scanDeliveryWork(r, &t.tenant, &task.TenantName, &task.Timezone, &settings,
-		&rc.Name, &rc.Email, &rc.Phone, &rc.Locale, &rc.EmailSuppressed, &rc.PhoneOptedOut)
+		&rc.Name, &rc.Email, &rc.Phone, &rc.Locale, &rc.EmailSuppressed, &rc.PhoneOptedOut, &rc.Acknowledged)
 	if err != nil {
 		return nil, err
 	}

@@ -287,3 +287,27 @@ func insertDeliveryEvent(ctx context.Context, tx *Tx, tenantID, deliveryID strin
 	}
 	return nil
 }
+
+// WithdrawDelivery implements whitecross.DeliveryWorkStore: the delivery,
+// if it is still PENDING, is deleted with its timeline in one transaction,
+// as if it had never been queued (its deliver job then finds nothing). A
+// delivery that was sent stays: it is the record of what left the school.
+func (s *Store) WithdrawDelivery(ctx context.Context, tenantID, deliveryID string) error {
+	tenantID, ok1 := parseID(tenantID)
+	deliveryID, ok2 := parseID(deliveryID)
+	if !ok1 || !ok2 {
+		return errDeliveryNotFound()
+	}
+	err := s.db.InTx(ctx, func(tx *Tx) error {
+		pending := `SELECT id FROM deliveries WHERE tenant_id = $1 AND id = $2 AND status = 'PENDING'`
+		if _, err := tx.Exec(ctx, `DELETE FROM delivery_events WHERE delivery_id IN (`+pending+`)`, tenantID, deliveryID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM deliveries WHERE tenant_id = $1 AND id = $2 AND status = 'PENDING'`, tenantID, deliveryID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("withdraw delivery %s: %w", deliveryID, err)
+	}
+	return nil
+}

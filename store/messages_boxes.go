@@ -85,6 +85,9 @@ func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*
 	if err := s.fillRecipients(ctx, s.db.Reader(), a, rows, listRecipientIDsCap); err != nil {
 		return nil, err
 	}
+	if err := loadStudentIDs(ctx, s.db.Reader(), rows); err != nil {
+		return nil, err
+	}
 	if err := s.openRows(ctx, rows, listContent); err != nil {
 		return nil, err
 	}
@@ -341,6 +344,9 @@ func (s *Store) Thread(ctx context.Context, id string) ([]*whitecross.Message, e
 		return nil, fmt.Errorf("load thread: %w", err)
 	}
 	if err := s.fillRecipients(ctx, q, a, list, listRecipientIDsCap); err != nil {
+		return nil, err
+	}
+	if err := loadStudentIDs(ctx, q, list); err != nil {
 		return nil, err
 	}
 	if err := s.openRows(ctx, list, listContent); err != nil {

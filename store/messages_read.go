@@ -185,6 +185,9 @@ func (s *Store) loadMessage(ctx context.Context, q Querier, a *whitecross.Actor,
 	if err := s.fillRecipients(ctx, q, a, rows, whitecross.MaxDetailRecipientIDs); err != nil {
 		return nil, err
 	}
+	if err := loadStudentIDs(ctx, q, rows); err != nil {
+		return nil, err
+	}
 	if err := s.openRows(ctx, rows, view); err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ const replyPrefix = "Re: "
 //
 // The reply joins the original's thread (thread_id, reply_to_id = id),
 // takes the subject "Re: <original subject>" (once; cut to MaxSubjectChars),
-// the original's sensitive flag, and the original's category and priority
+// the original's sensitive flag and students (student_ids), and the original's category and priority
 // as far as the caller's role may send them (whitecross.ReplyKind: a
 // guardian's reply to an EMERGENCY or URGENT message is stored GENERAL or
 // HIGH, never refused), and goes
@@ -89,6 +89,7 @@ func (s *Store) Reply(ctx context.Context, id string, in *whitecross.ReplyCreate
 		d.subject = replySubject(orig.Subject)
 		d.category, d.priority = whitecross.ReplyKind(a.Role, orig.Category, orig.Priority)
 		d.sensitive = orig.Sensitive
+		d.studentIDs = orig.StudentIDs
 		m := &outgoing{draft: d, tenantID: a.TenantID, id: newID(), threadID: orig.ThreadID, replyToID: &orig.ID,
 			recipients: []string{to}, idempotencyKey: in.IdempotencyKey, requestHash: in.RequestHash}
 		if err := s.storeOutgoing(ctx, tx, a, m, map[string]string{"reply": "true"}); err != nil {

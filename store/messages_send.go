@@ -15,7 +15,8 @@ var _ whitecross.MessageService = (*Store)(nil)
 
 // SendMessage implements whitecross.MessageService. It validates in (EINVALID
 // naming the field: body.subject, body.recipient_ids[i], body.attachments[i].url,
-// ...), replays a known Idempotency-Key (the original message, or ECONFLICT
+// ...), checks the students it is about (validStudentIDs: EINVALID naming
+// body.student_ids[i] for one the caller may not see), replays a known Idempotency-Key (the original message, or ECONFLICT
 // for a different request), applies the send policy (applySendPolicy:
 // EFORBIDDEN naming body.category or body.priority for what the caller's
 // role may not send, EINVALID body.channels[i] for a channel the district
@@ -64,6 +65,9 @@ func (s *Store) SendMessage(ctx context.Context, in *whitecross.MessageCreate) (
 		return nil, err
 	}
 	if err := checkEscalationChannels(ctx, s.db.Reader(), a.TenantID, in, ack); err != nil {
+		return nil, err
+	}
+	if d.studentIDs, err = s.validStudentIDs(ctx, a, in.StudentIDs); err != nil {
 		return nil, err
 	}
 	if d.audience != nil {
@@ -163,6 +167,9 @@ func (s *Store) storeOutgoing(ctx context.Context, tx *Tx, a *whitecross.Actor, 
 	if err := insertRecipients(ctx, tx, a.TenantID, m.id, m.recipients); err != nil {
 		return err
 	}
+	if err := insertMessageStudents(ctx, tx, a.TenantID, m.id, m.studentIDs); err != nil {
+		return err
+	}
 	detail := map[string]string{
 		"recipient_count": strconv.Itoa(len(m.recipients)),
 		"category":        string(m.category),
@@ -174,6 +181,9 @@ func (s *Store) storeOutgoing(ctx context.Context, tx *Tx, a *whitecross.Actor, 
 	}
 	if aud != nil {
 		detail["audience"] = *aud // ids, roles and grades: no content
+	}
+	if len(m.studentIDs) > 0 {
+		detail["student_ids"] = strings.Join(m.studentIDs, ",")
 	}
 	if m.pendingApproval {
 		detail["status"] = string(whitecross.MessagePendingApproval)

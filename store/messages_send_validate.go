@@ -35,6 +35,7 @@ type draft struct {
 	sensitive     bool
 	scheduledAt   *time.Time    // nil: send now
 	audience      *audienceSpec // nil: no audience
+	studentIDs    []string      // canonical, sorted: the students it is about
 	// pendingApproval holds the broadcast for an administrator (set by
 	// SendMessage from the district's approval_threshold).
 	pendingApproval bool

@@ -46,6 +46,9 @@ func (s *Store) EventMessage(ctx context.Context, tenantID, messageID string, fo
 	} else if err != nil {
 		return nil, fmt.Errorf("load event message: %w", err)
 	}
+	if err := loadStudentIDs(ctx, s.db.Reader(), []*messageRow{row}); err != nil {
+		return nil, err
+	}
 	if err := s.openRows(ctx, []*messageRow{row}, listContent); err != nil {
 		return nil, err
 	}

@@ -146,11 +146,12 @@ func TestPhoneLayout(t *testing.T) {
 	}
 	// Compose was 1,700 px long at this width. Since then it gained two
 	// options folded to one line each (send to an audience, ask to
-	// acknowledge): 1,250 px then, 1,320 px with them.
+	// acknowledge): 1,250 px then, 1,320 px with them; 1,366 px with a
+	// third (the students it is about, issue 15).
 	b.open("/compose")
 	b.waitView("compose")
 	height := evalJS[int](b, `document.documentElement.scrollHeight`)
-	require.LessOrEqual(t, height, 1320, "compose at 390 px is %d px long", height)
+	require.LessOrEqual(t, height, 1370, "compose at 390 px is %d px long", height)
 	b.click("#compose-schedule-later")
 	b.phoneChecks("compose, send later", true)
 	b.screenshot("compose-phone-later", 390, 844)

@@ -29,7 +29,7 @@ var files embed.FS
 // AppRoutes are the paths the app answers with its page; the app's router
 // picks the view. /messages/{id} is the link in email and SMS notices.
 var AppRoutes = []string{"/", "/inbox", "/sent", "/scheduled", "/archived", "/compose", "/outbox", "/deliveries", "/account", "/alert", "/approvals", "/roster", "/settings", "/people", "/locations", "/messages/{id}",
-	"/students", "/students/{id}", "/groups", "/groups/{id}", "/reset"}
+	"/students", "/students/{id}", "/students/{id}/messages", "/records", "/disclosures", "/groups", "/groups/{id}", "/reset"}
 
 // contentSecurityPolicy is the app page's policy. It is the API's
 // same-origin policy plus Trusted Types: the only way to put HTML into the

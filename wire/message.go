@@ -14,6 +14,7 @@ type Message struct {
 	ReplyToID      *string       `json:"reply_to_id" format:"uuid" doc:"The message this one answers, or null"`
 	Sender         MessageSender `json:"sender"`
 	RecipientIDs   []string      `json:"recipient_ids" nullable:"false" doc:"The recipients by id, for the sender and ADMINs: at most 100 in listings and threads, the first 1,000 in a message's own answer (recipient_count has the total; GET /api/v1/messages/{id}/recipients pages through them all); only the caller's own id, for a recipient"`
+	StudentIDs     []string      `json:"student_ids" nullable:"false" doc:"The students the message is about, sorted ([] for none); a reply carries those of the message it answers. Shown to everyone who reads the message, like its subject"`
 	RecipientCount int           `json:"recipient_count" doc:"Recipients after expanding groups; for a broadcast, 0 (or the named recipients) until its audience is resolved at dispatch, then everyone it reached"`
 	Audience       *Audience     `json:"audience" doc:"The broadcast audience as given (canonical: ids lower-case, grades upper-case, each once), or null"`
 	ReadCount      *int          `json:"read_count,omitempty" doc:"How many recipients have read it (or replied to it); a receipt never goes back when a recipient marks it unread. For the sender and ADMINs only"`
@@ -86,7 +87,7 @@ func MessageFrom(m *whitecross.Message) Message {
 	out := Message{
 		ID: m.ID, ThreadID: m.ThreadID, ReplyToID: m.ReplyToID,
 		Sender:       MessageSender{ID: m.Sender.ID, Name: m.Sender.Name, Role: string(m.Sender.Role)},
-		RecipientIDs: make([]string, 0, len(m.RecipientIDs)), RecipientCount: m.RecipientCount, ReadCount: m.ReadCount,
+		RecipientIDs: make([]string, 0, len(m.RecipientIDs)), StudentIDs: make([]string, 0, len(m.StudentIDs)), RecipientCount: m.RecipientCount, ReadCount: m.ReadCount,
 		Audience: AudienceFrom(m.Audience),
 		Subject:  m.Subject, Body: m.Body, BodyHTML: markdown.AppHTML(m.Body, m.BodyFormat),
 		BodyFormat: string(m.BodyFormat), Category: string(m.Category), Priority: string(m.Priority),
@@ -96,6 +97,7 @@ func MessageFrom(m *whitecross.Message) Message {
 	}
 	out.MessageAck = messageAckFrom(m)
 	out.RecipientIDs = append(out.RecipientIDs, m.RecipientIDs...)
+	out.StudentIDs = append(out.StudentIDs, m.StudentIDs...)
 	for _, a := range m.Attachments {
 		out.Attachments = append(out.Attachments, Attachment{URL: a.URL, Name: a.Name})
 	}

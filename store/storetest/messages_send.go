@@ -129,7 +129,7 @@ func msg(subject string, users ...*whitecross.User) *whitecross.MessageCreate {
 }
 
 // sendTables are the tables a send writes to.
-var sendTables = []string{"messages", "message_recipients", "idempotency_keys", "audit_events", "deliveries", "delivery_events"}
+var sendTables = []string{"messages", "message_recipients", "idempotency_keys", "audit_events", "deliveries", "delivery_events", "message_students"}
 
 // sendCounts counts the rows of every table a send writes to.
 func sendCounts(t *testing.T, db *store.DB) map[string]int {

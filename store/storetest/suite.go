@@ -31,6 +31,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"Roster", exerciseRoster},
 		{"Signin", exerciseSignin},
 		{"MFA", exerciseMFA},
+		{"Records", exerciseRecords},
 		{"Retention", exerciseRetention},
 	}
 	runSubtests(t, open, groups)

@@ -26,6 +26,9 @@ import { peopleView } from './view-people.js';
 import { locationsView } from './view-locations.js';
 import { studentsView } from './view-students.js';
 import { studentView } from './view-student.js';
+import { studentLogView } from './view-student-log.js';
+import { recordsView } from './view-records.js';
+import { disclosuresView } from './view-disclosures.js';
 import { groupsView } from './view-groups.js';
 import { groupView } from './view-group.js';
 import { pushControl, pushPrompt, disablePush } from './push.js';
@@ -68,6 +71,10 @@ const ROUTES = [
   [/^\/account$/, () => ({ name: 'account' })],
   [/^\/students$/, () => ({ name: 'students', roles: ADMINS })],
   [/^\/students\/([^/]+)$/, (m) => ({ name: 'student', arg: decodeURIComponent(m[1]), roles: ADMINS, nav: 'students' })],
+  [/^\/students\/([^/]+)\/messages$/, (m) => ({ name: 'studentLog', arg: decodeURIComponent(m[1]),
+    nav: ADMINS.includes(app.user?.role) ? 'students' : 'records' })],
+  [/^\/records$/, () => ({ name: 'records' })],
+  [/^\/disclosures$/, () => ({ name: 'disclosures', roles: ['ADMIN'] })],
   [/^\/groups$/, () => ({ name: 'groups', roles: ADMINS })],
   [/^\/groups\/([^/]+)$/, (m) => ({ name: 'group', arg: decodeURIComponent(m[1]), roles: ADMINS, nav: 'groups' })],
 ];
@@ -77,6 +84,7 @@ const VIEWS = {
   alert: alertView, approvals: approvalsView, roster: rosterView, settings: settingsView, legalHolds: legalHoldsView,
   people: peopleView, locations: locationsView,
   students: studentsView, student: studentView, groups: groupsView, group: groupView,
+  studentLog: studentLogView, records: recordsView, disclosures: disclosuresView,
 };
 
 // route picks the view of the URL. A page for some roles is "not found" to
@@ -304,6 +312,9 @@ function buildNav() {
       admins ? h('li', null, h('a', { href: '/people', id: 'nav-people' }, 'People')) : null,
       admins ? h('li', null, h('a', { href: '/locations', id: 'nav-locations' }, 'Locations')) : null,
       admins ? h('li', null, h('a', { href: '/students', id: 'nav-students' }, 'Students')) : null,
+      admins ? null : h('li', null, h('a', { href: '/records', id: 'nav-records' },
+        app.user.role === 'GUARDIAN' ? 'Your children' : 'Students’ messages')),
+      app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/disclosures', id: 'nav-disclosures' }, 'Disclosures')) : null,
       admins ? h('li', null, h('a', { href: '/groups', id: 'nav-groups' }, 'Groups')) : null,
       h('li', null, h('a', { href: '/account', id: 'nav-account' }, 'Your account'))),
     h('section', { id: 'pending-panel', class: 'panel', 'aria-labelledby': 'pending-heading', hidden: true },

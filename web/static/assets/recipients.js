@@ -2,12 +2,14 @@
 // the people (GET /users?q=) and groups (GET /groups) the user may message,
 // and shows the chosen ones as removable chips. Keyboard: type to search,
 // Down/Up to move, Enter to choose, Escape to close, Backspace in the empty
-// box removes the last chip.
+// box removes the last chip. With a source (an async function from the
+// typed text to options {key, kind, id, name, detail}) it searches that
+// instead: the compose page's "About student(s)" picker searches students.
 import * as api from './api.js';
 import * as people from './people.js';
 import { h, debounce, visuallyHidden, ROLES } from './dom.js';
 
-export function recipientPicker({ id, labelId, describedBy, groups: withGroups = true, role = '', chosenLabel = 'Chosen recipients' }) {
+export function recipientPicker({ id, labelId, describedBy, groups: withGroups = true, role = '', chosenLabel = 'Chosen recipients', source = null }) {
   const chosen = new Map(); // key ('user:<id>' | 'group:<id>') -> {kind, id, name}
   const chips = h('ul', { class: 'chips', id: `${id}-chosen`, 'aria-label': chosenLabel });
   const listbox = h('ul', { id: `${id}-options`, role: 'listbox', class: 'options', 'aria-labelledby': labelId, hidden: true });
@@ -39,7 +41,7 @@ export function recipientPicker({ id, labelId, describedBy, groups: withGroups =
     listbox.hidden = !open;
     input.setAttribute('aria-expanded', String(open));
     active = -1;
-    status.textContent = open ? `${options.length} suggestion${options.length === 1 ? '' : 's'}. Use the arrow keys to choose.` : (input.value.trim() ? 'No one found.' : '');
+    status.textContent = open ? `${options.length} suggestion${options.length === 1 ? '' : 's'}. Use the arrow keys to choose.` : (input.value.trim() ? 'Nothing found.' : '');
   };
 
   const search = debounce(async () => {
@@ -49,6 +51,11 @@ export function recipientPicker({ id, labelId, describedBy, groups: withGroups =
       return;
     }
     try {
+      if (source) {
+        const found = await source(q);
+        if (input.value.trim() === q) showOptions(found);
+        return;
+      }
       groups ??= withGroups ? (await api.get('/api/v1/groups')).items : [];
       const users = await api.get(`/api/v1/users?limit=8&q=${encodeURIComponent(q)}${role ? `&role=${role}` : ''}`);
       if (input.value.trim() !== q) return; // typed on meanwhile
@@ -131,9 +138,10 @@ export function recipientPicker({ id, labelId, describedBy, groups: withGroups =
       chips.replaceChildren();
     },
     value() {
-      const v = { recipient_ids: [], group_ids: [], names: [] };
+      const v = { recipient_ids: [], group_ids: [], student_ids: [], names: [] };
+      const lists = { group: v.group_ids, student: v.student_ids };
       for (const o of chosen.values()) {
-        (o.kind === 'group' ? v.group_ids : v.recipient_ids).push(o.id);
+        (lists[o.kind] ?? v.recipient_ids).push(o.id);
         v.names.push(o.name);
       }
       return v;

@@ -8,6 +8,7 @@
 import * as pending from './pending.js';
 import { fieldErrors } from './api.js';
 import { recipientPicker } from './recipients.js';
+import { studentOptions } from './students.js';
 import { ackOptions } from './ack.js';
 import { renderMarkdown } from './markdown.js';
 import { sendRules } from './policy.js';
@@ -23,6 +24,8 @@ const only = (labels, values) => Object.fromEntries(Object.entries(labels).filte
 export async function composeView(app, container) {
   const rules = await sendRules(app.user);
   const picker = recipientPicker({ id: 'compose-to', labelId: 'compose-to-label', describedBy: 'compose-to-hint' });
+  const about = recipientPicker({ id: 'compose-students', labelId: 'compose-students-label', describedBy: 'compose-students-hint',
+    chosenLabel: 'Chosen students', source: studentOptions });
   const summary = h('div', { class: 'error-summary', id: 'compose-errors', role: 'alert', tabindex: '-1', hidden: true });
   const subject = h('input', { id: 'compose-subject', name: 'subject', maxlength: '200', required: true, autocomplete: 'off' });
   const body = h('textarea', { id: 'compose-body', name: 'body', rows: '10', maxlength: '20000', required: true });
@@ -57,6 +60,15 @@ export async function composeView(app, container) {
         h('input', { type: 'checkbox', id: 'compose-use-audience', name: 'use-audience', 'aria-controls': 'compose-audience-box' }),
         h('label', { for: 'compose-use-audience' }, 'Send to an audience: everyone you reach, or by school, role and grade')),
       h('div', { id: 'compose-audience-box', hidden: true })) : null,
+    h('div', { class: 'field', id: 'field-student_ids' },
+      h('div', { class: 'field-check' },
+        h('input', { type: 'checkbox', id: 'compose-about', 'aria-controls': 'compose-about-box',
+          onchange: (e) => { document.getElementById('compose-about-box').hidden = !e.target.checked; } }),
+        h('label', { for: 'compose-about' }, 'About student(s): keep it in their communication log')),
+      h('div', { id: 'compose-about-box', hidden: true },
+        h('label', { for: 'compose-students', id: 'compose-students-label' }, 'About student(s)'),
+        h('p', { id: 'compose-students-hint', class: 'hint' }, 'Type a student’s name, then choose from the list.'),
+        about.node)),
     h('div', { class: 'field', id: 'field-subject' }, h('label', { for: 'compose-subject' }, 'Subject'), subject),
     h('fieldset', { class: 'field', id: 'field-body' },
       h('legend', null, 'Message'),
@@ -228,6 +240,8 @@ export async function composeView(app, container) {
     if (to.recipient_ids.length) request.recipient_ids = to.recipient_ids;
     if (to.group_ids.length) request.group_ids = to.group_ids;
     if (aud) request.audience = aud;
+    const students = form.elements['compose-about']?.checked ? about.value().student_ids : [];
+    if (students.length) request.student_ids = students;
     if (links.length) request.attachments = links;
     ack.read(request, errors);
     if (form.elements.schedule.value === 'LATER') {
@@ -239,10 +253,10 @@ export async function composeView(app, container) {
     return { request, errors };
   }
 
-  const FIELD_LABELS = { to: 'To', recipient_ids: 'To', group_ids: 'To', audience: 'Audience', subject: 'Subject', body: 'Message', attachments: 'Attachments',
+  const FIELD_LABELS = { to: 'To', recipient_ids: 'To', group_ids: 'To', student_ids: 'About', audience: 'Audience', subject: 'Subject', body: 'Message', attachments: 'Attachments',
     scheduled_at: 'When', channels: 'Send by', category: 'Category', priority: 'Priority', escalation: 'Acknowledgement',
     ack_requested: 'Acknowledgement', _: 'Message' };
-  const FIELD_TARGET = { to: 'compose-to', recipient_ids: 'compose-to', group_ids: 'compose-to', audience: 'compose-use-audience', subject: 'compose-subject', body: 'compose-body',
+  const FIELD_TARGET = { to: 'compose-to', recipient_ids: 'compose-to', group_ids: 'compose-to', student_ids: 'compose-students', audience: 'compose-use-audience', subject: 'compose-subject', body: 'compose-body',
     attachments: 'compose-attachments', scheduled_at: 'compose-when', channels: 'compose-channel-email', category: 'compose-category', priority: 'compose-priority',
     escalation: 'compose-escalation-after', ack_requested: 'compose-ack' };
   const FIELD_BOX = { recipient_ids: 'to', group_ids: 'to', ack_requested: 'escalation' };

@@ -12,6 +12,7 @@ import { formatTime, timeText, toZoneInput, fromZoneInput, zoneName } from './ti
 import { receiptsSection, deliverySection, acksSection } from './view-message-report.js';
 import { progressSection } from './report-progress.js';
 import { ackPanel } from './ack.js';
+import { studentLinks } from './students.js';
 
 export async function messageView(app, container, id) {
   const me = app.user.id;
@@ -41,6 +42,7 @@ export async function messageView(app, container, id) {
         ? people.nameNode(m.recipient_ids[0]) : `${m.recipient_count} recipients`) : null,
       m.status === 'SCHEDULED' ? meta('Sends', h('span', { id: 'scheduled-at' }, formatTime(m.scheduled_at, 'long')))
         : m.status === 'CANCELED' ? meta('Was to send', formatTime(m.scheduled_at, 'long')) : meta('Sent', formatTime(m.sent_at ?? m.created_at, 'long')),
+      m.student_ids.length ? meta('About', studentLinks(m.student_ids)) : null,
       meta('Category', CATEGORIES[m.category] ?? m.category),
       meta('Priority', PRIORITIES[m.priority] ?? m.priority),
       isSender ? meta('Channels', m.channels.map((c) => CHANNELS[c] ?? c).join(', ')) : null,

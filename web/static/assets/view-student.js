@@ -83,6 +83,10 @@ export async function studentView(app, container, id) {
   container.append(
     h('p', { class: 'back' }, h('a', { href: '/students' }, h('span', { 'aria-hidden': 'true' }, '← '), 'All students')),
     heading, notes, facts,
+    h('p', { class: 'record-links' }, h('a', { href: `/students/${encodeURIComponent(id)}/messages`, id: 'student-messages-link', class: 'standalone-link' },
+      'Messages about this student'),
+    app.user.role === 'ADMIN' ? [' · ', h('a', { href: `/disclosures?student_id=${encodeURIComponent(id)}`, id: 'student-disclosures-link', class: 'standalone-link' },
+      'Disclosures')] : null),
     h('section', { 'aria-labelledby': 'student-guardians-heading' },
       h('h2', { id: 'student-guardians-heading' }, 'Guardians'),
       h('p', { class: 'hint' }, 'A guardian with custody receives messages about the student and may write to their school. ',
