@@ -50,13 +50,15 @@ type PurgeCounts struct {
 	DeliveryEvents  int64
 	IdempotencyKeys int64
 	Events          int64 // user_events: realtime log entries naming the messages
+	Students        int64 // message_students: whom the messages were about
 }
 
 // Detail is the counts as the audit event's detail.
 func (c PurgeCounts) Detail() map[string]string {
 	f := func(n int64) string { return strconv.FormatInt(n, 10) }
 	return map[string]string{"messages": f(c.Messages), "recipients": f(c.Recipients), "deliveries": f(c.Deliveries),
-		"delivery_events": f(c.DeliveryEvents), "idempotency_keys": f(c.IdempotencyKeys), "events": f(c.Events)}
+		"delivery_events": f(c.DeliveryEvents), "idempotency_keys": f(c.IdempotencyKeys), "events": f(c.Events),
+		"students": f(c.Students)}
 }
 
 // PurgeRun is what a purge did in one district.
@@ -196,10 +198,11 @@ type purgeCursor struct {
 // after the cursor, oldest first, within opts' limits; full says more may
 // follow. Expired: created and sent before run.Before, finished
 // (SENT or CANCELED: a scheduled message is not yet history), and under no
-// active hold on its sender or one of its recipients. The hold checks are
-// driven by the few active holds and probe message_recipients by its
-// primary key, so a message of thousands of recipients costs one probe per
-// hold, not a scan of its recipients.
+// active hold on its sender, one of its recipients or a student it is
+// about. The hold checks are driven by the few active holds and probe
+// message_recipients and message_students by their primary keys, so a
+// message of thousands of recipients costs one probe per hold, not a scan
+// of its recipients.
 func (s *Store) expiredBatch(ctx context.Context, tx *Tx, run *PurgeRun, after purgeCursor, opts PurgeOptions) ([]string, purgeCursor, bool, error) {
 	rows, err := tx.Query(ctx, `SELECT m.id, m.created_at, m.recipient_count FROM messages m
 		WHERE m.tenant_id = $1 AND m.created_at < $2 AND (m.created_at, m.id) > ($3, $4)
@@ -207,6 +210,9 @@ func (s *Store) expiredBatch(ctx context.Context, tx *Tx, run *PurgeRun, after p
 		  AND NOT EXISTS (SELECT 1 FROM legal_holds h
 		      WHERE h.tenant_id = $1 AND h.released_at IS NULL AND h.user_id = m.sender_id)
 		  AND NOT EXISTS (SELECT 1 FROM legal_holds h JOIN message_recipients r ON r.message_id = m.id AND r.user_id = h.user_id
+		      WHERE h.tenant_id = $1 AND h.released_at IS NULL)
+		  AND NOT EXISTS (SELECT 1 FROM legal_holds h JOIN message_students ms
+		      ON ms.tenant_id = h.tenant_id AND ms.message_id = m.id AND ms.student_id = h.student_id
 		      WHERE h.tenant_id = $1 AND h.released_at IS NULL)
 		ORDER BY m.created_at, m.id LIMIT $5`, run.TenantID, run.Before, after.at, after.id, opts.Batch)
 	if err != nil {

@@ -29,6 +29,7 @@ func (db *DB) purgeSteps() []purgeStep {
 		{"message_recipients", db.inIDs("message_id", "$1"), func(c *PurgeCounts) *int64 { return &c.Recipients }},
 		{"idempotency_keys", db.inIDs("message_id", "$1"), func(c *PurgeCounts) *int64 { return &c.IdempotencyKeys }},
 		{"user_events", db.inIDs("message_id", "$1"), func(c *PurgeCounts) *int64 { return &c.Events }},
+		{"message_students", db.inIDs("message_id", "$1"), func(c *PurgeCounts) *int64 { return &c.Students }},
 		{"messages", db.inIDs("id", "$1"), func(c *PurgeCounts) *int64 { return &c.Messages }},
 	}
 }

@@ -22,6 +22,9 @@ type retentionBundle struct {
 	// heldSent is sent by the person under a hold, heldRecv received by
 	// one (among others); both are old.
 	heldSent, heldRecv *whitecross.Message
+	// aboutHeld is about the student under a hold, aboutOther about
+	// another student; both old, from the district admin.
+	aboutHeld, aboutOther *whitecross.Message
 	// Today's: a message and a reply to the old one.
 	fresh, freshReply *whitecross.Message
 	otherOld          *whitecross.Message
@@ -44,6 +47,7 @@ func keyedTables(db *store.DB) map[string]string {
 		"delivery_events":    `delivery_id IN (SELECT id FROM deliveries WHERE ` + in("message_id") + `)`,
 		"idempotency_keys":   in("message_id"),
 		"user_events":        in("message_id"),
+		"message_students":   in("message_id"),
 	}
 }
 
@@ -63,6 +67,13 @@ func setupRetention(t *testing.T, open Opener) *retentionBundle {
 	require.NoError(t, b.st.SetRead(d.As(d.LincolnNurse), reply.ID, true))
 	b.heldSent = b.send(t, d.DistrictNurse, email(msg("Flu clinic", d.LincolnParent), "k-sent"))
 	b.heldRecv = b.send(t, d.LincolnNurse, email(msg("Lice check", d.LincolnParent, d.AnnexParent), "k-recv"))
+	about := func(subject string, st *whitecross.Student) *whitecross.MessageCreate {
+		in := email(msg(subject, d.LincolnParent), "k-"+subject)
+		in.StudentIDs = []string{st.ID}
+		return in
+	}
+	b.aboutHeld = b.send(t, d.Admin, about("Incident report", d.LincolnStudent))
+	b.aboutOther = b.send(t, d.Admin, about("Bus schedule", d.AnnexStudent))
 	otherOld, err := b.st.SendMessage(b.other.As(b.other.LincolnNurse), email(msg("Theirs", b.other.LincolnParent), "k-other"))
 	require.NoError(t, err)
 	b.otherOld = otherOld
@@ -116,6 +127,7 @@ func requireNoOrphans(t *testing.T, db *store.DB) {
 		`SELECT COUNT(*) FROM delivery_events WHERE delivery_id NOT IN (SELECT id FROM deliveries)`,
 		`SELECT COUNT(*) FROM idempotency_keys WHERE message_id NOT IN (SELECT id FROM messages)`,
 		`SELECT COUNT(*) FROM user_events WHERE message_id NOT IN (SELECT id FROM messages)`,
+		`SELECT COUNT(*) FROM message_students WHERE message_id NOT IN (SELECT id FROM messages)`,
 		`SELECT COUNT(*) FROM messages WHERE reply_to_id IS NOT NULL AND reply_to_id NOT IN (SELECT id FROM messages)`,
 	} {
 		require.Zero(t, sendCount(t, db, q), q)
@@ -139,8 +151,8 @@ func tenantMessageIDs(t *testing.T, db *store.DB, tenantID string) []string {
 }
 
 // testRetentionPurge purges a district 30 days back in batches of two: the
-// old messages go with every row keyed to them, held ones (sent by and
-// received by a held person) and today's stay, a released hold protects
+// old messages go with every row keyed to them, held ones (sent by or
+// received by a held person, about a held student) and today's stay, a released hold protects
 // nothing, the other district is untouched, a dry run first counts the
 // same and changes nothing, and the run is one audit event with counts.
 func testRetentionPurge(t *testing.T, open Opener) {
@@ -151,23 +163,28 @@ func testRetentionPurge(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	_, err = b.st.PlaceLegalHold(admin, whitecross.LegalHoldCreate{UserID: d.AnnexParent.ID, Reason: "Received"})
 	require.NoError(t, err)
+	_, err = b.st.PlaceLegalHold(admin, whitecross.LegalHoldCreate{StudentID: d.LincolnStudent.ID, Reason: "About"})
+	require.NoError(t, err)
 	released, err := b.st.PlaceLegalHold(admin, whitecross.LegalHoldCreate{UserID: d.LincolnNurse.ID, Reason: "Over"})
 	require.NoError(t, err)
 	_, err = b.st.ReleaseLegalHold(admin, released.ID)
 	require.NoError(t, err)
 
-	want := rowsOf(t, b.db, b.old.ID, b.oldReply.ID)
-	require.Equal(t, 2, want["messages"])
-	for _, table := range []string{"message_recipients", "deliveries", "delivery_events", "idempotency_keys", "user_events"} {
+	purged := []string{b.old.ID, b.oldReply.ID, b.aboutOther.ID}
+	want := rowsOf(t, b.db, purged...)
+	require.Equal(t, 3, want["messages"])
+	for _, table := range []string{"message_recipients", "deliveries", "delivery_events", "idempotency_keys", "user_events", "message_students"} {
 		require.NotZero(t, want[table], "the old messages have rows in %s", table)
 	}
-	keptBefore := rowsOf(t, b.db, b.heldSent.ID, b.heldRecv.ID, b.fresh.ID, b.freshReply.ID, b.otherOld.ID)
+	kept := []string{b.heldSent.ID, b.heldRecv.ID, b.aboutHeld.ID, b.fresh.ID, b.freshReply.ID, b.otherOld.ID}
+	keptBefore := rowsOf(t, b.db, kept...)
+	require.Equal(t, 1, keptBefore["message_students"])
 	auditsBefore := len(auditEvents(t, b.st, d.Tenant.ID))
 
 	dry, err := b.st.PurgeExpired(ctx, store.PurgeOptions{DryRun: true, Batch: 2})
 	require.NoError(t, err)
 	require.Len(t, dry, 1, "only the district with a retention runs")
-	require.Equal(t, want, rowsOf(t, b.db, b.old.ID, b.oldReply.ID), "a dry run deletes nothing")
+	require.Equal(t, want, rowsOf(t, b.db, purged...), "a dry run deletes nothing")
 	require.Len(t, auditEvents(t, b.st, d.Tenant.ID), auditsBefore, "nor audits")
 
 	runs, err := b.st.PurgeExpired(ctx, store.PurgeOptions{Batch: 2})
@@ -177,25 +194,26 @@ func testRetentionPurge(t *testing.T, open Opener) {
 	require.Equal(t, d.Tenant.ID, run.TenantID)
 	require.Equal(t, b.clock.Now().UTC().Add(-30*24*time.Hour), run.Before)
 	counts := map[string]int{"messages": int(run.Messages), "message_recipients": int(run.Recipients), "deliveries": int(run.Deliveries),
-		"delivery_events": int(run.DeliveryEvents), "idempotency_keys": int(run.IdempotencyKeys), "user_events": int(run.Events)}
+		"delivery_events": int(run.DeliveryEvents), "idempotency_keys": int(run.IdempotencyKeys), "user_events": int(run.Events),
+		"message_students": int(run.Students)}
 	require.Equal(t, want, counts, "the counts are the rows of the old messages")
 	require.Equal(t, dry[0].PurgeCounts, run.PurgeCounts, "the dry run counted the same")
-	require.Equal(t, int64(2), run.Held)
-	require.Equal(t, int64(2), dry[0].Held)
-	for table, n := range rowsOf(t, b.db, b.old.ID, b.oldReply.ID) {
+	require.Equal(t, int64(3), run.Held, "sent by, received by and about the held")
+	require.Equal(t, int64(3), dry[0].Held)
+	for table, n := range rowsOf(t, b.db, purged...) {
 		require.Zero(t, n, table)
 	}
-	require.Equal(t, keptBefore, rowsOf(t, b.db, b.heldSent.ID, b.heldRecv.ID, b.fresh.ID, b.freshReply.ID, b.otherOld.ID),
-		"held, fresh and the other district's messages keep every row")
-	require.ElementsMatch(t, []string{b.heldSent.ID, b.heldRecv.ID, b.fresh.ID, b.freshReply.ID}, tenantMessageIDs(t, b.db, d.Tenant.ID))
+	require.Equal(t, keptBefore, rowsOf(t, b.db, kept...), "held, fresh and the other district's messages keep every row")
+	require.ElementsMatch(t, []string{b.heldSent.ID, b.heldRecv.ID, b.aboutHeld.ID, b.fresh.ID, b.freshReply.ID}, tenantMessageIDs(t, b.db, d.Tenant.ID))
 	requireNoOrphans(t, b.db)
 
 	ev := lastAudit(t, b.st, d.Tenant.ID)
 	require.Equal(t, whitecross.AuditRetentionPurged, ev.Action)
 	require.Equal(t, d.Tenant.ID, ev.TargetID)
 	require.Empty(t, ev.ActorID, "the system purges")
-	require.Equal(t, "2", ev.Detail["messages"])
-	require.Equal(t, "2", ev.Detail["held"])
+	require.Equal(t, "3", ev.Detail["messages"])
+	require.Equal(t, "3", ev.Detail["held"])
+	require.Equal(t, "1", ev.Detail["students"])
 	require.Equal(t, "30", ev.Detail["retention_days"])
 	require.Equal(t, itoa(want["delivery_events"]), ev.Detail["delivery_events"])
 	require.Equal(t, itoa(want["message_recipients"]), ev.Detail["recipients"])
@@ -213,7 +231,7 @@ func testRetentionPurge(t *testing.T, open Opener) {
 	}
 	runs, err = b.st.PurgeExpired(ctx, store.PurgeOptions{})
 	require.NoError(t, err)
-	require.Equal(t, int64(2), runs[0].Messages)
+	require.Equal(t, int64(3), runs[0].Messages)
 	require.Zero(t, runs[0].Held)
 	require.ElementsMatch(t, []string{b.fresh.ID, b.freshReply.ID}, tenantMessageIDs(t, b.db, d.Tenant.ID))
 	require.Len(t, tenantMessageIDs(t, b.db, b.other.Tenant.ID), 1)
@@ -225,11 +243,12 @@ func testRetentionPurge(t *testing.T, open Opener) {
 func testRetentionKeepsByDefault(t *testing.T, open Opener) {
 	b := setupRetention(t, open)
 	b.setRetention(t, b.d, 0)
-	before := rowsOf(t, b.db, b.old.ID, b.oldReply.ID, b.otherOld.ID)
+	all := []string{b.old.ID, b.oldReply.ID, b.aboutOther.ID, b.otherOld.ID}
+	before := rowsOf(t, b.db, all...)
 	runs, err := b.st.PurgeExpired(context.Background(), store.PurgeOptions{})
 	require.NoError(t, err)
 	require.Empty(t, runs)
-	require.Equal(t, before, rowsOf(t, b.db, b.old.ID, b.oldReply.ID, b.otherOld.ID))
+	require.Equal(t, before, rowsOf(t, b.db, all...))
 	require.NotEqual(t, whitecross.AuditRetentionPurged, lastAudit(t, b.st, b.d.Tenant.ID).Action)
 }
 
@@ -247,7 +266,7 @@ func testRetentionTenantAndBudget(t *testing.T, open Opener) {
 	require.Len(t, runs, 1)
 	require.Equal(t, int64(1), runs[0].Messages)
 	require.Empty(t, tenantMessageIDs(t, b.db, b.other.Tenant.ID))
-	require.Len(t, tenantMessageIDs(t, b.db, b.d.Tenant.ID), 6, "the district not named is untouched")
+	require.Len(t, tenantMessageIDs(t, b.db, b.d.Tenant.ID), 8, "the district not named is untouched")
 
 	// A spent budget stops after one batch, the rest left for the next
 	// run; a batch takes messages up to Recipients recipients (here one).
@@ -258,7 +277,7 @@ func testRetentionTenantAndBudget(t *testing.T, open Opener) {
 	runs, err = b.st.PurgeExpired(ctx, store.PurgeOptions{TenantSlug: "springfield", Batch: 1})
 	require.NoError(t, err)
 	require.False(t, runs[0].More)
-	require.Equal(t, int64(3), runs[0].Messages, "the other old messages (no holds here)")
+	require.Equal(t, int64(5), runs[0].Messages, "the other old messages (no holds here)")
 	requireNoOrphans(t, b.db)
 }
 

@@ -26,8 +26,12 @@ CREATE INDEX user_events_message ON user_events(message_id);
 -- of reply_to_id): without an index that is a scan of every message, per
 -- message deleted. Few messages are replies, so the index is partial.
 CREATE INDEX messages_reply_to ON messages(reply_to_id) WHERE reply_to_id IS NOT NULL;
+-- The same check for the students a message is about (message_students'
+-- keys lead with the tenant), and the purge's delete of those rows.
+CREATE INDEX message_students_message ON message_students(message_id);
 
 -- +goose Down
+DROP INDEX message_students_message;
 DROP INDEX messages_reply_to;
 DROP INDEX user_events_message;
 DROP INDEX idempotency_keys_message;
