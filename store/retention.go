@@ -68,7 +68,8 @@ type PurgeRun struct {
 	// Before is the cut-off: messages created and sent before it expired.
 	Before time.Time
 	PurgeCounts
-	// Held is how many expired messages a legal hold kept.
+	// Held is how many expired messages a legal hold kept (with More,
+	// also those left for the next run).
 	Held int64
 	// More is set when the run stopped at its budget with work left.
 	More bool
