@@ -54,7 +54,7 @@ func (s *Server) adminRoutes() {
 			"HIGH, URGENT), the channels tried in turn when a delivery fails for good (EMAIL, SMS, PUSH, VOICE, each once; " +
 			"an empty list turns fallback off for that priority; a priority left out uses the default policy; EMERGENCY " +
 			"messages use the URGENT chain). quiet_hours_start and quiet_hours_end: both \"HH:MM\" (24-hour, district " +
-			"time) or both empty; SMS, voice and push of messages that are not EMERGENCY or URGENT wait until the end time. retention_days: 0 (keep) to 3650. emergency_overrides_opt_out: EMERGENCY messages text " +
+			"time) or both empty; SMS, voice and push of messages that are not EMERGENCY or URGENT wait until the end time. retention_days: 0 (keep) to 3650; messages older than that are deleted daily, except under a legal hold. emergency_overrides_opt_out: EMERGENCY messages text " +
 			"numbers that replied STOP. sensitive_by_default (default true; the one setting whose default is not its empty " +
 			"value): health categories (MEDICATION, HEALTH_UPDATE, IMMUNIZATION, INCIDENT) are always sensitive; false lets a " +
 			"sender send one with \"sensitive\": false. presence (default true): users see which of the people they may " +
@@ -73,6 +73,7 @@ func (s *Server) adminRoutes() {
 
 	s.suppressionRoutes()
 	s.dataKeyRoutes()
+	s.legalHoldRoutes()
 	s.mountAdminHandlers()
 }
 

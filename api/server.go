@@ -92,6 +92,8 @@ type Deps struct {
 	Now whitecross.Clock
 	// DeadLetters is the admin's view of failed deliveries.
 	DeadLetters whitecross.DeadLetterService
+	// LegalHolds keeps people's and students' messages past retention.
+	LegalHolds whitecross.LegalHoldService
 	// TenantSettings reads and changes the district's policies.
 	TenantSettings whitecross.TenantSettingsService
 	// DataKeys reports the district's data key (the settings page).

@@ -59,6 +59,7 @@ func NewQueue(db *store.DB, d Dispatcher, cfg QueueConfig, logger *slog.Logger) 
 	river.AddWorker(workers, newEscalateWorker(d, cfg.DispatchTimeout, now, logger))
 	river.AddWorker(workers, newNoticeWorker(cfg.Deliver, d, logger))
 	river.AddWorker(workers, newRekeyWorker(d, cfg.DispatchTimeout, now, logger))
+	river.AddWorker(workers, newRetentionWorker(d, cfg.DispatchTimeout, logger))
 	rc := &river.Config{
 		Queues:               riverQueues(cfg, db.Dialect),
 		Workers:              workers,
@@ -73,6 +74,10 @@ func NewQueue(db *store.DB, d Dispatcher, cfg QueueConfig, logger *slog.Logger) 
 	if cfg.Clock != nil {
 		rc.Test.Time = clockTime(cfg.Clock)
 		rc.TestOnly = true // no jittered start-up sleeps
+	} else {
+		// Not under a test clock, whose jumps past the hour would slip a
+		// purge among another test's jobs; tests use EnqueueRetention.
+		rc.PeriodicJobs = []*river.PeriodicJob{retentionPeriodicJob()}
 	}
 	q := &Queue{now: now, log: logger, deliverMaxAttempts: cfg.Deliver.MaxAttempts}
 	var err error

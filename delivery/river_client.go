@@ -20,6 +20,7 @@ type client interface {
 	Subscribe(kinds ...river.EventKind) (<-chan *river.Event, func())
 	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
 	insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
 	insertManyTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error
 }
 
@@ -55,6 +56,11 @@ func (c nativeClient[TTx]) native(tx *store.Tx) (TTx, error) {
 		return zero, whitecross.Errorf(whitecross.EINTERNAL, "the transaction is not of the job queue's database")
 	}
 	return native, nil
+}
+
+func (c nativeClient[TTx]) insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	_, err := c.Insert(ctx, args, opts)
+	return err
 }
 
 func (c nativeClient[TTx]) insertManyTx(ctx context.Context, tx *store.Tx, params []river.InsertManyParams) error {

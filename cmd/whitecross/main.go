@@ -63,6 +63,7 @@ func commands() []command {
 		{"tenant", []string{"create"}, "create a tenant (school district)", (*program).tenant},
 		{"user", []string{"create", "set-password"}, "create a user in a tenant, or set their password as the operator", (*program).user},
 		{"roster", []string{"import"}, "import a district's roster from OneRoster 1.1 CSV files", (*program).rosterImport},
+		{"retention", []string{"run"}, "delete messages older than the districts' retention, except under a legal hold", (*program).retention},
 		{"audit", []string{"verify"}, "verify a tenant's hash-chained audit log", (*program).audit},
 		{"keys", []string{"rotate", "rotate-data", "rotate-master", "status"}, "rotate the token signing key, a tenant's data key or the master key; show data keys", (*program).keys},
 		{"version", nil, "print the version", (*program).version},

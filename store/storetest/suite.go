@@ -33,6 +33,7 @@ func Exercise(t *testing.T, open Opener) {
 		{"MFA", exerciseMFA},
 		{"Records", exerciseRecords},
 		{"DataKeys", exerciseDataKeys},
+		{"Retention", exerciseRetention},
 	}
 	runSubtests(t, open, groups)
 }

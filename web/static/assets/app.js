@@ -21,6 +21,7 @@ import { alertView } from './view-alert.js';
 import { approvalsView } from './view-approvals.js';
 import { rosterView } from './view-roster.js';
 import { settingsView } from './view-settings.js';
+import { legalHoldsView } from './view-legal-holds.js';
 import { peopleView } from './view-people.js';
 import { locationsView } from './view-locations.js';
 import { studentsView } from './view-students.js';
@@ -64,6 +65,7 @@ const ROUTES = [
   [/^\/alert$/, () => ({ name: 'alert', roles: ADMINS })],
   [/^\/approvals$/, () => ({ name: 'approvals', roles: ADMINS })],
   [/^\/settings$/, () => ({ name: 'settings', roles: ['ADMIN'] })],
+  [/^\/legal-holds$/, () => ({ name: 'legalHolds', roles: ['ADMIN'], nav: 'legal-holds' })],
   [/^\/people$/, () => ({ name: 'people', roles: ADMINS })],
   [/^\/locations$/, () => ({ name: 'locations', roles: ADMINS })],
   [/^\/account$/, () => ({ name: 'account' })],
@@ -79,7 +81,7 @@ const ROUTES = [
 
 const VIEWS = {
   box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, account: accountView,
-  alert: alertView, approvals: approvalsView, roster: rosterView, settings: settingsView,
+  alert: alertView, approvals: approvalsView, roster: rosterView, settings: settingsView, legalHolds: legalHoldsView,
   people: peopleView, locations: locationsView,
   students: studentsView, student: studentView, groups: groupsView, group: groupView,
   studentLog: studentLogView, records: recordsView, disclosures: disclosuresView,
@@ -306,6 +308,7 @@ function buildNav() {
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/deliveries', id: 'nav-deliveries' }, 'Delivery problems')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/roster', id: 'nav-roster' }, 'Roster import')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/settings', id: 'nav-settings' }, 'District settings')) : null,
+      app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/legal-holds', id: 'nav-legal-holds' }, 'Legal holds')) : null,
       admins ? h('li', null, h('a', { href: '/people', id: 'nav-people' }, 'People')) : null,
       admins ? h('li', null, h('a', { href: '/locations', id: 'nav-locations' }, 'Locations')) : null,
       admins ? h('li', null, h('a', { href: '/students', id: 'nav-students' }, 'Students')) : null,

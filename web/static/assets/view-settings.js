@@ -1,12 +1,14 @@
 // District settings (ADMIN): the district's choices that take effect for
-// everyone. For now whether people see who is online (presence); the other
-// settings are changed through PATCH /api/v1/tenant (docs/operations.md).
+// everyone: presence, automatic sign-out, message retention, two-step
+// sign-in and single sign-on; the other settings are changed through
+// PATCH /api/v1/tenant (docs/operations.md).
 import * as api from './api.js';
 import { h, announce } from './dom.js';
 import { idleTimeoutField } from './settings-idle.js';
 import { ssoField } from './settings-sso.js';
 import { mfaRolesField } from './settings-mfa.js';
 import { dataKeyField } from './settings-keys.js';
+import { retentionField } from './settings-retention.js';
 
 export async function settingsView(app, container) {
   const tenant = await api.get('/api/v1/tenant');
@@ -34,7 +36,7 @@ export async function settingsView(app, container) {
         h('p', { class: 'hint', id: 'setting-presence-hint' },
           'People see “online” beside the names of those they may message. Off, nobody in the district sees it; every server follows within a minute.')),
       status, error),
-    idleTimeoutField(tenant),
+    idleTimeoutField(tenant), retentionField(tenant),
     mfaRolesField(tenant), ssoField(tenant), dataKeyField());
   return { title: 'District settings' };
 }
