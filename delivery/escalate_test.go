@@ -171,6 +171,7 @@ func TestReminderHeldByQuietHoursIsWithdrawnAfterAnAck(t *testing.T) {
 		})
 		reminder := b.escalationDeliveries(t, m.ID)[parent.ID+"/SMS/1"]
 		require.NotEmpty(t, reminder, "the round queued a text")
+		b.waitHeld(t, reminder)
 
 		require.NoError(t, b.st.Acknowledge(b.d.As(parent), m.ID))
 		b.driveUntil(t, "the held reminder withdrawn", 15*time.Minute, func() bool {
@@ -180,4 +181,25 @@ func TestReminderHeldByQuietHoursIsWithdrawnAfterAnAck(t *testing.T) {
 		require.Empty(t, b.outbox[whitecross.ChannelSMS].List(capture.Filter{}), "nothing was texted")
 		require.Empty(t, b.timeline(t, reminder), "its timeline went with it")
 	})
+}
+
+// waitHeld waits until the deliver job of a delivery has run once and
+// snoozed (quiet hours): it is scheduled again, for later.
+func (b *deliverBundle) waitHeld(t *testing.T, deliveryID string) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		res, err := b.queue.JobList(context.Background(), river.NewJobListParams().Kinds(delivery.DeliverKind).
+			States(rivertype.JobStateScheduled).First(100))
+		require.NoError(t, err)
+		for _, j := range res.Jobs {
+			var a delivery.DeliverArgs
+			require.NoError(t, json.Unmarshal(j.EncodedArgs, &a))
+			if a.DeliveryID == deliveryID {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the deliver job of %s was never held", deliveryID)
 }
