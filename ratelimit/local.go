@@ -54,8 +54,10 @@ func (l *Local) Take(_ context.Context, key string) (Decision, error) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.sweep(now)
-	e := l.entry(key, now)
+	if now.Sub(l.lastSweep) >= l.budget.full() {
+		l.sweep(now)
+	}
+	e := l.entry(key)
 	e.seen = now
 	r := e.lim.ReserveN(now, 1)
 	d := Decision{Limit: l.budget.Burst}
@@ -80,17 +82,16 @@ func (l *Local) Len() int {
 
 // entry returns key's budget, making one when there is room, else the
 // shared overflow budget.
-func (l *Local) entry(key string, now time.Time) *entry {
+func (l *Local) entry(key string) *entry {
 	if e, ok := l.keys[key]; ok {
 		return e
 	}
 	if len(l.keys) >= l.maxKeys {
-		l.sweepAt(now)
-		if len(l.keys) >= l.maxKeys {
-			key = overflowKey
-			if e, ok := l.keys[key]; ok {
-				return e
-			}
+		// Take already swept if it was time: sweeping again per new key
+		// would make a flood cost the table's size per request.
+		key = overflowKey
+		if e, ok := l.keys[key]; ok {
+			return e
 		}
 	}
 	e := &entry{lim: rate.NewLimiter(rate.Limit(l.budget.PerSecond), l.budget.Burst)}
@@ -98,16 +99,9 @@ func (l *Local) entry(key string, now time.Time) *entry {
 	return e
 }
 
-// sweep drops idle budgets at most once per refill time, so its cost is
-// spread over the requests of that time.
+// sweep drops idle budgets; Take calls it at most once per refill time, so
+// its cost is spread over the requests of that time.
 func (l *Local) sweep(now time.Time) {
-	if now.Sub(l.lastSweep) < l.budget.full() {
-		return
-	}
-	l.sweepAt(now)
-}
-
-func (l *Local) sweepAt(now time.Time) {
 	l.lastSweep = now
 	idle := l.budget.full()
 	for k, e := range l.keys {
