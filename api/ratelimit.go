@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/danielgtaylor/huma/v2"
+
 	"whitecross/ratelimit"
 )
 
@@ -132,3 +134,41 @@ func (s *Server) initRateLimits(shared ratelimit.Limiter) {
 	perMinute := s.cfg.ConnectsPerMinute
 	s.connects = ratelimit.NewLocal(ratelimit.Budget{PerSecond: float64(perMinute) / 60, Burst: perMinute}, 0, nil)
 }
+
+// documentRateLimits describes the 429 answer of every limited operation
+// once, as a shared response of the spec (when it comes and the headers
+// that say when to retry), and points each operation's 429 at it.
+func (s *Server) documentRateLimits() {
+	integer := func(desc string) *huma.Param {
+		return &huma.Param{Description: desc, Schema: &huma.Schema{Type: huma.TypeInteger}}
+	}
+	spec := s.api.OpenAPI()
+	ref := &huma.Response{Ref: "#/components/responses/" + tooManyRequestsName}
+	for _, item := range spec.Paths {
+		for _, op := range []*huma.Operation{item.Get, item.Put, item.Post, item.Delete, item.Patch} {
+			if op == nil || op.Responses[tooManyRequests] == nil {
+				continue
+			}
+			if spec.Components.Responses == nil {
+				shared := *op.Responses[tooManyRequests]
+				shared.Description = "Too Many Requests: the caller's budget (per user, else per client address) is spent. " +
+					"Every answer of a limited route carries the RateLimit-* headers."
+				shared.Headers = map[string]*huma.Param{
+					"Retry-After":         integer("Seconds until one more request is allowed."),
+					"RateLimit-Limit":     integer("The burst: requests a full budget allows at once."),
+					"RateLimit-Remaining": integer("Requests the budget allows now (0)."),
+					"RateLimit-Reset":     integer("Seconds until the budget is full again."),
+				}
+				spec.Components.Responses = map[string]*huma.Response{tooManyRequestsName: &shared}
+			}
+			op.Responses[tooManyRequests] = ref
+		}
+	}
+}
+
+// The 429 response's key in an operation and its name in the spec's
+// components.
+const (
+	tooManyRequests     = "429"
+	tooManyRequestsName = "TooManyRequests"
+)

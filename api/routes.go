@@ -49,6 +49,7 @@ func (s *Server) routes() {
 	s.adminRoutes()
 	s.rosterRoutes()
 	s.realtimeRoutes()
+	s.documentRateLimits()
 
 	// The reference page; the spec itself is served by huma at
 	// /api/v1/openapi.json (and .yaml, -3.0.json).
