@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"whitecross"
 	"whitecross/api"
 	"whitecross/ratelimit"
 	"whitecross/store"
@@ -133,6 +135,35 @@ func TestTrustedProxiesDecideWhoseBudget(t *testing.T) {
 			}
 		})
 	})
+}
+
+// The address a trusted proxy forwards is the one sign-in records (and
+// its lockout keys on); a spoofed header from an untrusted peer is not.
+func TestAuditRecordsTheForwardedAddress(t *testing.T) {
+	t.Parallel()
+	trusted, err := api.ParseTrustedProxies("127.0.0.0/8,::1")
+	require.NoError(t, err)
+	for name, tc := range map[string]struct {
+		proxies api.TrustedProxies
+		want    string
+	}{"trusted peer": {trusted, "198.51.100.7"}, "untrusted peer": {nil, "127.0.0.1"}} {
+		t.Run(name, func(t *testing.T) {
+			forEachDialectWith(t, api.Config{TrustedProxies: tc.proxies}, func(t *testing.T, b *bundle) {
+				res := b.do(t, req{method: "POST", path: "/api/v1/auth/login", header: map[string]string{"X-Forwarded-For": "198.51.100.7"},
+					body: map[string]string{"tenant": b.d.Tenant.Slug, "email": b.d.LincolnNurse.Email, "password": storetest.SeedPassword}})
+				require.Equal(t, http.StatusOK, res.status, "%s", res.body)
+				events, err := b.st.AuditEvents(context.Background(), b.d.Tenant.ID, 0, 1000)
+				require.NoError(t, err)
+				var ips []string
+				for _, e := range events {
+					if e.Action == whitecross.AuditLoginSucceeded {
+						ips = append(ips, e.ClientIP)
+					}
+				}
+				require.Equal(t, []string{tc.want}, ips)
+			})
+		})
+	}
 }
 
 // 500 requests at once with the default budget: 429s beyond it, never a
