@@ -15,6 +15,8 @@ import (
 // the bucket is full again, so idle callers cost Redis nothing.
 //
 // KEYS[1] the budget; ARGV[1] interval per request (µs), ARGV[2] burst.
+// The TAT is written with %d: Lua's own number to string conversion keeps
+// 14 digits, too few for microseconds since 1970.
 // Returns {allowed (0|1), µs until the next request is allowed, µs until
 // the bucket is full}.
 var gcra = redis.NewScript(`
@@ -28,7 +30,7 @@ local new = tat + interval
 if new - now > window then
   return {0, new - now - window, tat - now}
 end
-redis.call('SET', KEYS[1], new, 'PX', math.ceil((new - now) / 1000) + 1)
+redis.call('SET', KEYS[1], string.format('%d', new), 'PX', math.ceil((new - now) / 1000) + 1)
 return {1, 0, new - now}
 `)
 
