@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -166,13 +167,19 @@ func TestAuditRecordsTheForwardedAddress(t *testing.T) {
 	}
 }
 
-// 500 requests at once with the default budget: 429s beyond it, never a
-// 5xx (the refused ones are answered before the load gate).
+// 500 requests of one user at once: 429s beyond the budget, never a 5xx
+// (the refused ones are answered before the load gate). The burst is set
+// below the district's request slots (DefaultTenantMaxRequests, 64): the
+// default burst of 100 can exceed them, and on a machine slow enough (the
+// race detector) the gate then answers some 503 by design, which its own
+// tests cover.
 func TestRateLimitBurstGivesNoServerErrors(t *testing.T) {
 	t.Parallel()
-	forEachDialect(t, func(t *testing.T, b *bundle) {
+	const burst = 30
+	forEachDialectWith(t, api.Config{Rate: ratelimit.Budget{PerSecond: api.DefaultRatePerSecond, Burst: burst}}, func(t *testing.T, b *bundle) {
 		nurse := b.token(t, b.d, b.d.LincolnNurse)
 		statuses := make([]int, 500)
+		start := time.Now()
 		var wg sync.WaitGroup
 		for i := range statuses {
 			wg.Go(func() {
@@ -190,13 +197,14 @@ func TestRateLimitBurstGivesNoServerErrors(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		refilled := int(time.Since(start).Seconds()*api.DefaultRatePerSecond) + 1
 		counts := map[int]int{}
 		for _, s := range statuses {
 			counts[s]++
 		}
 		require.Equal(t, 500, counts[http.StatusOK]+counts[http.StatusTooManyRequests], "statuses: %v", counts)
-		require.GreaterOrEqual(t, counts[http.StatusOK], api.DefaultRateBurst, "statuses: %v", counts)
-		require.Less(t, counts[http.StatusOK], 250, "statuses: %v", counts)
+		require.GreaterOrEqual(t, counts[http.StatusOK], burst, "statuses: %v", counts)
+		require.LessOrEqual(t, counts[http.StatusOK], burst+refilled, "statuses: %v", counts)
 		t.Logf("500 at once: %v", counts)
 	})
 }
