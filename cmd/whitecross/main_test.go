@@ -112,7 +112,8 @@ type server struct {
 	// in the order written.
 	output *testutil.SyncBuffer
 	cancel context.CancelFunc
-	// client speaks to the server (HTTPS when it serves TLS).
+	// client speaks to the server (HTTPS when it serves TLS); nil:
+	// http.DefaultClient.
 	client *http.Client
 	done   chan int
 	code   int
@@ -232,7 +233,11 @@ func (s *server) do(method, path, token string, body any, out any) int {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := s.client.Do(req)
+	client := s.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	require.NoError(s.t, err)
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
