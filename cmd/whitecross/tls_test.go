@@ -79,7 +79,8 @@ func servedSerial(t *testing.T, addr string) int64 {
 // TestServeSpeaksTLS: with a certificate and key, serve answers HTTPS only
 // (TLS 1.2 and up) with Strict-Transport-Security, and a SIGHUP makes new
 // connections use the renewed pair; a broken pair is refused and the
-// current one kept.
+// current one kept. Not parallel: SIGHUP goes to the whole test process,
+// and sequential tests run while the parallel ones (other serves) wait.
 func TestServeSpeaksTLS(t *testing.T) {
 	dir := t.TempDir()
 	certPath, keyPath := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
