@@ -191,4 +191,9 @@ type AuthService interface {
 	// Authenticate verifies an access token and that its session is live.
 	// EUNAUTHORIZED otherwise.
 	Authenticate(ctx context.Context, accessToken string) (*Actor, error)
+	// TokenUser returns the id of the user an access token was issued to,
+	// checking its signature and expiry but not its session: no database
+	// call, so rate limits can key on it before admitting the request.
+	// EUNAUTHORIZED for an invalid or expired token.
+	TokenUser(ctx context.Context, accessToken string) (string, error)
 }

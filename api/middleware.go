@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"strings"
@@ -22,6 +21,10 @@ import (
 // contentSecurityPolicy allows only same-origin resources, which is all the
 // docs page needs; JSON responses need nothing.
 const contentSecurityPolicy = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'"
+
+// hsts keeps browsers on https for a year once they have seen it; no
+// includeSubDomains, which would bind the district's other sites too.
+const hsts = "max-age=31536000"
 
 // requestState is what the middleware learns about a request, shared down
 // the chain through the context and logged when the request ends.
@@ -54,7 +57,7 @@ func requestIDFrom(ctx context.Context) string { return stateFrom(ctx).id }
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		st := &requestState{req: r, id: newRequestID(), clientIP: clientIP(r), userAgent: r.UserAgent()}
+		st := &requestState{req: r, id: newRequestID(), clientIP: s.clientIP(r), userAgent: r.UserAgent()}
 		w.Header().Set("X-Request-Id", st.id)
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), stateKey{}, st)))
@@ -106,8 +109,10 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			h.Set("Cache-Control", "no-store")
 		}
-		if s.secureCookies {
-			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		// Over TLS only: served here (serve with a certificate) or by a
+		// proxy in front (an https public URL). Browsers ignore it on http.
+		if r.TLS != nil || s.secureCookies {
+			h.Set("Strict-Transport-Security", hsts)
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -272,7 +277,7 @@ func (s *Server) caller(r *http.Request) (*whitecross.Actor, bool, error) {
 		return nil, false, err
 	}
 	c := *actor
-	c.ClientIP = clientIP(r)
+	c.ClientIP = s.clientIP(r)
 	st := stateFrom(r.Context())
 	st.userID, st.tenantID = c.UserID, c.TenantID
 	return &c, viaCookie, nil
@@ -334,17 +339,6 @@ func (s *Server) checkCSRF(r *http.Request) error {
 		return errCSRF
 	}
 	return nil
-}
-
-// clientIP is the peer address. X-Forwarded-For is deliberately ignored:
-// behind a proxy every client shares the proxy's address until a trusted
-// proxy setting exists.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func newRequestID() string {

@@ -39,18 +39,14 @@ func (s *Server) AuthenticateUpgrade(r *http.Request) (*whitecross.Actor, time.T
 			return nil, time.Time{}, err
 		}
 	}
-	actor, err := s.deps.Auth.Authenticate(r.Context(), token)
+	caller, _, err := s.caller(r)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if actor.MFASetupOnly {
+	if caller.MFASetupOnly {
 		return nil, time.Time{}, errMFASetupRequired
 	}
-	caller := *actor
-	caller.ClientIP = clientIP(r)
-	st := stateFrom(r.Context())
-	st.userID, st.tenantID = caller.UserID, caller.TenantID
-	return &caller, tokenExpiry(token), nil
+	return caller, tokenExpiry(token), nil
 }
 
 // checkUpgradeOrigin refuses a cookie-authenticated upgrade whose Origin is

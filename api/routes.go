@@ -50,6 +50,7 @@ func (s *Server) routes() {
 	s.adminRoutes()
 	s.rosterRoutes()
 	s.realtimeRoutes()
+	s.documentRateLimits()
 
 	// The reference page; the spec itself is served by huma at
 	// /api/v1/openapi.json (and .yaml, -3.0.json).
@@ -367,6 +368,9 @@ func (s *Server) op(o huma.Operation, auth string) huma.Operation {
 	// huma refuses a body whose length reaches MaxBodyBytes; +1 lets a body
 	// of exactly the limit through. An upload route sets its own.
 	o.MaxBodyBytes = cmp.Or(o.MaxBodyBytes, s.cfg.MaxBodyBytes) + 1
+	if rateLimited(o.Path) {
+		o.Errors = append(o.Errors, http.StatusTooManyRequests)
+	}
 	switch auth {
 	case authRequired:
 		o.Metadata = map[string]any{authKey: authRequired}

@@ -12,12 +12,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"whitecross"
+	"whitecross/ratelimit"
 )
 
 // DefaultMaxBodyBytes is the largest request body accepted when
@@ -60,6 +62,14 @@ type Config struct {
 	MaxRequests       int
 	TenantMaxRequests int
 	RequestQueueWait  time.Duration
+	// Rate is each caller's request budget (default DefaultRatePerSecond,
+	// DefaultRateBurst) and ConnectsPerMinute its WebSocket connects
+	// (default DefaultConnectsPerMinute); see limitRate.
+	Rate              ratelimit.Budget
+	ConnectsPerMinute int
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed
+	// (see clientIP); none by default.
+	TrustedProxies TrustedProxies
 }
 
 // Deps are the services the handlers call. cmd/whitecross wires the store
@@ -116,6 +126,9 @@ type Deps struct {
 	App http.Handler
 	// JWKS returns the JSON Web Key Set that verifies access tokens.
 	JWKS func() []byte
+	// RateLimiter keeps the request budgets shared by every instance
+	// (Redis); nil: this instance keeps its own (Config.Rate).
+	RateLimiter ratelimit.Limiter
 	// Ready names the dependencies /readyz pings ("database", "queue").
 	Ready  map[string]whitecross.Pinger
 	Logger *slog.Logger
@@ -132,6 +145,10 @@ type Server struct {
 
 	requests *gate       // MaxRequests
 	tenants  tenantGates // TenantMaxRequests each
+
+	limiter       ratelimit.Limiter // requests, per user or address
+	connects      ratelimit.Limiter // WebSocket upgrades, this instance only
+	limiterWarned atomic.Int64      // unix ns of the last warnLimiter
 
 	origin        string    // scheme://host[:port] of PublicURL, "" when unset
 	origins       originSet // the origins of this server's own pages
@@ -150,6 +167,10 @@ func New(cfg Config, deps Deps) *Server {
 	cfg.MaxRequests = cmp.Or(cfg.MaxRequests, DefaultMaxRequests)
 	cfg.TenantMaxRequests = cmp.Or(cfg.TenantMaxRequests, DefaultTenantMaxRequests)
 	cfg.RequestQueueWait = cmp.Or(cfg.RequestQueueWait, DefaultRequestQueueWait)
+	if cfg.Rate.PerSecond <= 0 || cfg.Rate.Burst <= 0 {
+		cfg.Rate = ratelimit.Budget{PerSecond: DefaultRatePerSecond, Burst: DefaultRateBurst}
+	}
+	cfg.ConnectsPerMinute = cmp.Or(cfg.ConnectsPerMinute, DefaultConnectsPerMinute)
 	s := &Server{cfg: cfg, deps: deps, log: deps.Logger, mux: http.NewServeMux(),
 		requests: newGate(cfg.MaxRequests), tenants: tenantGates{slots: cfg.TenantMaxRequests}}
 	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
@@ -157,10 +178,11 @@ func New(cfg Config, deps Deps) *Server {
 		s.secureCookies = u.Scheme == "https"
 	}
 	s.origins = newOriginSet(cfg.PublicURL, cfg.ListenAddr)
+	s.initRateLimits(deps.RateLimiter)
 	s.api = humago.New(s.mux, humaConfig())
 	s.api.UseMiddleware(s.authenticate)
 	s.routes()
-	s.handler = s.logRequests(s.recoverPanics(s.secureHeaders(s.shedLoad(s.limitBody(http.HandlerFunc(s.route))))))
+	s.handler = s.logRequests(s.recoverPanics(s.secureHeaders(s.limitRate(s.shedLoad(s.limitBody(http.HandlerFunc(s.route)))))))
 	return s
 }
 

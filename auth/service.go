@@ -170,6 +170,15 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (*whitec
 	return actor, nil
 }
 
+// TokenUser implements whitecross.AuthService.
+func (s *Service) TokenUser(ctx context.Context, accessToken string) (string, error) {
+	claims, err := s.tokens.verify(ctx, accessToken)
+	if err != nil {
+		return "", err
+	}
+	return strings.ToLower(claims.Subject), nil
+}
+
 // issuePair returns an access token and the given refresh token as a pair.
 func (s *Service) issuePair(user *whitecross.User, sessionID, refreshToken string) (*whitecross.TokenPair, error) {
 	access, err := s.tokens.issue(user.ID, user.TenantID, user.Role, sessionID)

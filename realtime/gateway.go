@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
 
 	"whitecross"
 )
@@ -80,6 +82,11 @@ const (
 	// frame is dropped and found later in the log), never hold a
 	// connection's goroutine, and with it the connection, forever.
 	DefaultStoreTimeout = 5 * time.Second
+	// DefaultFramesPerSecond and DefaultFrameBurst are each connection's
+	// frame budget: far above what the app sends (a ping, typing at most
+	// every 2 s, a read per message opened), far below a flood.
+	DefaultFramesPerSecond = 20
+	DefaultFrameBurst      = 100
 	// replayPage is how many events a replay reads and queues at once.
 	replayPage = 100
 )
@@ -126,6 +133,11 @@ type Config struct {
 	// message content, a read frame, a thread's audience, presence and
 	// session checks) and each broker publish (DefaultStoreTimeout).
 	StoreTimeout time.Duration
+	// FramesPerSecond and FrameBurst are the frames one connection may
+	// send (DefaultFramesPerSecond, DefaultFrameBurst); one beyond closes
+	// it with CloseTooManyFrames.
+	FramesPerSecond float64
+	FrameBurst      int
 	// DisablePresence turns presence off for every district of this
 	// gateway (each district can turn it off too: TenantSettings.Presence).
 	DisablePresence bool
@@ -152,6 +164,9 @@ func (cfg *Config) defaults() {
 	def(&cfg.TypingTimeout, DefaultTypingTimeout)
 	def(&cfg.Heartbeat, DefaultHeartbeat)
 	def(&cfg.StoreTimeout, DefaultStoreTimeout)
+	if cfg.FramesPerSecond <= 0 || cfg.FrameBurst <= 0 {
+		cfg.FramesPerSecond, cfg.FrameBurst = DefaultFramesPerSecond, DefaultFrameBurst
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -368,9 +383,14 @@ func (g *Gateway) storeContext(ctx context.Context) (context.Context, context.Ca
 func (g *Gateway) serve(c *conn) {
 	ctx := context.Background()
 	defer g.unregister(c)
+	frames := rate.NewLimiter(rate.Limit(g.cfg.FramesPerSecond), g.cfg.FrameBurst)
 	for {
 		typ, data, err := c.ws.Read(ctx)
 		if err != nil {
+			return
+		}
+		if !frames.Allow() {
+			c.cut(CloseTooManyFrames, fmt.Sprintf("too many frames: at most %g a second", g.cfg.FramesPerSecond))
 			return
 		}
 		if typ != websocket.MessageText || !g.handleFrame(c, data) {

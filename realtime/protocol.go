@@ -46,6 +46,10 @@ const (
 	// CloseBadFrame (1008, policy violation): a frame that is not JSON, has
 	// an unknown type or bad data.
 	CloseBadFrame = websocket.StatusPolicyViolation
+	// CloseTooManyFrames (1008, policy violation): the client sent more
+	// frames than its budget (Config.FramesPerSecond, bursts of
+	// Config.FrameBurst). Reconnect after a moment and resume.
+	CloseTooManyFrames = websocket.StatusPolicyViolation
 	// CloseGoingAway (1001): the server is shutting down. Reconnect (to
 	// another instance) and resume.
 	CloseGoingAway = websocket.StatusGoingAway

@@ -72,6 +72,14 @@ type Config struct {
 	MaxRequests             int
 	TenantMaxRequests       int
 	RequestQueueWait        time.Duration
+	RatePerSecond           float64
+	RateBurst               int
+	RateConnectsPerMinute   int
+	RateFramesPerSecond     float64
+	RateFrameBurst          int
+	TrustedProxies          string
+	TLSCertFile             string
+	TLSKeyFile              string
 	Broker                  string
 	Demo                    bool
 	NoMigrate               bool
@@ -261,6 +269,8 @@ func (c *Config) Validate() error {
 	c.validateRates(add)
 	c.validateHashing(add)
 	c.validateLoadShedding(add)
+	c.validateRateLimits(add)
+	c.validateTLS(add)
 	if len(p) == 0 {
 		return nil
 	}

@@ -97,6 +97,19 @@ func TestConfigProblemsAreReportedOneLineEachWithExitCode2(t *testing.T) {
 			"WHITECROSS_PUSH_RATE: must be 0 (unlimited)"}},
 		{"broker postgres on sqlite", testEnv{"WHITECROSS_BROKER": "postgres"}, nil, []string{"WHITECROSS_BROKER: postgres needs DATABASE_URL"}},
 		{"broker unknown", testEnv{"WHITECROSS_BROKER": "nats://x"}, nil, []string{"WHITECROSS_BROKER: must be inmem, postgres or a redis:// URL"}},
+		{"rate limits", testEnv{"WHITECROSS_RATE_PER_SECOND": "0", "WHITECROSS_RATE_BURST": "-5", "WHITECROSS_RATE_WS_FRAMES_PER_SECOND": "NaN",
+			"WHITECROSS_RATE_WS_CONNECTS_PER_MINUTE": "lots", "WHITECROSS_TRUSTED_PROXIES": "10.0.0.0/8, proxy.example"}, nil, []string{
+			`WHITECROSS_RATE_WS_CONNECTS_PER_MINUTE: not a whole number: "lots"`,
+			"WHITECROSS_RATE_PER_SECOND: must be a number above 0 and at most 1000000, got 0",
+			"WHITECROSS_RATE_WS_FRAMES_PER_SECOND: must be a number above 0",
+			"WHITECROSS_RATE_BURST: must be 1 to 1000000, got -5",
+			`WHITECROSS_TRUSTED_PROXIES: "proxy.example" is not an IP address or CIDR`}},
+		{"TLS key without certificate", testEnv{"WHITECROSS_TLS_KEY_FILE": missing}, nil,
+			[]string{"WHITECROSS_TLS_CERT_FILE: required with WHITECROSS_TLS_KEY_FILE"}},
+		{"TLS certificate without key", testEnv{"WHITECROSS_TLS_CERT_FILE": missing}, nil,
+			[]string{"WHITECROSS_TLS_KEY_FILE: required with WHITECROSS_TLS_CERT_FILE"}},
+		{"TLS files missing", testEnv{"WHITECROSS_TLS_CERT_FILE": missing, "WHITECROSS_TLS_KEY_FILE": missing}, nil,
+			[]string{"WHITECROSS_TLS_CERT_FILE: cannot load it with WHITECROSS_TLS_KEY_FILE: open " + missing + ": no such file or directory"}},
 		{"many at once", testEnv{"DATABASE_URL": "postgres://db.example/x", "WHITECROSS_PUBLIC_URL": "nope", "WHITECROSS_BROKER": "kafka"}, nil, []string{
 			"WHITECROSS_PUBLIC_URL: must be an absolute",
 			"WHITECROSS_MASTER_KEY: required with DATABASE_URL",
@@ -179,7 +192,7 @@ func TestDerivedPublicURLReachesTheServer(t *testing.T) {
 	} {
 		tcp, err := net.ResolveTCPAddr("tcp", addr)
 		require.NoError(t, err)
-		require.Equal(t, want, derivedPublicURL(tcp), addr)
+		require.Equal(t, want, derivedPublicURL(tcp, false), addr)
 	}
 }
 

@@ -112,6 +112,9 @@ type server struct {
 	// in the order written.
 	output *testutil.SyncBuffer
 	cancel context.CancelFunc
+	// client speaks to the server (HTTPS when it serves TLS); nil:
+	// http.DefaultClient.
+	client *http.Client
 	done   chan int
 	code   int
 	once   sync.Once
@@ -131,7 +134,8 @@ const (
 func startServe(t *testing.T, e testEnv, args ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &server{t: t, stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, output: &testutil.SyncBuffer{}, cancel: cancel, done: make(chan int, 1)}
+	s := &server{t: t, stdout: &testutil.SyncBuffer{}, stderr: &testutil.SyncBuffer{}, output: &testutil.SyncBuffer{}, cancel: cancel, done: make(chan int, 1),
+		client: serveClient(e.get("WHITECROSS_TLS_CERT_FILE"))}
 	args = append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)
 	stdout, stderr := io.MultiWriter(s.stdout, s.output), io.MultiWriter(s.stderr, s.output)
 	go func() { s.done <- runWith(ctx, e.get, args, strings.NewReader(""), stdout, stderr) }()
@@ -152,7 +156,7 @@ func startServe(t *testing.T, e testEnv, args ...string) *server {
 		s.URL = listeningURL(s.stderr.String())
 	}
 	for {
-		resp, err := http.Get(s.URL + "/healthz")
+		resp, err := s.client.Get(s.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -175,8 +179,12 @@ func listeningURL(logs string) string {
 		var line struct {
 			Msg  string `json:"msg"`
 			Addr string `json:"addr"`
+			TLS  bool   `json:"tls"`
 		}
 		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
+			if line.TLS {
+				return "https://" + line.Addr
+			}
 			return "http://" + line.Addr
 		}
 		if m := textListening.FindSubmatch(sc.Bytes()); m != nil {
@@ -225,7 +233,11 @@ func (s *server) do(method, path, token string, body any, out any) int {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := s.client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	require.NoError(s.t, err)
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)

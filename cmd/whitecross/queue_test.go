@@ -18,7 +18,9 @@ import (
 func TestServeDispatchesScheduledMessages(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, d store.Dialect) {
-		e := newEnv(t, d)
+		// The test polls the message every 10 ms, beyond a user's default
+		// rate limit.
+		e := newEnv(t, d).with("WHITECROSS_RATE_PER_SECOND", "1000")
 		srv := startServe(t, e, "--demo")
 		require.Equal(t, http.StatusOK, srv.do(http.MethodGet, "/readyz", "", nil, nil))
 		token := srv.login("demo", "admin@demo.example", demoPassword)

@@ -59,8 +59,12 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	defer ln.Close()
+	cert, err := servingCertificate(cfg, log)
+	if err != nil {
+		return err
+	}
 	if cfg.publicURLDerived {
-		cfg.PublicURL = derivedPublicURL(ln.Addr().(*net.TCPAddr))
+		cfg.PublicURL = derivedPublicURL(ln.Addr().(*net.TCPAddr), cert != nil)
 	}
 	wiring, err := newDeliveryWiring(cfg, log)
 	if err != nil {
@@ -121,7 +125,7 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
+	log.Info("listening", "addr", ln.Addr().String(), "tls", cert != nil, "public_url", cfg.PublicURL,
 		"database", string(a.db.Dialect), "demo", cfg.Demo, "version", whitecross.Version)
 	if cfg.Demo {
 		// Start-up has logged all it logs: the banner comes last, before
@@ -130,7 +134,13 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 		writeDemoBanner(p.stdout, cfg.PublicURL, logins)
 	}
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	if cert != nil {
+		srv.TLSConfig = cert.config()
+		cert.reloadOnHangup(ctx)
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+	} else {
+		go func() { served <- srv.Serve(ln) }()
+	}
 
 	var wg sync.WaitGroup
 	reloadCtx, stopReload := context.WithCancel(ctx)
@@ -198,12 +208,25 @@ func stopQueueWorkers(ctx context.Context, a *app) {
 // derivedPublicURL is the public URL of a server given none: localhost
 // when it listens on a loopback or wildcard address (a browser on this
 // machine), else the one address it listens on, which is then the only
-// one that reaches it.
-func derivedPublicURL(addr *net.TCPAddr) string {
-	if addr.IP == nil || addr.IP.IsUnspecified() || addr.IP.IsLoopback() {
-		return fmt.Sprintf("http://localhost:%d", addr.Port)
+// one that reaches it; https when it serves TLS itself.
+func derivedPublicURL(addr *net.TCPAddr, tls bool) string {
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
 	}
-	return "http://" + addr.String()
+	if addr.IP == nil || addr.IP.IsUnspecified() || addr.IP.IsLoopback() {
+		return fmt.Sprintf("%slocalhost:%d", scheme, addr.Port)
+	}
+	return scheme + addr.String()
+}
+
+// servingCertificate loads the configured TLS pair; nil when serve speaks
+// plain HTTP.
+func servingCertificate(cfg *Config, log *slog.Logger) (*certificate, error) {
+	if cfg.TLSCertFile == "" {
+		return nil, nil
+	}
+	return loadCertificate(cfg.TLSCertFile, cfg.TLSKeyFile, log)
 }
 
 // buildHandler wires the services into the HTTP API, whose pages may also
@@ -227,9 +250,14 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 	}
 	apiCfg := api.Config{PublicURL: cfg.PublicURL, ListenAddr: listenAddr, MaxBodyBytes: maxBodyBytes,
 		SendGridWebhookKey: cfg.SendGridWebhookKey, VAPIDPublicKey: w.vapidPublicKey, MetricsToken: cfg.MetricsToken,
-		MaxRequests: cfg.MaxRequests, TenantMaxRequests: cfg.TenantMaxRequests, RequestQueueWait: cfg.RequestQueueWait}
+		MaxRequests: cfg.MaxRequests, TenantMaxRequests: cfg.TenantMaxRequests, RequestQueueWait: cfg.RequestQueueWait,
+		Rate: cfg.rateBudget(), ConnectsPerMinute: cfg.RateConnectsPerMinute, TrustedProxies: cfg.trustedProxies()}
 	if cfg.TwilioAccountSID != "" {
 		apiCfg.TwilioAuthToken = cfg.TwilioAuthToken
+	}
+	limiter, err := sharedRateLimiter(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	// The gateway authenticates upgrades with the API's own rules; srv is
 	// set before the server listens.
@@ -243,11 +271,12 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 		Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: a.db.Now,
 		DeadLetters: st, LegalHolds: st, TenantSettings: st, DataKeys: st, Roster: st,
 		Metrics: w.metricsHandler(), RiverUI: riverUI, Outbox: w.outboxReader(),
-		JWKS:     keys.JWKS,
-		Ready:    map[string]whitecross.Pinger{"database": a.db, "queue": a.queue},
-		Realtime: gw,
-		App:      web.Handler(),
-		Logger:   a.log,
+		JWKS:        keys.JWKS,
+		Ready:       map[string]whitecross.Pinger{"database": a.db, "queue": a.queue},
+		Realtime:    gw,
+		RateLimiter: limiter,
+		App:         web.Handler(),
+		Logger:      a.log,
 	})
 	return srv, keys, gw, nil
 }
@@ -284,7 +313,8 @@ func startGateway(ctx context.Context, a *app, w *deliveryWiring, authenticate r
 	if err != nil {
 		return nil, fmt.Errorf("realtime broker %q: %w", redactBroker(a.cfg.Broker), err)
 	}
-	gw := realtime.New(realtime.Config{Store: a.store, Authenticate: authenticate, Broker: broker, Now: a.db.Now, Logger: a.log})
+	gw := realtime.New(realtime.Config{Store: a.store, Authenticate: authenticate, Broker: broker, Now: a.db.Now, Logger: a.log,
+		FramesPerSecond: a.cfg.RateFramesPerSecond, FrameBurst: a.cfg.RateFrameBurst})
 	gw.Start(ctx)
 	a.store.SetEventNotifier(w.notifier(gw))
 	return gw, nil

@@ -12,6 +12,7 @@ import (
 	"whitecross/api"
 	"whitecross/auth"
 	"whitecross/delivery"
+	"whitecross/realtime"
 )
 
 // flagScope says which verbs accept a setting's flag.
@@ -135,6 +136,25 @@ var settings = []setting{
 		Usage: "API requests of one district served at once, per instance (at most the instance's bound), so one district's burst cannot take every slot; beyond it the same wait, then 503 with Retry-After."},
 	{Field: "RequestQueueWait", Env: "WHITECROSS_REQUEST_QUEUE_WAIT", Default: durationText(api.DefaultRequestQueueWait),
 		Usage: "Longest time a request waits in all for a free slot under the two bounds above before it is answered 503 with Retry-After: 1 (up to " + durationText(maxRequestWait) + ")."},
+	{Field: "RatePerSecond", Env: "WHITECROSS_RATE_PER_SECOND", Default: strconv.Itoa(api.DefaultRatePerSecond),
+		Usage: "API requests per second each user (or, without a valid token, each client address; IPv6 by /64) may make sustained; beyond the burst they are answered 429 with Retry-After. Shared by all instances with a redis:// broker, per instance otherwise (docs/security.md). Health, metrics, pages and provider webhooks are not limited."},
+	{Field: "RateBurst", Env: "WHITECROSS_RATE_BURST", Default: strconv.Itoa(api.DefaultRateBurst),
+		Usage: "API requests each user or address may make at once before the per-second rate applies" + rateBurstRange + "."},
+	{Field: "RateConnectsPerMinute", Env: "WHITECROSS_RATE_WS_CONNECTS_PER_MINUTE", Default: strconv.Itoa(api.DefaultConnectsPerMinute),
+		Usage: "WebSocket connects per minute of each user or address, per instance (also the burst); beyond it 429."},
+	{Field: "RateFramesPerSecond", Env: "WHITECROSS_RATE_WS_FRAMES_PER_SECOND", Default: strconv.Itoa(realtime.DefaultFramesPerSecond),
+		Usage: "Frames per second one WebSocket may send sustained; beyond the burst the server closes it with 1008."},
+	{Field: "RateFrameBurst", Env: "WHITECROSS_RATE_WS_FRAME_BURST", Default: strconv.Itoa(realtime.DefaultFrameBurst),
+		Usage: "Frames one WebSocket may send at once before the per-second rate applies" + rateBurstRange + "."},
+	{Field: "TrustedProxies", Env: "WHITECROSS_TRUSTED_PROXIES",
+		DefaultText: "unset: X-Forwarded-For is ignored",
+		Usage:       "Comma-separated CIDRs (or addresses) of your reverse proxies or load balancers. Only when the direct peer is in them is X-Forwarded-For used: the client is its rightmost address that is not a trusted proxy. Used by rate limits, sign-in lockout and audit events."},
+	{Field: "TLSCertFile", Env: "WHITECROSS_TLS_CERT_FILE",
+		DefaultText: "unset: plain HTTP (put a TLS proxy in front)",
+		Usage:       "PEM certificate chain; with WHITECROSS_TLS_KEY_FILE serve speaks HTTPS itself (TLS 1.2 and up) and sends Strict-Transport-Security. SIGHUP rereads both files (docs/operations.md)."},
+	{Field: "TLSKeyFile", Env: "WHITECROSS_TLS_KEY_FILE",
+		DefaultText: "unset",
+		Usage:       "PEM private key of WHITECROSS_TLS_CERT_FILE; both or neither."},
 	{Field: "Broker", Env: "WHITECROSS_BROKER",
 		DefaultText: "inmem on SQLite, postgres with DATABASE_URL",
 		Usage:       "How instances share realtime events: inmem (one instance), postgres (LISTEN/NOTIFY) or redis://[:pass@]host:6379/0 (rediss:// for TLS)."},
@@ -146,6 +166,9 @@ var settings = []setting{
 
 // hashRange is what validateHashing accepts for concurrent hashes.
 var hashRange = fmt.Sprintf(": 1 to %d", maxHashConcurrency)
+
+// rateBurstRange is what validateRateLimits accepts for a burst.
+var rateBurstRange = fmt.Sprintf(": 1 to %d", maxRateBurst)
 
 // workerRange is what validateQueue accepts for a lane's workers.
 var workerRange = fmt.Sprintf(": 1 to %d", maxWorkers)
