@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -31,7 +32,7 @@ func (c clockRetryPolicy) NextRetry(job *rivertype.JobRow) time.Time {
 	return c().UTC().Add(delay)
 }
 
-// minLevelHandler drops records below min.
+// minLevelHandler drops records below min, and reports of a stop.
 type minLevelHandler struct {
 	slog.Handler
 	min slog.Level
@@ -39,6 +40,22 @@ type minLevelHandler struct {
 
 func (h minLevelHandler) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+// Handle drops River's reports of a canceled context: when the server
+// stops, its maintenance services (the periodic job enqueuer among them)
+// report the stop as an error, and a stop is not a fault worth an alert.
+func (h minLevelHandler) Handle(ctx context.Context, r slog.Record) error {
+	canceled := false
+	r.Attrs(func(a slog.Attr) bool {
+		err, ok := a.Value.Any().(error)
+		canceled = a.Key == "error" && (ok && errors.Is(err, context.Canceled) || a.Value.String() == context.Canceled.Error())
+		return !canceled
+	})
+	if canceled {
+		return nil
+	}
+	return h.Handler.Handle(ctx, r)
 }
 
 func (h minLevelHandler) WithAttrs(attrs []slog.Attr) slog.Handler {

@@ -256,7 +256,7 @@ func TestBadArgumentsExit2WithOneLine(t *testing.T) {
 		want string
 	}{
 		{nil, "Usage: whitecross <command>"},
-		{[]string{"frobnicate"}, `whitecross: unknown command "frobnicate"; commands: serve, migrate, tenant, user, roster, audit, keys, version`},
+		{[]string{"frobnicate"}, `whitecross: unknown command "frobnicate"; commands: serve, migrate, tenant, user, roster, retention, audit, keys, version`},
 		{[]string{"migrate"}, "whitecross migrate: missing sub-command: want one of up, status"},
 		{[]string{"migrate", "sideways"}, `whitecross migrate: unknown sub-command "sideways"`},
 		{[]string{"migrate", "up", "extra"}, `whitecross migrate up: unexpected argument "extra"`},
