@@ -63,6 +63,7 @@ func (s *Store) auditTx(ctx context.Context, tx *Tx, action, targetType, targetI
 
 // AuditEvents implements whitecross.AuditStore.
 func (s *Store) AuditEvents(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*whitecross.AuditEvent, error) {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) {
 		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "tenant %s not found", tenantID)
 	}
@@ -93,6 +94,7 @@ func scanAuditEvent(r Row) (*whitecross.AuditEvent, error) {
 
 // AuditHead implements whitecross.AuditStore.
 func (s *Store) AuditHead(ctx context.Context, tenantID string) (*whitecross.AuditHead, error) {
+	ctx = inTenant(ctx, tenantID)
 	var h whitecross.AuditHead
 	if !validUUID(tenantID) {
 		return &h, nil

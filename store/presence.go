@@ -15,6 +15,7 @@ import (
 // see online is asked once per profile, not once per user. One query per
 // idBatch ids. Unknown, malformed and other tenants' ids are left out.
 func (s *Store) ReachProfiles(ctx context.Context, tenantID string, userIDs []string) (map[string]whitecross.ReachProfile, error) {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok := parseID(tenantID)
 	if !ok {
 		return map[string]whitecross.ReachProfile{}, nil
