@@ -27,6 +27,7 @@ import (
 // RecordDeliveryOutcomes of one record: its change is always announced to
 // the sender.
 func (s *Store) RecordDeliveryOutcome(ctx context.Context, tenantID, deliveryID string, o whitecross.DeliveryOutcome) (*whitecross.DeliveryChange, error) {
+	ctx = inTenant(ctx, tenantID)
 	res, err := s.RecordDeliveryOutcomes(ctx, []OutcomeRecord{{TenantID: tenantID, DeliveryID: deliveryID, Outcome: o}})
 	if err != nil {
 		return nil, err

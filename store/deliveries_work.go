@@ -64,6 +64,7 @@ func scanDeliveryWork(r Row, extra ...any) (*whitecross.Delivery, error) {
 // Body stay empty): the pipeline sends it only as a notice, so its PHI never
 // even reaches the workers' memory.
 func (s *Store) LoadDeliveryTask(ctx context.Context, tenantID, deliveryID string) (*whitecross.DeliveryTask, error) {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	deliveryID, ok2 := parseID(deliveryID)
 	if !ok1 || !ok2 {
@@ -204,6 +205,7 @@ func (s *Store) SuppressEmail(ctx context.Context, email, reason string) error {
 // another tenant, or a malformed id) is not an error: the push service said
 // it is gone either way.
 func (s *Store) RemovePushSubscription(ctx context.Context, tenantID, id string) error {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	id, ok2 := parseID(id)
 	if !ok1 || !ok2 {
@@ -233,6 +235,7 @@ const (
 // the subscription's failure streak; otherwise it counts one more failure
 // and disables the subscription when the streak is long enough.
 func (s *Store) RecordPushResult(ctx context.Context, tenantID, id, failure string) error {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	id, ok2 := parseID(id)
 	if !ok1 || !ok2 {

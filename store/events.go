@@ -287,6 +287,7 @@ func pruneLogs(ctx context.Context, tx *Tx, counts []userCount, last map[string]
 // a system operation for the realtime gateway: no caller in ctx. Malformed
 // ids read as an empty log.
 func (s *Store) ReadEvents(ctx context.Context, tenantID, userID string, after int64, limit int) ([]whitecross.Event, error) {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	userID, ok2 := parseID(userID)
 	if !ok1 || !ok2 {
@@ -325,6 +326,7 @@ func (s *Store) ReadEvents(ctx context.Context, tenantID, userID string, after i
 // LastEventSeq returns the user's latest seq, 0 when the user has had no
 // event (or the ids are malformed). A system operation, like ReadEvents.
 func (s *Store) LastEventSeq(ctx context.Context, tenantID, userID string) (int64, error) {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	userID, ok2 := parseID(userID)
 	if !ok1 || !ok2 {

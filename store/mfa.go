@@ -29,6 +29,7 @@ func errBadMFA() error {
 
 // FindTOTP implements whitecross.MFAStore.
 func (s *Store) FindTOTP(ctx context.Context, tenantID, userID string) (*whitecross.TOTPState, error) {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(userID) {
 		return nil, errNoTOTP()
 	}
@@ -58,6 +59,7 @@ func (s *Store) FindTOTP(ctx context.Context, tenantID, userID string) (*whitecr
 
 // BeginTOTP implements whitecross.MFAStore.
 func (s *Store) BeginTOTP(ctx context.Context, tenantID, userID, secret string) error {
+	ctx = inTenant(ctx, tenantID)
 	if s.sealer == nil {
 		return errNoContentSealer
 	}
@@ -95,6 +97,7 @@ func (s *Store) BeginTOTP(ctx context.Context, tenantID, userID, secret string) 
 
 // ConfirmTOTP implements whitecross.MFAStore.
 func (s *Store) ConfirmTOTP(ctx context.Context, tenantID, userID string, step int64, recovery [][]byte, clientIP string) error {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(userID) {
 		return errNoTOTP()
 	}
@@ -126,6 +129,7 @@ func (s *Store) ConfirmTOTP(ctx context.Context, tenantID, userID string, step i
 // UseTOTPStep implements whitecross.MFAStore: one conditional UPDATE, so
 // two requests with the same code cannot both pass.
 func (s *Store) UseTOTPStep(ctx context.Context, tenantID, userID string, step int64) error {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(userID) {
 		return errBadMFA()
 	}
@@ -142,6 +146,7 @@ func (s *Store) UseTOTPStep(ctx context.Context, tenantID, userID string, step i
 
 // SpendRecoveryCode implements whitecross.MFAStore.
 func (s *Store) SpendRecoveryCode(ctx context.Context, tenantID, userID string, hash []byte) (int, error) {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(userID) {
 		return 0, errBadMFA()
 	}
@@ -163,6 +168,7 @@ func (s *Store) SpendRecoveryCode(ctx context.Context, tenantID, userID string, 
 
 // DeleteTOTP implements whitecross.MFAStore.
 func (s *Store) DeleteTOTP(ctx context.Context, tenantID, userID, clientIP string) error {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(userID) {
 		return errNoTOTP()
 	}
@@ -253,6 +259,7 @@ func (s *Store) execTx(ctx context.Context, q string, args ...any) (int64, error
 // dataKeyByID returns the tenant's data key with that id, cached or read
 // and unwrapped.
 func (s *Store) dataKeyByID(ctx context.Context, tenantID, keyID string) (*vault.Vault, error) {
+	ctx = inTenant(ctx, tenantID)
 	if s.sealer == nil {
 		return nil, errNoContentSealer
 	}

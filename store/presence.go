@@ -56,6 +56,7 @@ func (p *profileParts) profile() whitecross.ReachProfile {
 // (kind 'u', one row per location or one with no location) and the
 // locations of the students they have custody of (kind 'c').
 func (s *Store) readProfileParts(ctx context.Context, tenantID string, ids []string, parts map[string]*profileParts) error {
+	ctx = inTenant(ctx, tenantID)
 	in := placeholders(2, len(ids))
 	rows, err := s.db.Reader().Query(ctx, `SELECT 'u', u.id, u.role, u.deactivated_at IS NULL, ul.location_id
 		FROM users u LEFT JOIN user_locations ul ON ul.user_id = u.id

@@ -174,6 +174,7 @@ func (s *Store) FindSessionByRefreshToken(ctx context.Context, hash []byte) (*wh
 // already revoked or other tenant's session (or a non-UUID id) does nothing
 // and returns nil.
 func (s *Store) RevokeSession(ctx context.Context, tenantID, sessionID string) error {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(sessionID) {
 		return nil
 	}
@@ -202,6 +203,7 @@ func revokeSessionTx(ctx context.Context, tx *Tx, sessionID string, now time.Tim
 // ended) are all ENOTFOUND. A live session's use is recorded, at most once
 // a minute.
 func (s *Store) SessionActor(ctx context.Context, tenantID, sessionID string) (*whitecross.Actor, error) {
+	ctx = inTenant(ctx, tenantID)
 	notFound := whitecross.Errorf(whitecross.ENOTFOUND, "Session not found.")
 	if !validUUID(tenantID) || !validUUID(sessionID) {
 		return nil, notFound
