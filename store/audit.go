@@ -13,6 +13,7 @@ var _ whitecross.AuditStore = (*Store)(nil)
 
 // AppendAudit implements whitecross.AuditStore in a transaction of its own.
 func (s *Store) AppendAudit(ctx context.Context, e *whitecross.AuditEvent) error {
+	ctx = inTenant(ctx, e.TenantID)
 	return s.db.InTx(ctx, func(tx *Tx) error { return s.AppendAuditTx(ctx, tx, e) })
 }
 

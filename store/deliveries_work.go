@@ -158,6 +158,7 @@ func scanPushSubscription(r Row) (*whitecross.PushSubscription, error) {
 // source; opting in deletes the row (nothing to do when there is none).
 // EINVALID when phone is not E.164.
 func (s *Store) SetPhoneOptOut(ctx context.Context, phone string, optedOut bool, source string) error {
+	ctx = AllTenants(ctx) // an opt-out is of a phone number, in every district
 	phone = strings.TrimSpace(phone)
 	if !phonePattern.MatchString(phone) {
 		return whitecross.Errorf(whitecross.EINVALID, "Phone must be in E.164 format, like +15551234567.")
@@ -184,6 +185,7 @@ func (s *Store) SetPhoneOptOut(ctx context.Context, phone string, optedOut bool,
 // keeps the first time and records the latest reason. EINVALID when email
 // is not an address (validEmail).
 func (s *Store) SuppressEmail(ctx context.Context, email, reason string) error {
+	ctx = AllTenants(ctx) // a suppression is of an address, in every district
 	email = normalizeEmail(email)
 	if err := validEmail(email); err != nil {
 		return err

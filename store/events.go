@@ -347,6 +347,7 @@ func (s *Store) LastEventSeq(ctx context.Context, tenantID, userID string) (int6
 // event (keyed by canonical id), for a gateway catching up after it lost its
 // broker connection. A system operation, like ReadEvents.
 func (s *Store) LastEventSeqs(ctx context.Context, userIDs []string) (map[string]int64, error) {
+	ctx = AllTenants(ctx) // the users of a gateway may be of several districts
 	canon := parseIDs(userIDs)
 	out := make(map[string]int64, len(canon))
 	for _, batch := range batches(canon) {
@@ -376,6 +377,7 @@ func (s *Store) LastEventSeqs(ctx context.Context, userIDs []string) (map[string
 // statement, and returns how many it deleted. Schedule it periodically
 // (hourly is plenty); it needs no caller in ctx.
 func (s *Store) PruneEvents(ctx context.Context) (int64, error) {
+	ctx = AllTenants(ctx) // prunes every district's events
 	before := s.db.now().Add(-EventsKeptFor)
 	var total int64
 	for {

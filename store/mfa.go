@@ -193,6 +193,7 @@ func (s *Store) DeleteTOTP(ctx context.Context, tenantID, userID, clientIP strin
 // expired challenges are deleted first, so the table holds at most the
 // live ones of each user.
 func (s *Store) IssueMFAChallenge(ctx context.Context, c *whitecross.MFAChallenge) error {
+	ctx = inTenant(ctx, c.TenantID)
 	if !validUUID(c.TenantID) || !validUUID(c.UserID) {
 		return errBadMFA()
 	}
@@ -212,6 +213,7 @@ func (s *Store) IssueMFAChallenge(ctx context.Context, c *whitecross.MFAChalleng
 
 // FindMFAChallenge implements whitecross.MFAStore.
 func (s *Store) FindMFAChallenge(ctx context.Context, hash []byte) (*whitecross.MFAChallenge, error) {
+	ctx = AllTenants(ctx) // the challenge alone names its user
 	c := &whitecross.MFAChallenge{Hash: hash}
 	err := s.db.Reader().QueryRow(ctx, `SELECT tenant_id, user_id, first_factor, expires_at FROM mfa_challenges
 		WHERE hash = $1 AND spent_at IS NULL AND expires_at > $2 AND tries < $3`, hash, s.db.now(), whitecross.MFATokenTries).
@@ -228,6 +230,7 @@ func (s *Store) FindMFAChallenge(ctx context.Context, hash []byte) (*whitecross.
 // SpendMFAChallenge implements whitecross.MFAStore: a conditional UPDATE,
 // so of two requests with the same token only one succeeds.
 func (s *Store) SpendMFAChallenge(ctx context.Context, hash []byte, ok bool) error {
+	ctx = AllTenants(ctx) // the challenge alone names its user
 	q := `UPDATE mfa_challenges SET tries = tries + 1,
 		spent_at = CASE WHEN tries + 1 >= $3 THEN $2 ELSE spent_at END
 		WHERE hash = $1 AND spent_at IS NULL AND tries < $3`

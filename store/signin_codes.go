@@ -62,6 +62,7 @@ func (s *Store) FindUserByContact(ctx context.Context, tenantID, contact string)
 // through the users table, so the same statements run for an unknown user
 // (noUser) and simply store nothing.
 func (s *Store) IssueSigninCode(ctx context.Context, c *whitecross.SigninCode, n *whitecross.Notice) error {
+	ctx = inTenant(ctx, c.TenantID)
 	if c == nil || n == nil || len(c.Hash) == 0 || c.ExpiresAt.IsZero() || !validUUID(c.TenantID) {
 		return errors.New("issue sign-in code: tenant, hash, expiry and notice required")
 	}
