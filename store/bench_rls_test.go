@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"testing"
 
 	"whitecross"
@@ -40,6 +41,18 @@ func BenchmarkTenantReads(b *testing.B) {
 			}
 		}
 	})
+	// The scope's own cost: the same statement alone (no scope: it sees
+	// no tenant rows) and batched with its set_config.
+	for name, ctx := range map[string]context.Context{"select/alone": context.Background(), "select/scoped": nurse} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				var n int
+				if err := db.Reader().QueryRow(ctx, `SELECT count(*) FROM users WHERE id = $1`, d.LincolnParent.ID).Scan(&n); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 	b.Run("tx", func(b *testing.B) {
 		for b.Loop() {
 			if err := db.InTx(nurse, func(tx *store.Tx) error {
