@@ -23,8 +23,9 @@ import (
 type allTenantsKey struct{}
 
 // AllTenants marks ctx for work that spans tenants — finding a session by
-// its token, a delivery by its provider's id, linking audit chains, the
-// CLI's admin verbs — so that its transactions see every tenant's rows.
+// its token, a delivery by its provider's id, listing the audit chains to
+// link, a batch of deliveries of several tenants — so that its
+// transactions see every tenant's rows.
 // Every use is a place where the store's own filters are the only wall:
 // grep for it.
 func AllTenants(ctx context.Context) context.Context {
