@@ -48,10 +48,10 @@ func failDelivery(t *testing.T, db *store.DB, messageID, recipientID, channel, r
 	t.Helper()
 	ctx := context.Background()
 	var id, tenantID string
-	require.NoError(t, db.Reader().QueryRow(ctx, `SELECT id, tenant_id FROM deliveries WHERE message_id = $1 AND recipient_id = $2 AND channel = $3`,
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(ctx), `SELECT id, tenant_id FROM deliveries WHERE message_id = $1 AND recipient_id = $2 AND channel = $3`,
 		messageID, recipientID, channel).Scan(&id, &tenantID))
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'FAILED', error = $2, provider = 'smtp', provider_id = 'p-1', attempts = 3,
 			failed_at = $3, updated_at = $3 WHERE id = $1`, id, reason, now); err != nil {
 			return err

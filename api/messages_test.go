@@ -80,7 +80,7 @@ func (b *bundle) status(t *testing.T, token, method, path string) int {
 func (b *bundle) rows(t *testing.T, table string) int {
 	t.Helper()
 	var n int
-	require.NoError(t, b.db.Reader().QueryRow(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n))
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(context.Background()), "SELECT COUNT(*) FROM "+table).Scan(&n))
 	return n
 }
 

@@ -115,7 +115,7 @@ func (h *hookBundle) sent(t *testing.T, provider string, providerID func(whitecr
 	ids := map[whitecross.Channel]string{}
 	for _, c := range channels {
 		var id string
-		require.NoError(t, h.db.Reader().QueryRow(context.Background(),
+		require.NoError(t, h.db.Reader().QueryRow(store.AllTenants(context.Background()),
 			`SELECT id FROM deliveries WHERE message_id = $1 AND channel = $2`, m.ID, string(c)).Scan(&id))
 		id = strings.ToLower(id)
 		change, err := d.Store.RecordDeliveryOutcome(context.Background(), d.Tenant.ID, id, whitecross.DeliveryOutcome{
@@ -137,7 +137,7 @@ func (h *hookBundle) delivery(t *testing.T, id string) (whitecross.DeliveryStatu
 	t.Helper()
 	var status string
 	var errText *string
-	require.NoError(t, h.db.Reader().QueryRow(context.Background(),
+	require.NoError(t, h.db.Reader().QueryRow(store.AllTenants(context.Background()),
 		`SELECT status, error FROM deliveries WHERE id = $1`, id).Scan(&status, &errText))
 	if errText == nil {
 		return whitecross.DeliveryStatus(status), ""
@@ -148,7 +148,7 @@ func (h *hookBundle) delivery(t *testing.T, id string) (whitecross.DeliveryStatu
 func (h *hookBundle) count(t *testing.T, query string, args ...any) int {
 	t.Helper()
 	var n int
-	require.NoError(t, h.db.Reader().QueryRow(context.Background(), query, args...).Scan(&n))
+	require.NoError(t, h.db.Reader().QueryRow(store.AllTenants(context.Background()), query, args...).Scan(&n))
 	return n
 }
 
@@ -372,7 +372,7 @@ func TestSendGridEvents(t *testing.T) {
 		now := h.clock.Now()
 		suppressed := func(email string) string {
 			var reason string
-			err := h.db.Reader().QueryRow(context.Background(), `SELECT reason FROM email_suppressions WHERE email = $1`, email).Scan(&reason)
+			err := h.db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT reason FROM email_suppressions WHERE email = $1`, email).Scan(&reason)
 			if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
 				return ""
 			}

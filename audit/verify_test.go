@@ -19,7 +19,7 @@ func seedChain(t *testing.T, db *store.DB, n int) (*store.Store, string) {
 	ctx := context.Background()
 	st := store.New(db, nil, nil)
 	tenantID := uuid.Must(uuid.NewV7()).String()
-	err := db.InTx(ctx, func(tx *store.Tx) error {
+	err := db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO tenants (id, slug, name, timezone, created_at) VALUES ($1, $2, 'T', 'UTC', $3)`,
 			tenantID, "t-"+tenantID[len(tenantID)-8:], db.Now().UTC())
 		return err
@@ -46,7 +46,7 @@ func seedChain(t *testing.T, db *store.DB, n int) (*store.Store, string) {
 func exec(t *testing.T, db *store.DB, sql string, args ...any) {
 	t.Helper()
 	ctx := context.Background()
-	if err := db.InTx(ctx, func(tx *store.Tx) error { _, err := tx.Exec(ctx, sql, args...); return err }); err != nil {
+	if err := db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error { _, err := tx.Exec(ctx, sql, args...); return err }); err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }

@@ -212,7 +212,7 @@ func (p *pipelineBench) recipients(b *testing.B, n int) []string {
 	b.Helper()
 	ids := storetest.BulkStaff(b, p.db, p.d.Tenant.ID, p.d.Lincoln.ID, n)
 	ctx := context.Background()
-	require.NoError(b, p.db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(b, p.db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE users SET phone = $1 WHERE tenant_id = $2 AND name = 'Bulk Staff'`, phoneOf(0), p.d.Tenant.ID)
 		return err
 	}))

@@ -112,7 +112,7 @@ func (rn *riverNoop) run(b *testing.B, n int) time.Duration {
 		params[i] = river.InsertManyParams{Args: noopArgs{N: i}, InsertOpts: &river.InsertOpts{Queue: delivery.QueueDeliver}}
 	}
 	ctx := context.Background()
-	require.NoError(b, rn.db.InTx(ctx, func(tx *store.Tx) error { return rn.insert(ctx, tx, params) }))
+	require.NoError(b, rn.db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error { return rn.insert(ctx, tx, params) }))
 	start := time.Now()
 	deadline := time.After(benchWaitTimeout)
 	for done := 0; done < n; done++ {

@@ -29,7 +29,7 @@ func (b *deliverBundle) sentBy(t *testing.T, u *whitecross.User, c whitecross.Ch
 func (b *deliverBundle) optOutSource(t *testing.T, phone string) string {
 	t.Helper()
 	var source string
-	err := b.db.Reader().QueryRow(context.Background(), `SELECT source FROM phone_opt_outs WHERE phone = $1`, phone).Scan(&source)
+	err := b.db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT source FROM phone_opt_outs WHERE phone = $1`, phone).Scan(&source)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
 		return ""
 	}
@@ -112,6 +112,6 @@ func TestCallbacksDecideWhatReportsMean(t *testing.T) {
 func (b *deliverBundle) messageOf(t *testing.T, deliveryID string) string {
 	t.Helper()
 	var id string
-	require.NoError(t, b.db.Reader().QueryRow(context.Background(), `SELECT message_id FROM deliveries WHERE id = $1`, deliveryID).Scan(&id))
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT message_id FROM deliveries WHERE id = $1`, deliveryID).Scan(&id))
 	return id
 }

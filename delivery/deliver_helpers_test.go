@@ -134,7 +134,7 @@ func (b *deliverBundle) addPushSubscription(t *testing.T, u *whitecross.User, en
 	sub := &whitecross.PushSubscription{ID: uuid.Must(uuid.NewV7()).String(), UserID: u.ID, Endpoint: endpoint,
 		P256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", Auth: "tBHItJI5svbpez7KI4CCXg"}
 	ctx := context.Background()
-	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, b.db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO push_subscriptions (id, tenant_id, user_id, endpoint, p256dh, auth, user_agent, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 'test', $7)`, sub.ID, b.d.Tenant.ID, u.ID, endpoint, sub.P256dh, sub.Auth, b.clock.Now())
 		return err
@@ -146,7 +146,7 @@ func (b *deliverBundle) addPushSubscription(t *testing.T, u *whitecross.User, en
 func (b *deliverBundle) setSettings(t *testing.T, settings string) {
 	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, b.db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE tenants SET settings = $1 WHERE id = $2`, settings, b.d.Tenant.ID)
 		return err
 	}))
@@ -164,7 +164,7 @@ func (b *deliverBundle) delivery(t *testing.T, messageID string, u *whitecross.U
 	t.Helper()
 	var d storedDelivery
 	var providerID, errText *string
-	err := b.db.Reader().QueryRow(context.Background(), `SELECT id, channel, status, provider, provider_id, error, attempts
+	err := b.db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT id, channel, status, provider, provider_id, error, attempts
 		FROM deliveries WHERE message_id = $1 AND recipient_id = $2 AND channel = $3`, messageID, u.ID, string(c)).
 		Scan(&d.ID, &d.Channel, &d.Status, &d.Provider, &providerID, &errText, &d.Attempts)
 	if whitecross.ErrorCode(err) == whitecross.ENOTFOUND {
@@ -192,7 +192,7 @@ func (b *deliverBundle) mustDelivery(t *testing.T, messageID string, u *whitecro
 // timeline returns "STATUS detail" for each event of a delivery, in order.
 func (b *deliverBundle) timeline(t *testing.T, deliveryID string) []string {
 	t.Helper()
-	rows, err := b.db.Reader().Query(context.Background(), `SELECT status, detail FROM delivery_events WHERE delivery_id = $1 ORDER BY at, id`, deliveryID)
+	rows, err := b.db.Reader().Query(store.AllTenants(context.Background()), `SELECT status, detail FROM delivery_events WHERE delivery_id = $1 ORDER BY at, id`, deliveryID)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []string

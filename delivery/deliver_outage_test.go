@@ -114,7 +114,7 @@ func TestProviderOutageOpensTheBreakerAndTheBacklogDrains(t *testing.T) {
 		defer stop()
 		const n = 8
 		ids := b.staff(t, n)
-		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+		require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 			for i, id := range ids {
 				if _, err := tx.Exec(ctx, `UPDATE users SET phone = $1 WHERE id = $2`, phoneOf(100+i), id); err != nil {
 					return err
@@ -161,7 +161,7 @@ func TestProviderOutageOpensTheBreakerAndTheBacklogDrains(t *testing.T) {
 		requests, accepted = tw.counts()
 		require.Len(t, accepted, n, "every delivery reached Twilio")
 		attempts := 0
-		rows, err := db.Reader().Query(ctx, `SELECT id, attempts, provider, provider_id FROM deliveries WHERE message_id = $1 AND channel = 'SMS'`, m.ID)
+		rows, err := db.Reader().Query(store.AllTenants(ctx), `SELECT id, attempts, provider, provider_id FROM deliveries WHERE message_id = $1 AND channel = 'SMS'`, m.ID)
 		require.NoError(t, err)
 		jobAttempts := map[string]int{}
 		for _, e := range b.seen {

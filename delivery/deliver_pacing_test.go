@@ -22,7 +22,7 @@ import (
 func phones(t *testing.T, db *store.DB, ids []string, from int) {
 	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		for i, id := range ids {
 			if _, err := tx.Exec(ctx, `UPDATE users SET phone = $1 WHERE id = $2`, phoneOf(from+i), id); err != nil {
 				return err

@@ -122,7 +122,7 @@ func (b *deliverBundle) addPushIn(t *testing.T, d *storetest.District, u *whitec
 	sub := &whitecross.PushSubscription{ID: uuid.Must(uuid.NewV7()).String(), UserID: u.ID, Endpoint: endpoint,
 		P256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM", Auth: "tBHItJI5svbpez7KI4CCXg"}
 	ctx := context.Background()
-	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, b.db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO push_subscriptions (id, tenant_id, user_id, endpoint, p256dh, auth, user_agent, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 'test', $7)`, sub.ID, d.Tenant.ID, u.ID, endpoint, sub.P256dh, sub.Auth, b.clock.Now())
 		return err
@@ -202,12 +202,12 @@ func TestPoisonedSubscriptionsNeverDelayAnotherDistrictsPush(t *testing.T) {
 		b.addPushIn(t, other, parentB, push.URL+"/ok/shelbyville")
 		m := b.pushMessage(t, other, parentB, "Shelter in place", whitecross.CategoryEmergency)
 		var d storedDelivery
-		require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT id FROM deliveries WHERE message_id = $1 AND channel = 'PUSH'`, m.ID).Scan(&d.ID))
+		require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT id FROM deliveries WHERE message_id = $1 AND channel = 'PUSH'`, m.ID).Scan(&d.ID))
 		d.ID = strings.ToLower(d.ID)
 		var status string
 		var attempts int
 		read := func() {
-			require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT status, attempts FROM deliveries WHERE id = $1`, d.ID).Scan(&status, &attempts))
+			require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT status, attempts FROM deliveries WHERE id = $1`, d.ID).Scan(&status, &attempts))
 		}
 		deadline := time.After(waitTimeout)
 		for read(); status == "PENDING"; read() {

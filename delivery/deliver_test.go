@@ -344,7 +344,7 @@ func TestADeliveryIsNotSentAgainWhenItsJobRunsTwice(t *testing.T) {
 		b.waitDelivered(t, d.ID)
 		before := b.timeline(t, d.ID)
 
-		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+		require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 			return b.queue.EnqueueDeliveries(ctx, tx, []store.DeliverJob{{TenantID: b.d.Tenant.ID, DeliveryID: d.ID}})
 		}))
 		b.waitCount(t, "runs of the deliver job", 2, func(e *river.Event) bool {
@@ -415,7 +415,7 @@ func TestMetricsCountTheStoresDeliveryEvents(t *testing.T) {
 		// A provider callback's change takes the same path.
 		sms := b.mustDelivery(t, m.ID, b.d.LincolnParent, whitecross.ChannelSMS)
 		var providerID string
-		require.NoError(t, db.Reader().QueryRow(ctx, `SELECT provider_id FROM deliveries WHERE id = $1`, sms.ID).Scan(&providerID))
+		require.NoError(t, db.Reader().QueryRow(store.AllTenants(ctx), `SELECT provider_id FROM deliveries WHERE id = $1`, sms.ID).Scan(&providerID))
 		change, err := b.st.ApplyProviderStatus(ctx, whitecross.ProviderStatus{Provider: "capture", ProviderID: providerID,
 			Status: whitecross.DeliveryFailed, Error: "carrier: unreachable", At: b.clock.Now()})
 		require.NoError(t, err)
@@ -472,7 +472,7 @@ func TestASendRefusedForSTOPRecordsTheOptOut(t *testing.T) {
 		b.waitDelivered(t, b.mustDelivery(t, m.ID, parent, whitecross.ChannelSMS).ID)
 		require.Equal(t, "FAILED", b.mustDelivery(t, m.ID, parent, whitecross.ChannelSMS).Status)
 		var source string
-		require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT source FROM phone_opt_outs WHERE phone = $1`, phoneOf(7)).Scan(&source))
+		require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT source FROM phone_opt_outs WHERE phone = $1`, phoneOf(7)).Scan(&source))
 		require.Equal(t, "twilio:21610", source)
 
 		in = message("Book fair", []string{parent.ID})

@@ -38,7 +38,7 @@ func TestLongDispatchContinuesInFreshAttemptsWithoutSpendingThem(t *testing.T) {
 		defer stop()
 		b.start(t)
 		job := store.DispatchJob{TenantID: uuid.NewString(), MessageID: uuid.NewString(), RunAt: b.clock.Now()}
-		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, job) }))
+		require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, job) }))
 
 		// Each batch takes a minute, the budget of a 90 s timeout is 60 s:
 		// one batch per attempt, then a snooze that continues at once.

@@ -71,7 +71,7 @@ func message(subject string, recipients []string) *whitecross.MessageCreate {
 func (b *sendBundle) status(t testing.TB, id string) whitecross.MessageStatus {
 	t.Helper()
 	var s string
-	require.NoError(t, b.db.Reader().QueryRow(context.Background(), "SELECT status FROM messages WHERE id = $1", id).Scan(&s))
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(context.Background()), "SELECT status FROM messages WHERE id = $1", id).Scan(&s))
 	return whitecross.MessageStatus(s)
 }
 
@@ -90,7 +90,7 @@ func (b *sendBundle) deliveries(t testing.TB, id string) int {
 func count(t testing.TB, db *store.DB, query string, args ...any) int {
 	t.Helper()
 	var n int
-	require.NoError(t, db.Reader().QueryRow(context.Background(), query, args...).Scan(&n))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), query, args...).Scan(&n))
 	return n
 }
 

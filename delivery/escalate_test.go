@@ -49,7 +49,7 @@ func (b *deliverBundle) escalationJobs(t *testing.T, messageID string) []*rivert
 // ESCALATION deliveries with their ids.
 func (b *deliverBundle) escalationDeliveries(t *testing.T, messageID string) map[string]string {
 	t.Helper()
-	rows, err := b.db.Reader().Query(context.Background(), `SELECT id, recipient_id, channel, round FROM deliveries
+	rows, err := b.db.Reader().Query(store.AllTenants(context.Background()), `SELECT id, recipient_id, channel, round FROM deliveries
 		WHERE message_id = $1 AND attempt_kind = 'ESCALATION'`, messageID)
 	require.NoError(t, err)
 	defer rows.Close()

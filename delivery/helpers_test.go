@@ -160,7 +160,7 @@ func sameTime(a, b *time.Time) bool {
 func jobCount(t testing.TB, db *store.DB) int {
 	t.Helper()
 	var n int
-	require.NoError(t, db.Reader().QueryRow(context.Background(), "SELECT COUNT(*) FROM river_job").Scan(&n))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), "SELECT COUNT(*) FROM river_job").Scan(&n))
 	return n
 }
 

@@ -60,14 +60,14 @@ func TestDispatchJobExistsOnlyIfItsTransactionCommits(t *testing.T) {
 		job := store.DispatchJob{TenantID: uuid.NewString(), MessageID: uuid.NewString(), RunAt: b.clock.Now(), Urgent: true}
 
 		refused := errors.New("refused")
-		err := db.InTx(ctx, func(tx *store.Tx) error {
+		err := db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 			require.NoError(t, b.queue.EnqueueDispatch(ctx, tx, job))
 			return refused
 		})
 		require.ErrorIs(t, err, refused)
 		require.Equal(t, 0, jobCount(t, db), "a rolled-back dispatch leaves no job")
 
-		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, job) }))
+		require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, job) }))
 		e := b.waitDispatch(t, job.MessageID, nil)
 		require.Equal(t, river.EventKindJobCompleted, e.Kind)
 		require.Equal(t, delivery.QueueUrgent, e.Job.Queue)
@@ -89,7 +89,7 @@ func TestDispatchJobIsNotEnqueuedTwice(t *testing.T) {
 		at := b.clock.Now().Add(time.Hour)
 		job := store.DispatchJob{TenantID: uuid.NewString(), MessageID: uuid.NewString(), RunAt: at, ScheduledAt: &at}
 		enqueue := func(j store.DispatchJob) {
-			require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, j) }))
+			require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, j) }))
 		}
 		enqueue(job)
 		enqueue(job)
@@ -111,7 +111,7 @@ func TestScheduledDispatchRunsAtItsTimeAndNotBefore(t *testing.T) {
 		schedule := func(after time.Duration) store.DispatchJob {
 			at := b.clock.Now().Add(after)
 			j := store.DispatchJob{TenantID: uuid.NewString(), MessageID: uuid.NewString(), RunAt: at, ScheduledAt: &at}
-			require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, j) }))
+			require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, j) }))
 			return j
 		}
 		main := schedule(time.Hour)
@@ -138,7 +138,7 @@ func TestFailedDispatchIsRetriedAndTheLastFailureLogged(t *testing.T) {
 		fake := &fakeDispatcher{failures: 1}
 		b := newQueue(t, db, fake, delivery.QueueConfig{MaxAttempts: 2})
 		job := store.DispatchJob{TenantID: uuid.NewString(), MessageID: uuid.NewString(), RunAt: b.clock.Now()}
-		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, job) }))
+		require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, job) }))
 
 		failed := b.waitDispatch(t, job.MessageID, nil)
 		require.Equal(t, river.EventKindJobFailed, failed.Kind)
@@ -154,7 +154,7 @@ func TestFailedDispatchIsRetriedAndTheLastFailureLogged(t *testing.T) {
 		fake.failures = 2
 		fake.mu.Unlock()
 		doomed := store.DispatchJob{TenantID: uuid.NewString(), MessageID: uuid.NewString(), RunAt: b.clock.Now()}
-		require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, doomed) }))
+		require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, doomed) }))
 		b.waitDispatch(t, doomed.MessageID, nil)
 		b.clock.Advance(2 * time.Second)
 		b.waitFor(t, "discarded dispatch", func(e *river.Event) bool {
@@ -211,7 +211,7 @@ func startBlockedDispatch(t *testing.T, db *store.DB) (*queueBundle, *fakeDispat
 	b := newStoppedQueue(t, db, fake, delivery.QueueConfig{})
 	require.NoError(t, b.queue.Start(ctx))
 	job := store.DispatchJob{TenantID: uuid.NewString(), MessageID: uuid.NewString(), RunAt: b.clock.Now()}
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, job) }))
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error { return b.queue.EnqueueDispatch(ctx, tx, job) }))
 	require.Eventually(t, func() bool { return jobState(t, db) == "running" }, waitTimeout, 10*time.Millisecond)
 	return b, fake, job
 }
@@ -219,6 +219,6 @@ func startBlockedDispatch(t *testing.T, db *store.DB) (*queueBundle, *fakeDispat
 func jobState(t testing.TB, db *store.DB) string {
 	t.Helper()
 	var s string
-	require.NoError(t, db.Reader().QueryRow(context.Background(), "SELECT CAST(state AS TEXT) FROM river_job").Scan(&s))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), "SELECT CAST(state AS TEXT) FROM river_job").Scan(&s))
 	return s
 }

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
+
 	"whitecross"
 )
 
@@ -69,6 +71,13 @@ func (t *table) next() (line int, err error) {
 	}
 	t.record = rec
 	line, _ = t.r.FieldPos(0)
+	for _, field := range rec {
+		// A file saved in another encoding, or binary: nothing of the row
+		// can be stored (PostgreSQL refuses such text), not even its id.
+		if !utf8.ValidString(field) || strings.ContainsRune(field, 0) {
+			return line, &RowError{File: t.file, Line: line, Message: "not UTF-8 text (save the file as UTF-8)"}
+		}
+	}
 	return line, nil
 }
 

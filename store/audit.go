@@ -13,6 +13,7 @@ var _ whitecross.AuditStore = (*Store)(nil)
 
 // AppendAudit implements whitecross.AuditStore in a transaction of its own.
 func (s *Store) AppendAudit(ctx context.Context, e *whitecross.AuditEvent) error {
+	ctx = inTenant(ctx, e.TenantID)
 	return s.db.InTx(ctx, func(tx *Tx) error { return s.AppendAuditTx(ctx, tx, e) })
 }
 
@@ -63,6 +64,7 @@ func (s *Store) auditTx(ctx context.Context, tx *Tx, action, targetType, targetI
 
 // AuditEvents implements whitecross.AuditStore.
 func (s *Store) AuditEvents(ctx context.Context, tenantID string, afterSeq int64, limit int) ([]*whitecross.AuditEvent, error) {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) {
 		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "tenant %s not found", tenantID)
 	}
@@ -93,6 +95,7 @@ func scanAuditEvent(r Row) (*whitecross.AuditEvent, error) {
 
 // AuditHead implements whitecross.AuditStore.
 func (s *Store) AuditHead(ctx context.Context, tenantID string) (*whitecross.AuditHead, error) {
+	ctx = inTenant(ctx, tenantID)
 	var h whitecross.AuditHead
 	if !validUUID(tenantID) {
 		return &h, nil

@@ -27,6 +27,7 @@ const DefaultAuditBatch = 500
 // LinkAudit links every event of tenantID that is pending now, in batches of
 // at most DefaultAuditBatch, and returns how many it linked.
 func (s *Store) LinkAudit(ctx context.Context, tenantID string) (int, error) {
+	ctx = inTenant(ctx, tenantID)
 	total := 0
 	for {
 		n, err := s.linkAuditBatch(ctx, tenantID, DefaultAuditBatch)
@@ -40,6 +41,7 @@ func (s *Store) LinkAudit(ctx context.Context, tenantID string) (int, error) {
 // AuditPending returns how many of tenantID's events are committed but not
 // yet linked into its chain.
 func (s *Store) AuditPending(ctx context.Context, tenantID string) (int64, error) {
+	ctx = inTenant(ctx, tenantID)
 	var n int64
 	if err := s.db.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM audit_pending WHERE tenant_id = $1`, tenantID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count pending audit events: %w", err)
@@ -64,6 +66,7 @@ func (s *Store) auditCommitted(tenantID string) {
 // linkAuditBatch links at most limit of tenantID's pending events in one
 // transaction and returns how many.
 func (s *Store) linkAuditBatch(ctx context.Context, tenantID string, limit int) (int, error) {
+	ctx = inTenant(ctx, tenantID)
 	var n int
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		head, err := s.lockAuditHead(ctx, tx, tenantID)

@@ -68,7 +68,7 @@ type LinkStats struct {
 
 // LinkPending links every tenant's pending events now.
 func (l *AuditLinker) LinkPending(ctx context.Context) (LinkStats, error) {
-	rows, err := l.st.db.Reader().Query(ctx, `SELECT DISTINCT tenant_id FROM audit_pending`)
+	rows, err := l.st.db.Reader().Query(AllTenants(ctx), `SELECT DISTINCT tenant_id FROM audit_pending`)
 	if err != nil {
 		return LinkStats{}, fmt.Errorf("list pending audit tenants: %w", err)
 	}

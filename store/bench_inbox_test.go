@@ -179,7 +179,7 @@ func seedInbox(b *testing.B, db *store.DB, st *store.Store, d *storetest.Distric
 		if _, err := pool.Exec(ctx, `VACUUM ANALYZE`); err != nil {
 			b.Fatal(err)
 		}
-	} else if err := db.InTx(ctx, func(tx *store.Tx) error {
+	} else if err := db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `ANALYZE`)
 		return err
 	}); err != nil {
@@ -219,7 +219,7 @@ func execBatches(b *testing.B, db *store.DB, n int, row func(i int) []any, inser
 			}
 			sb.WriteByte(')')
 		}
-		if err := db.InTx(ctx, func(tx *store.Tx) error {
+		if err := db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 			_, err := tx.Exec(ctx, sb.String(), args...)
 			return err
 		}); err != nil {

@@ -202,6 +202,7 @@ func (s *Store) sealContent(ctx context.Context, q Querier, tenantID, messageID 
 // has no sealer, the key is not the tenant's, or a value was altered or
 // belongs to another message or field.
 func (s *Store) openContent(ctx context.Context, tenantID, messageID string, sc *sealedContent, withBody bool) (subject, body string, att []whitecross.Attachment, err error) {
+	ctx = inTenant(ctx, tenantID)
 	if s.sealer == nil {
 		return "", "", nil, errNoContentSealer
 	}

@@ -15,6 +15,7 @@ var _ whitecross.CredentialStore = (*Store)(nil)
 // ignored; stored emails are lowercase), deactivated or not, with its
 // locations and password hash. ENOTFOUND otherwise.
 func (s *Store) FindCredentials(ctx context.Context, tenantID, email string) (*whitecross.Credentials, error) {
+	ctx = inTenant(ctx, tenantID)
 	email = strings.ToLower(strings.TrimSpace(email))
 	if !validUUID(tenantID) || email == "" {
 		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "User not found.")

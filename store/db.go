@@ -181,10 +181,11 @@ func (db *DB) SQLWriter() *sql.DB { return db.write }
 func (db *DB) now() time.Time { return db.Now().UTC().Truncate(time.Microsecond) }
 
 // Reader returns a Querier for reads outside a transaction: the read-only
-// pool on SQLite, the pool on PostgreSQL.
+// pool on SQLite, the pool on PostgreSQL with each statement scoped to the
+// tenant of its ctx (see tenant_scope.go).
 func (db *DB) Reader() Querier {
 	if db.pool != nil {
-		return pgxQuerier{db.pool}
+		return scopedPool{db.pool}
 	}
 	return sqlQuerier{db.read}
 }
@@ -217,10 +218,11 @@ func (tx *Tx) PgxTx() pgx.Tx { return tx.pgx }
 func (tx *Tx) SQLTx() *sql.Tx { return tx.sql }
 
 // InTx runs fn in a transaction, committing when fn returns nil and rolling
-// back otherwise.
+// back otherwise. On PostgreSQL the transaction is scoped to the tenant of
+// ctx for row-level security (see tenant_scope.go).
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.pool != nil {
-		ptx, err := db.pool.Begin(ctx)
+		ptx, err := db.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginSQL(ctx)})
 		if err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}

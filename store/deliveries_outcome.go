@@ -27,6 +27,7 @@ import (
 // RecordDeliveryOutcomes of one record: its change is always announced to
 // the sender.
 func (s *Store) RecordDeliveryOutcome(ctx context.Context, tenantID, deliveryID string, o whitecross.DeliveryOutcome) (*whitecross.DeliveryChange, error) {
+	ctx = inTenant(ctx, tenantID)
 	res, err := s.RecordDeliveryOutcomes(ctx, []OutcomeRecord{{TenantID: tenantID, DeliveryID: deliveryID, Outcome: o}})
 	if err != nil {
 		return nil, err
@@ -122,6 +123,7 @@ func statusRank(s whitecross.DeliveryStatus) int {
 // does. nil, nil when no delivery matches or it is already as far (a late,
 // repeated or out-of-order callback); EINVALID for any other status.
 func (s *Store) ApplyProviderStatus(ctx context.Context, st whitecross.ProviderStatus) (*whitecross.DeliveryChange, error) {
+	ctx = AllTenants(ctx) // a provider's callback names its delivery by the provider's id only
 	rank := statusRank(st.Status)
 	if rank < 1 {
 		return nil, whitecross.Errorf(whitecross.EINVALID, "A provider cannot report status %q.", st.Status)

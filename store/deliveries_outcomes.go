@@ -50,6 +50,7 @@ const CoalesceDeliveryEventsAbove = 100
 // nothing when it did not (a temporary failure): its job is retried. An
 // error (the transaction failed) concerns every record; none was recorded.
 func (s *Store) RecordDeliveryOutcomes(ctx context.Context, recs []OutcomeRecord) ([]OutcomeResult, error) {
+	ctx = AllTenants(ctx) // each record names its tenant; a batch mixes them
 	out := make([]OutcomeResult, len(recs))
 	groups := groupOutcomes(recs, out)
 	var ev *txEvents

@@ -102,8 +102,8 @@ func TestRecordDeliveryOutcomesPerRecord(t *testing.T) {
 			RecipientIDs: []string{d.LincolnStaff.ID}, Channels: []whitecross.Channel{whitecross.ChannelSMS, whitecross.ChannelEmail}})
 		require.NoError(t, err)
 		var sms, email string
-		require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT id FROM deliveries WHERE message_id = $1 AND channel = 'SMS'`, m.ID).Scan(&sms))
-		require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT id FROM deliveries WHERE message_id = $1 AND channel = 'EMAIL'`, m.ID).Scan(&email))
+		require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT id FROM deliveries WHERE message_id = $1 AND channel = 'SMS'`, m.ID).Scan(&sms))
+		require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT id FROM deliveries WHERE message_id = $1 AND channel = 'EMAIL'`, m.ID).Scan(&email))
 		sms, email = strings.ToLower(sms), strings.ToLower(email)
 		recs := []store.OutcomeRecord{
 			{TenantID: d.Tenant.ID, DeliveryID: sms, Outcome: whitecross.DeliveryOutcome{Status: whitecross.DeliveryFailed, Error: "unreachable", Fallback: true}},
@@ -150,7 +150,7 @@ func sentOutcomes(d *storetest.District, ids []string) []store.OutcomeRecord {
 // deliveryIDs lists the EMAIL deliveries of a message in id order.
 func deliveryIDs(t *testing.T, db *store.DB, messageID string) []string {
 	t.Helper()
-	rows, err := db.Reader().Query(context.Background(), `SELECT id FROM deliveries WHERE message_id = $1 AND channel = 'EMAIL' ORDER BY id`, messageID)
+	rows, err := db.Reader().Query(store.AllTenants(context.Background()), `SELECT id FROM deliveries WHERE message_id = $1 AND channel = 'EMAIL' ORDER BY id`, messageID)
 	require.NoError(t, err)
 	defer rows.Close()
 	var ids []string
@@ -166,7 +166,7 @@ func deliveryIDs(t *testing.T, db *store.DB, messageID string) []string {
 func count(t *testing.T, db *store.DB, query string, args ...any) int {
 	t.Helper()
 	var n int
-	require.NoError(t, db.Reader().QueryRow(context.Background(), query, args...).Scan(&n))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), query, args...).Scan(&n))
 	return n
 }
 

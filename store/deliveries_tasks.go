@@ -29,6 +29,7 @@ type TaskResult struct {
 // the recipient's own read, archive and acknowledgement times are not read
 // (sending uses none of them). An error concerns every ref.
 func (s *Store) LoadDeliveryTasks(ctx context.Context, refs []DeliveryRef) ([]TaskResult, error) {
+	ctx = AllTenants(ctx) // each ref names its tenant; a batch mixes them
 	out := make([]TaskResult, len(refs))
 	var ids []string
 	for i, r := range refs {

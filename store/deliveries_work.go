@@ -64,6 +64,7 @@ func scanDeliveryWork(r Row, extra ...any) (*whitecross.Delivery, error) {
 // Body stay empty): the pipeline sends it only as a notice, so its PHI never
 // even reaches the workers' memory.
 func (s *Store) LoadDeliveryTask(ctx context.Context, tenantID, deliveryID string) (*whitecross.DeliveryTask, error) {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	deliveryID, ok2 := parseID(deliveryID)
 	if !ok1 || !ok2 {
@@ -157,6 +158,7 @@ func scanPushSubscription(r Row) (*whitecross.PushSubscription, error) {
 // source; opting in deletes the row (nothing to do when there is none).
 // EINVALID when phone is not E.164.
 func (s *Store) SetPhoneOptOut(ctx context.Context, phone string, optedOut bool, source string) error {
+	ctx = AllTenants(ctx) // an opt-out is of a phone number, in every district
 	phone = strings.TrimSpace(phone)
 	if !phonePattern.MatchString(phone) {
 		return whitecross.Errorf(whitecross.EINVALID, "Phone must be in E.164 format, like +15551234567.")
@@ -183,6 +185,7 @@ func (s *Store) SetPhoneOptOut(ctx context.Context, phone string, optedOut bool,
 // keeps the first time and records the latest reason. EINVALID when email
 // is not an address (validEmail).
 func (s *Store) SuppressEmail(ctx context.Context, email, reason string) error {
+	ctx = AllTenants(ctx) // a suppression is of an address, in every district
 	email = normalizeEmail(email)
 	if err := validEmail(email); err != nil {
 		return err
@@ -204,6 +207,7 @@ func (s *Store) SuppressEmail(ctx context.Context, email, reason string) error {
 // another tenant, or a malformed id) is not an error: the push service said
 // it is gone either way.
 func (s *Store) RemovePushSubscription(ctx context.Context, tenantID, id string) error {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	id, ok2 := parseID(id)
 	if !ok1 || !ok2 {
@@ -233,6 +237,7 @@ const (
 // the subscription's failure streak; otherwise it counts one more failure
 // and disables the subscription when the streak is long enough.
 func (s *Store) RecordPushResult(ctx context.Context, tenantID, id, failure string) error {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	id, ok2 := parseID(id)
 	if !ok1 || !ok2 {

@@ -50,6 +50,7 @@ const dispatchEarlyTolerance = time.Second
 // message SENT also schedules its first escalation round, if it has one
 // (scheduleEscalation).
 func (s *Store) DispatchMessage(ctx context.Context, job DispatchJob) (done bool, err error) {
+	ctx = inTenant(ctx, job.TenantID)
 	ev := &txEvents{}
 	err = s.db.InTx(ctx, func(tx *Tx) error {
 		if done, err = s.dispatchBatch(ctx, tx, job, ev); err != nil {

@@ -67,7 +67,7 @@ func dispatchedRows(t *testing.T, db *store.DB, messageID string) [4]int {
 		`SELECT COUNT(*) FROM delivery_events e JOIN deliveries d ON d.id = e.delivery_id WHERE d.message_id = $1`,
 		`SELECT COUNT(*) FROM user_events WHERE message_id = $1 AND type = 'message.created'`,
 	} {
-		require.NoError(t, db.Reader().QueryRow(t.Context(), q, messageID).Scan(&out[i]))
+		require.NoError(t, db.Reader().QueryRow(store.AllTenants(t.Context()), q, messageID).Scan(&out[i]))
 	}
 	return out
 }

@@ -106,6 +106,7 @@ func (s *Store) scheduleEscalation(ctx context.Context, tx *Tx, tenantID, messag
 // step done twice adds nothing); concurrent calls for one message
 // serialize on its row. It needs no caller in ctx.
 func (s *Store) EscalateMessage(ctx context.Context, job *EscalationJob) (done bool, err error) {
+	ctx = inTenant(ctx, job.TenantID)
 	tenantID, ok1 := parseID(job.TenantID)
 	messageID, ok2 := parseID(job.MessageID)
 	if !ok1 || !ok2 {

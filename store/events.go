@@ -287,6 +287,7 @@ func pruneLogs(ctx context.Context, tx *Tx, counts []userCount, last map[string]
 // a system operation for the realtime gateway: no caller in ctx. Malformed
 // ids read as an empty log.
 func (s *Store) ReadEvents(ctx context.Context, tenantID, userID string, after int64, limit int) ([]whitecross.Event, error) {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	userID, ok2 := parseID(userID)
 	if !ok1 || !ok2 {
@@ -325,6 +326,7 @@ func (s *Store) ReadEvents(ctx context.Context, tenantID, userID string, after i
 // LastEventSeq returns the user's latest seq, 0 when the user has had no
 // event (or the ids are malformed). A system operation, like ReadEvents.
 func (s *Store) LastEventSeq(ctx context.Context, tenantID, userID string) (int64, error) {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	userID, ok2 := parseID(userID)
 	if !ok1 || !ok2 {
@@ -345,6 +347,7 @@ func (s *Store) LastEventSeq(ctx context.Context, tenantID, userID string) (int6
 // event (keyed by canonical id), for a gateway catching up after it lost its
 // broker connection. A system operation, like ReadEvents.
 func (s *Store) LastEventSeqs(ctx context.Context, userIDs []string) (map[string]int64, error) {
+	ctx = AllTenants(ctx) // the users of a gateway may be of several districts
 	canon := parseIDs(userIDs)
 	out := make(map[string]int64, len(canon))
 	for _, batch := range batches(canon) {
@@ -374,6 +377,7 @@ func (s *Store) LastEventSeqs(ctx context.Context, userIDs []string) (map[string
 // statement, and returns how many it deleted. Schedule it periodically
 // (hourly is plenty); it needs no caller in ctx.
 func (s *Store) PruneEvents(ctx context.Context) (int64, error) {
+	ctx = AllTenants(ctx) // prunes every district's events
 	before := s.db.now().Add(-EventsKeptFor)
 	var total int64
 	for {

@@ -10,7 +10,7 @@ import (
 // notifies after commit. Tests only.
 func (s *Store) AppendEventsForTest(ctx context.Context, evs []whitecross.Event) ([]whitecross.Event, error) {
 	ev := &txEvents{pending: evs}
-	if err := s.db.InTx(ctx, func(tx *Tx) error { return s.flushEvents(ctx, tx, ev) }); err != nil {
+	if err := s.db.InTx(AllTenants(ctx), func(tx *Tx) error { return s.flushEvents(ctx, tx, ev) }); err != nil {
 		return nil, err
 	}
 	s.notifyEvents(ctx, ev)
@@ -54,7 +54,7 @@ func (s *Store) FilterMessageableCountingQueries(ctx context.Context, ids []stri
 // many statements the batch ran. Tests and benchmarks only.
 func (s *Store) DispatchMessageCountingQueries(ctx context.Context, job DispatchJob) (done bool, n int, err error) {
 	ev := &txEvents{}
-	err = s.db.InTx(ctx, func(tx *Tx) error {
+	err = s.db.InTx(AllTenants(ctx), func(tx *Tx) error {
 		tx.Querier = countingQuerier{tx.Querier, &n}
 		if done, err = s.dispatchBatch(ctx, tx, job, ev); err != nil {
 			return err

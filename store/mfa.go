@@ -29,6 +29,7 @@ func errBadMFA() error {
 
 // FindTOTP implements whitecross.MFAStore.
 func (s *Store) FindTOTP(ctx context.Context, tenantID, userID string) (*whitecross.TOTPState, error) {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(userID) {
 		return nil, errNoTOTP()
 	}
@@ -58,6 +59,7 @@ func (s *Store) FindTOTP(ctx context.Context, tenantID, userID string) (*whitecr
 
 // BeginTOTP implements whitecross.MFAStore.
 func (s *Store) BeginTOTP(ctx context.Context, tenantID, userID, secret string) error {
+	ctx = inTenant(ctx, tenantID)
 	if s.sealer == nil {
 		return errNoContentSealer
 	}
@@ -95,6 +97,7 @@ func (s *Store) BeginTOTP(ctx context.Context, tenantID, userID, secret string) 
 
 // ConfirmTOTP implements whitecross.MFAStore.
 func (s *Store) ConfirmTOTP(ctx context.Context, tenantID, userID string, step int64, recovery [][]byte, clientIP string) error {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(userID) {
 		return errNoTOTP()
 	}
@@ -126,6 +129,7 @@ func (s *Store) ConfirmTOTP(ctx context.Context, tenantID, userID string, step i
 // UseTOTPStep implements whitecross.MFAStore: one conditional UPDATE, so
 // two requests with the same code cannot both pass.
 func (s *Store) UseTOTPStep(ctx context.Context, tenantID, userID string, step int64) error {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(userID) {
 		return errBadMFA()
 	}
@@ -142,6 +146,7 @@ func (s *Store) UseTOTPStep(ctx context.Context, tenantID, userID string, step i
 
 // SpendRecoveryCode implements whitecross.MFAStore.
 func (s *Store) SpendRecoveryCode(ctx context.Context, tenantID, userID string, hash []byte) (int, error) {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(userID) {
 		return 0, errBadMFA()
 	}
@@ -163,6 +168,7 @@ func (s *Store) SpendRecoveryCode(ctx context.Context, tenantID, userID string, 
 
 // DeleteTOTP implements whitecross.MFAStore.
 func (s *Store) DeleteTOTP(ctx context.Context, tenantID, userID, clientIP string) error {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(userID) {
 		return errNoTOTP()
 	}
@@ -187,6 +193,7 @@ func (s *Store) DeleteTOTP(ctx context.Context, tenantID, userID, clientIP strin
 // expired challenges are deleted first, so the table holds at most the
 // live ones of each user.
 func (s *Store) IssueMFAChallenge(ctx context.Context, c *whitecross.MFAChallenge) error {
+	ctx = inTenant(ctx, c.TenantID)
 	if !validUUID(c.TenantID) || !validUUID(c.UserID) {
 		return errBadMFA()
 	}
@@ -206,6 +213,7 @@ func (s *Store) IssueMFAChallenge(ctx context.Context, c *whitecross.MFAChalleng
 
 // FindMFAChallenge implements whitecross.MFAStore.
 func (s *Store) FindMFAChallenge(ctx context.Context, hash []byte) (*whitecross.MFAChallenge, error) {
+	ctx = AllTenants(ctx) // the challenge alone names its user
 	c := &whitecross.MFAChallenge{Hash: hash}
 	err := s.db.Reader().QueryRow(ctx, `SELECT tenant_id, user_id, first_factor, expires_at FROM mfa_challenges
 		WHERE hash = $1 AND spent_at IS NULL AND expires_at > $2 AND tries < $3`, hash, s.db.now(), whitecross.MFATokenTries).
@@ -222,6 +230,7 @@ func (s *Store) FindMFAChallenge(ctx context.Context, hash []byte) (*whitecross.
 // SpendMFAChallenge implements whitecross.MFAStore: a conditional UPDATE,
 // so of two requests with the same token only one succeeds.
 func (s *Store) SpendMFAChallenge(ctx context.Context, hash []byte, ok bool) error {
+	ctx = AllTenants(ctx) // the challenge alone names its user
 	q := `UPDATE mfa_challenges SET tries = tries + 1,
 		spent_at = CASE WHEN tries + 1 >= $3 THEN $2 ELSE spent_at END
 		WHERE hash = $1 AND spent_at IS NULL AND tries < $3`
@@ -253,6 +262,7 @@ func (s *Store) execTx(ctx context.Context, q string, args ...any) (int64, error
 // dataKeyByID returns the tenant's data key with that id, cached or read
 // and unwrapped.
 func (s *Store) dataKeyByID(ctx context.Context, tenantID, keyID string) (*vault.Vault, error) {
+	ctx = inTenant(ctx, tenantID)
 	if s.sealer == nil {
 		return nil, errNoContentSealer
 	}

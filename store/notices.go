@@ -65,6 +65,7 @@ func (s *Store) queueNotice(ctx context.Context, tx *Tx, tenantID string, n *whi
 // OpenNotice opens the notice of a job queued by this store's tenant keys.
 // It fails when the job was altered or moved to another tenant or notice.
 func (s *Store) OpenNotice(ctx context.Context, job NoticeJob) (*whitecross.Notice, error) {
+	ctx = inTenant(ctx, job.TenantID)
 	if s.sealer == nil {
 		return nil, errNoContentSealer
 	}

@@ -19,6 +19,7 @@ func errBadResetToken() error {
 // IssuePasswordReset implements whitecross.SigninStore: like
 // IssueSigninCode, the same statements run for an unknown user.
 func (s *Store) IssuePasswordReset(ctx context.Context, r *whitecross.PasswordReset, n *whitecross.Notice) error {
+	ctx = inTenant(ctx, r.TenantID)
 	if r == nil || n == nil || len(r.Hash) == 0 || r.ExpiresAt.IsZero() || !validUUID(r.TenantID) {
 		return errors.New("issue password reset: tenant, hash, expiry and notice required")
 	}
@@ -68,6 +69,7 @@ func (s *Store) findReset(ctx context.Context, hash []byte) (*resetRow, error) {
 // token passes, so two resets at once cannot both use it. A known token
 // that is spent or expired is audited in its tenant's chain.
 func (s *Store) ResetPassword(ctx context.Context, hash []byte, password, clientIP string) (*whitecross.User, error) {
+	ctx = AllTenants(ctx) // the reset token alone names its user
 	if len(hash) == 0 {
 		return nil, errBadResetToken()
 	}

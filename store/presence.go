@@ -15,6 +15,7 @@ import (
 // see online is asked once per profile, not once per user. One query per
 // idBatch ids. Unknown, malformed and other tenants' ids are left out.
 func (s *Store) ReachProfiles(ctx context.Context, tenantID string, userIDs []string) (map[string]whitecross.ReachProfile, error) {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok := parseID(tenantID)
 	if !ok {
 		return map[string]whitecross.ReachProfile{}, nil
@@ -55,6 +56,7 @@ func (p *profileParts) profile() whitecross.ReachProfile {
 // (kind 'u', one row per location or one with no location) and the
 // locations of the students they have custody of (kind 'c').
 func (s *Store) readProfileParts(ctx context.Context, tenantID string, ids []string, parts map[string]*profileParts) error {
+	ctx = inTenant(ctx, tenantID)
 	in := placeholders(2, len(ids))
 	rows, err := s.db.Reader().Query(ctx, `SELECT 'u', u.id, u.role, u.deactivated_at IS NULL, ul.location_id
 		FROM users u LEFT JOIN user_locations ul ON ul.user_id = u.id

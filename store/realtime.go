@@ -25,6 +25,7 @@ import (
 // "Message not found." for an unknown message or tenant. Not audited: it is
 // the push of a message to the people it was sent to.
 func (s *Store) EventMessage(ctx context.Context, tenantID, messageID string, forSender bool) (*whitecross.Message, error) {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok := parseID(tenantID)
 	if !ok {
 		return nil, errMessageNotFound()
@@ -61,6 +62,7 @@ func (s *Store) EventMessage(ctx context.Context, tenantID, messageID string, fo
 // instances (a live event of this one carries the delivery as committed).
 // ENOTFOUND when it does not exist in the tenant.
 func (s *Store) EventDelivery(ctx context.Context, tenantID, deliveryID string) (*whitecross.Delivery, error) {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	deliveryID, ok2 := parseID(deliveryID)
 	if !ok1 || !ok2 {
@@ -147,6 +149,7 @@ func (s *Store) ThreadAudience(ctx context.Context, threadID string) ([]string, 
 // deactivated and malformed candidates are left out, and nobody may message
 // a deactivated user; ENOTFOUND when the user does not exist in the tenant.
 func (s *Store) Messagers(ctx context.Context, tenantID, userID string, candidates []string) ([]string, error) {
+	ctx = inTenant(ctx, tenantID)
 	tenantID, ok1 := parseID(tenantID)
 	userID, ok2 := parseID(userID)
 	if !ok1 || !ok2 {

@@ -91,6 +91,7 @@ func (s *Store) RunRosterImport(ctx context.Context, id string, set *roster.Set)
 
 // rosterDryRun reads whether a RUNNING import of the tenant is a dry run.
 func (s *Store) rosterDryRun(ctx context.Context, tenantID, id string) (bool, error) {
+	ctx = inTenant(ctx, tenantID)
 	var dry bool
 	err := s.db.Reader().QueryRow(ctx, `SELECT dry_run FROM roster_imports WHERE tenant_id = $1 AND id = $2 AND status = 'RUNNING'`,
 		tenantID, id).Scan(&dry)

@@ -23,6 +23,7 @@ func errInvalidRefresh() error {
 // empty), s.CreatedAt (now when zero) and first.SessionID. ENOTFOUND when
 // s.UserID is not a user of s.TenantID.
 func (s *Store) CreateSession(ctx context.Context, sess *whitecross.Session, first *whitecross.RefreshToken) error {
+	ctx = inTenant(ctx, sess.TenantID)
 	if sess == nil || first == nil || len(first.Hash) == 0 || first.ExpiresAt.IsZero() {
 		return errors.New("create session: session and first refresh token (hash, expiry) required")
 	}
@@ -81,6 +82,7 @@ func insertRefreshToken(ctx context.Context, tx *Tx, t *whitecross.RefreshToken,
 // Reuse is checked before expiry, since a replayed old token is as
 // suspicious expired as not.
 func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next *whitecross.RefreshToken) (*whitecross.Session, error) {
+	ctx = AllTenants(ctx) // the token alone names the session
 	if next == nil || len(next.Hash) == 0 || next.ExpiresAt.IsZero() {
 		return nil, errors.New("rotate refresh token: next token (hash, expiry) required")
 	}
@@ -156,6 +158,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, old []byte, next *whitec
 // the session of the token whose hash is given, spent, expired or not, as
 // long as the session is not revoked. ENOTFOUND otherwise.
 func (s *Store) FindSessionByRefreshToken(ctx context.Context, hash []byte) (*whitecross.Session, error) {
+	ctx = AllTenants(ctx) // the token alone names the session
 	if len(hash) == 0 {
 		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "Session not found.")
 	}
@@ -174,6 +177,7 @@ func (s *Store) FindSessionByRefreshToken(ctx context.Context, hash []byte) (*wh
 // already revoked or other tenant's session (or a non-UUID id) does nothing
 // and returns nil.
 func (s *Store) RevokeSession(ctx context.Context, tenantID, sessionID string) error {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(sessionID) {
 		return nil
 	}
@@ -202,6 +206,7 @@ func revokeSessionTx(ctx context.Context, tx *Tx, sessionID string, now time.Tim
 // ended) are all ENOTFOUND. A live session's use is recorded, at most once
 // a minute.
 func (s *Store) SessionActor(ctx context.Context, tenantID, sessionID string) (*whitecross.Actor, error) {
+	ctx = inTenant(ctx, tenantID)
 	notFound := whitecross.Errorf(whitecross.ENOTFOUND, "Session not found.")
 	if !validUUID(tenantID) || !validUUID(sessionID) {
 		return nil, notFound
@@ -258,6 +263,7 @@ func scanSession(row Row, extra ...any) (*whitecross.Session, error) {
 // session that is absent is one to refuse. The caller compares the tenant
 // with the one it knows: ids are not scoped by tenant here.
 func (s *Store) SessionActors(ctx context.Context, sessionIDs []string) (map[string]*whitecross.Actor, error) {
+	ctx = AllTenants(ctx) // the sessions of a gateway may be of several districts
 	canon := parseIDs(sessionIDs)
 	out := make(map[string]*whitecross.Actor, len(canon))
 	for _, batch := range batches(canon) {

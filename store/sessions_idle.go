@@ -91,6 +91,7 @@ func (u *sessionUse) useEvery() time.Duration {
 // no-op, and the event is not written, when another request revoked the
 // session first or recorded a use meanwhile.
 func (s *Store) endIdleSession(ctx context.Context, tenantID, userID, sessionID string, use *sessionUse, created time.Time) error {
+	ctx = inTenant(ctx, tenantID)
 	return s.db.InTx(ctx, func(tx *Tx) error {
 		return s.endIdleSessionTx(ctx, tx, tenantID, userID, sessionID, use, created)
 	})

@@ -23,6 +23,7 @@ func errBadCode() error {
 // with that number (two guardians of a household may share one: then
 // neither can sign in with it, since a code could not tell them apart).
 func (s *Store) FindUserByContact(ctx context.Context, tenantID, contact string) (*whitecross.User, error) {
+	ctx = inTenant(ctx, tenantID)
 	contact = strings.ToLower(strings.TrimSpace(contact))
 	if !validUUID(tenantID) || contact == "" {
 		return nil, whitecross.Errorf(whitecross.ENOTFOUND, "User not found.")
@@ -61,6 +62,7 @@ func (s *Store) FindUserByContact(ctx context.Context, tenantID, contact string)
 // through the users table, so the same statements run for an unknown user
 // (noUser) and simply store nothing.
 func (s *Store) IssueSigninCode(ctx context.Context, c *whitecross.SigninCode, n *whitecross.Notice) error {
+	ctx = inTenant(ctx, c.TenantID)
 	if c == nil || n == nil || len(c.Hash) == 0 || c.ExpiresAt.IsZero() || !validUUID(c.TenantID) {
 		return errors.New("issue sign-in code: tenant, hash, expiry and notice required")
 	}
@@ -96,6 +98,7 @@ func noticeFor(n *whitecross.Notice, stored int64) *whitecross.Notice {
 // one UPDATE (a row lock on PostgreSQL, the write lock on SQLite), so
 // concurrent guesses never get more than tries between them.
 func (s *Store) SpendSigninCode(ctx context.Context, tenantID, userID string, hash []byte, tries int) error {
+	ctx = inTenant(ctx, tenantID)
 	if !validUUID(tenantID) || !validUUID(userID) {
 		return errBadCode()
 	}

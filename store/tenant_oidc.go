@@ -107,6 +107,7 @@ func (s *Store) sealOIDCSecret(ctx context.Context, q Querier, tenantID string, 
 
 // TenantOIDC implements whitecross.OIDCStore.
 func (s *Store) TenantOIDC(ctx context.Context, slug string) (*whitecross.Tenant, *whitecross.OIDCSettings, error) {
+	ctx = AllTenants(ctx) // the district is named by its slug, before anyone signs in
 	t, err := s.FindTenantBySlug(ctx, slug)
 	if err != nil {
 		return nil, nil, err

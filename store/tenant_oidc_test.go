@@ -33,7 +33,7 @@ func TestOIDCSecretIsSealed(t *testing.T) {
 		require.NotEmpty(t, tn.Settings.OIDC.SealedSecret)
 
 		var raw string
-		require.NoError(t, db.Reader().QueryRow(ctx, `SELECT settings FROM tenants WHERE id = $1`, d.Tenant.ID).Scan(&raw))
+		require.NoError(t, db.Reader().QueryRow(store.AllTenants(ctx), `SELECT settings FROM tenants WHERE id = $1`, d.Tenant.ID).Scan(&raw))
 		require.NotContains(t, raw, secret)
 
 		_, o, err := st.TenantOIDC(ctx, "springfield")

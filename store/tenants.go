@@ -49,6 +49,9 @@ func (s *Store) CreateTenant(ctx context.Context, t *whitecross.Tenant) error {
 	if a := whitecross.ActorFromContext(ctx); a != nil {
 		clientIP = a.ClientIP
 	}
+	// The new tenant is no caller's yet: its first rows (the audit event)
+	// are written across the row-level-security wall.
+	ctx = AllTenants(ctx)
 	return s.db.InTx(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 			t.ID, t.Slug, t.Name, t.Timezone, string(settings), t.CreatedAt); err != nil {

@@ -157,12 +157,12 @@ func failEmailDelivery(t *testing.T, db *store.DB, messageID, recipientID, reaso
 	var id, tenantID string
 	testutil.WaitUntil(t, waitTimeout, "the email delivery handled", func() bool {
 		var status string
-		err := db.Reader().QueryRow(ctx, `SELECT id, tenant_id, status FROM deliveries WHERE message_id = $1 AND recipient_id = $2 AND channel = 'EMAIL'`,
+		err := db.Reader().QueryRow(store.AllTenants(ctx), `SELECT id, tenant_id, status FROM deliveries WHERE message_id = $1 AND recipient_id = $2 AND channel = 'EMAIL'`,
 			messageID, recipientID).Scan(&id, &tenantID, &status)
 		return err == nil && status != "PENDING"
 	})
 	at := time.Now().UTC().Truncate(time.Microsecond)
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'FAILED', error = $2, provider = 'smtp', attempts = 3, failed_at = $3, updated_at = $3
 			WHERE id = $1`, id, reason, at); err != nil {
 			return err
@@ -177,14 +177,14 @@ func failEmailDelivery(t *testing.T, db *store.DB, messageID, recipientID, reaso
 func deliveryStatus(t *testing.T, db *store.DB, id string) string {
 	t.Helper()
 	var status string
-	require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT status FROM deliveries WHERE id = $1`, id).Scan(&status))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT status FROM deliveries WHERE id = $1`, id).Scan(&status))
 	return status
 }
 
 // deliveryEvents is the delivery's timeline, oldest first.
 func deliveryEvents(t *testing.T, db *store.DB, id string) []string {
 	t.Helper()
-	rows, err := db.Reader().Query(context.Background(), `SELECT status FROM delivery_events WHERE delivery_id = $1 ORDER BY at, id`, id)
+	rows, err := db.Reader().Query(store.AllTenants(context.Background()), `SELECT status FROM delivery_events WHERE delivery_id = $1 ORDER BY at, id`, id)
 	require.NoError(t, err)
 	defer rows.Close()
 	var events []string
@@ -200,6 +200,6 @@ func deliveryEvents(t *testing.T, db *store.DB, id string) []string {
 func suppressions(t *testing.T, db *store.DB, email string) int {
 	t.Helper()
 	var n int
-	require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT COUNT(*) FROM email_suppressions WHERE email = $1`, email).Scan(&n))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT COUNT(*) FROM email_suppressions WHERE email = $1`, email).Scan(&n))
 	return n
 }

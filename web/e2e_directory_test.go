@@ -161,7 +161,7 @@ func TestAdminSeesRosterAndDeactivatedStudents(t *testing.T) {
 	ctx := context.Background()
 	// What an import would have written: Sofia and her parent's link from
 	// the roster, Mia no longer listed.
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		for _, q := range []string{
 			`UPDATE students SET external_id = 'stu-sofia' WHERE name = 'Sofia Garcia'`,
 			`UPDATE guardianships SET imported = TRUE WHERE student_id IN (SELECT id FROM students WHERE name = 'Sofia Garcia')`,

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
+	"whitecross/store"
 	"whitecross/store/storetest"
 )
 
@@ -23,7 +24,7 @@ func TestAdminImportsARosterWithADryRunFirst(t *testing.T) {
 	require.NoError(t, os.WriteFile(zip, storetest.RosterZip(t), 0o600))
 	imported := func() int {
 		var n int
-		require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT COUNT(*) FROM users WHERE external_id <> ''`).Scan(&n))
+		require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT COUNT(*) FROM users WHERE external_id <> ''`).Scan(&n))
 		return n
 	}
 

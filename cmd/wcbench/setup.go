@@ -218,7 +218,7 @@ func benchSchool(sys context.Context, st *store.Store) (string, error) {
 
 // benchUsers returns the bench tenant's users by email.
 func benchUsers(ctx context.Context, db *store.DB, tenantID string) (map[string]string, error) {
-	rows, err := db.Reader().Query(ctx, `SELECT id, email FROM users WHERE tenant_id = $1`, tenantID)
+	rows, err := db.Reader().Query(store.AllTenants(ctx), `SELECT id, email FROM users WHERE tenant_id = $1`, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("list bench users: %w", err)
 	}
@@ -246,7 +246,7 @@ func setPasswords(ctx context.Context, db *store.DB, tenantID string) (string, e
 	if err != nil {
 		return "", err
 	}
-	err = db.InTx(ctx, func(tx *store.Tx) error {
+	err = db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE users SET password_hash = $1 WHERE tenant_id = $2`, hash, tenantID)
 		return err
 	})

@@ -258,7 +258,7 @@ func TestAuditVerifyReportsABrokenChain(t *testing.T) {
 		require.Equal(t, "OK: 2 events\n", r.stdout)
 
 		db := openEnvDB(t, e)
-		require.NoError(t, db.InTx(t.Context(), func(tx *store.Tx) error {
+		require.NoError(t, db.InTx(store.AllTenants(t.Context()), func(tx *store.Tx) error {
 			_, err := tx.Exec(t.Context(), `UPDATE audit_events SET action = 'user.deleted' WHERE seq = 2`)
 			return err
 		}))
@@ -328,7 +328,7 @@ func TestAuditVerifyRejectsADuplicateKeyDetail(t *testing.T) {
 		mustCLI(t, e, "lunchbox violin 47 harbor\n", "user", "create", "--tenant", "forged", "--email", "a@t.example", "--name", "A", "--role", "ADMIN", "--password-stdin")
 
 		db := openEnvDB(t, e)
-		require.NoError(t, db.InTx(t.Context(), func(tx *store.Tx) error {
+		require.NoError(t, db.InTx(store.AllTenants(t.Context()), func(tx *store.Tx) error {
 			n, err := tx.Exec(t.Context(), `UPDATE audit_events SET detail = '{"role":"STAFF","role":"ADMIN"}' WHERE seq = 2 AND detail = '{"role":"ADMIN"}'`)
 			if err == nil && n != 1 {
 				err = fmt.Errorf("%d rows tampered, want 1", n)

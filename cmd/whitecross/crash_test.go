@@ -163,7 +163,7 @@ func (c *child) login(t *testing.T, tenant, email, password string) string {
 func bulkRecipients(t *testing.T, db *store.DB, slug, loc string, n int) []string {
 	t.Helper()
 	var tenantID string
-	require.NoError(t, db.Reader().QueryRow(context.Background(), "SELECT id FROM tenants WHERE slug = $1", slug).Scan(&tenantID))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), "SELECT id FROM tenants WHERE slug = $1", slug).Scan(&tenantID))
 	return storetest.BulkStaff(t, db, tenantID, loc, n)
 }
 
@@ -174,7 +174,7 @@ func runningDeliverJobs(t *testing.T, db *store.DB) int {
 func countWhere(t *testing.T, db *store.DB, query string) int {
 	t.Helper()
 	var n int
-	require.NoError(t, db.Reader().QueryRow(context.Background(), query).Scan(&n))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), query).Scan(&n))
 	return n
 }
 

@@ -281,7 +281,7 @@ func countRows(t *testing.T, e testEnv, table string) int {
 	db := openEnvDB(t, e)
 	defer db.Close()
 	var n int
-	require.NoError(t, db.Reader().QueryRow(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), "SELECT COUNT(*) FROM "+table).Scan(&n))
 	return n
 }
 

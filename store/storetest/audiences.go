@@ -83,7 +83,7 @@ func (b *audienceBundle) dispatchAll(t *testing.T, id string) {
 // recipientLabels returns the sorted labels of the message's recipients.
 func (b *audienceBundle) recipientLabels(t *testing.T, id string) []string {
 	t.Helper()
-	rows, err := b.db.Reader().Query(context.Background(), `SELECT user_id FROM message_recipients WHERE message_id = $1`, id)
+	rows, err := b.db.Reader().Query(store.AllTenants(context.Background()), `SELECT user_id FROM message_recipients WHERE message_id = $1`, id)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []string

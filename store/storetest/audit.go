@@ -18,7 +18,7 @@ func insertBareTenant(t *testing.T, db *store.DB) string {
 	t.Helper()
 	ctx := context.Background()
 	id := uuid.Must(uuid.NewV7()).String()
-	err := db.InTx(ctx, func(tx *store.Tx) error {
+	err := db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO tenants (id, slug, name, timezone, created_at) VALUES ($1, $2, 'Bare', 'UTC', $3)`,
 			id, "bare-"+id[len(id)-12:], db.Now().UTC())
 		return err
@@ -129,7 +129,7 @@ func exerciseAudit(t *testing.T, open Opener) {
 		// A detail edited into something that does not decode is returned
 		// as stored, for the verifier to report, instead of failing the read.
 		const raw = `{"at": 1}`
-		if err := db.InTx(ctx, func(tx *store.Tx) error {
+		if err := db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 			_, err := tx.Exec(ctx, `UPDATE audit_events SET detail = $2 WHERE tenant_id = $1 AND seq = 2`, tenant, raw)
 			return err
 		}); err != nil {

@@ -59,7 +59,7 @@ func exerciseAuditLinking(t *testing.T, open Opener) {
 		st := store.New(db, nil, nil)
 		tenant := insertBareTenant(t, db)
 		boom := errors.New("the change failed")
-		err := db.InTx(ctx, func(tx *store.Tx) error {
+		err := db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 			e := &whitecross.AuditEvent{TenantID: tenant, Action: whitecross.AuditUserCreated, TargetID: "u"}
 			require.NoError(t, st.AppendAuditTx(ctx, tx, e))
 			return boom

@@ -64,7 +64,7 @@ func insertAuthUser(t *testing.T, db *store.DB, tenant, email string) string {
 	ctx := context.Background()
 	id := uuid.Must(uuid.NewV7()).String()
 	now := db.Now().UTC()
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO users (id, tenant_id, email, name, role, password_hash, created_at, updated_at)
 			VALUES ($1, $2, $3, 'Test User', 'NURSE', $4, $5, $5)`, id, tenant, email, "fixture-hash:"+id, now)
 		return err
@@ -76,7 +76,7 @@ func insertAuthUser(t *testing.T, db *store.DB, tenant, email string) string {
 func execSQL(t *testing.T, db *store.DB, query string, args ...any) {
 	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, query, args...)
 		return err
 	}))

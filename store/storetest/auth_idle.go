@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"whitecross"
+	"whitecross/store"
 )
 
 // exerciseIdleLogoff covers automatic logoff (issue 14): a staff session
@@ -148,7 +149,7 @@ func exerciseIdleLogoff(t *testing.T, open Opener) {
 		sess, _ := a.newSession(t, ttl)
 		lastUsed := func() *time.Time {
 			var at *time.Time
-			require.NoError(t, a.db.Reader().QueryRow(ctx, `SELECT last_used_at FROM sessions WHERE id = $1`, sess.ID).Scan(&at))
+			require.NoError(t, a.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT last_used_at FROM sessions WHERE id = $1`, sess.ID).Scan(&at))
 			return at
 		}
 		created := a.clock.Now()

@@ -75,7 +75,7 @@ func exerciseSigningKeys(t *testing.T, open Opener) {
 		k := newTestSigningKey(t, "kid-one", a.clock.Now())
 		require.NoError(t, a.st.AddSigningKey(ctx, k))
 		var sealed []byte
-		require.NoError(t, a.db.Reader().QueryRow(ctx, `SELECT sealed_key FROM signing_keys WHERE id = 'kid-one'`).Scan(&sealed))
+		require.NoError(t, a.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT sealed_key FROM signing_keys WHERE id = 'kid-one'`).Scan(&sealed))
 		require.False(t, bytes.Contains(sealed, k.PrivateKey.Seed()), "private key stored in the clear")
 
 		// A sealed key moved onto another row does not open there.

@@ -23,7 +23,7 @@ func exerciseMFA(t *testing.T, open Opener) {
 		s := setupAuth(t, open)
 		require.NoError(t, s.st.BeginTOTP(ctx, s.tenant, s.user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"))
 		var raw []byte
-		require.NoError(t, s.db.Reader().QueryRow(ctx, `SELECT secret FROM mfa_totp WHERE user_id = $1`, s.user).Scan(&raw))
+		require.NoError(t, s.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT secret FROM mfa_totp WHERE user_id = $1`, s.user).Scan(&raw))
 		require.NotContains(t, string(raw), "JBSWY3DP", "the secret is stored sealed")
 		st, err := s.st.FindTOTP(ctx, s.tenant, s.user)
 		require.NoError(t, err)
@@ -101,7 +101,7 @@ func exerciseMFA(t *testing.T, open Opener) {
 
 		live := issue()
 		var rows int
-		require.NoError(t, s.db.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM mfa_challenges`).Scan(&rows))
+		require.NoError(t, s.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT COUNT(*) FROM mfa_challenges`).Scan(&rows))
 		require.Equal(t, 1, rows, "spent and expired tokens are deleted when the next is issued")
 		_, err = s.st.FindMFAChallenge(ctx, live)
 		require.NoError(t, err)
@@ -142,7 +142,7 @@ func exerciseMFA(t *testing.T, open Opener) {
 func setRoles(t *testing.T, db *store.DB, tenant, settings string) {
 	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE tenants SET settings = $2 WHERE id = $1`, tenant, settings)
 		return err
 	}))

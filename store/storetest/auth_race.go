@@ -62,7 +62,7 @@ func holdRefreshTokenLock(t *testing.T, db *store.DB, hash []byte) (release func
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		err := db.InTx(context.Background(), func(tx *store.Tx) error {
+		err := db.InTx(store.AllTenants(context.Background()), func(tx *store.Tx) error {
 			_, err := tx.Exec(context.Background(), `UPDATE refresh_tokens SET spent_at = spent_at WHERE hash = $1`, hash)
 			locked <- err
 			if err == nil {
@@ -93,7 +93,7 @@ func waitForLockWaiters(t *testing.T, db *store.DB, n int) {
 	defer tick.Stop()
 	for {
 		var waiting int
-		err := db.Reader().QueryRow(context.Background(), `SELECT count(DISTINCT w.pid) FROM pg_locks w
+		err := db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT count(DISTINCT w.pid) FROM pg_locks w
 			WHERE NOT w.granted AND (w.relation = 'refresh_tokens'::regclass OR w.transactionid IN (
 				SELECT h.transactionid FROM pg_locks h
 				WHERE h.granted AND h.locktype = 'transactionid' AND h.pid IN (

@@ -217,7 +217,7 @@ func (s *signinSetup) spend(user string, hash []byte) error {
 func (s *signinSetup) count(t *testing.T, query string, args ...any) int {
 	t.Helper()
 	var n int
-	require.NoError(t, s.db.Reader().QueryRow(context.Background(), query, args...).Scan(&n))
+	require.NoError(t, s.db.Reader().QueryRow(store.AllTenants(context.Background()), query, args...).Scan(&n))
 	return n
 }
 

@@ -32,7 +32,7 @@ func BulkGuardians(t testing.TB, db *store.DB, tenantID, locationID, grade strin
 	ctx := context.Background()
 	ids := make([]string, n)
 	now := db.Now().UTC().Truncate(time.Microsecond)
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		for start := 0; start < n; start += bulkRows {
 			end := min(start+bulkRows, n)
 			var users, students, links strings.Builder

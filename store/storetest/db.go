@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"whitecross/store"
@@ -37,21 +38,38 @@ func ForEachDialect(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 // the test: a SQLite file in a temporary directory, or a PostgreSQL schema of
 // its own. Without WHITECROSS_TEST_POSTGRES_URL a PostgreSQL test is skipped
 // on a developer machine and fails under CI, so CI never silently skips it.
+//
+// On PostgreSQL the schema is migrated by the test server's user (a
+// superuser, the tables' owner) and the store then runs as AppRole, an
+// ordinary role with rights on the tables, as operators are told to run
+// it: row-level security applies to every test, so a store function that
+// spans tenants without saying so (store.AllTenants) fails its tests.
 func Open(t testing.TB, d store.Dialect) *store.DB {
 	t.Helper()
-	db := OpenUnmigrated(t, d)
+	if d == store.SQLite {
+		return migrated(t, OpenUnmigrated(t, d))
+	}
+	url := PostgresURL(t)
+	schema := NewPostgresSchema(t, url)
+	migrated(t, openPostgres(t, url, schema, ""))
+	grantAppRole(t, url, schema)
+	return openPostgres(t, url, schema, AppRole)
+}
+
+func migrated(t testing.TB, db *store.DB) *store.DB {
+	t.Helper()
 	if _, err := db.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate %s: %v", d, err)
+		t.Fatalf("migrate %s: %v", db.Dialect, err)
 	}
 	return db
 }
 
-// OpenUnmigrated is Open without applying migrations.
+// OpenUnmigrated is Open without applying migrations; on PostgreSQL it
+// connects as the test server's user.
 func OpenUnmigrated(t testing.TB, d store.Dialect) *store.DB {
 	t.Helper()
-	ctx := context.Background()
 	if d == store.SQLite {
-		db, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "whitecross.db"))
+		db, err := store.OpenSQLite(context.Background(), filepath.Join(t.TempDir(), "whitecross.db"))
 		if err != nil {
 			t.Fatalf("open sqlite: %v", err)
 		}
@@ -59,19 +77,54 @@ func OpenUnmigrated(t testing.TB, d store.Dialect) *store.DB {
 		return db
 	}
 	url := PostgresURL(t)
-	schema := NewPostgresSchema(t, url)
+	return openPostgres(t, url, NewPostgresSchema(t, url), "")
+}
+
+// openPostgres opens the store on schema as user ("" for the URL's own).
+func openPostgres(t testing.TB, url, schema, user string) *store.DB {
+	t.Helper()
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		t.Fatalf("parse %s: %v", PostgresURLEnv, err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	if user != "" {
+		cfg.ConnConfig.User = user
+	}
 	cfg.MaxConns = 8
-	db, err := store.OpenPostgresConfig(ctx, cfg)
+	db, err := store.OpenPostgresConfig(context.Background(), cfg)
 	if err != nil {
-		t.Fatalf("open postgres: %v", err)
+		t.Fatalf("open postgres as %q: %v", user, err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// AppRole is the PostgreSQL role the store runs as in tests: not a
+// superuser, without BYPASSRLS, owning no table.
+const AppRole = "whitecross_test_app"
+
+// grantAppRole creates AppRole if the server lacks it (tests race to, so a
+// duplicate is fine) and gives it use of schema's tables and sequences.
+func grantAppRole(t testing.TB, url, schema string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("connect postgres: %v", err)
+	}
+	defer conn.Close(ctx)
+	for _, stmt := range []string{
+		`DO $$ BEGIN CREATE ROLE ` + AppRole + ` LOGIN NOSUPERUSER NOBYPASSRLS;
+		 EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`,
+		`GRANT USAGE ON SCHEMA ` + schema + ` TO ` + AppRole,
+		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ` + schema + ` TO ` + AppRole,
+		`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA ` + schema + ` TO ` + AppRole,
+	} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatalf("grant %s: %v", AppRole, err)
+		}
+	}
 }
 
 // PostgresURL returns the test server URL, skipping or failing as Open says.

@@ -119,7 +119,7 @@ type deliveryRow struct {
 
 func deliveriesOf(t *testing.T, db *store.DB, messageID string) []deliveryRow {
 	t.Helper()
-	rows, err := db.Reader().Query(context.Background(), `SELECT id, recipient_id, channel, status, attempts, error, provider, provider_id,
+	rows, err := db.Reader().Query(store.AllTenants(context.Background()), `SELECT id, recipient_id, channel, status, attempts, error, provider, provider_id,
 		failed_at, bounced_at, updated_at FROM deliveries WHERE message_id = $1 AND channel <> 'IN_APP' ORDER BY recipient_id, channel`, messageID)
 	require.NoError(t, err)
 	defer rows.Close()
@@ -138,7 +138,7 @@ func deliveriesOf(t *testing.T, db *store.DB, messageID string) []deliveryRow {
 func deliveryByID(t *testing.T, db *store.DB, id string) deliveryRow {
 	t.Helper()
 	var messageID string
-	require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT message_id FROM deliveries WHERE id = $1`, id).Scan(&messageID))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT message_id FROM deliveries WHERE id = $1`, id).Scan(&messageID))
 	for _, r := range deliveriesOf(t, db, messageID) {
 		if r.id == id {
 			return r

@@ -47,7 +47,7 @@ func setupWork(t *testing.T, open Opener) (*sendBundle, *whitecross.PushSubscrip
 	sub := &whitecross.PushSubscription{ID: uuid.Must(uuid.NewV7()).String(), UserID: b.d.LincolnParent.ID,
 		Endpoint: "https://push.example/send/abc", P256dh: "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM",
 		Auth: "tBHItJI5svbpez7KI4CCXg", UserAgent: "Firefox", CreatedAt: b.clock.Now()}
-	require.NoError(t, b.db.InTx(context.Background(), func(tx *store.Tx) error {
+	require.NoError(t, b.db.InTx(store.AllTenants(context.Background()), func(tx *store.Tx) error {
 		_, err := tx.Exec(context.Background(), `INSERT INTO push_subscriptions (id, tenant_id, user_id, endpoint, p256dh, auth, user_agent, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, sub.ID, b.d.Tenant.ID, sub.UserID, sub.Endpoint, sub.P256dh, sub.Auth, sub.UserAgent, sub.CreatedAt)
 		return err
@@ -68,7 +68,7 @@ func (q *recordingQueue) takeDeliveries() []store.DeliverJob {
 // settings service is tested elsewhere).
 func setTenantSettings(t *testing.T, db *store.DB, tenantID, settings string) {
 	t.Helper()
-	require.NoError(t, db.InTx(context.Background(), func(tx *store.Tx) error {
+	require.NoError(t, db.InTx(store.AllTenants(context.Background()), func(tx *store.Tx) error {
 		_, err := tx.Exec(context.Background(), `UPDATE tenants SET settings = $1 WHERE id = $2`, settings, tenantID)
 		return err
 	}))
@@ -86,7 +86,7 @@ func workMessage(t *testing.T, b *sendBundle, subject string, p whitecross.Prior
 func deliveryID(t *testing.T, db *store.DB, messageID, userID string, c whitecross.Channel) string {
 	t.Helper()
 	var id string
-	require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT id FROM deliveries
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT id FROM deliveries
 		WHERE message_id = $1 AND recipient_id = $2 AND channel = $3`, messageID, userID, string(c)).Scan(&id))
 	return strings.ToLower(id)
 }
@@ -99,7 +99,7 @@ type workEvent struct {
 
 func workTimeline(t *testing.T, db *store.DB, deliveryID string) []workEvent {
 	t.Helper()
-	rows, err := db.Reader().Query(context.Background(), `SELECT status, detail FROM delivery_events WHERE delivery_id = $1 ORDER BY at, id`, deliveryID)
+	rows, err := db.Reader().Query(store.AllTenants(context.Background()), `SELECT status, detail FROM delivery_events WHERE delivery_id = $1 ORDER BY at, id`, deliveryID)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []workEvent
@@ -118,7 +118,7 @@ func workTimeline(t *testing.T, db *store.DB, deliveryID string) []workEvent {
 // with its status.
 func channelsOf(t *testing.T, db *store.DB, messageID, userID string) map[whitecross.Channel]whitecross.DeliveryStatus {
 	t.Helper()
-	rows, err := db.Reader().Query(context.Background(), `SELECT channel, status FROM deliveries WHERE message_id = $1 AND recipient_id = $2`, messageID, userID)
+	rows, err := db.Reader().Query(store.AllTenants(context.Background()), `SELECT channel, status FROM deliveries WHERE message_id = $1 AND recipient_id = $2`, messageID, userID)
 	require.NoError(t, err)
 	defer rows.Close()
 	out := map[whitecross.Channel]whitecross.DeliveryStatus{}
@@ -191,7 +191,7 @@ func testWorkLoadTask(t *testing.T, open Opener) {
 
 	// Staff: no phone, no subscription; their locale, else the district's, else "en".
 	staffID := deliveryID(t, b.db, m.ID, d.LincolnStaff.ID, whitecross.ChannelEmail)
-	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, b.db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE users SET locale = '' WHERE id = $1`, d.LincolnStaff.ID)
 		return err
 	}))
@@ -278,7 +278,7 @@ func testWorkOptOuts(t *testing.T, open Opener) {
 	require.True(t, recipient().PhoneOptedOut)
 	require.NoError(t, b.st.SetPhoneOptOut(ctx, workPhone, true, "twilio:21610"), "opting out twice is fine")
 	var source string
-	require.NoError(t, b.db.Reader().QueryRow(ctx, `SELECT source FROM phone_opt_outs WHERE phone = $1`, workPhone).Scan(&source))
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT source FROM phone_opt_outs WHERE phone = $1`, workPhone).Scan(&source))
 	require.Equal(t, "twilio:21610", source)
 	require.NoError(t, b.st.SetPhoneOptOut(ctx, workPhone, false, "START"))
 	require.False(t, recipient().PhoneOptedOut)
@@ -290,7 +290,7 @@ func testWorkOptOuts(t *testing.T, open Opener) {
 	require.True(t, recipient().EmailSuppressed, "addresses compare case-insensitively")
 	require.NoError(t, b.st.SuppressEmail(ctx, d.LincolnParent.Email, "complaint"))
 	var reason string
-	require.NoError(t, b.db.Reader().QueryRow(ctx, `SELECT reason FROM email_suppressions WHERE email = $1`, d.LincolnParent.Email).Scan(&reason))
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT reason FROM email_suppressions WHERE email = $1`, d.LincolnParent.Email).Scan(&reason))
 	require.Equal(t, "complaint", reason)
 	requireCode(t, b.st.SuppressEmail(ctx, "not an address", "bounce"), whitecross.EINVALID, "")
 	requireCode(t, b.st.SuppressEmail(ctx, "@example.org", "bounce"), whitecross.EINVALID, "")
@@ -333,7 +333,7 @@ func testWorkRecordOutcome(t *testing.T, open Opener) {
 	require.True(t, c.Delivery.SentAt.Equal(b.clock.Now()))
 	require.Nil(t, c.Delivery.DeliveredAt)
 	var provider, providerID string
-	require.NoError(t, b.db.Reader().QueryRow(ctx, `SELECT provider, provider_id FROM deliveries WHERE id = $1`, sms).Scan(&provider, &providerID))
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT provider, provider_id FROM deliveries WHERE id = $1`, sms).Scan(&provider, &providerID))
 	require.Equal(t, [2]string{"twilio", "SM0001"}, [2]string{provider, providerID})
 
 	// No longer PENDING: a second run of the job records nothing.

@@ -129,7 +129,7 @@ func (d *District) labels(users []*whitecross.User) []string {
 // contactPoints returns "KIND address" of the user's contact points, sorted.
 func contactPoints(t *testing.T, db *store.DB, userID string) []string {
 	t.Helper()
-	rows, err := db.Reader().Query(context.Background(), `SELECT kind, address FROM contact_points WHERE user_id = $1 ORDER BY kind, address`, userID)
+	rows, err := db.Reader().Query(store.AllTenants(context.Background()), `SELECT kind, address FROM contact_points WHERE user_id = $1 ORDER BY kind, address`, userID)
 	require.NoError(t, err)
 	defer rows.Close()
 	out := []string{}
@@ -146,7 +146,7 @@ func contactPoints(t *testing.T, db *store.DB, userID string) []string {
 func passwordHash(t *testing.T, db *store.DB, userID string) string {
 	t.Helper()
 	var hash string
-	require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT password_hash FROM users WHERE id = $1`, userID).Scan(&hash))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT password_hash FROM users WHERE id = $1`, userID).Scan(&hash))
 	return hash
 }
 

@@ -15,7 +15,7 @@ import (
 // exec runs one statement of test setup (what an import would have written).
 func (b *directoryBundle) exec(t *testing.T, q string, args ...any) {
 	t.Helper()
-	require.NoError(t, b.db.InTx(context.Background(), func(tx *store.Tx) error {
+	require.NoError(t, b.db.InTx(store.AllTenants(context.Background()), func(tx *store.Tx) error {
 		_, err := tx.Exec(context.Background(), q, args...)
 		return err
 	}))

@@ -317,7 +317,7 @@ func testManyUsers(t *testing.T, open Opener) {
 	const n = 1200
 	created := make([]string, n)
 	now := b.clock.Now()
-	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, b.db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		for i := range n {
 			created[i] = uuid.NewString()
 			loc := d.Lincoln.ID

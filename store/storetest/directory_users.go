@@ -368,7 +368,7 @@ func testDeactivateUser(t *testing.T, open Opener) {
 	// Two sessions: one live, one revoked long ago.
 	live, old := uuid.NewString(), uuid.NewString()
 	longAgo := b.clock.Now().Add(-24 * time.Hour).Truncate(time.Microsecond)
-	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, b.db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO sessions (id, tenant_id, user_id, created_at) VALUES ($1, $2, $3, $4)`,
 			live, d.Tenant.ID, target.ID, longAgo); err != nil {
 			return err
@@ -379,7 +379,7 @@ func testDeactivateUser(t *testing.T, open Opener) {
 	}))
 	revokedAt := func(id string) *time.Time {
 		var at *time.Time
-		require.NoError(t, b.db.Reader().QueryRow(ctx, `SELECT revoked_at FROM sessions WHERE id = $1`, id).Scan(&at))
+		require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT revoked_at FROM sessions WHERE id = $1`, id).Scan(&at))
 		return at
 	}
 

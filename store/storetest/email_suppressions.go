@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"whitecross"
+	"whitecross/store"
 )
 
 // testEmailSuppressions covers the admin's view of suppressed addresses:
@@ -71,7 +72,7 @@ func testEmailSuppressions(t *testing.T, open Opener) {
 	t.Run("lift", func(t *testing.T) {
 		suppressed := func(email string) bool {
 			var n int
-			require.NoError(t, b.db.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM email_suppressions WHERE email = $1`,
+			require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT COUNT(*) FROM email_suppressions WHERE email = $1`,
 				strings.ToLower(email)).Scan(&n))
 			return n == 1
 		}

@@ -71,7 +71,7 @@ type attempt struct {
 // attempts returns the message's deliveries of the given kind.
 func attempts(t *testing.T, db *store.DB, messageID string, kind whitecross.AttemptKind) []attempt {
 	t.Helper()
-	rows, err := db.Reader().Query(context.Background(), `SELECT recipient_id, channel, attempt_kind, round, status FROM deliveries
+	rows, err := db.Reader().Query(store.AllTenants(context.Background()), `SELECT recipient_id, channel, attempt_kind, round, status FROM deliveries
 		WHERE message_id = $1 AND attempt_kind = $2 ORDER BY round, recipient_id, channel`, messageID, string(kind))
 	require.NoError(t, err)
 	defer rows.Close()

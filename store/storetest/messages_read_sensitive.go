@@ -108,7 +108,7 @@ func testReadSensitiveWithheld(t *testing.T, open Opener) {
 func spoil(t *testing.T, db *store.DB, tenantID string, ids ...string) {
 	t.Helper()
 	ctx := context.Background()
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		for _, id := range ids {
 			n, err := tx.Exec(ctx, `UPDATE messages SET body_sealed = $3, attachments_sealed = $3 WHERE tenant_id = $1 AND id = $2`,
 				tenantID, id, []byte("not a ciphertext"))

@@ -145,7 +145,7 @@ func sendCounts(t *testing.T, db *store.DB) map[string]int {
 func sendCount(t *testing.T, db *store.DB, query string, args ...any) int {
 	t.Helper()
 	var n int
-	require.NoError(t, db.Reader().QueryRow(context.Background(), query, args...).Scan(&n))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), query, args...).Scan(&n))
 	return n
 }
 
@@ -156,7 +156,7 @@ func BulkStaff(t testing.TB, db *store.DB, tenantID, loc string, n int) []string
 	ctx := context.Background()
 	ids := make([]string, n)
 	now := db.Now().UTC().Truncate(time.Microsecond)
-	require.NoError(t, db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		for start := 0; start < n; start += 500 {
 			end := min(start+500, n)
 			var users, locs strings.Builder
@@ -221,7 +221,7 @@ func testSendOne(t *testing.T, open Opener) {
 
 	// The audit event says who, how many and what kind, never what.
 	var detail, actor string
-	require.NoError(t, b.db.Reader().QueryRow(context.Background(), `SELECT detail, actor_id FROM audit_events
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT detail, actor_id FROM audit_events
 		WHERE tenant_id = $1 AND action = $2 AND target_id = $3`, d.Tenant.ID, whitecross.AuditMessageSent, m.ID).Scan(&detail, &actor))
 	require.Equal(t, d.LincolnNurse.ID, strings.ToLower(actor))
 	require.Contains(t, detail, `"recipient_count":"1"`)

@@ -51,20 +51,24 @@ func sendDumpTable(t *testing.T, db *store.DB, table string) string {
 		require.NoError(t, rows.Err())
 		return b.String()
 	}
-	rows, err := db.PgxPool().Query(ctx, `SELECT * FROM `+table)
-	require.NoError(t, err)
-	defer rows.Close()
-	for rows.Next() {
-		for _, raw := range rows.RawValues() {
-			write(raw)
-		}
-		vals, err := rows.Values()
+	// Every tenant's rows: behind row-level security a bare pool query
+	// would see none, and the check would pass for nothing.
+	require.NoError(t, db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
+		rows, err := tx.PgxTx().Query(ctx, `SELECT * FROM `+table)
 		require.NoError(t, err)
-		for _, v := range vals {
-			write(v)
+		defer rows.Close()
+		for rows.Next() {
+			for _, raw := range rows.RawValues() {
+				write(raw)
+			}
+			vals, err := rows.Values()
+			require.NoError(t, err)
+			for _, v := range vals {
+				write(v)
+			}
 		}
-	}
-	require.NoError(t, rows.Err())
+		return rows.Err()
+	}))
 	return b.String()
 }
 
@@ -94,9 +98,9 @@ func testSendEncrypted(t *testing.T, open Opener) {
 	// key sealed all three messages, yet a body moved to another message or
 	// into the subject does not open.
 	var keys int
-	require.NoError(t, b.db.Reader().QueryRow(ctx, `SELECT COUNT(DISTINCT key_id) FROM messages`).Scan(&keys))
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT COUNT(DISTINCT key_id) FROM messages`).Scan(&keys))
 	require.Equal(t, 1, keys)
-	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, b.db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE messages SET body_sealed = (SELECT body_sealed FROM messages WHERE id = $1) WHERE id = $2`, m1.ID, m2.ID); err != nil {
 			return err
 		}
@@ -163,20 +167,20 @@ func testSendTenantKeys(t *testing.T, open Opener) {
 	require.NoError(t, err)
 	require.Equal(t, 1, sendCount(t, b.db, `SELECT COUNT(*) FROM tenant_keys WHERE tenant_id = $1`, other.Tenant.ID))
 	var k1, k2 string
-	require.NoError(t, b.db.Reader().QueryRow(ctx, `SELECT key_id FROM messages WHERE id = $1`, ids[0]).Scan(&k1))
-	require.NoError(t, b.db.Reader().QueryRow(ctx, `SELECT key_id FROM messages WHERE id = $1`, om.ID).Scan(&k2))
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT key_id FROM messages WHERE id = $1`, ids[0]).Scan(&k1))
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT key_id FROM messages WHERE id = $1`, om.ID).Scan(&k2))
 	require.NotEqual(t, k1, k2)
 
 	// Once the key is retired the next message gets a new one; old
 	// messages still open with the retired key (also in a fresh Store,
 	// which has no cached keys).
-	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, b.db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE tenant_keys SET retired_at = $1 WHERE tenant_id = $2`, b.clock.Now(), d.Tenant.ID)
 		return err
 	}))
 	m := b.send(t, d.LincolnNurse, msg("After rotation", d.LincolnParent))
 	var k3 string
-	require.NoError(t, b.db.Reader().QueryRow(ctx, `SELECT key_id FROM messages WHERE id = $1`, m.ID).Scan(&k3))
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT key_id FROM messages WHERE id = $1`, m.ID).Scan(&k3))
 	require.NotEqual(t, k1, k3)
 	require.Equal(t, 2, sendCount(t, b.db, `SELECT COUNT(*) FROM tenant_keys WHERE tenant_id = $1`, d.Tenant.ID))
 	fresh := store.New(b.db, testHasher{}, b.sealer)
@@ -185,7 +189,7 @@ func testSendTenantKeys(t *testing.T, open Opener) {
 	_, err = fresh.FindMessageByID(d.As(d.LincolnParent), m.ID)
 	require.NoError(t, err)
 	// A key is found only within its tenant.
-	require.NoError(t, b.db.InTx(ctx, func(tx *store.Tx) error {
+	require.NoError(t, b.db.InTx(store.AllTenants(ctx), func(tx *store.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE messages SET key_id = $1 WHERE id = $2`, k1, om.ID)
 		return err
 	}))

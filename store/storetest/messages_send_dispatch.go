@@ -23,7 +23,7 @@ type sendInbox struct {
 
 func sendInboxRows(t *testing.T, db *store.DB, messageID string) []sendInbox {
 	t.Helper()
-	rows, err := db.Reader().Query(context.Background(), `SELECT user_id, inbox_key, delivered_at FROM message_recipients
+	rows, err := db.Reader().Query(store.AllTenants(context.Background()), `SELECT user_id, inbox_key, delivered_at FROM message_recipients
 		WHERE message_id = $1 ORDER BY user_id`, messageID)
 	require.NoError(t, err)
 	defer rows.Close()
@@ -42,7 +42,7 @@ func sendInboxRows(t *testing.T, db *store.DB, messageID string) []sendInbox {
 func sendStatus(t *testing.T, db *store.DB, id string) whitecross.MessageStatus {
 	t.Helper()
 	var s string
-	require.NoError(t, db.Reader().QueryRow(context.Background(), `SELECT status FROM messages WHERE id = $1`, id).Scan(&s))
+	require.NoError(t, db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT status FROM messages WHERE id = $1`, id).Scan(&s))
 	return whitecross.MessageStatus(s)
 }
 
@@ -69,7 +69,7 @@ func testSendInlineDispatch(t *testing.T, open Opener) {
 	require.True(t, slices.IsSorted(keys), "inbox keys are taken in recipient order")
 	require.Len(t, slices.Compact(slices.Clone(keys)), 3)
 
-	rows, err := b.db.Reader().Query(ctx, `SELECT d.recipient_id, d.channel, d.status, d.delivered_at, d.queued_at, e.status, e.at
+	rows, err := b.db.Reader().Query(store.AllTenants(ctx), `SELECT d.recipient_id, d.channel, d.status, d.delivered_at, d.queued_at, e.status, e.at
 		FROM deliveries d JOIN delivery_events e ON e.delivery_id = d.id WHERE d.message_id = $1`, m.ID)
 	require.NoError(t, err)
 	defer rows.Close()

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"whitecross"
+	"whitecross/store"
 )
 
 // exerciseSendPolicy is the conformance suite of API.md "Who may send
@@ -136,7 +137,7 @@ func testSendPolicyReplies(t *testing.T, open Opener) {
 		require.Equal(t, c, m.Category)
 		require.Equal(t, p, m.Priority)
 		var cat, prio string
-		require.NoError(t, b.db.Reader().QueryRow(t.Context(), `SELECT category, priority FROM messages WHERE id = $1`, m.ID).Scan(&cat, &prio))
+		require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(t.Context()), `SELECT category, priority FROM messages WHERE id = $1`, m.ID).Scan(&cat, &prio))
 		require.Equal(t, string(c), cat, "stored")
 		require.Equal(t, string(p), prio, "stored")
 	}
@@ -197,7 +198,7 @@ func sendSensitive(t *testing.T, b *sendBundle, cases []sensitiveCase, channels 
 		m := b.send(t, d.Admin, in)
 		require.Equal(t, c.want, m.Sensitive, name)
 		var stored bool
-		require.NoError(t, b.db.Reader().QueryRow(t.Context(), `SELECT sensitive FROM messages WHERE id = $1`, m.ID).Scan(&stored))
+		require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(t.Context()), `SELECT sensitive FROM messages WHERE id = $1`, m.ID).Scan(&stored))
 		require.Equal(t, c.want, stored, "%s: stored", name)
 		thread, err := b.st.Thread(d.As(d.LincolnParent), m.ID)
 		require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"whitecross"
+	"whitecross/store"
 )
 
 func testSendReplies(t *testing.T, open Opener) {
@@ -46,7 +47,7 @@ func testSendReplies(t *testing.T, open Opener) {
 		requireCode(t, err, whitecross.ENOTFOUND, "")
 	}
 	var detail string
-	require.NoError(t, b.db.Reader().QueryRow(ctx, `SELECT detail FROM audit_events WHERE action = $1 AND target_id = $2`,
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(ctx), `SELECT detail FROM audit_events WHERE action = $1 AND target_id = $2`,
 		whitecross.AuditMessageSent, r.ID).Scan(&detail))
 	require.Contains(t, detail, `"reply":"true"`)
 	require.NotContains(t, detail, "Lily")

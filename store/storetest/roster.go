@@ -14,6 +14,7 @@ import (
 
 	"whitecross"
 	"whitecross/roster"
+	"whitecross/store"
 )
 
 // exerciseRoster is the conformance suite of the OneRoster import
@@ -98,7 +99,7 @@ func (b *rosterBundle) user(t *testing.T, sourcedID string) importedUser {
 	t.Helper()
 	var u importedUser
 	var deactivated *string
-	err := b.db.Reader().QueryRow(context.Background(), `SELECT id, name, email, phone, role, CAST(deactivated_at AS TEXT)
+	err := b.db.Reader().QueryRow(store.AllTenants(context.Background()), `SELECT id, name, email, phone, role, CAST(deactivated_at AS TEXT)
 		FROM users WHERE tenant_id = $1 AND external_id = $2`, b.d.Tenant.ID, sourcedID).
 		Scan(&u.ID, &u.Name, &u.Email, &u.Phone, &u.Role, &deactivated)
 	require.NoError(t, err, sourcedID)
@@ -110,7 +111,7 @@ func (b *rosterBundle) user(t *testing.T, sourcedID string) importedUser {
 func (b *rosterBundle) student(t *testing.T, sourcedID string) *whitecross.Student {
 	t.Helper()
 	var id string
-	require.NoError(t, b.db.Reader().QueryRow(context.Background(),
+	require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(context.Background()),
 		`SELECT id FROM students WHERE tenant_id = $1 AND external_id = $2`, b.d.Tenant.ID, sourcedID).Scan(&id), sourcedID)
 	st, err := b.st.FindStudentByID(b.d.As(b.d.Admin), id)
 	require.NoError(t, err)
