@@ -12,6 +12,7 @@ import (
 
 	"whitecross"
 	"whitecross/api"
+	"whitecross/store"
 )
 
 // TestStudentRecord: a message about a student, refusals naming
@@ -48,7 +49,7 @@ func TestStudentRecord(t *testing.T) {
 
 		// The email left the school; the parent read the message.
 		var deliveryID string
-		require.NoError(t, b.db.Reader().QueryRow(context.Background(),
+		require.NoError(t, b.db.Reader().QueryRow(store.AllTenants(context.Background()),
 			`SELECT id FROM deliveries WHERE message_id = $1 AND channel = 'EMAIL'`, m.ID).Scan(&deliveryID))
 		_, err := b.st.RecordDeliveryOutcome(context.Background(), d.Tenant.ID, strings.ToLower(deliveryID),
 			whitecross.DeliveryOutcome{Status: whitecross.DeliverySent, Provider: "sendgrid", ProviderID: "p1"})

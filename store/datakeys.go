@@ -47,6 +47,7 @@ func (s *Store) RotateDataKey(ctx context.Context, tenantID string) (*whitecross
 	if s.sealer == nil {
 		return nil, errNoContentSealer
 	}
+	ctx = inTenant(ctx, tenantID)
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		n, err := tx.Exec(ctx, `UPDATE tenants SET created_at = created_at WHERE id = $1`, tenantID)
 		if err != nil {
@@ -93,6 +94,7 @@ func (s *Store) DataKeyStatus(ctx context.Context) (*whitecross.DataKeyStatus, e
 // TenantDataKeyStatus is DataKeyStatus for a tenant named by the operator.
 // The counts are one grouped query per table over the (tenant, key) index.
 func (s *Store) TenantDataKeyStatus(ctx context.Context, tenantID string) (*whitecross.DataKeyStatus, error) {
+	ctx = inTenant(ctx, tenantID)
 	keys, err := s.tenantKeys(ctx, s.db.Reader(), tenantID)
 	if err != nil {
 		return nil, err
@@ -179,6 +181,7 @@ func (s *Store) rowsByKey(ctx context.Context, tenantID string) ([]keyRows, erro
 // with it, so nothing is retired until the current key is grace old: wait
 // says how long that still is (re-encrypt again after it).
 func (s *Store) RetireDataKeys(ctx context.Context, tenantID string, grace time.Duration) (left int64, wait time.Duration, err error) {
+	ctx = inTenant(ctx, tenantID)
 	st, err := s.TenantDataKeyStatus(ctx, tenantID)
 	if err != nil || st.Current.Version == 0 {
 		return 0, 0, err

@@ -53,6 +53,7 @@ func (s *Store) ReencryptDataKeys(ctx context.Context, tenantID string, limit in
 	if s.sealer == nil {
 		return 0, errNoContentSealer
 	}
+	ctx = inTenant(ctx, tenantID)
 	var n int
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		r, err := s.newRekey(ctx, tx, tenantID)

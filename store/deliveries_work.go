@@ -303,6 +303,7 @@ func (s *Store) WithdrawDelivery(ctx context.Context, tenantID, deliveryID strin
 	if !ok1 || !ok2 {
 		return errDeliveryNotFound()
 	}
+	ctx = inTenant(ctx, tenantID)
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		pending := `SELECT id FROM deliveries WHERE tenant_id = $1 AND id = $2 AND status = 'PENDING'`
 		if _, err := tx.Exec(ctx, `DELETE FROM delivery_events WHERE delivery_id IN (`+pending+`)`, tenantID, deliveryID); err != nil {

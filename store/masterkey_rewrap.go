@@ -35,6 +35,7 @@ func (s *Store) RewrapMasterKey(ctx context.Context) (RewrapReport, error) {
 	if !ok {
 		return rep, errors.New("re-wrap needs both the new and the old master key")
 	}
+	ctx = AllTenants(ctx) // every district's keys, in one transaction
 	err := s.db.InTx(ctx, func(tx *Tx) error {
 		rep = RewrapReport{}
 		tenants, err := s.rewrapTable(ctx, tx, ring, "tenant_keys", "wrapped_key",

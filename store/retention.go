@@ -129,6 +129,7 @@ func (s *Store) purgeTenants(ctx context.Context, slug string) ([]*whitecross.Te
 // kept and records the run's audit event (also when a batch failed, with
 // what was deleted before).
 func (s *Store) purgeTenant(ctx context.Context, run *PurgeRun, opts PurgeOptions, start time.Time) error {
+	ctx = inTenant(ctx, run.TenantID)
 	err := s.purgeBatches(ctx, run, opts, start)
 	if err == nil {
 		err = s.countHeld(ctx, run, opts.DryRun)

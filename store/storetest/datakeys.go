@@ -147,7 +147,7 @@ func (w *sealedWorld) keyAudit(t *testing.T, tenantID string) []string {
 func (w *sealedWorld) otherSealed(t *testing.T) string {
 	t.Helper()
 	var keys, content string
-	ctx := context.Background()
+	ctx := store.AllTenants(context.Background())
 	require.NoError(t, w.db.Reader().QueryRow(ctx, `SELECT CAST(id AS TEXT) || ':' || CAST(version AS TEXT) || ':' || CAST(retired_at IS NULL AS TEXT)
 		FROM tenant_keys WHERE tenant_id = $1`, w.other.Tenant.ID).Scan(&keys))
 	var s, b []byte

@@ -137,7 +137,7 @@ func requireNoOrphans(t *testing.T, db *store.DB) {
 // tenantMessageIDs lists the ids of the tenant's messages.
 func tenantMessageIDs(t *testing.T, db *store.DB, tenantID string) []string {
 	t.Helper()
-	rows, err := db.Reader().Query(context.Background(), `SELECT id FROM messages WHERE tenant_id = $1`, tenantID)
+	rows, err := db.Reader().Query(store.AllTenants(context.Background()), `SELECT id FROM messages WHERE tenant_id = $1`, tenantID)
 	require.NoError(t, err)
 	defer rows.Close()
 	var out []string
