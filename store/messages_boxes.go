@@ -91,7 +91,21 @@ func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*
 	for _, row := range rows {
 		page.Items = append(page.Items, row.msg)
 	}
+	// A page carries subjects and (but for sensitive messages) bodies:
+	// one message.read event names all of them.
+	if err := s.AuditReads(ctx, "list", messageIDs(page.Items)); err != nil {
+		return nil, fmt.Errorf("audit list read: %w", err)
+	}
 	return page, nil
+}
+
+// messageIDs returns the ids of ms, in order.
+func messageIDs(ms []*whitecross.Message) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids
 }
 
 // boxQuery is what makes one box a listing: the tables, the keyset column
@@ -315,7 +329,7 @@ const maxThreadMessages = 500
 // conversation with the sender, never another recipient's private reply.
 // recipient_ids are capped at 100 per message and sensitive messages come
 // without body and attachments, as in ListMessages. Audited
-// as one message.viewed event on id (detail: thread, count). ENOTFOUND
+// as one message.read event naming the thread's messages (via "thread"). ENOTFOUND
 // "Message not found." when the caller may not see message id;
 // EUNAUTHORIZED without a caller.
 func (s *Store) Thread(ctx context.Context, id string) ([]*whitecross.Message, error) {
@@ -350,11 +364,7 @@ func (s *Store) Thread(ctx context.Context, id string) ([]*whitecross.Message, e
 	for i, row := range list {
 		out[i] = row.msg
 	}
-	err = s.db.InTx(ctx, func(tx *Tx) error {
-		return s.auditTx(ctx, tx, whitecross.AuditMessageViewed, "message", m.ID,
-			map[string]string{"thread_id": m.ThreadID, "count": fmt.Sprint(len(out))})
-	})
-	if err != nil {
+	if err := s.AuditReads(ctx, "thread", messageIDs(out)); err != nil {
 		return nil, fmt.Errorf("audit thread view: %w", err)
 	}
 	return out, nil
