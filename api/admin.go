@@ -72,6 +72,7 @@ func (s *Server) adminRoutes() {
 		Errors: []int{http.StatusUnauthorized, http.StatusNotFound, http.StatusUnprocessableEntity}}, s.listOutbox)
 
 	s.suppressionRoutes()
+	s.auditRoutes()
 	s.mountAdminHandlers()
 }
 

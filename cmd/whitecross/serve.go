@@ -241,7 +241,7 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 	srv = api.New(apiCfg, api.Deps{
 		Auth: authSvc, SSO: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st, Audiences: st, Reports: st, Acks: st,
 		Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: a.db.Now,
-		DeadLetters: st, TenantSettings: st, Roster: st,
+		DeadLetters: st, Audit: st, TenantSettings: st, Roster: st,
 		Metrics: w.metricsHandler(), RiverUI: riverUI, Outbox: w.outboxReader(),
 		JWKS:     keys.JWKS,
 		Ready:    map[string]whitecross.Pinger{"database": a.db, "queue": a.queue},
