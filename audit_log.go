@@ -52,3 +52,10 @@ type AuditLogService interface {
 	// VerifyAudit walks the district's whole chain.
 	VerifyAudit(ctx context.Context) (*AuditVerdict, error)
 }
+
+// LiveRead is what live frames sent one user: the messages whose content
+// they carried, audited together as one message.read (via "live").
+type LiveRead struct {
+	Actor      *Actor
+	MessageIDs []string
+}

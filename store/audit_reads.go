@@ -155,3 +155,20 @@ func readEvent(a *whitecross.Actor, via string, ids []string, at time.Time) *whi
 	e.StoredDetail = e.CanonicalDetail()
 	return e
 }
+
+// AuditLiveReads records reads of content sent by live frames: one
+// message.read event (via "live") per read, all in one transaction of the
+// read group commit, so a 10,000-recipient broadcast costs one write.
+func (s *Store) AuditLiveReads(ctx context.Context, reads []whitecross.LiveRead) error {
+	at := s.db.now()
+	events := make([]*whitecross.AuditEvent, 0, len(reads))
+	for _, r := range reads {
+		if e := readEvent(r.Actor, "live", r.MessageIDs, at); e != nil {
+			events = append(events, e)
+		}
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	return s.auditReadEvents(ctx, events...)
+}

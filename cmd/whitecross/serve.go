@@ -284,7 +284,8 @@ func startGateway(ctx context.Context, a *app, w *deliveryWiring, authenticate r
 	if err != nil {
 		return nil, fmt.Errorf("realtime broker %q: %w", redactBroker(a.cfg.Broker), err)
 	}
-	gw := realtime.New(realtime.Config{Store: a.store, Authenticate: authenticate, Broker: broker, Now: a.db.Now, Logger: a.log})
+	gw := realtime.New(realtime.Config{Store: a.store, Authenticate: authenticate, Broker: broker, Now: a.db.Now, Logger: a.log,
+		AuditReads: a.store.AuditLiveReads})
 	gw.Start(ctx)
 	a.store.SetEventNotifier(w.notifier(gw))
 	return gw, nil
