@@ -26,6 +26,8 @@ type app struct {
 	hasher whitecross.PasswordHasher
 	// codeKey keys the hashes of sign-in codes (derived from the master key).
 	codeKey []byte
+	// auditKey signs audit checkpoints (derived from the master key).
+	auditKey []byte
 }
 
 // config reads and validates the configuration after fs has parsed the
@@ -78,6 +80,10 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 	if err != nil {
 		return nil, err
 	}
+	auditKey, err := vault.DeriveKey(key, "audit checkpoints")
+	if err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, cfg.DSN())
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -104,7 +110,7 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 	}
 	st.SetDispatchQueue(queue)
 	st.SetNoticeQueue(queue)
-	return &app{cfg: cfg, log: log, db: db, store: st, queue: queue, hasher: hasher, codeKey: codeKey}, nil
+	return &app{cfg: cfg, log: log, db: db, store: st, queue: queue, hasher: hasher, codeKey: codeKey, auditKey: auditKey}, nil
 }
 
 // queueConfig is the job queue's configuration from the settings.

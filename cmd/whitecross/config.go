@@ -72,6 +72,8 @@ type Config struct {
 	TenantMaxRequests       int
 	RequestQueueWait        time.Duration
 	Broker                  string
+	AuditCheckpointEvery    time.Duration
+	AuditCheckpointFile     string
 	Demo                    bool
 	NoMigrate               bool
 

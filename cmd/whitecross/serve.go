@@ -14,6 +14,7 @@ import (
 
 	"whitecross"
 	"whitecross/api"
+	"whitecross/audit"
 	"whitecross/auth"
 	"whitecross/delivery"
 	"whitecross/realtime"
@@ -83,6 +84,8 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	// before them), so it links their last events before the database closes.
 	stopLinker := startAuditLinker(ctx, a)
 	defer stopLinker()
+	stopCheckpoints := startAuditCheckpoints(ctx, a)
+	defer stopCheckpoints()
 	if err := a.queue.Start(ctx); err != nil {
 		return err
 	}
@@ -182,6 +185,29 @@ func startAuditLinker(ctx context.Context, a *app) (stop func()) {
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { defer close(done); linker.Run(lctx) }()
+	return func() { cancel(); <-done }
+}
+
+// startAuditCheckpoints writes every tenant's signed chain head every
+// AuditCheckpointEvery (none when 0) until the returned function is
+// called, which writes the last ones (before the linker's final round:
+// the next run's checkpoints cover what that links).
+func startAuditCheckpoints(ctx context.Context, a *app) (stop func()) {
+	if a.cfg.AuditCheckpointEvery <= 0 {
+		return func() {}
+	}
+	cp := &audit.Checkpointer{Store: a.store, Key: a.auditKey, Log: a.log, File: a.cfg.AuditCheckpointFile, Now: a.db.Now,
+		Tenants: func(ctx context.Context) ([]string, error) {
+			ts, err := a.store.ListTenants(ctx)
+			ids := make([]string, len(ts))
+			for i, t := range ts {
+				ids[i] = t.ID
+			}
+			return ids, err
+		}}
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); cp.Run(cctx, a.cfg.AuditCheckpointEvery) }()
 	return func() { cancel(); <-done }
 }
 
