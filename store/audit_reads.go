@@ -19,16 +19,22 @@ import (
 // first waiter writes every event that queued meanwhile in one transaction
 // (several rows a statement), then wakes them all. A read is answered only
 // once its event is durable, as with a change, but a thousand reads a
-// second cost a few dozen transactions, not a thousand.
+// second cost a few dozen transactions, not a thousand. On PostgreSQL a
+// few batches may be in flight at once (readWriters), so that reads
+// arriving during one batch's commit (its WAL flush) need not wait for it
+// to end before theirs starts; SQLite has one writer, so one batch.
 
 // readAuditWait bounds how long a read waits for its event to be written.
 const readAuditWait = 10 * time.Second
+
+// readWriters is how many batches of read events PostgreSQL writes at once.
+const readWriters = 4
 
 // readAudit is the group commit of read events (see above).
 type readAudit struct {
 	mu      sync.Mutex
 	queue   []*pendingRead
-	writing bool // a writer is draining queue
+	writers int // batches being written
 }
 
 // pendingRead is one queued event and where its writer reports.
@@ -47,8 +53,10 @@ func (s *Store) auditReadEvents(ctx context.Context, events ...*whitecross.Audit
 		waits[i] = &pendingRead{e: e, done: make(chan error, 1)}
 	}
 	s.reads.queue = append(s.reads.queue, waits...)
-	lead := !s.reads.writing
-	s.reads.writing = true
+	lead := s.reads.writers < s.maxReadWriters()
+	if lead {
+		s.reads.writers++
+	}
 	s.reads.mu.Unlock()
 	if lead {
 		s.drainReads()
@@ -74,6 +82,11 @@ func (s *Store) drainReads() {
 	s.reads.mu.Lock()
 	batch := s.reads.queue
 	s.reads.queue = nil
+	if len(batch) == 0 { // another writer took them
+		s.reads.writers--
+		s.reads.mu.Unlock()
+		return
+	}
 	s.reads.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), readAuditWait)
 	err := s.writeReadBatch(ctx, batch)
@@ -83,11 +96,21 @@ func (s *Store) drainReads() {
 	}
 	s.reads.mu.Lock()
 	more := len(s.reads.queue) > 0
-	s.reads.writing = more
+	if !more {
+		s.reads.writers--
+	}
 	s.reads.mu.Unlock()
 	if more {
 		go s.drainReads()
 	}
+}
+
+// maxReadWriters is how many read batches may be written at once.
+func (s *Store) maxReadWriters() int {
+	if s.db.Dialect == Postgres {
+		return readWriters
+	}
+	return 1
 }
 
 // writeReadBatch inserts the events of batch into audit_pending in one
