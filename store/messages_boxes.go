@@ -38,7 +38,8 @@ const listRecipientIDsCap = 100
 // are matched case-insensitively; Unread (read_at not set) applies to inbox
 // and archived only; Since is inclusive and Until exclusive, on the box's
 // time above. Sensitive messages come without body and attachments, which
-// stay sealed (messages_read.go). EINVALID naming query.box, query.category, query.priority,
+// stay sealed (messages_read.go). A page with messages is audited as one
+// message.read event naming them (audit_reads.go). EINVALID naming query.box, query.category, query.priority,
 // query.sender_id, query.until (before since), query.limit (outside 1..100)
 // or query.cursor (not made by this box); EUNAUTHORIZED without a caller.
 func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*whitecross.MessagePage, error) {
