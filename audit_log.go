@@ -16,6 +16,8 @@ const AuditMessageRead = "message.read"
 
 // AuditFilter selects events of the caller's district for the audit
 // viewer; zero fields do not filter. Since is inclusive, Until exclusive.
+// TargetID also matches the message.read events naming that message among
+// others (a list page, live frames).
 type AuditFilter struct {
 	ActorID  string
 	Action   string

@@ -19,7 +19,8 @@ const auditEachPage = 500
 
 // ListAudit implements whitecross.AuditLogService: linked events of the
 // caller's district, newest first, keyset on seq (the indexes of migration
-// 00024 serve each filter). EFORBIDDEN for anyone but an ADMIN; EINVALID
+// 00024 serve each filter). f.TargetID also selects the message.read events
+// that name it among several messages. EFORBIDDEN for anyone but an ADMIN; EINVALID
 // naming query.until, query.cursor or query.limit.
 func (s *Store) ListAudit(ctx context.Context, f whitecross.AuditFilter) (*whitecross.AuditPage, error) {
 	a, err := requireAdmin(ctx, "read the audit log")
@@ -87,7 +88,11 @@ func (s *Store) auditRange(ctx context.Context, tenantID string, f whitecross.Au
 	}
 	eq("actor_id", strings.ToLower(f.ActorID))
 	eq("action", f.Action)
-	eq("target_id", strings.ToLower(f.TargetID))
+	if f.TargetID != "" {
+		// The target, or one of the messages a read names (migration 00024).
+		id := args.add(strings.ToLower(f.TargetID))
+		where = append(where, `(target_id = `+id+` OR seq IN (SELECT seq FROM audit_read_messages WHERE tenant_id = $1 AND message_id = `+id+`))`)
+	}
 	if !f.Since.IsZero() {
 		where = append(where, `at >= `+args.add(f.Since.UTC()))
 	}
