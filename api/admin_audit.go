@@ -19,7 +19,8 @@ func (s *Server) auditRoutes() {
 	const admin = "ADMIN only (others 403); the caller's district only. "
 	register(s, tagAdmin, authRequired, huma.Operation{OperationID: "list-audit-events", Method: http.MethodGet, Path: "/api/v1/admin/audit",
 		Summary: "The district's audit log, newest first",
-		Description: admin + "Filters combine (actor_id, action and target_id exact; since inclusive, until exclusive). " +
+		Description: admin + "Filters combine (actor_id, action and target_id exact; since inclusive, until exclusive); target_id also " +
+			"matches the message.read events that name that message among several. " +
 			"Every read of message content is one message.read event naming its messages in detail.message_ids (a list " +
 			"page is one event; a single message is also the target); events before issue 15 say message.viewed. " +
 			"Events appear once linked into the chain, within about a second.",
