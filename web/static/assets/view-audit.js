@@ -91,7 +91,7 @@ export async function auditView(app, container) {
   container.append(h('h1', { id: 'audit-heading', tabindex: '-1' }, 'Audit log'),
     h('p', { class: 'muted' }, 'Every sign-in, change and read of message content in the district, newest first.'),
     filters, h('div', { class: 'actions' }, csv, verify), verdict, error,
-    h('div', { class: 'table-scroll' }, reflowTable({ class: 'audit-table', 'aria-labelledby': 'audit-heading' }, COLUMNS, body)),
+    h('div', { class: 'table-scroll' }, reflowTable({ class: 'delivery-table audit-table', 'aria-labelledby': 'audit-heading' }, COLUMNS, body)),
     empty, more);
   await load(false);
   return { title: 'Audit log', reload: () => load(false) };
