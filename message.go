@@ -348,7 +348,10 @@ type MessageService interface {
 
 // Audit actions of messaging.
 const (
-	AuditMessageSent        = "message.sent"
+	AuditMessageSent = "message.sent"
+	// AuditMessageViewed is what detail and thread reads were recorded as
+	// before every read of content became AuditMessageRead (issue 15);
+	// older chains hold it, nothing writes it now.
 	AuditMessageViewed      = "message.viewed"
 	AuditMessageCanceled    = "message.canceled"
 	AuditMessageRescheduled = "message.rescheduled"

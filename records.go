@@ -11,10 +11,6 @@ const MaxStudentIDs = 20
 
 // Audit actions of a student's record.
 const (
-	// AuditMessageRead is one read of message content that is not a
-	// message's own detail view: one event per page, naming its messages
-	// (detail message_ids, comma-separated).
-	AuditMessageRead = "message.read"
 	// AuditDisclosuresListed is an ADMIN reading a student's accounting
 	// of disclosures (detail: since, until, count).
 	AuditDisclosuresListed = "student.disclosures.listed"

@@ -74,6 +74,7 @@ func (s *Server) adminRoutes() {
 	s.suppressionRoutes()
 	s.dataKeyRoutes()
 	s.legalHoldRoutes()
+	s.auditRoutes()
 	s.mountAdminHandlers()
 }
 

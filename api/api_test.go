@@ -63,7 +63,7 @@ func setup(t *testing.T, db *store.DB, cfg api.Config, with ...func(*api.Deps)) 
 	logs := &testutil.SyncBuffer{}
 	deps := api.Deps{
 		Auth: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st, Audiences: st, Reports: st, Acks: st,
-		DeadLetters: st, LegalHolds: st, TenantSettings: st, DataKeys: st, Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: db.Now, Roster: st,
+		DeadLetters: st, Audit: st, LegalHolds: st, TenantSettings: st, DataKeys: st, Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: db.Now, Roster: st,
 		JWKS:   keys.JWKS,
 		Ready:  map[string]whitecross.Pinger{"database": db},
 		Logger: slog.New(slog.NewJSONHandler(logs, nil)),

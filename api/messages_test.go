@@ -415,7 +415,7 @@ func TestSensitiveBodyOnlyInTheAuditedDetail(t *testing.T) {
 		events, err := d.Store.AuditEvents(context.Background(), d.Tenant.ID, 0, 100000)
 		require.NoError(t, err)
 		last := events[len(events)-1]
-		require.Equal(t, "message.viewed", last.Action)
+		require.Equal(t, "message.read", last.Action)
 		require.Equal(t, msg.ID, last.TargetID)
 		require.Equal(t, d.LincolnParent.ID, last.ActorID)
 	})

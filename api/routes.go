@@ -290,7 +290,8 @@ func (s *Server) messageRoutes() {
 			"caller (SENDING or SENT); scheduled: the caller's SCHEDULED messages and those canceled while scheduled " +
 			"(status CANCELED: canceling leaves a trace). Pages never skip or repeat a message " +
 			"while new ones arrive. A sensitive message is listed with its subject and sensitive: true, its body, body_html " +
-			"and attachments empty: GET /messages/{id}, which is audited, shows them.",
+			"and attachments empty: GET /messages/{id} shows them. A page is audited as one message.read event naming " +
+			"its messages.",
 		Errors: []int{http.StatusUnauthorized, http.StatusUnprocessableEntity}}, s.listMessages)
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "count-messages", Method: http.MethodGet, Path: "/api/v1/messages/counts",
 		Summary: "The size and unread count of every box, for badges",
@@ -298,7 +299,7 @@ func (s *Server) messageRoutes() {
 	register(s, tagMessages, authRequired, huma.Operation{OperationID: "get-message", Method: http.MethodGet, Path: "/api/v1/messages/{id}",
 		Summary: "A message, to its sender, its recipients and the district's admins",
 		Description: "Recipients see a message once it is sent (not while SCHEDULED). Reading a message is recorded in " +
-			"the audit log; it does not mark it read: PUT /read does. The only read that shows a sensitive message's body " +
+			"the audit log (message.read); it does not mark it read: PUT /read does. The only read that shows a sensitive message's body " +
 			"and attachments. " +
 			"body_html is the body as sanitized HTML, safe to insert into a page.",
 		Errors: idErrors}, s.getMessage)

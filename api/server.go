@@ -100,6 +100,8 @@ type Deps struct {
 	// Now is the clock for callback times and the SendGrid replay window;
 	// nil: time.Now.
 	Now whitecross.Clock
+	// Audit is the admin's audit viewer.
+	Audit whitecross.AuditLogService
 	// DeadLetters is the admin's view of failed deliveries.
 	DeadLetters whitecross.DeadLetterService
 	// LegalHolds keeps people's and students' messages past retention.

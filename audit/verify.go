@@ -22,6 +22,9 @@ type Report struct {
 	// Events is the number of events checked before the first break (all of
 	// them when OK).
 	Events int64
+	// BrokenAt is the Seq of the first event that does not hold (for a
+	// chain head that does not match, the head's Seq); 0 when OK.
+	BrokenAt int64
 	// Broken describes the first broken link, "" when OK.
 	Broken string
 }
@@ -36,34 +39,55 @@ type Report struct {
 // (deleted newest rows). It returns an error
 // only when the log cannot be read.
 func Verify(ctx context.Context, st whitecross.AuditStore, tenantID string) (*Report, error) {
-	head, err := st.AuditHead(ctx, tenantID)
-	if err != nil {
-		return nil, fmt.Errorf("read audit head: %w", err)
-	}
 	var (
 		lastSeq  int64
-		lastHash = []byte{}
+		lastHash       = []byte{}
+		seenHead int64 = -1
 	)
+	// The head is read after the events: the linker moves events and the
+	// head in one transaction, so on a live server an honest head is never
+	// behind the events read before it; when it is ahead, the events linked
+	// meanwhile are walked too; a head the events never reach is broken.
+	for range 100 {
+		rep, err := walk(ctx, st, tenantID, &lastSeq, &lastHash)
+		if rep != nil || err != nil {
+			return rep, err
+		}
+		head, err := st.AuditHead(ctx, tenantID)
+		if err != nil {
+			return nil, fmt.Errorf("read audit head: %w", err)
+		}
+		if head.Seq > lastSeq && head.Seq != seenHead {
+			seenHead = head.Seq // walk what was linked meanwhile, once per head
+			continue
+		}
+		if head.Seq != lastSeq || !bytes.Equal(head.Hash, lastHash) {
+			return &Report{Events: lastSeq, BrokenAt: head.Seq, Broken: fmt.Sprintf(
+				"chain head says %d events but the log ends at event %d: newest events deleted or head altered", head.Seq, lastSeq)}, nil
+		}
+		return &Report{OK: true, Events: lastSeq}, nil
+	}
+	return nil, fmt.Errorf("audit chain of %s kept growing while verified", tenantID)
+}
+
+// walk checks the events after *lastSeq to the end of the log, advancing
+// *lastSeq and *lastHash; a report when a link is broken.
+func walk(ctx context.Context, st whitecross.AuditStore, tenantID string, lastSeq *int64, lastHash *[]byte) (*Report, error) {
 	for {
-		events, err := st.AuditEvents(ctx, tenantID, lastSeq, pageSize)
+		events, err := st.AuditEvents(ctx, tenantID, *lastSeq, pageSize)
 		if err != nil {
 			return nil, fmt.Errorf("read audit events: %w", err)
 		}
 		for _, e := range events {
-			if broken := checkLink(e, lastSeq, lastHash); broken != "" {
-				return &Report{Events: lastSeq, Broken: broken}, nil
+			if broken := checkLink(e, *lastSeq, *lastHash); broken != "" {
+				return &Report{Events: *lastSeq, BrokenAt: *lastSeq + 1, Broken: broken}, nil
 			}
-			lastSeq, lastHash = e.Seq, e.Hash
+			*lastSeq, *lastHash = e.Seq, e.Hash
 		}
 		if len(events) < pageSize {
-			break
+			return nil, nil
 		}
 	}
-	if head.Seq != lastSeq || !bytes.Equal(head.Hash, lastHash) {
-		return &Report{Events: lastSeq, Broken: fmt.Sprintf(
-			"chain head says %d events but the log ends at event %d: newest events deleted or head altered", head.Seq, lastSeq)}, nil
-	}
-	return &Report{OK: true, Events: lastSeq}, nil
 }
 
 // checkLink returns why e does not follow the event (prevSeq, prevHash), or "".

@@ -62,7 +62,9 @@ func (g *Gateway) deliverEvents(evs []whitecross.Event) {
 				continue
 			}
 			for _, c := range cs {
-				g.offerLive(c, ev.Seq, frame)
+				if g.offerLive(c, ev.Seq, frame) {
+					g.noteRead(c, ev)
+				}
 			}
 		}
 	}
@@ -71,7 +73,8 @@ func (g *Gateway) deliverEvents(evs []whitecross.Event) {
 // offerLive queues a live durable event: the next one in order goes out,
 // an old one (already sent, e.g. by a replay) is dropped, and a gap (a
 // notification that was lost or overtaken) starts a replay from the log.
-func (g *Gateway) offerLive(c *conn, seq int64, frame []byte) {
+// It reports whether the frame was queued.
+func (g *Gateway) offerLive(c *conn, seq int64, frame []byte) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -82,11 +85,13 @@ func (g *Gateway) offerLive(c *conn, seq int64, frame []byte) {
 	case seq == c.lastSeq+1:
 		if c.sendLocked(frame, false) {
 			c.lastSeq = seq
+			return true
 		}
 	default:
 		c.liveMax = seq
 		g.startReplayLocked(c)
 	}
+	return false
 }
 
 // startReplayLocked switches c to replay mode and starts reading the log
@@ -145,6 +150,7 @@ func (g *Gateway) replay(c *conn) {
 					break
 				}
 				c.lastSeq = ev.Seq
+				g.noteRead(c, &evs[i])
 			}
 		}
 		c.mu.Unlock()

@@ -3,6 +3,7 @@ package realtime_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -10,6 +11,38 @@ import (
 	"whitecross/store"
 	"whitecross/store/storetest"
 )
+
+// TestLiveFramesAreAuditedReads: a message.created frame is a read of the
+// message by the connected recipient, recorded as message.read via live
+// within a tick; a recipient without a connection read nothing.
+func TestLiveFramesAreAuditedReads(t *testing.T) {
+	t.Parallel()
+	storetest.ForEachDialect(t, func(t *testing.T, db *store.DB) {
+		b := setup(t, db, options{})
+		d := b.d
+		parent := b.connect(t, b.first, d.LincolnParent)
+		m := b.send(t, b.first, d.LincolnNurse, "Flu clinic", d.LincolnParent, d.LincolnStaff)
+		_, got := parent.messageCreated(t)
+		require.Equal(t, m.ID, got.ID)
+		require.Eventually(t, func() bool {
+			events, err := b.first.st.AuditEvents(context.Background(), d.Tenant.ID, 0, 10_000)
+			require.NoError(t, err)
+			var live []*whitecross.AuditEvent
+			for _, e := range events {
+				if e.Action == whitecross.AuditMessageRead && e.Detail["via"] == "live" {
+					live = append(live, e)
+				}
+			}
+			if len(live) == 0 {
+				return false
+			}
+			require.Len(t, live, 1, "only the connected recipient read it")
+			require.Equal(t, d.LincolnParent.ID, live[0].ActorID)
+			require.Equal(t, m.ID, live[0].TargetID)
+			return true
+		}, waitFor, 10*time.Millisecond)
+	})
+}
 
 // TestMessageCreated: a message reaches every recipient's connections and
 // every tab of its sender, each with its user's next seq and the message

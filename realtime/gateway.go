@@ -98,8 +98,12 @@ type Config struct {
 	// Broker shares events between instances; nil is in-process only.
 	Broker Broker
 	// Now is the clock of token expiry, typing and presence (time.Now).
-	Now    whitecross.Clock
-	Logger *slog.Logger
+	Now whitecross.Clock
+	// AuditReads records the messages whose content live frames carried,
+	// per user, every Tick and at Shutdown (readaudit.go); nil: not
+	// recorded.
+	AuditReads func(ctx context.Context, reads []whitecross.LiveRead) error
+	Logger     *slog.Logger
 
 	// SendBuffer is how many frames may wait for one slow client (256).
 	SendBuffer int
@@ -188,6 +192,7 @@ type Gateway struct {
 	fanout   *fanout
 	typing   *typing
 	presence *presence
+	reads    liveReads
 	stats    counters
 	nextID   atomic.Uint64
 
@@ -285,6 +290,7 @@ func (g *Gateway) Shutdown(ctx context.Context) error {
 		t.Stop()
 	}
 	g.publish(context.WithoutCancel(ctx), &wireMsg{Kind: kindBye})
+	g.flushReads(context.WithoutCancel(ctx))
 	if stop != nil {
 		stop()
 		g.done.Wait()

@@ -103,6 +103,7 @@ func (b *bundle) addInstance(t testing.TB, db *store.DB, opts options) *instance
 		Broker:       opts.broker,
 		Now:          b.clock.Now,
 		Tick:         10 * time.Millisecond,
+		AuditReads:   st.AuditLiveReads, // as serve wires it
 	}
 	if opts.config != nil {
 		opts.config(&cfg)

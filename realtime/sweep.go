@@ -58,6 +58,7 @@ func (g *Gateway) sweepOnce(ctx context.Context, tick uint64) {
 	g.sessions.add(check)
 	g.typing.tick(now)
 	g.presence.tick(ctx, now)
+	go g.flushReads(ctx)
 }
 
 // keepAlive pings c in its slice of the ticks (every PingEvery) and drops

@@ -180,5 +180,38 @@ func insertLinkedAudit(ctx context.Context, tx *Tx, events []*whitecross.AuditEv
 			return fmt.Errorf("insert audit events: %w", err)
 		}
 	}
+	return indexReadMessages(ctx, tx, events)
+}
+
+// indexReadMessages writes a row of audit_read_messages for each message
+// that a linked message.read event names among several (one message is
+// the event's target), so the viewer's target filter finds list and live
+// reads of a message by index.
+func indexReadMessages(ctx context.Context, tx *Tx, events []*whitecross.AuditEvent) error {
+	var args []any
+	for _, e := range events {
+		ids := e.Detail["message_ids"]
+		if e.Action != whitecross.AuditMessageRead || !strings.Contains(ids, ",") {
+			continue
+		}
+		for id := range strings.SplitSeq(ids, ",") {
+			args = append(args, e.TenantID, id, e.Seq)
+		}
+	}
+	const cols = 3
+	for chunk := range slices.Chunk(args, tx.rowsPerInsert()*cols) {
+		var sql strings.Builder
+		sql.WriteString(`INSERT INTO audit_read_messages (tenant_id, message_id, seq) VALUES `)
+		for i := range len(chunk) / cols {
+			if i > 0 {
+				sql.WriteString(", ")
+			}
+			sql.WriteString("(" + placeholders(i*cols+1, cols) + ")")
+		}
+		sql.WriteString(` ON CONFLICT DO NOTHING`)
+		if _, err := tx.Exec(ctx, sql.String(), chunk...); err != nil {
+			return fmt.Errorf("index read messages: %w", err)
+		}
+	}
 	return nil
 }

@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// linkGap is the least time between two linking rounds woken by commits.
+const linkGap = 20 * time.Millisecond
+
 // AuditLinker is the group commit of the audit chain: one loop per
 // instance that links the events of every tenant as their transactions
 // commit, many to a linking transaction when they arrive together. It also
@@ -54,6 +57,13 @@ func (l *AuditLinker) Run(ctx context.Context) {
 			return
 		case <-l.wake:
 			l.linkLogged(ctx, l.linkDirty)
+			// Rounds at most every linkGap: under a stream of commits one
+			// round then moves many events, and on SQLite the one writer
+			// stays free for the requests in between.
+			select {
+			case <-ctx.Done():
+			case <-time.After(linkGap):
+			}
 		case <-sweep.C:
 			l.linkLogged(ctx, l.LinkPending)
 		}

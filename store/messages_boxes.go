@@ -38,7 +38,8 @@ const listRecipientIDsCap = 100
 // are matched case-insensitively; Unread (read_at not set) applies to inbox
 // and archived only; Since is inclusive and Until exclusive, on the box's
 // time above. Sensitive messages come without body and attachments, which
-// stay sealed (messages_read.go). EINVALID naming query.box, query.category, query.priority,
+// stay sealed (messages_read.go). A page with messages is audited as one
+// message.read event naming them (audit_reads.go). EINVALID naming query.box, query.category, query.priority,
 // query.sender_id, query.until (before since), query.limit (outside 1..100)
 // or query.cursor (not made by this box); EUNAUTHORIZED without a caller.
 func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*whitecross.MessagePage, error) {
@@ -94,7 +95,21 @@ func (s *Store) ListMessages(ctx context.Context, f whitecross.MessageFilter) (*
 	for _, row := range rows {
 		page.Items = append(page.Items, row.msg)
 	}
+	// A page carries subjects and (but for sensitive messages) bodies:
+	// one message.read event names all of them.
+	if err := s.AuditReads(ctx, "list", messageIDs(page.Items)); err != nil {
+		return nil, fmt.Errorf("audit list read: %w", err)
+	}
 	return page, nil
+}
+
+// messageIDs returns the ids of ms, in order.
+func messageIDs(ms []*whitecross.Message) []string {
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	return ids
 }
 
 // boxQuery is what makes one box a listing: the tables, the keyset column
@@ -318,7 +333,7 @@ const maxThreadMessages = 500
 // conversation with the sender, never another recipient's private reply.
 // recipient_ids are capped at 100 per message and sensitive messages come
 // without body and attachments, as in ListMessages. Audited
-// as one message.viewed event on id (detail: thread, count). ENOTFOUND
+// as one message.read event naming the thread's messages (via "thread"). ENOTFOUND
 // "Message not found." when the caller may not see message id;
 // EUNAUTHORIZED without a caller.
 func (s *Store) Thread(ctx context.Context, id string) ([]*whitecross.Message, error) {
@@ -356,11 +371,7 @@ func (s *Store) Thread(ctx context.Context, id string) ([]*whitecross.Message, e
 	for i, row := range list {
 		out[i] = row.msg
 	}
-	err = s.db.InTx(ctx, func(tx *Tx) error {
-		return s.auditTx(ctx, tx, whitecross.AuditMessageViewed, "message", m.ID,
-			map[string]string{"thread_id": m.ThreadID, "count": fmt.Sprint(len(out))})
-	})
-	if err != nil {
+	if err := s.AuditReads(ctx, "thread", messageIDs(out)); err != nil {
 		return nil, fmt.Errorf("audit thread view: %w", err)
 	}
 	return out, nil

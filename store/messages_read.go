@@ -320,7 +320,8 @@ func (s *Store) openRows(ctx context.Context, rows []*messageRow, view contentVi
 }
 
 // FindMessageByID implements whitecross.MessageService: the message as the
-// caller sees it, audited as a read of PHI (message.viewed); the one read
+// caller sees it, audited as a read of PHI (message.read, in a group commit with
+// other reads: audit_reads.go); the one read
 // that returns a sensitive message's body and attachments. The message is
 // read outside the write transaction (a large recipient list never holds
 // SQLite's writer); a view whose audit event cannot be written fails.
@@ -335,10 +336,7 @@ func (s *Store) FindMessageByID(ctx context.Context, id string) (*whitecross.Mes
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.InTx(ctx, func(tx *Tx) error {
-		return s.auditTx(ctx, tx, whitecross.AuditMessageViewed, "message", m.ID, map[string]string{})
-	})
-	if err != nil {
+	if err := s.AuditReads(ctx, "detail", []string{m.ID}); err != nil {
 		return nil, fmt.Errorf("audit message view: %w", err)
 	}
 	return m, nil

@@ -30,6 +30,8 @@ type Store struct {
 	// auditLinker links committed audit events into their chains; nil
 	// links each commit's events at once (see audit_link.go).
 	auditLinker atomic.Pointer[AuditLinker]
+	// reads is the group commit of message.read events (audit_reads.go).
+	reads readAudit
 	// pushGuard decides which push endpoints may be registered.
 	pushGuard netguard.Guard
 }

@@ -28,7 +28,7 @@ var files embed.FS
 
 // AppRoutes are the paths the app answers with its page; the app's router
 // picks the view. /messages/{id} is the link in email and SMS notices.
-var AppRoutes = []string{"/", "/inbox", "/sent", "/scheduled", "/archived", "/compose", "/outbox", "/deliveries", "/account", "/alert", "/approvals", "/roster", "/settings", "/people", "/locations", "/messages/{id}",
+var AppRoutes = []string{"/", "/inbox", "/sent", "/scheduled", "/archived", "/compose", "/outbox", "/deliveries", "/audit", "/account", "/alert", "/approvals", "/roster", "/settings", "/legal-holds", "/people", "/locations", "/messages/{id}",
 	"/students", "/students/{id}", "/students/{id}/messages", "/records", "/disclosures", "/groups", "/groups/{id}", "/reset"}
 
 // contentSecurityPolicy is the app page's policy. It is the API's

@@ -37,7 +37,7 @@ var assetRef = regexp.MustCompile(`/assets/([0-9a-f]{16})/([a-z0-9-]+\.(?:js|css
 
 func TestAppRoutesServeThePage(t *testing.T) {
 	t.Parallel()
-	for _, path := range []string{"/", "/inbox", "/sent", "/scheduled", "/archived", "/compose", "/outbox", "/deliveries",
+	for _, path := range []string{"/", "/inbox", "/sent", "/scheduled", "/archived", "/compose", "/outbox", "/deliveries", "/audit",
 		"/messages/01a2088f-a368-70b9-8daa-9b4286f9e243", "/students", "/students/01a2088f-a368-70b9-8daa-9b4286f9e243", "/groups", "/groups/01a2088f-a368-70b9-8daa-9b4286f9e243"} {
 		res := get(t, http.MethodGet, path)
 		require.Equal(t, http.StatusOK, res.StatusCode, path)

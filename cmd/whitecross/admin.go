@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -287,8 +288,9 @@ func resolveLocations(ctx context.Context, a *app, values []string) ([]string, e
 func (p *program) audit(ctx context.Context, _ string, args []string) error {
 	fs, sf := p.newFlagSet("audit verify", false)
 	slug := fs.String("tenant", "", "slug of the tenant whose log to verify (required)")
-	help := verbHelp("audit verify --tenant SLUG",
-		"Links any events still pending, then walks the tenant's audit log and checks every hash link and the chain head. Prints \"OK: N events\", or \"BROKEN: <first broken link>\" and exits 1.", fs)
+	checkpoints := fs.String("checkpoints", "", "file of signed checkpoint lines (WHITECROSS_AUDIT_CHECKPOINT_FILE, or the server's logs): the chain must still hold each of the tenant's checkpointed heads")
+	help := verbHelp("audit verify --tenant SLUG [--checkpoints FILE]",
+		"Links any events still pending, then walks the tenant's audit log and checks every hash link and the chain head, and with --checkpoints that the chain still holds every head checkpointed for the tenant. Prints \"OK: N events\", or \"BROKEN: <first broken link>\" and exits 1.", fs)
 	if err := p.parseFlags(fs, args, help); err != nil {
 		return err
 	}
@@ -313,8 +315,35 @@ func (p *program) audit(ctx context.Context, _ string, args []string) error {
 		fmt.Fprintf(p.stdout, "BROKEN: %s (%d events verified before the break)\n", rep.Broken, rep.Events)
 		return &exitCodeError{code: exitFailure}
 	}
-	fmt.Fprintf(p.stdout, "OK: %d events\n", rep.Events)
+	if *checkpoints == "" {
+		fmt.Fprintf(p.stdout, "OK: %d events\n", rep.Events)
+		return nil
+	}
+	n, broken, err := checkCheckpointFile(ctx, a, t.ID, *checkpoints)
+	if err != nil {
+		return err
+	}
+	if broken != "" {
+		fmt.Fprintf(p.stdout, "BROKEN: %s\n", broken)
+		return &exitCodeError{code: exitFailure}
+	}
+	fmt.Fprintf(p.stdout, "OK: %d events, %d checkpoints\n", rep.Events, n)
 	return nil
+}
+
+// checkCheckpointFile checks the tenant's chain against the checkpoints in
+// path; a line not signed with this master key is a break, not an error.
+func checkCheckpointFile(ctx context.Context, a *app, tenantID, path string) (n int, broken string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", fmt.Errorf("--checkpoints: %w", err)
+	}
+	defer f.Close()
+	cps, err := audit.ParseCheckpoints(f, a.auditKey)
+	if err != nil {
+		return 0, err.Error(), nil
+	}
+	return audit.CheckCheckpoints(ctx, a.store, tenantID, cps)
 }
 
 // version prints the build version.

@@ -28,6 +28,8 @@ type app struct {
 	codeKey []byte
 	// masterKeyID names the master key that wraps new keys (safe to print).
 	masterKeyID string
+	// auditKey signs audit checkpoints (derived from the master key).
+	auditKey []byte
 }
 
 // config reads and validates the configuration after fs has parsed the
@@ -84,6 +86,10 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 	if err != nil {
 		return nil, err
 	}
+	auditKey, err := vault.DeriveKey(key, "audit checkpoints")
+	if err != nil {
+		return nil, err
+	}
 	db, err := store.Open(ctx, cfg.DSN())
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -111,7 +117,7 @@ func openAppWith(ctx context.Context, cfg *Config, log *slog.Logger, w *delivery
 	st.SetDispatchQueue(queue)
 	st.SetNoticeQueue(queue)
 	st.SetRekeyQueue(queue)
-	return &app{cfg: cfg, log: log, db: db, store: st, queue: queue, hasher: hasher, codeKey: codeKey, masterKeyID: sealer.KeyID()}, nil
+	return &app{cfg: cfg, log: log, db: db, store: st, queue: queue, hasher: hasher, codeKey: codeKey, masterKeyID: sealer.KeyID(), auditKey: auditKey}, nil
 }
 
 // queueConfig is the job queue's configuration from the settings.

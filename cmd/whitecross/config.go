@@ -81,6 +81,8 @@ type Config struct {
 	TLSCertFile             string
 	TLSKeyFile              string
 	Broker                  string
+	AuditCheckpointEvery    time.Duration
+	AuditCheckpointFile     string
 	Demo                    bool
 	NoMigrate               bool
 

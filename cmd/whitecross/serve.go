@@ -14,6 +14,7 @@ import (
 
 	"whitecross"
 	"whitecross/api"
+	"whitecross/audit"
 	"whitecross/auth"
 	"whitecross/delivery"
 	"whitecross/realtime"
@@ -87,6 +88,8 @@ func (p *program) serve(ctx context.Context, _ string, args []string) error {
 	// before them), so it links their last events before the database closes.
 	stopLinker := startAuditLinker(ctx, a)
 	defer stopLinker()
+	stopCheckpoints := startAuditCheckpoints(ctx, a)
+	defer stopCheckpoints()
 	if err := a.queue.Start(ctx); err != nil {
 		return err
 	}
@@ -195,6 +198,29 @@ func startAuditLinker(ctx context.Context, a *app) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
+// startAuditCheckpoints writes every tenant's signed chain head every
+// AuditCheckpointEvery (none when 0) until the returned function is
+// called, which writes the last ones (before the linker's final round:
+// the next run's checkpoints cover what that links).
+func startAuditCheckpoints(ctx context.Context, a *app) (stop func()) {
+	if a.cfg.AuditCheckpointEvery <= 0 {
+		return func() {}
+	}
+	cp := &audit.Checkpointer{Store: a.store, Key: a.auditKey, Log: a.log, File: a.cfg.AuditCheckpointFile, Now: a.db.Now,
+		Tenants: func(ctx context.Context) ([]string, error) {
+			ts, err := a.store.ListTenants(ctx)
+			ids := make([]string, len(ts))
+			for i, t := range ts {
+				ids[i] = t.ID
+			}
+			return ids, err
+		}}
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); cp.Run(cctx, a.cfg.AuditCheckpointEvery) }()
+	return func() { cancel(); <-done }
+}
+
 // stopQueueWorkers lets running jobs finish within the shutdown timeout;
 // past it their contexts are canceled and they resume at the next start.
 func stopQueueWorkers(ctx context.Context, a *app) {
@@ -269,7 +295,7 @@ func buildHandler(ctx context.Context, a *app, w *deliveryWiring, listenAddr str
 	srv = api.New(apiCfg, api.Deps{
 		Auth: authSvc, SSO: authSvc, Tenants: st, Users: st, Locations: st, Students: st, Groups: st, Messages: st, Audiences: st, Reports: st, Acks: st,
 		Push: st, Callbacks: &delivery.Callbacks{Store: st}, Now: a.db.Now,
-		DeadLetters: st, LegalHolds: st, TenantSettings: st, DataKeys: st, Roster: st,
+		DeadLetters: st, Audit: st, LegalHolds: st, TenantSettings: st, DataKeys: st, Roster: st,
 		Metrics: w.metricsHandler(), RiverUI: riverUI, Outbox: w.outboxReader(),
 		JWKS:        keys.JWKS,
 		Ready:       map[string]whitecross.Pinger{"database": a.db, "queue": a.queue},
@@ -314,7 +340,8 @@ func startGateway(ctx context.Context, a *app, w *deliveryWiring, authenticate r
 		return nil, fmt.Errorf("realtime broker %q: %w", redactBroker(a.cfg.Broker), err)
 	}
 	gw := realtime.New(realtime.Config{Store: a.store, Authenticate: authenticate, Broker: broker, Now: a.db.Now, Logger: a.log,
-		FramesPerSecond: a.cfg.RateFramesPerSecond, FrameBurst: a.cfg.RateFrameBurst})
+		FramesPerSecond: a.cfg.RateFramesPerSecond, FrameBurst: a.cfg.RateFrameBurst,
+		AuditReads: a.store.AuditLiveReads})
 	gw.Start(ctx)
 	a.store.SetEventNotifier(w.notifier(gw))
 	return gw, nil

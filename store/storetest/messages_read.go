@@ -123,7 +123,7 @@ func testReadVisibility(t *testing.T, open Opener) {
 
 	// The view is audited as a read of PHI by the viewer.
 	e := lastAudit(t, b.st, d.Tenant.ID)
-	require.Equal(t, whitecross.AuditMessageViewed, e.Action)
+	require.Equal(t, whitecross.AuditMessageRead, e.Action)
 	require.Equal(t, "message", e.TargetType)
 	require.Equal(t, sent.ID, e.TargetID)
 	require.Equal(t, d.LincolnParent.ID, e.ActorID)

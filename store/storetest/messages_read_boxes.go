@@ -100,10 +100,16 @@ func testReadBoxes(t *testing.T, open Opener) {
 	archived := listAllMessages(t, b, d.LincolnParent, whitecross.MessageFilter{Box: whitecross.BoxArchived})
 	require.NotNil(t, archived[0].ArchivedAt)
 
-	// No audit events for listing: only opening a message is a view.
+	// Each page listed is one message.read event naming its messages.
+	reads := 0
 	for _, e := range auditEvents(t, b.st, d.Tenant.ID) {
-		require.NotEqual(t, whitecross.AuditMessageViewed, e.Action)
+		if e.Action == whitecross.AuditMessageRead {
+			require.Equal(t, "list", e.Detail["via"])
+			require.NotEmpty(t, e.Detail["message_ids"])
+			reads++
+		}
 	}
+	require.Positive(t, reads)
 
 	// Scheduled box: the sender's waiting messages only, newest first.
 	at1, at2 := b.clock.Now().Add(time.Hour), b.clock.Now().Add(2*time.Hour)

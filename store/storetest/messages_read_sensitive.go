@@ -97,7 +97,7 @@ func testReadSensitiveWithheld(t *testing.T, open Opener) {
 	require.Equal(t, "One puff after lunch.", m.Body)
 	require.Equal(t, secret.Attachments, m.Attachments)
 	e := lastAudit(t, b.st, d.Tenant.ID)
-	require.Equal(t, whitecross.AuditMessageViewed, e.Action)
+	require.Equal(t, whitecross.AuditMessageRead, e.Action)
 	require.Equal(t, "message", e.TargetType)
 	require.Equal(t, fresh.ID, e.TargetID)
 	require.Equal(t, d.LincolnParent.ID, e.ActorID)

@@ -61,7 +61,7 @@ func testReadState(t *testing.T, open Opener) {
 	// State changes are not audited (the views above are).
 	viewed := 0
 	for _, e := range auditEvents(t, b.st, d.Tenant.ID)[audits:] {
-		require.Equal(t, whitecross.AuditMessageViewed, e.Action)
+		require.Equal(t, whitecross.AuditMessageRead, e.Action)
 		viewed++
 	}
 	require.Equal(t, 7, viewed)
@@ -133,7 +133,7 @@ func testReadThread(t *testing.T, open Opener) {
 
 	// Viewing a thread is a view of PHI.
 	e := lastAudit(t, b.st, d.Tenant.ID)
-	require.Equal(t, whitecross.AuditMessageViewed, e.Action)
+	require.Equal(t, whitecross.AuditMessageRead, e.Action)
 	require.Equal(t, unrelated.ID, e.TargetID)
 	require.Equal(t, d.LincolnParent.ID, e.ActorID)
 

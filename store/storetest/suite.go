@@ -16,6 +16,7 @@ func Exercise(t *testing.T, open Opener) {
 	groups := []subtest{
 		{"Audit", exerciseAudit},
 		{"AuditLinking", exerciseAuditLinking},
+		{"AuditReads", exerciseAuditReads},
 		{"Directory", exerciseDirectory},
 		{"Auth", exerciseAuth},
 		{"MessagesSend", exerciseMessagesSend},

@@ -15,6 +15,7 @@ import { messageView } from './view-message.js';
 import { composeView } from './view-compose.js';
 import { devOutboxView } from './view-devoutbox.js';
 import { deliveriesView } from './view-deliveries.js';
+import { auditView } from './view-audit.js';
 import { accountView } from './view-account.js';
 import { mfaSetupPage } from './account-mfa.js';
 import { alertView } from './view-alert.js';
@@ -61,6 +62,7 @@ const ROUTES = [
   [/^\/compose$/, () => ({ name: 'compose' })],
   [/^\/outbox$/, () => ({ name: 'outbox' })],
   [/^\/deliveries$/, () => ({ name: 'deliveries', roles: ['ADMIN'] })],
+  [/^\/audit$/, () => ({ name: 'audit', roles: ['ADMIN'] })],
   [/^\/roster$/, () => ({ name: 'roster', roles: ['ADMIN'] })],
   [/^\/alert$/, () => ({ name: 'alert', roles: ADMINS })],
   [/^\/approvals$/, () => ({ name: 'approvals', roles: ADMINS })],
@@ -80,7 +82,7 @@ const ROUTES = [
 ];
 
 const VIEWS = {
-  box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, account: accountView,
+  box: boxView, message: messageView, compose: composeView, outbox: devOutboxView, deliveries: deliveriesView, audit: auditView, account: accountView,
   alert: alertView, approvals: approvalsView, roster: rosterView, settings: settingsView, legalHolds: legalHoldsView,
   people: peopleView, locations: locationsView,
   students: studentsView, student: studentView, groups: groupsView, group: groupView,
@@ -306,6 +308,7 @@ function buildNav() {
       h('li', { id: 'nav-outbox-item', hidden: true }, h('a', { href: '/outbox', id: 'nav-outbox' }, 'Outbox (demo)')),
       admins ? h('li', null, h('a', { href: '/approvals', id: 'nav-approvals' }, 'Waiting for approval', h('span', { class: 'count', id: 'count-approvals' }))) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/deliveries', id: 'nav-deliveries' }, 'Delivery problems')) : null,
+      app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/audit', id: 'nav-audit' }, 'Audit log')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/roster', id: 'nav-roster' }, 'Roster import')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/settings', id: 'nav-settings' }, 'District settings')) : null,
       app.user.role === 'ADMIN' ? h('li', null, h('a', { href: '/legal-holds', id: 'nav-legal-holds' }, 'Legal holds')) : null,
