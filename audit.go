@@ -45,6 +45,9 @@ const (
 	OutcomeDenied  = "DENIED"
 )
 
+// AuditOutcomes lists every audit outcome, in the order the API documents.
+var AuditOutcomes = []string{OutcomeSuccess, OutcomeFailure, OutcomeDenied}
+
 // AuditEvent is one entry of a tenant's append-only, hash-chained audit log:
 // who did what to which record, when, from where, with what outcome. It never
 // holds PHI, passwords, tokens or contact details.

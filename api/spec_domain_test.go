@@ -45,6 +45,7 @@ func TestSpecEnumsFollowDomain(t *testing.T) {
 		"Delivery.channel":                           channels,
 		"Disclosure.channel":                         channels,
 		"Disclosure.kind":                            names(whitecross.DisclosureKinds...),
+		"AuditItem.outcome":                          whitecross.AuditOutcomes,
 		"Message.channels[]":                         channels,
 		"SendMessageInputBody.channels[]":            channels,
 		"TenantSettings.allowed_channels[]":          channels,
