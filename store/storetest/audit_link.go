@@ -19,19 +19,14 @@ import (
 func exerciseAuditLinking(t *testing.T, open Opener) {
 	t.Run("ConcurrentAppendsWithTheLinkerMakeOneChain", func(t *testing.T) {
 		t.Parallel()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
 		db := open(t)
 		st := store.New(db, nil, nil)
 		tenant := insertBareTenant(t, db)
-		linker := st.NewAuditLinker(0, time.Hour)
-		done := make(chan struct{})
-		go func() { defer close(done); linker.Run(ctx) }()
+		stop := runLinker(st, 0)
 		const writers, each = 20, 5
 		appendConcurrently(t, st, tenant, writers, each)
 		waitLinked(t, st, tenant, writers*each)
-		cancel()
-		<-done
+		stop()
 		requireChainOK(t, st, tenant, writers*each)
 	})
 
@@ -78,8 +73,7 @@ func exerciseAuditLinking(t *testing.T, open Opener) {
 
 	t.Run("LinkingResumesAfterACrash", func(t *testing.T) {
 		t.Parallel()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
+		ctx := context.Background()
 		db := open(t)
 		tenant := insertBareTenant(t, db)
 		// The first process links two events, commits 40 more and dies
@@ -94,14 +88,21 @@ func exerciseAuditLinking(t *testing.T, open Opener) {
 		require.EqualValues(t, 40, pending)
 		// The next process's linker links them at start, after the two.
 		restarted := store.New(db, nil, nil)
-		linker := restarted.NewAuditLinker(16, time.Hour)
-		done := make(chan struct{})
-		go func() { defer close(done); linker.Run(ctx) }()
+		stop := runLinker(restarted, 16)
 		waitLinked(t, restarted, tenant, 42)
-		cancel()
-		<-done
+		stop()
 		requireChainOK(t, restarted, tenant, 42)
 	})
+}
+
+// runLinker runs st's linker (batch as NewAuditLinker takes it) until
+// stop, which returns once the linker's final round is done.
+func runLinker(st *store.Store, batch int) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	linker := st.NewAuditLinker(batch, time.Hour)
+	done := make(chan struct{})
+	go func() { defer close(done); linker.Run(ctx) }()
+	return func() { cancel(); <-done }
 }
 
 // appendConcurrently appends writers*each events from writers goroutines.

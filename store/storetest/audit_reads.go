@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -19,14 +18,11 @@ import (
 func exerciseAuditReads(t *testing.T, open Opener) {
 	t.Run("ConcurrentReadsAreEachOneEventInOneChain", func(t *testing.T) {
 		t.Parallel()
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
+		ctx := context.Background()
 		db := open(t)
 		st := store.New(db, nil, nil)
 		tenant := insertBareTenant(t, db)
-		linker := st.NewAuditLinker(0, time.Hour)
-		done := make(chan struct{})
-		go func() { defer close(done); linker.Run(ctx) }()
+		stop := runLinker(st, 0)
 		const readers, each = 40, 5
 		var wg sync.WaitGroup
 		errs := make(chan error, readers*each)
@@ -44,8 +40,7 @@ func exerciseAuditReads(t *testing.T, open Opener) {
 			require.NoError(t, err)
 		}
 		waitLinked(t, st, tenant, readers*each)
-		cancel()
-		<-done
+		stop()
 		requireChainOK(t, st, tenant, readers*each)
 		events, err := st.AuditEvents(context.Background(), tenant, 0, 10_000)
 		require.NoError(t, err)
